@@ -1,0 +1,68 @@
+# leadloop: every command a developer or CI needs. Needs only python3 (3.11+) on the machine:
+# the first run installs uv into .tools/ and the locked dependencies into .venv/.
+
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+UV := .tools/bin/uv
+export UV_PYTHON_DOWNLOADS ?= never
+export UV_PROJECT_ENVIRONMENT ?= .venv
+VENV := $(UV_PROJECT_ENVIRONMENT)
+PY := $(VENV)/bin/python
+PYTEST := $(PY) -m pytest
+SYNCED := $(VENV)/.leadloop-synced
+MEMBERS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml tools/*/pyproject.toml)
+
+.PHONY: help bootstrap dev demo test test-unit test-integration test-e2e lint schemas bench clean distclean
+
+help: ## list the targets
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(UV):
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(SYNCED): $(UV) pyproject.toml uv.lock $(MEMBERS)
+	$(UV) sync --frozen
+	touch $@
+
+bootstrap: $(SYNCED) ## install uv and the locked dependencies
+
+dev: $(SYNCED) ## run broker, Postgres and every service locally (Ctrl-C stops it)
+	$(VENV)/bin/leadloop dev
+
+demo: $(SYNCED) ## the dev stack plus simulated form fills and activity
+	$(VENV)/bin/leadloop dev --demo
+
+test: lint ## everything CI runs: lint, then unit, integration and end-to-end tests in one run
+	$(PYTEST) tests/unit tests/integration tests/e2e
+
+test-unit: $(SYNCED) ## unit tests (no broker, no database)
+	$(PYTEST) tests/unit
+
+test-integration: $(SYNCED) ## integration tests on a real broker and PostgreSQL
+	$(PYTEST) tests/integration
+
+test-e2e: $(SYNCED) ## the services as real processes, driven over HTTP and Kafka
+	$(PYTEST) tests/e2e
+
+lint: $(SYNCED) ## ruff and mypy
+	$(PY) -m ruff check libs services tools tests
+	$(PY) -m mypy libs services tools
+
+schemas: $(SYNCED) ## regenerate the JSON Schemas and the AsyncAPI document
+	$(PY) -m leadloop_events.generate
+
+bench: $(SYNCED) ## intake throughput and POST-to-event latency
+	$(PY) -m tests.bench.intake
+
+clean: ## remove caches and the dev stack's data (.leadloop)
+	rm -rf .leadloop .pytest_cache .mypy_cache .ruff_cache
+	find . -path ./.venv -prune -o -path ./.tools -prune -o -name __pycache__ -type d -print0 \
+		| xargs -0 rm -rf
+
+distclean: clean ## also remove .venv and .tools
+	rm -rf $(VENV) .tools

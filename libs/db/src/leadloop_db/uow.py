@@ -1,0 +1,85 @@
+"""The unit of work: one transaction for the state change and the events it causes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Self
+
+import sqlalchemy as sa
+from leadloop_events.envelope import CloudEvent
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from leadloop_db.tables import notify_channel
+
+
+class UnitOfWork:
+    """Handlers change state through `conn` and record events; `commit` writes both at once.
+
+    Nothing else calls commit. Leaving the block without `commit()` rolls everything back.
+    """
+
+    def __init__(self, engine: AsyncEngine, outbox: sa.Table, topic_prefix: str = "") -> None:
+        self.engine = engine
+        self.outbox = outbox
+        self.topic_prefix = topic_prefix
+        self.events: list[tuple[str, CloudEvent]] = []
+        self._conn: AsyncConnection | None = None
+        self.committed = False
+
+    @property
+    def conn(self) -> AsyncConnection:
+        if self._conn is None:
+            raise RuntimeError("the unit of work is not open")
+        return self._conn
+
+    async def __aenter__(self) -> Self:
+        self._conn = await self.engine.connect()
+        await self._conn.begin()
+        self.events = []
+        self.committed = False
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn = self.conn
+        try:
+            if conn.in_transaction():
+                await conn.rollback()
+        finally:
+            await conn.close()
+            self._conn = None
+
+    def publish(self, topic: str, event: CloudEvent) -> None:
+        """Record an event to be written to the outbox at commit."""
+        self.events.append((topic, event))
+
+    def publish_all(self, items: Sequence[tuple[str, CloudEvent]]) -> None:
+        self.events.extend(items)
+
+    async def commit(self) -> None:
+        """Write the outbox rows, wake the relay, and commit in one transaction."""
+        conn = self.conn
+        if self.events:
+            await conn.execute(
+                self.outbox.insert(),
+                [
+                    {
+                        "event_id": event.id,
+                        "topic": self.topic_prefix + topic,
+                        "key": event.subject or event.id,
+                        "event_type": event.type,
+                        "payload": event.to_bytes(),
+                        "headers": {},
+                    }
+                    for topic, event in self.events
+                ],
+            )
+            schema = self.outbox.schema or "public"
+            await conn.execute(sa.text(f"NOTIFY {notify_channel(schema)}"))
+        await conn.commit()
+        self.committed = True

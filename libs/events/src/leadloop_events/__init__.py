@@ -1,0 +1,1 @@
+"""leadloop shared library."""

@@ -1,0 +1,79 @@
+"""The CloudEvents 1.0 envelope in structured JSON mode, with leadloop's correlation id."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+SPEC_VERSION = "1.0"
+CONTENT_TYPE = "application/cloudevents+json"
+
+
+class EventData(BaseModel):
+    """Base of every event's `data`: a past-tense fact with a versioned CloudEvents type."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_type: ClassVar[str]
+    topic: ClassVar[str]
+
+
+class CloudEvent(BaseModel):
+    """A CloudEvents 1.0 record; `data` holds the JSON of an `EventData` model."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    specversion: str = SPEC_VERSION
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()), min_length=1)
+    source: str = Field(min_length=1)
+    type: str = Field(min_length=1)
+    subject: str | None = None
+    time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+    datacontenttype: str = "application/json"
+    dataschema: str | None = None
+    correlationid: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    def to_bytes(self) -> bytes:
+        """Serialize in structured JSON mode."""
+        return self.model_dump_json(exclude_none=True).encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> CloudEvent:
+        """Parse structured JSON; raises `InvalidEvent` with the reason."""
+        try:
+            event = cls.model_validate_json(raw)
+        except ValidationError as exc:
+            raise InvalidEvent(f"not a CloudEvent: {exc.errors(include_url=False)}") from exc
+        if event.specversion != SPEC_VERSION:
+            raise InvalidEvent(f"unsupported specversion {event.specversion!r}")
+        return event
+
+
+class InvalidEvent(ValueError):
+    """A record that is not a valid leadloop event (goes to the DLQ, never retried)."""
+
+
+def new_event(
+    data: EventData,
+    *,
+    source: str,
+    subject: str,
+    correlation_id: str | None = None,
+    time: datetime | None = None,
+    event_id: str | None = None,
+) -> CloudEvent:
+    """Wrap `data` in an envelope whose type comes from the data model."""
+    return CloudEvent(
+        id=event_id or str(uuid.uuid4()),
+        source=source,
+        type=data.event_type,
+        subject=subject,
+        time=time or datetime.now(UTC),
+        correlationid=correlation_id,
+        dataschema=f"https://leadloop.dev/schemas/{data.event_type}.json",
+        data=data.model_dump(mode="json"),
+    )

@@ -1,0 +1,60 @@
+"""Events published by routing on `leads.handoff`: the lead alert and the SLA."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import ClassVar, Literal
+
+from leadloop_events import topics
+from leadloop_events.envelope import EventData
+from leadloop_events.lifecycle import LeadIntelligence
+
+
+class LeadAssigned(EventData):
+    """The lead alert: an SQL has an owner and a follow-up deadline."""
+
+    event_type: ClassVar[str] = "leadloop.lead.assigned.v1"
+    topic: ClassVar[str] = topics.HANDOFF
+
+    lead_id: str
+    assignment_id: str
+    owner_rep_id: str | None
+    owner_email: str | None = None
+    team: str
+    business: Literal["new", "existing"]
+    sla_deadline: datetime
+    agreement_version: str
+    intelligence: LeadIntelligence
+    assigned_at: datetime
+
+
+class LeadReassigned(EventData):
+    """The SLA escalated the lead to another rep, or to the team queue (`to_rep_id` None)."""
+
+    event_type: ClassVar[str] = "leadloop.lead.reassigned.v1"
+    topic: ClassVar[str] = topics.HANDOFF
+
+    lead_id: str
+    assignment_id: str
+    from_rep_id: str | None
+    to_rep_id: str | None
+    team: str
+    reason: str
+    attempt: int
+    sla_deadline: datetime | None
+    reassigned_at: datetime
+
+
+class SlaBreached(EventData):
+    """Sales missed the agreed first-touch deadline; `step` is the escalation taken."""
+
+    event_type: ClassVar[str] = "leadloop.lead.sla_breached.v1"
+    topic: ClassVar[str] = topics.HANDOFF
+
+    lead_id: str
+    assignment_id: str
+    rep_id: str | None
+    team: str
+    deadline: datetime
+    breached_at: datetime
+    step: Literal["warn", "notify_manager", "reassign", "queue"]

@@ -1,0 +1,18 @@
+"""Topic names: the four lead topics and their dead-letter twins."""
+
+from __future__ import annotations
+
+from typing import Final
+
+INTAKE: Final = "leads.intake"
+LIFECYCLE: Final = "leads.lifecycle"
+HANDOFF: Final = "leads.handoff"
+FEEDBACK: Final = "leads.feedback"
+
+ALL: Final = (INTAKE, LIFECYCLE, HANDOFF, FEEDBACK)
+DLQ_SUFFIX: Final = ".dlq"
+
+
+def dlq(topic: str) -> str:
+    """The dead-letter topic of `topic`."""
+    return topic + DLQ_SUFFIX

@@ -1,0 +1,51 @@
+"""Producer and consumer construction from the shared settings."""
+
+from __future__ import annotations
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from leadloop_platform.settings import CommonSettings
+
+
+def make_producer(settings: CommonSettings, *, client_id: str | None = None) -> AIOKafkaProducer:
+    """acks=all; idempotence only where the broker supports it (see BROKER-NOTES.md)."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=client_id or settings.service_name,
+        acks="all",
+        enable_idempotence=settings.kafka_enable_idempotence,
+        linger_ms=2,
+        max_batch_size=256 * 1024,
+        request_timeout_ms=15_000,
+    )
+
+
+def make_consumer(
+    settings: CommonSettings, *topics: str, group_id: str | None, client_id: str | None = None
+) -> AIOKafkaConsumer:
+    """A manual-commit consumer reading from the earliest offset of a new group."""
+    return AIOKafkaConsumer(
+        *topics,
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=client_id or settings.service_name,
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=settings.kafka_fetch_max_wait_ms,
+        session_timeout_ms=settings.kafka_session_timeout_ms,
+        heartbeat_interval_ms=settings.kafka_heartbeat_interval_ms,
+        max_poll_interval_ms=300_000,
+    )
+
+
+class BrokerCheck:
+    """Readiness: the broker answers a metadata request on the service's started producer."""
+
+    def __init__(self, producers: list[AIOKafkaProducer]) -> None:
+        self.producers = producers
+
+    async def __call__(self) -> None:
+        if not self.producers:
+            raise ConnectionError("the Kafka producer is not started")
+        metadata = await self.producers[0].client.fetch_all_metadata()
+        if not metadata.brokers():
+            raise ConnectionError("the broker returned no brokers")

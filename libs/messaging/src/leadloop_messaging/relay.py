@@ -1,0 +1,189 @@
+"""The outbox relay: publish unsent rows in order, mark them sent only after the broker acks.
+
+One relay per schema is active at a time (a Postgres advisory lock held on the LISTEN
+connection), so rows leave in id order, which keeps every lead's events in order. A relay that
+dies between publishing and marking republishes those rows; consumers drop the duplicates by
+event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import zlib
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import asyncpg
+import sqlalchemy as sa
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+from leadloop_db.tables import notify_channel
+from leadloop_platform import metrics
+from leadloop_platform.settings import to_asyncpg_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+log = logging.getLogger(__name__)
+AfterPublish = Callable[[Sequence[int]], Awaitable[None]]
+
+
+def _asyncpg_dsn(database_url: str) -> str:
+    return to_asyncpg_url(database_url).replace("postgresql+asyncpg://", "postgresql://", 1)
+
+
+class OutboxRelay:
+    """Moves one schema's outbox to Kafka."""
+
+    def __init__(
+        self,
+        *,
+        service: str,
+        engine: AsyncEngine,
+        database_url: str,
+        outbox: sa.Table,
+        producer: AIOKafkaProducer,
+        poll_interval_s: float = 1.0,
+        batch_size: int = 500,
+        retention_s: float = 86_400.0,
+        after_publish: AfterPublish | None = None,
+    ) -> None:
+        self.service = service
+        self.engine = engine
+        self.dsn = _asyncpg_dsn(database_url)
+        self.outbox = outbox
+        self.schema = outbox.schema or "public"
+        self.producer = producer
+        self.poll_interval_s = poll_interval_s
+        self.batch_size = batch_size
+        self.retention_s = retention_s
+        self.after_publish = after_publish
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._last_gauge = 0.0
+        self._last_purge = 0.0
+
+    def stop(self) -> None:
+        """Finish the batch in hand, then return from `run`."""
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Hold the schema's relay lock, listen for NOTIFY, publish until stopped."""
+        while not self._stopping.is_set():
+            listener = await asyncpg.connect(self.dsn)
+            try:
+                await self._run_with(listener)
+                log.info("outbox relay for schema %s stopped", self.schema)
+                return
+            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
+                log.warning("outbox relay lost Postgres (%s); reconnecting", exc)
+                await self._sleep(self.poll_interval_s)
+            finally:
+                with contextlib.suppress(OSError, asyncpg.InterfaceError):
+                    await listener.close()
+
+    async def _run_with(self, listener: asyncpg.Connection) -> None:
+        lock_key = zlib.crc32(f"outbox:{self.schema}".encode())
+        while not await listener.fetchval("SELECT pg_try_advisory_lock($1)", lock_key):
+            log.info("another relay holds the %s outbox; standing by", self.schema)
+            if await self._sleep(self.poll_interval_s):
+                return
+        await listener.add_listener(notify_channel(self.schema), self._on_notify)
+        log.info("outbox relay for schema %s is active", self.schema)
+        while not self._stopping.is_set():
+            # Clear before reading: a NOTIFY that lands during the batch wakes the next round.
+            self._wake.clear()
+            try:
+                sent = await self.publish_batch()
+                await self._update_gauges()
+            except (KafkaError, DBAPIError) as exc:
+                # The broker or the database is away: nothing was marked, so retry later.
+                log.warning("outbox relay for %s will retry: %r", self.schema, exc)
+                sent = 0
+            if sent < self.batch_size:
+                await self._sleep(self.poll_interval_s)
+
+    def _on_notify(self, *_args: Any) -> None:
+        self._wake.set()
+
+    async def _sleep(self, seconds: float) -> bool:
+        """Wait for a NOTIFY, the poll interval or stop; True when stopping."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        return self._stopping.is_set()
+
+    async def publish_batch(self) -> int:
+        """Publish the oldest unsent rows; mark those the broker acknowledged. Returns the count."""
+        o = self.outbox
+        async with self.engine.connect() as conn:
+            rows = (
+                await conn.execute(
+                    sa.select(o.c.id, o.c.topic, o.c.key, o.c.event_type, o.c.payload, o.c.event_id)
+                    .where(o.c.sent_at.is_(None))
+                    .order_by(o.c.id)
+                    .limit(self.batch_size)
+                )
+            ).all()
+        if not rows:
+            return 0
+        futures = []
+        for row in rows:
+            headers = [
+                ("content-type", b"application/cloudevents+json"),
+                ("ce_id", row.event_id.encode()),
+                ("ce_type", row.event_type.encode()),
+            ]
+            futures.append(
+                await self.producer.send(
+                    row.topic, value=row.payload, key=row.key.encode(), headers=headers
+                )
+            )
+        results = await asyncio.gather(*futures, return_exceptions=True)
+        acked: list[int] = []
+        failed_keys: set[str] = set()
+        for row, result in zip(rows, results, strict=True):
+            ok = not isinstance(result, BaseException)
+            outcome = "ok" if ok else "error"
+            metrics.EVENTS_PUBLISHED.labels(self.service, row.topic, row.event_type, outcome).inc()
+            if not ok:
+                failed_keys.add(row.key)
+                log.warning("publishing outbox row %s failed: %r", row.id, result)
+            elif row.key not in failed_keys:
+                acked.append(row.id)
+        if self.after_publish is not None:
+            await self.after_publish(acked)
+        if acked:
+            async with self.engine.begin() as conn:
+                await conn.execute(
+                    o.update().where(o.c.id.in_(acked)).values(sent_at=sa.func.now())
+                )
+        return len(acked)
+
+    async def _update_gauges(self) -> None:
+        now = time.monotonic()
+        if now - self._last_gauge < 1.0:
+            return
+        self._last_gauge = now
+        o = self.outbox
+        async with self.engine.begin() as conn:
+            count, oldest = (
+                await conn.execute(
+                    sa.select(
+                        sa.func.count(),
+                        sa.func.extract("epoch", sa.func.now() - sa.func.min(o.c.created_at)),
+                    ).where(o.c.sent_at.is_(None))
+                )
+            ).one()
+            if now - self._last_purge > 60.0:
+                self._last_purge = now
+                await conn.execute(
+                    o.delete().where(
+                        o.c.sent_at
+                        < sa.func.now() - sa.text(f"interval '{int(self.retention_s)} seconds'")
+                    )
+                )
+        metrics.OUTBOX_BACKLOG.labels(self.service).set(count)
+        metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(float(oldest or 0.0))

@@ -1,0 +1,1 @@
+"""API keys with scopes, stored hashed in the shared `auth` schema."""

@@ -1,0 +1,65 @@
+"""FastAPI dependency that turns a Bearer key into a Principal, or a 401/403 problem."""
+
+from __future__ import annotations
+
+import hmac
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import Request
+
+from leadloop_platform.auth.keys import SCOPES, Principal, find_principal
+from leadloop_platform.http.problems import Problem
+
+CACHE_SECONDS = 10.0
+_BOOTSTRAP = Principal(key_id="bootstrap", scopes=frozenset(SCOPES))
+
+
+def bearer_token(request: Request) -> str | None:
+    """The key from `Authorization: Bearer ...`, if present."""
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+async def authenticate(request: Request) -> Principal:
+    """Resolve the caller; 401 when the key is missing, unknown or revoked."""
+    token = bearer_token(request)
+    challenge = {"WWW-Authenticate": 'Bearer realm="leadloop"'}
+    if token is None:
+        raise Problem(401, "missing Authorization: Bearer <api key>", headers=challenge)
+    state = request.app.state
+    bootstrap = state.settings.bootstrap_api_key
+    if bootstrap is not None and hmac.compare_digest(
+        token.encode(), bootstrap.get_secret_value().encode()
+    ):
+        return _BOOTSTRAP
+    cache: dict[str, tuple[float, Principal | None]] = state.auth_cache
+    hit = cache.get(token)
+    now = time.monotonic()
+    if hit is not None and now - hit[0] < CACHE_SECONDS:
+        principal = hit[1]
+    else:
+        principal = await find_principal(state.engine, token)
+        if len(cache) > 10_000:
+            cache.clear()
+        cache[token] = (now, principal)
+    if principal is None:
+        raise Problem(401, "the API key is unknown or revoked", headers=challenge)
+    return principal
+
+
+def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
+    """Dependency factory: the caller must hold `scope` (or `admin`)."""
+    if scope not in SCOPES:
+        raise ValueError(f"unknown scope {scope}")
+
+    async def dependency(request: Request) -> Principal:
+        principal = await authenticate(request)
+        if not principal.allows(scope):
+            raise Problem(403, f"this API key lacks the scope {scope!r}", kind="missing-scope")
+        return principal
+
+    return dependency

@@ -1,0 +1,101 @@
+"""The app factory every service uses: problems, limits, metrics, health and readiness."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from leadloop_platform.http.middleware import BodyLimitMiddleware, ObservabilityMiddleware
+from leadloop_platform.http.problems import install_problem_handlers, problem_response
+from leadloop_platform.settings import CommonSettings
+
+log = logging.getLogger(__name__)
+ReadyCheck = Callable[[], Awaitable[None]]
+Lifespan = Callable[[FastAPI], contextlib.AbstractAsyncContextManager[None]]
+READY_TIMEOUT_S = 3.0
+
+
+def database_check(engine: AsyncEngine) -> ReadyCheck:
+    """Readiness: Postgres answers a query."""
+
+    async def check() -> None:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+
+    return check
+
+
+def create_app(
+    *,
+    title: str,
+    settings: CommonSettings,
+    engine: AsyncEngine,
+    routers: Sequence[APIRouter],
+    ready_checks: Mapping[str, ReadyCheck],
+    lifespan: Lifespan | None = None,
+    body_limits: Mapping[str, int] | None = None,
+    description: str = "",
+) -> FastAPI:
+    """Build a service's FastAPI app with the shared edge behaviour."""
+
+    @contextlib.asynccontextmanager
+    async def run(app: FastAPI) -> AsyncIterator[None]:
+        if lifespan is None:
+            yield
+        else:
+            async with lifespan(app):
+                yield
+        await engine.dispose()
+
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=run)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.auth_cache = {}
+    install_problem_handlers(app)
+    app.add_middleware(
+        BodyLimitMiddleware, default_limit=settings.max_body_bytes, limits=body_limits or {}
+    )
+    app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
+    for router in routers:
+        app.include_router(router)
+
+    @app.get("/healthz", tags=["operations"], summary="The process is alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get(
+        "/readyz",
+        tags=["operations"],
+        summary="Postgres and the broker answer",
+        responses={503: {"description": "a dependency does not answer"}},
+    )
+    async def readyz() -> Any:
+        results: dict[str, str] = {}
+        for name, check in ready_checks.items():
+            try:
+                await asyncio.wait_for(check(), READY_TIMEOUT_S)
+                results[name] = "ok"
+            except Exception as exc:  # noqa: BLE001 - a readiness probe reports, it never raises
+                results[name] = f"failing: {type(exc).__name__}: {exc}"[:300]
+        failing = {k: v for k, v in results.items() if v != "ok"}
+        if failing:
+            return problem_response(
+                503,
+                "not ready: " + "; ".join(f"{k} {v}" for k, v in failing.items()),
+                kind="not-ready",
+            )
+        return {"status": "ready", "checks": results}
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

@@ -1,0 +1,65 @@
+"""Prometheus metrics: one definition per process, labels bounded (no lead ids, no emails)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge, Histogram
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+
+HTTP_REQUESTS = Counter(
+    "leadloop_http_requests_total",
+    "HTTP requests answered, by route template and status code.",
+    ["service", "method", "route", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "leadloop_http_request_duration_seconds",
+    "Time to answer an HTTP request.",
+    ["service", "method", "route"],
+    buckets=LATENCY_BUCKETS,
+)
+EVENTS_PUBLISHED = Counter(
+    "leadloop_events_published_total",
+    "Events the outbox relay handed to the broker, by outcome (ok, error).",
+    ["service", "topic", "type", "outcome"],
+)
+EVENTS_CONSUMED = Counter(
+    "leadloop_events_consumed_total",
+    "Records a consumer finished, by outcome (ok, duplicate, retried, dead_lettered).",
+    ["service", "topic", "type", "outcome"],
+)
+HANDLER_LATENCY = Histogram(
+    "leadloop_handler_duration_seconds",
+    "Time a consumer handler took, transaction included.",
+    ["service", "topic", "type"],
+    buckets=LATENCY_BUCKETS,
+)
+CONSUMER_LAG = Gauge(
+    "leadloop_consumer_lag_records",
+    "High-water mark of the last fetch minus the consumer position.",
+    ["service", "topic", "partition"],
+)
+OUTBOX_BACKLOG = Gauge(
+    "leadloop_outbox_backlog_records",
+    "Outbox rows not yet acknowledged by the broker.",
+    ["service"],
+)
+OUTBOX_OLDEST_AGE = Gauge(
+    "leadloop_outbox_oldest_age_seconds",
+    "Age of the oldest outbox row not yet acknowledged by the broker.",
+    ["service"],
+)
+DLQ_RECORDS = Counter(
+    "leadloop_dlq_records_total",
+    "Records sent to a dead-letter topic.",
+    ["service", "topic"],
+)
+LEADS_CAPTURED = Counter(
+    "leadloop_leads_captured_total",
+    "Form fills, webhook calls and import rows accepted, by channel and source.",
+    ["channel", "source", "new_lead"],
+)
+ACTIVITIES_RECORDED = Counter(
+    "leadloop_activities_recorded_total",
+    "Behaviour signals accepted, by activity type.",
+    ["activity_type"],
+)

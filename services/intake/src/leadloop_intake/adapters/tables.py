@@ -1,0 +1,89 @@
+"""Intake's schema: leads and their identities, raw submissions, activities, idempotency keys."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from leadloop_db.tables import outbox_table, processed_events_table
+from sqlalchemy.dialects.postgresql import JSONB
+
+from leadloop_intake import SCHEMA
+
+metadata = sa.MetaData(schema=SCHEMA)
+TS = sa.DateTime(timezone=True)
+
+leads = sa.Table(
+    "leads",
+    metadata,
+    sa.Column("lead_id", sa.String(36), primary_key=True),
+    sa.Column("email_normalized", sa.String(320), unique=True),
+    sa.Column("email", sa.String(320)),
+    sa.Column("first_name", sa.String(200)),
+    sa.Column("last_name", sa.String(200)),
+    sa.Column("company", sa.String(200)),
+    sa.Column("job_title", sa.String(200)),
+    sa.Column("company_size", sa.Integer),
+    sa.Column("industry", sa.String(200)),
+    sa.Column("country", sa.String(2)),
+    sa.Column("phone", sa.String(50)),
+    sa.Column("first_source", sa.String(100)),
+    sa.Column("first_campaign", sa.String(200)),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Column("erased_at", TS),
+)
+
+submissions = sa.Table(
+    "submissions",
+    metadata,
+    sa.Column("submission_id", sa.String(36), primary_key=True),
+    sa.Column("lead_id", sa.String(36), sa.ForeignKey(leads.c.lead_id), nullable=False, index=True),
+    sa.Column("channel", sa.String(20), nullable=False),
+    sa.Column("source", sa.String(100)),
+    sa.Column("campaign", sa.String(200)),
+    sa.Column("form_id", sa.String(200)),
+    sa.Column("received_at", TS, nullable=False),
+    sa.Column("submitted_at", TS, nullable=False),
+    sa.Column("raw", sa.Text, nullable=False),
+    sa.Column("correlation_id", sa.String(128)),
+)
+
+activities = sa.Table(
+    "activities",
+    metadata,
+    sa.Column("activity_id", sa.String(36), primary_key=True),
+    sa.Column("lead_id", sa.String(36), sa.ForeignKey(leads.c.lead_id), nullable=False, index=True),
+    sa.Column("activity_type", sa.String(40), nullable=False),
+    sa.Column("occurred_at", TS, nullable=False),
+    sa.Column("url", sa.String(2048)),
+    sa.Column("asset", sa.String(200)),
+    sa.Column("campaign", sa.String(200)),
+    sa.Column("properties", JSONB, nullable=False),
+    sa.Column("received_at", TS, nullable=False),
+)
+
+idempotency_keys = sa.Table(
+    "idempotency_keys",
+    metadata,
+    sa.Column("scope", sa.String(100), primary_key=True),
+    sa.Column("key", sa.String(255), primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("status_code", sa.Integer, nullable=False),
+    sa.Column("response", JSONB, nullable=False),
+    sa.Column("lead_id", sa.String(36), index=True),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+imports = sa.Table(
+    "imports",
+    metadata,
+    sa.Column("import_id", sa.String(36), primary_key=True),
+    sa.Column("source", sa.String(100)),
+    sa.Column("campaign", sa.String(200)),
+    sa.Column("rows_accepted", sa.Integer, nullable=False),
+    sa.Column("rows_rejected", sa.Integer, nullable=False),
+    sa.Column("received_at", TS, nullable=False),
+    sa.Column("finished_at", TS),
+)
+
+outbox = outbox_table(metadata)
+processed_events = processed_events_table(metadata)

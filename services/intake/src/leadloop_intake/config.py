@@ -1,0 +1,30 @@
+"""Intake settings: the shared ones plus HubSpot and import limits."""
+
+from __future__ import annotations
+
+from leadloop_platform.settings import CommonSettings
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+
+class Settings(CommonSettings):
+    """Environment variables of the intake service."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LEADLOOP_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    service_name: str = "intake"
+    database_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432/leadloop",
+        validation_alias=AliasChoices(
+            "LEADLOOP_INTAKE_DATABASE_URL", "LEADLOOP_DATABASE_URL", "DATABASE_URL"
+        ),
+    )
+    hubspot_client_secret: SecretStr | None = None
+    hubspot_max_age_s: int = Field(default=300, ge=1)
+    public_base_url: str | None = None
+    max_import_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
+    import_batch_rows: int = Field(default=1000, ge=1, le=10_000)
+    max_activities_per_batch: int = 1000
+    run_relay: bool = True

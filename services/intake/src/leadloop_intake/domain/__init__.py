@@ -1,0 +1,1 @@
+"""Intake's pure rules: what a valid form fill is, and who a person is."""

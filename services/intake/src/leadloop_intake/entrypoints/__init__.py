@@ -1,0 +1,1 @@
+"""Intake's entrypoints: HTTP routes only (intake consumes no topic)."""

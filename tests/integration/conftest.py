@@ -1,0 +1,40 @@
+"""Integration fixtures: settings, engine and producer bound to this test's database and topics."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiokafka import AIOKafkaProducer
+from leadloop_db.engine import make_engine
+from leadloop_messaging.kafka import make_producer
+from leadloop_platform.settings import CommonSettings
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+@pytest.fixture
+def settings(database_url: str, bootstrap_servers: str, topic_prefix: str) -> CommonSettings:
+    return CommonSettings(
+        service_name="test",
+        env="test",
+        database_url=database_url,
+        kafka_bootstrap_servers=bootstrap_servers,
+        topic_prefix=topic_prefix,
+        kafka_session_timeout_ms=3000,
+        kafka_heartbeat_interval_ms=500,
+    )
+
+
+@pytest.fixture
+async def engine(settings: CommonSettings) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(settings.database_url, pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def producer(settings: CommonSettings) -> AsyncIterator[AIOKafkaProducer]:
+    producer = make_producer(settings)
+    await producer.start()
+    yield producer
+    await producer.stop()

@@ -1,0 +1,103 @@
+"""Helpers for the messaging tests: a scratch effects table, producing and reading topics."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+import sqlalchemy as sa
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from leadloop_db.uow import UnitOfWork
+from leadloop_events.envelope import CloudEvent, EventData, new_event
+from leadloop_events.intake import LeadErased
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+POLL_S = 0.05
+
+effects = sa.Table(
+    "effects",
+    sa.MetaData(schema="public"),
+    sa.Column("event_id", sa.String(64), nullable=False),
+    sa.Column("lead_id", sa.String(64), nullable=False),
+)
+
+
+async def create_effects(engine: AsyncEngine) -> None:
+    async with engine.begin() as conn:
+        await conn.run_sync(effects.metadata.create_all)
+
+
+async def record_effect(uow: UnitOfWork, event: CloudEvent, data: EventData) -> None:
+    """A handler whose effect is one row per call, in the unit of work's transaction."""
+    await uow.conn.execute(effects.insert().values(event_id=event.id, lead_id=event.subject))
+
+
+async def effect_count(engine: AsyncEngine) -> dict[str, int]:
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            sa.select(effects.c.event_id, sa.func.count()).group_by(effects.c.event_id)
+        )
+        return {r[0]: r[1] for r in rows}
+
+
+def erased(lead: str, n: int) -> CloudEvent:
+    """A small valid event for `lead`; `n` travels in the reason so order can be checked."""
+    from datetime import UTC, datetime
+
+    return new_event(
+        LeadErased(lead_id=lead, erased_at=datetime.now(UTC), reason=str(n)),
+        source="/tests",
+        subject=lead,
+    )
+
+
+async def produce(bootstrap: str, topic: str, values: list[tuple[bytes, bytes]]) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        for key, value in values:
+            await producer.send_and_wait(topic, value=value, key=key)
+    finally:
+        await producer.stop()
+
+
+async def read_all(
+    bootstrap: str, topic: str, *, expect: int, timeout_s: float = 20.0
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Read `topic` from the start (no group) until `expect` records arrived or time runs out."""
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        fetch_max_wait_ms=50,
+    )
+    await consumer.start()
+    try:
+        partitions = consumer.partitions_for_topic(topic)
+        if not partitions:
+            await consumer.topics()
+            partitions = consumer.partitions_for_topic(topic)
+        assert partitions, f"topic {topic} does not exist"
+        consumer.assign([TopicPartition(topic, p) for p in partitions])
+        await consumer.seek_to_beginning()
+        records: list[ConsumerRecord[bytes, bytes]] = []
+        deadline = time.monotonic() + timeout_s
+        while len(records) < expect and time.monotonic() < deadline:
+            batch = await consumer.getmany(timeout_ms=200)
+            for recs in batch.values():
+                records.extend(recs)
+        return records
+    finally:
+        await consumer.stop()
+
+
+async def wait_for(
+    condition: Callable[[], Awaitable[bool]], *, timeout_s: float = 20.0, what: str = "condition"
+) -> None:
+    """Poll `condition` until true; fail with `what` after the deadline."""
+    deadline = time.monotonic() + timeout_s
+    while not await condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
+        await asyncio.sleep(POLL_S)

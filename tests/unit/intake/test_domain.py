@@ -1,0 +1,156 @@
+"""Intake's pure rules: identity, validation, HubSpot signatures and mapping, CSV rows."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from leadloop_intake.domain import csvimport, hubspot
+from leadloop_intake.domain.errors import SignatureRejected
+from leadloop_intake.domain.model import Activity, FormSubmission, normalize_email
+from pydantic import ValidationError
+
+SECRET = "hubspot-app-secret"
+URI = "https://leads.example.com/v1/webhooks/hubspot"
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("Ana.Lopez@ACME-Dental.com", "ana.lopez@acme-dental.com"),
+        ("  ana@acme.com ", "ana@acme.com"),
+        ("A.n.a+newsletter@googlemail.com", "ana@gmail.com"),
+        ("ana+tag@acme.com", "ana+tag@acme.com"),
+    ],
+)
+def test_normalized_email_is_the_identity_key(given: str, expected: str) -> None:
+    assert normalize_email(given) == expected
+
+
+def test_form_submission_names_every_bad_field() -> None:
+    with pytest.raises(ValidationError) as info:
+        FormSubmission.model_validate(
+            {"email": "not-an-email", "country": "Germany", "company_size": -3, "colour": "red"}
+        )
+    fields = {e["loc"][0] for e in info.value.errors()}
+    assert fields == {"email", "country", "company_size", "colour"}
+
+
+def test_form_submission_normalizes_country_and_source() -> None:
+    sub = FormSubmission.model_validate(
+        {"email": "ana@acme.com", "country": "de", "source": "Paid Search"}
+    )
+    assert (sub.country, sub.source) == ("DE", "paid_search")
+
+
+def test_activity_needs_exactly_one_identity() -> None:
+    base = {"type": "page_view", "occurred_at": "2026-11-01T10:00:00Z"}
+    with pytest.raises(ValidationError):
+        Activity.model_validate(base)
+    with pytest.raises(ValidationError):
+        Activity.model_validate({**base, "lead_id": "x", "email": "ana@acme.com"})
+    assert Activity.model_validate({**base, "email": "ana@acme.com"}).occurred_at.tzinfo
+
+
+def _signed(body: bytes, ts: str, secret: str = SECRET) -> str:
+    return hubspot.signature_v3(secret, "POST", URI, body, ts)
+
+
+def test_hubspot_signature_accepts_a_fresh_signed_request() -> None:
+    body = b'{"email": "ana@acme.com"}'
+    now = 1_800_000_000_000
+    hubspot.verify_v3(
+        secret=SECRET,
+        method="POST",
+        uri=URI,
+        body=body,
+        timestamp=str(now),
+        signature=_signed(body, str(now)),
+        now_ms=now + 1000,
+        max_age_s=300,
+    )
+
+
+@pytest.mark.parametrize("case", ["forged", "stale", "missing", "tampered"])
+def test_hubspot_signature_refuses(case: str) -> None:
+    body = b'{"email": "ana@acme.com"}'
+    now = 1_800_000_000_000
+    ts = str(now)
+    signature: str | None = _signed(body, ts)
+    sent_body = body
+    if case == "forged":
+        signature = _signed(body, ts, secret="someone-else")
+    elif case == "stale":
+        ts = str(now - 301_000)
+        signature = _signed(body, ts)
+    elif case == "missing":
+        signature = None
+    else:
+        sent_body = b'{"email": "eve@evil.com"}'
+    with pytest.raises(SignatureRejected):
+        hubspot.verify_v3(
+            secret=SECRET,
+            method="POST",
+            uri=URI,
+            body=sent_body,
+            timestamp=ts,
+            signature=signature,
+            now_ms=now,
+            max_age_s=300,
+        )
+
+
+def test_hubspot_uri_decoding_matches_hubspot() -> None:
+    assert hubspot.canonical_uri("https://x.io/a%3Fb%40c%2Fd") == "https://x.io/a?b@c/d"
+
+
+def test_hubspot_properties_map_onto_a_form_submission() -> None:
+    payload = {
+        "vid": 101,
+        "properties": {
+            "email": {"value": "bo@globex.io"},
+            "firstname": {"value": "Bo"},
+            "jobtitle": {"value": "VP Sales"},
+            "numemployees": {"value": "500-1000"},
+            "country": {"value": "Germany"},
+            "hs_analytics_source": {"value": "PAID_SEARCH"},
+            "utm_campaign": {"value": "q4-launch"},
+            "favourite_colour": {"value": "teal"},
+        },
+    }
+    sub = FormSubmission.model_validate(hubspot.to_form_submission(payload))
+    assert sub.email == "bo@globex.io"
+    assert sub.job_title == "VP Sales"
+    assert sub.company_size == 500
+    assert sub.country is None
+    assert sub.fields["country_name"] == "Germany"
+    assert sub.fields["favourite_colour"] == "teal"
+    assert sub.source == "paid_search"
+    assert sub.utm is not None and sub.utm.campaign == "q4-launch"
+
+
+def test_csv_rows_are_validated_one_by_one() -> None:
+    text = io.StringIO(
+        "Email,First Name,Company,Employees,Country,Booth\n"
+        "ana@acme.com,Ana,ACME,120,DE,A12\n"
+        "broken-email,Bo,Globex,50,US,B3\n"
+        "\n"
+        'cy@initech.com,"Cy, Jr.",Initech,"1,200",GB,C1\n'
+        "dee@umbrella.com,Dee,Umbrella,10,ZZ,D4\n"
+        "short,row\n"
+    )
+    rows = list(csvimport.parse(text, source="event", campaign="expo-2026"))
+    good = [r for r in rows if r.submission]
+    bad = {r.line: r.errors for r in rows if not r.submission}
+    assert [r.submission.email for r in good if r.submission] == ["ana@acme.com", "cy@initech.com"]
+    assert good[1].submission is not None and good[1].submission.company_size == 1200
+    assert good[0].submission is not None and good[0].submission.fields == {"Booth": "A12"}
+    assert good[0].submission.source == "event"
+    assert set(bad) == {3, 6, 7}
+    assert bad[3][0]["field"] == "email"
+    assert bad[6][0]["field"] == "country"
+
+
+def test_csv_without_email_column_is_refused() -> None:
+    with pytest.raises(ValueError, match="no email column"):
+        list(csvimport.parse(io.StringIO("name,company\nAna,ACME\n"), source=None, campaign=None))

@@ -1,0 +1,1 @@
+"""The leadloop command line: dev stack, API keys, DLQ replay."""

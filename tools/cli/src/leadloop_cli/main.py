@@ -1,0 +1,153 @@
+"""`leadloop`: the dev stack, migrations, topics and API keys from one command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from leadloop_db.engine import make_engine
+from leadloop_messaging.provisioning import DEFAULT_PARTITIONS
+from leadloop_platform.auth.keys import SCOPES, create_key, list_keys, revoke_key
+from leadloop_platform.settings import CommonSettings
+
+from leadloop_cli.services import create_topics, migrate_all
+from leadloop_cli.stack import DevStack
+
+
+def cmd_dev(args: argparse.Namespace) -> int:
+    """Run the whole system locally until Ctrl-C."""
+    return asyncio.run(DevStack(Path(args.data_dir), demo=args.demo).run())
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    """Migrate the auth schema and every installed service's schema."""
+    settings = CommonSettings()
+    schemas = asyncio.run(migrate_all(settings.database_url))
+    print(f"migrated: {', '.join(schemas)}")
+    return 0
+
+
+def cmd_topics_create(args: argparse.Namespace) -> int:
+    """Create every topic (and its DLQ) with explicit partition counts."""
+    settings = CommonSettings()
+    created = asyncio.run(
+        create_topics(settings.kafka_bootstrap_servers, settings.topic_prefix, args.partitions)
+    )
+    print(f"created: {', '.join(created)}" if created else "every topic already exists")
+    return 0
+
+
+async def _create_key(name: str, scopes: list[str]) -> tuple[str, str]:
+    engine = make_engine(CommonSettings().database_url, pool_size=1)
+    try:
+        return await create_key(engine, name, scopes)
+    finally:
+        await engine.dispose()
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    """Create a key and print it once (only its hash is stored)."""
+    try:
+        key_id, key = asyncio.run(_create_key(args.name, args.scope))
+    except ValueError as exc:
+        print(f"leadloop: {exc}", file=sys.stderr)
+        return 2
+    print(f"key_id: {key_id}")
+    print(f"key:    {key}")
+    print("Store the key now: it is not shown again.", file=sys.stderr)
+    return 0
+
+
+async def _list_keys() -> list[dict[str, object]]:
+    engine = make_engine(CommonSettings().database_url, pool_size=1)
+    try:
+        return await list_keys(engine)
+    finally:
+        await engine.dispose()
+
+
+def cmd_keys_list(args: argparse.Namespace) -> int:
+    """Every key's id, name, scopes and dates; never the key."""
+    rows = asyncio.run(_list_keys())
+    print(f"{'KEY_ID':<14}{'NAME':<24}{'SCOPES':<40}{'CREATED':<22}REVOKED")
+    for row in rows:
+        scope_list = row["scopes"]
+        scopes = ",".join(scope_list) if isinstance(scope_list, list) else str(scope_list)
+        created = f"{row['created_at']:%Y-%m-%d %H:%M:%S}"
+        revoked = f"{row['revoked_at']:%Y-%m-%d %H:%M:%S}" if row["revoked_at"] else "-"
+        print(f"{row['key_id']!s:<14}{row['name']!s:<24}{scopes:<40}{created:<22}{revoked}")
+    return 0
+
+
+async def _revoke_key(key_id: str) -> bool:
+    engine = make_engine(CommonSettings().database_url, pool_size=1)
+    try:
+        return await revoke_key(engine, key_id)
+    finally:
+        await engine.dispose()
+
+
+def cmd_keys_revoke(args: argparse.Namespace) -> int:
+    """Revoke a key by id."""
+    if asyncio.run(_revoke_key(args.key_id)):
+        print(f"revoked {args.key_id}")
+        return 0
+    print(f"leadloop: no active key with id {args.key_id}", file=sys.stderr)
+    return 1
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command line; DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS come from the environment."""
+    root = argparse.ArgumentParser(
+        prog="leadloop",
+        description="leadloop: closed-loop lead hand-off. Connection settings come from "
+        "DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS and LEADLOOP_* environment variables.",
+    )
+    sub = root.add_subparsers(dest="command", required=True)
+
+    dev = sub.add_parser("dev", help="run broker, Postgres and every service locally")
+    dev.add_argument("--demo", action="store_true", help="also post simulated traffic to intake")
+    dev.add_argument("--data-dir", default=".leadloop", help="Postgres data and logs")
+    dev.set_defaults(func=cmd_dev)
+
+    sub.add_parser("migrate", help="migrate auth and every service schema").set_defaults(
+        func=cmd_migrate
+    )
+
+    topics = sub.add_parser("topics", help="Kafka topics").add_subparsers(
+        dest="topics_command", required=True
+    )
+    create = topics.add_parser("create", help="create every topic and its DLQ")
+    create.add_argument("--partitions", type=int, default=DEFAULT_PARTITIONS)
+    create.set_defaults(func=cmd_topics_create)
+
+    keys = sub.add_parser("api-keys", help="API keys").add_subparsers(
+        dest="keys_command", required=True
+    )
+    key_create = keys.add_parser("create", help="create a key and print it once")
+    key_create.add_argument("--name", required=True)
+    key_create.add_argument(
+        "--scope", action="append", required=True, choices=SCOPES, help="repeat for several"
+    )
+    key_create.set_defaults(func=cmd_keys_create)
+    keys.add_parser("list", help="list keys (never the keys themselves)").set_defaults(
+        func=cmd_keys_list
+    )
+    revoke = keys.add_parser("revoke", help="revoke a key")
+    revoke.add_argument("key_id")
+    revoke.set_defaults(func=cmd_keys_revoke)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `leadloop` console script."""
+    args = parser().parse_args(argv)
+    code: int = args.func(args)
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
