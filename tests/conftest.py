@@ -16,6 +16,7 @@ from typing import Protocol
 
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
+
 from leadloop_cli.infra import (
     EmbeddedBroker,
     EmbeddedPostgres,

@@ -23,6 +23,7 @@ from typing import Any
 
 import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
+
 from leadloop_cli.infra import EmbeddedBroker, EmbeddedPostgres, create_database, free_port
 from leadloop_cli.stack import migrate_all
 from leadloop_events import topics

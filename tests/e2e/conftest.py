@@ -13,6 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from leadloop_cli.infra import free_port
 
 E2E_KEY = "llk_e2e_bootstrap_key_with_every_scope_0000"

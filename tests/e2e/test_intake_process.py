@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
+
 from leadloop_events import topics
 
 from ..integration.messaging.support import read_all

@@ -6,10 +6,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from leadloop_db.engine import make_engine
 from leadloop_messaging.kafka import make_producer
 from leadloop_platform.settings import CommonSettings
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 
 @pytest.fixture

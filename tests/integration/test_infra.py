@@ -9,6 +9,7 @@ import pytest
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+
 from leadloop_db.engine import make_engine
 from leadloop_events import topics
 

@@ -11,11 +11,12 @@ from typing import Any
 
 import httpx
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from leadloop_events import topics
 from leadloop_intake.adapters.tables import leads, outbox, submissions
 from leadloop_intake.config import Settings
 from leadloop_platform.auth.keys import create_key, revoke_key
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from ..messaging.support import read_all
 from .conftest import HUBSPOT_SECRET, KEY

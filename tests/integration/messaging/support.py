@@ -8,10 +8,11 @@ from collections.abc import Awaitable, Callable
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from leadloop_db.uow import UnitOfWork
 from leadloop_events.envelope import CloudEvent, EventData, new_event
 from leadloop_events.intake import LeadErased
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 POLL_S = 0.05
 

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from leadloop_db.uow import UnitOfWork
 from leadloop_events import topics
 from leadloop_events.envelope import CloudEvent, EventData
@@ -16,7 +18,6 @@ from leadloop_intake.adapters.tables import outbox, processed_events
 from leadloop_messaging.consumer import ConsumerLoop, Handler
 from leadloop_messaging.kafka import make_consumer
 from leadloop_platform.settings import CommonSettings
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .support import (
     create_effects,

@@ -9,12 +9,13 @@ import sys
 from pathlib import Path
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from leadloop_db.uow import UnitOfWork
 from leadloop_events import topics
 from leadloop_intake.adapters.tables import outbox
 from leadloop_messaging.relay import OutboxRelay
 from leadloop_platform.settings import CommonSettings
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from .support import erased, read_all, wait_for
 

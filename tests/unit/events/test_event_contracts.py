@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+
 from leadloop_events import generate, topics
 from leadloop_events.agreement import AgreementPublished
 from leadloop_events.catalog import EVENT_TYPES, parse_data, types_on

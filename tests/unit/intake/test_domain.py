@@ -5,10 +5,11 @@ from __future__ import annotations
 import io
 
 import pytest
+from pydantic import ValidationError
+
 from leadloop_intake.domain import csvimport, hubspot
 from leadloop_intake.domain.errors import SignatureRejected
 from leadloop_intake.domain.model import Activity, FormSubmission, normalize_email
-from pydantic import ValidationError
 
 SECRET = "hubspot-app-secret"
 URI = "https://leads.example.com/v1/webhooks/hubspot"

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+
 from leadloop_intake.bootstrap import create_app
 from leadloop_intake.config import Settings
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from leadloop_platform.settings import to_asyncpg_url
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from leadloop_platform.settings import to_asyncpg_url
 
 
 def make_engine(

@@ -7,10 +7,10 @@ from types import TracebackType
 from typing import Self
 
 import sqlalchemy as sa
-from leadloop_events.envelope import CloudEvent
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from leadloop_db.tables import notify_channel
+from leadloop_events.envelope import CloudEvent
 
 
 class UnitOfWork:

@@ -12,15 +12,16 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from leadloop_db.uow import UnitOfWork
 from leadloop_events import topics
 from leadloop_events.catalog import parse_data
 from leadloop_events.envelope import CloudEvent, EventData, InvalidEvent
 from leadloop_platform import metrics
 from leadloop_platform.logs import correlation_id
-from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
 

@@ -6,6 +6,7 @@ import logging
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
+
 from leadloop_events import topics
 
 log = logging.getLogger(__name__)

@@ -20,11 +20,12 @@ import asyncpg
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from leadloop_db.tables import notify_channel
 from leadloop_platform import metrics
 from leadloop_platform.settings import to_asyncpg_url
-from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 log = logging.getLogger(__name__)
 AfterPublish = Callable[[Sequence[int]], Awaitable[None]]

@@ -9,19 +9,19 @@ from collections.abc import AsyncIterator
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
 from leadloop_db.engine import make_engine
-from leadloop_db.uow import UnitOfWork
+from leadloop_intake.adapters.tables import outbox
+from leadloop_intake.adapters.uow import SqlUnitOfWork
+from leadloop_intake.config import Settings
+from leadloop_intake.domain import errors
+from leadloop_intake.entrypoints.http import router
 from leadloop_messaging.kafka import BrokerCheck, make_producer
 from leadloop_messaging.relay import OutboxRelay
 from leadloop_platform.http.app import create_app as create_base_app
 from leadloop_platform.http.app import database_check
 from leadloop_platform.http.problems import problem_response
 from leadloop_platform.logs import configure_logging
-
-from leadloop_intake.adapters.tables import outbox
-from leadloop_intake.config import Settings
-from leadloop_intake.domain import errors
-from leadloop_intake.entrypoints.http import router
 
 DOMAIN_ERRORS: dict[type[errors.IntakeError], tuple[int, str]] = {
     errors.LeadNotFound: (404, "lead-not-found"),
@@ -84,6 +84,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         body_limits={"/v1/imports": settings.max_import_bytes},
     )
-    app.state.uow = functools.partial(UnitOfWork, engine, outbox, settings.topic_prefix)
+    app.state.uow = functools.partial(SqlUnitOfWork, engine, outbox, settings.topic_prefix)
     app.add_exception_handler(errors.IntakeError, _domain_error)
     return app

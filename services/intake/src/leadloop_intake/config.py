@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from leadloop_platform.settings import CommonSettings
 from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
+
+from leadloop_platform.settings import CommonSettings
 
 
 class Settings(CommonSettings):

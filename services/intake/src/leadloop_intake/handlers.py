@@ -14,19 +14,17 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from leadloop_db.uow import UnitOfWork
 from leadloop_events import topics
 from leadloop_events.envelope import new_event
 from leadloop_events.intake import ActivityRecorded, LeadCaptured, LeadErased
-from leadloop_platform import metrics
-
-from leadloop_intake.adapters import repository as repo
 from leadloop_intake.domain.errors import (
     IdempotencyKeyReused,
     LeadNotFound,
     UnknownLeads,
 )
 from leadloop_intake.domain.model import Activity, Channel, FormSubmission, normalize_email
+from leadloop_intake.domain.ports import PROFILE_FIELDS, IntakeUnitOfWork
+from leadloop_platform import metrics
 
 SOURCE = "/leadloop/intake"
 
@@ -62,7 +60,7 @@ class EraseLead:
     correlation_id: str | None = None
 
 
-async def capture_leads(uow: UnitOfWork, commands: Sequence[CaptureLead]) -> list[Captured]:
+async def capture_leads(uow: IntakeUnitOfWork, commands: Sequence[CaptureLead]) -> list[Captured]:
     """Upsert each person once by normalized email, keep every raw submission, publish."""
     if not commands:
         return []
@@ -73,13 +71,13 @@ async def capture_leads(uow: UnitOfWork, commands: Sequence[CaptureLead]) -> lis
         person = people.setdefault(key, {"lead_id": str(uuid.uuid4()), "email_normalized": key})
         # Later submissions in the batch win, empty fields never erase known ones.
         person["email"] = s.email
-        for name in repo.PROFILE_FIELDS:
+        for name in PROFILE_FIELDS:
             if getattr(s, name) is not None:
                 person[name] = getattr(s, name)
         person.setdefault("source", s.source)
         person.setdefault("campaign", s.campaign)
     now = datetime.now(UTC)
-    merged = await repo.upsert_leads(uow.conn, list(people.values()), now)
+    merged = await uow.repo.upsert_leads(list(people.values()), now)
     results: list[Captured] = []
     rows: list[dict[str, Any]] = []
     announced_new: set[str] = set()
@@ -130,15 +128,15 @@ async def capture_leads(uow: UnitOfWork, commands: Sequence[CaptureLead]) -> lis
         )
         results.append(Captured(lead_id, submission_id, is_new))
         metrics.LEADS_CAPTURED.labels(cmd.channel, s.source or "unknown", str(is_new).lower()).inc()
-    await repo.insert_submissions(uow.conn, rows)
+    await uow.repo.insert_submissions(rows)
     return results
 
 
-async def record_activities(uow: UnitOfWork, cmd: RecordActivities) -> list[str]:
+async def record_activities(uow: IntakeUnitOfWork, cmd: RecordActivities) -> list[str]:
     """Attach behaviour signals to known leads; all or nothing."""
     ids = [a.lead_id for a in cmd.activities if a.lead_id]
     emails = [normalize_email(a.email) for a in cmd.activities if a.email]
-    live_ids, by_email = await repo.find_leads(uow.conn, ids, emails)
+    live_ids, by_email = await uow.repo.find_leads(ids, emails)
     errors: list[dict[str, Any]] = []
     resolved: list[str] = []
     for i, a in enumerate(cmd.activities):
@@ -199,20 +197,20 @@ async def record_activities(uow: UnitOfWork, cmd: RecordActivities) -> list[str]
             ),
         )
         metrics.ACTIVITIES_RECORDED.labels(a.type).inc()
-    await repo.insert_activities(uow.conn, rows)
+    await uow.repo.insert_activities(rows)
     return activity_ids
 
 
-async def erase_lead(uow: UnitOfWork, cmd: EraseLead) -> datetime:
+async def erase_lead(uow: IntakeUnitOfWork, cmd: EraseLead) -> datetime:
     """Anonymize the lead and tell every service to forget them. Erasing twice is a no-op."""
-    lead = await repo.lock_lead(uow.conn, cmd.lead_id)
+    lead = await uow.repo.lock_lead(cmd.lead_id)
     if lead is None:
         raise LeadNotFound(cmd.lead_id)
     if lead.erased_at is not None:
         erased_at: datetime = lead.erased_at
         return erased_at
     now = datetime.now(UTC)
-    await repo.erase_lead(uow.conn, cmd.lead_id, now)
+    await uow.repo.erase_lead(cmd.lead_id, now)
     data = LeadErased(lead_id=cmd.lead_id, erased_at=now, reason=cmd.reason)
     uow.publish(
         topics.INTAKE,
@@ -229,7 +227,7 @@ Outcome = tuple[int, dict[str, Any], str | None]
 
 
 async def once(
-    uow: UnitOfWork,
+    uow: IntakeUnitOfWork,
     *,
     scope: str,
     key: str | None,
@@ -245,12 +243,12 @@ async def once(
         await uow.commit()
         return status, response, False
     now = datetime.now(UTC)
-    stored = await repo.claim_idempotency_key(uow.conn, scope, key, fingerprint(body), now)
+    stored = await uow.repo.claim_idempotency_key(scope, key, fingerprint(body), now)
     if stored is not None:
         if stored.fingerprint != fingerprint(body):
             raise IdempotencyKeyReused(key)
         return stored.status_code, dict(stored.response), True
     status, response, lead_id = await action()
-    await repo.store_idempotent_response(uow.conn, scope, key, status, response, lead_id)
+    await uow.repo.store_idempotent_response(scope, key, status, response, lead_id)
     await uow.commit()
     return status, response, False

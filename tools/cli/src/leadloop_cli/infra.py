@@ -19,6 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import psutil
 import sqlalchemy as sa
+
 from leadloop_db.engine import make_engine
 
 _PR_SET_PDEATHSIG = 1

@@ -8,13 +8,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from leadloop_cli.services import create_topics, migrate_all
+from leadloop_cli.stack import DevStack
 from leadloop_db.engine import make_engine
 from leadloop_messaging.provisioning import DEFAULT_PARTITIONS
 from leadloop_platform.auth.keys import SCOPES, create_key, list_keys, revoke_key
 from leadloop_platform.settings import CommonSettings
-
-from leadloop_cli.services import create_topics, migrate_all
-from leadloop_cli.stack import DevStack
 
 
 def cmd_dev(args: argparse.Namespace) -> int:

@@ -1,4 +1,5 @@
-"""Intake's queries. Every function takes the unit of work's connection."""
+"""Intake's queries: `SqlRepository` is the unit of work's view of intake's tables; the read
+functions at the end serve the HTTP query routes."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from leadloop_events.intake import LeadProfile
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from leadloop_events.intake import LeadProfile
 from leadloop_intake.adapters.tables import (
     activities,
     idempotency_keys,
@@ -18,105 +19,182 @@ from leadloop_intake.adapters.tables import (
     outbox,
     submissions,
 )
-
-PROFILE_FIELDS = (
-    "first_name",
-    "last_name",
-    "company",
-    "job_title",
-    "company_size",
-    "industry",
-    "country",
-    "phone",
-)
+from leadloop_intake.domain.ports import PROFILE_FIELDS, LeadIdentity, StoredAnswer
 
 
-async def upsert_leads(
-    conn: AsyncConnection, rows: Sequence[dict[str, Any]], now: datetime
-) -> dict[str, tuple[str, bool, LeadProfile]]:
-    """Insert or update leads by normalized email (one row per email in `rows`).
+class SqlRepository:
+    """Intake's state inside one transaction."""
 
-    Each row has lead_id (used if new), email_normalized, email, the profile fields, source and
-    campaign. Returns email_normalized -> (lead_id, is_new, merged profile). A field the new
-    submission leaves empty keeps its known value.
-    """
-    values = [
-        {
-            "lead_id": r["lead_id"],
-            "email_normalized": r["email_normalized"],
-            "email": r["email"],
-            **{f: r.get(f) for f in PROFILE_FIELDS},
-            "first_source": r.get("source"),
-            "first_campaign": r.get("campaign"),
-            "created_at": now,
-            "updated_at": now,
-        }
-        for r in rows
-    ]
-    base = insert(leads).values(values)
-    ex = base.excluded
-    stmt = base.on_conflict_do_update(
-        index_elements=[leads.c.email_normalized],
-        set_={
-            "email": ex.email,
-            **{f: sa.func.coalesce(getattr(ex, f), leads.c[f]) for f in PROFILE_FIELDS},
-            "updated_at": ex.updated_at,
-        },
-    ).returning(
-        leads.c.lead_id,
-        leads.c.email_normalized,
-        leads.c.email,
-        *[leads.c[f] for f in PROFILE_FIELDS],
-        (sa.literal_column("xmax") == 0).label("inserted"),
-    )
-    result = await conn.execute(stmt)
-    out: dict[str, tuple[str, bool, LeadProfile]] = {}
-    for row in result:
-        profile = LeadProfile(email=row.email, **{f: getattr(row, f) for f in PROFILE_FIELDS})
-        out[row.email_normalized] = (row.lead_id, bool(row.inserted), profile)
-    return out
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
 
+    async def upsert_leads(
+        self, rows: Sequence[dict[str, Any]], now: datetime
+    ) -> dict[str, tuple[str, bool, LeadProfile]]:
+        """Insert or update leads by normalized email (one row per email in `rows`).
 
-async def insert_submissions(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        await conn.execute(submissions.insert(), list(rows))
-
-
-async def insert_activities(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        await conn.execute(activities.insert(), list(rows))
-
-
-async def find_leads(
-    conn: AsyncConnection, lead_ids: Sequence[str], emails_normalized: Sequence[str]
-) -> tuple[set[str], dict[str, str]]:
-    """Live leads among `lead_ids`, and email_normalized -> lead_id for `emails_normalized`."""
-    live = leads.c.erased_at.is_(None)
-    ids: set[str] = set()
-    by_email: dict[str, str] = {}
-    if lead_ids:
-        rows = await conn.execute(
-            sa.select(leads.c.lead_id).where(leads.c.lead_id.in_(lead_ids), live)
+        Each row has lead_id (used if new), email_normalized, email, the profile fields, source and
+        campaign. Returns email_normalized -> (lead_id, is_new, merged profile). A field the new
+        submission leaves empty keeps its known value.
+        """
+        values = [
+            {
+                "lead_id": r["lead_id"],
+                "email_normalized": r["email_normalized"],
+                "email": r["email"],
+                **{f: r.get(f) for f in PROFILE_FIELDS},
+                "first_source": r.get("source"),
+                "first_campaign": r.get("campaign"),
+                "created_at": now,
+                "updated_at": now,
+            }
+            for r in rows
+        ]
+        base = insert(leads).values(values)
+        ex = base.excluded
+        stmt = base.on_conflict_do_update(
+            index_elements=[leads.c.email_normalized],
+            set_={
+                "email": ex.email,
+                **{f: sa.func.coalesce(getattr(ex, f), leads.c[f]) for f in PROFILE_FIELDS},
+                "updated_at": ex.updated_at,
+            },
+        ).returning(
+            leads.c.lead_id,
+            leads.c.email_normalized,
+            leads.c.email,
+            *[leads.c[f] for f in PROFILE_FIELDS],
+            (sa.literal_column("xmax") == 0).label("inserted"),
         )
-        ids = {r.lead_id for r in rows}
-    if emails_normalized:
-        rows = await conn.execute(
-            sa.select(leads.c.lead_id, leads.c.email_normalized).where(
-                leads.c.email_normalized.in_(emails_normalized), live
+        result = await self.conn.execute(stmt)
+        out: dict[str, tuple[str, bool, LeadProfile]] = {}
+        for row in result:
+            profile = LeadProfile(email=row.email, **{f: getattr(row, f) for f in PROFILE_FIELDS})
+            out[row.email_normalized] = (row.lead_id, bool(row.inserted), profile)
+        return out
+
+    async def insert_submissions(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            await self.conn.execute(submissions.insert(), list(rows))
+
+    async def insert_activities(self, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            await self.conn.execute(activities.insert(), list(rows))
+
+    async def find_leads(
+        self, lead_ids: Sequence[str], emails_normalized: Sequence[str]
+    ) -> tuple[set[str], dict[str, str]]:
+        """Live leads among `lead_ids`, and email_normalized -> lead_id for `emails_normalized`."""
+        live = leads.c.erased_at.is_(None)
+        ids: set[str] = set()
+        by_email: dict[str, str] = {}
+        if lead_ids:
+            rows = await self.conn.execute(
+                sa.select(leads.c.lead_id).where(leads.c.lead_id.in_(lead_ids), live)
+            )
+            ids = {r.lead_id for r in rows}
+        if emails_normalized:
+            rows = await self.conn.execute(
+                sa.select(leads.c.lead_id, leads.c.email_normalized).where(
+                    leads.c.email_normalized.in_(emails_normalized), live
+                )
+            )
+            by_email = {r.email_normalized: r.lead_id for r in rows}
+        return ids, by_email
+
+    async def lock_lead(self, lead_id: str) -> LeadIdentity | None:
+        row = (
+            await self.conn.execute(
+                sa.select(leads.c.lead_id, leads.c.erased_at)
+                .where(leads.c.lead_id == lead_id)
+                .with_for_update()
+            )
+        ).first()
+        return None if row is None else LeadIdentity(row.lead_id, row.erased_at)
+
+    async def erase_lead(self, lead_id: str, now: datetime) -> None:
+        """Forget the person: identity, raw submissions, activity details, relayed events."""
+        await self.conn.execute(
+            leads.update()
+            .where(leads.c.lead_id == lead_id)
+            .values(
+                email_normalized=None,
+                email=None,
+                phone=None,
+                first_name=None,
+                last_name=None,
+                company=None,
+                job_title=None,
+                erased_at=now,
+                updated_at=now,
             )
         )
-        by_email = {r.email_normalized: r.lead_id for r in rows}
-    return ids, by_email
+        await self.conn.execute(
+            submissions.update()
+            .where(submissions.c.lead_id == lead_id)
+            .values(raw='{"erased": true}', form_id=None)
+        )
+        await self.conn.execute(
+            activities.update()
+            .where(activities.c.lead_id == lead_id)
+            .values(properties={}, url=None, asset=None)
+        )
+        # The person's earlier events leave the outbox too, sent or not: lead.erased follows them,
+        # and a captured event that never reaches a consumer spreads the data nowhere.
+        await self.conn.execute(outbox.delete().where(outbox.c.key == lead_id))
+
+    async def claim_idempotency_key(
+        self,
+        scope: str,
+        key: str,
+        fingerprint: str,
+        now: datetime,
+    ) -> StoredAnswer | None:
+        """Reserve `key`; returns the stored answer when the key was used before (else None).
+
+        The insert waits on a concurrent request with the same key until it commits.
+        """
+        claimed = await self.conn.execute(
+            insert(idempotency_keys)
+            .values(
+                scope=scope,
+                key=key,
+                fingerprint=fingerprint,
+                status_code=0,
+                response={},
+                created_at=now,
+            )
+            .on_conflict_do_nothing()
+            .returning(idempotency_keys.c.key)
+        )
+        if claimed.first() is not None:
+            return None
+        row = (
+            await self.conn.execute(
+                sa.select(idempotency_keys).where(
+                    idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
+                )
+            )
+        ).one()
+        return StoredAnswer(row.fingerprint, row.status_code, dict(row.response))
+
+    async def store_idempotent_response(
+        self,
+        scope: str,
+        key: str,
+        status_code: int,
+        response: dict[str, Any],
+        lead_id: str | None,
+    ) -> None:
+        await self.conn.execute(
+            idempotency_keys.update()
+            .where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
+            .values(status_code=status_code, response=response, lead_id=lead_id)
+        )
 
 
 async def get_lead(conn: AsyncConnection, lead_id: str) -> sa.Row[Any] | None:
     return (await conn.execute(sa.select(leads).where(leads.c.lead_id == lead_id))).first()
-
-
-async def lock_lead(conn: AsyncConnection, lead_id: str) -> sa.Row[Any] | None:
-    return (
-        await conn.execute(sa.select(leads).where(leads.c.lead_id == lead_id).with_for_update())
-    ).first()
 
 
 async def lead_submissions(conn: AsyncConnection, lead_id: str) -> list[sa.Row[Any]]:
@@ -127,85 +205,3 @@ async def lead_submissions(conn: AsyncConnection, lead_id: str) -> list[sa.Row[A
         .limit(200)
     )
     return list(rows)
-
-
-async def erase_lead(conn: AsyncConnection, lead_id: str, now: datetime) -> None:
-    """Forget the person: identity, raw submissions, activity details, relayed events."""
-    await conn.execute(
-        leads.update()
-        .where(leads.c.lead_id == lead_id)
-        .values(
-            email_normalized=None,
-            email=None,
-            phone=None,
-            first_name=None,
-            last_name=None,
-            company=None,
-            job_title=None,
-            erased_at=now,
-            updated_at=now,
-        )
-    )
-    await conn.execute(
-        submissions.update()
-        .where(submissions.c.lead_id == lead_id)
-        .values(raw='{"erased": true}', form_id=None)
-    )
-    await conn.execute(
-        activities.update()
-        .where(activities.c.lead_id == lead_id)
-        .values(properties={}, url=None, asset=None)
-    )
-    # The person's earlier events leave the outbox too, sent or not: lead.erased follows them,
-    # and a captured event that never reaches a consumer spreads the data nowhere.
-    await conn.execute(outbox.delete().where(outbox.c.key == lead_id))
-
-
-async def claim_idempotency_key(
-    conn: AsyncConnection,
-    scope: str,
-    key: str,
-    fingerprint: str,
-    now: datetime,
-) -> sa.Row[Any] | None:
-    """Reserve `key`; returns the stored row when the key was used before (else None).
-
-    The insert waits on a concurrent request with the same key until it commits.
-    """
-    claimed = await conn.execute(
-        insert(idempotency_keys)
-        .values(
-            scope=scope,
-            key=key,
-            fingerprint=fingerprint,
-            status_code=0,
-            response={},
-            created_at=now,
-        )
-        .on_conflict_do_nothing()
-        .returning(idempotency_keys.c.key)
-    )
-    if claimed.first() is not None:
-        return None
-    return (
-        await conn.execute(
-            sa.select(idempotency_keys).where(
-                idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
-            )
-        )
-    ).first()
-
-
-async def store_idempotent_response(
-    conn: AsyncConnection,
-    scope: str,
-    key: str,
-    status_code: int,
-    response: dict[str, Any],
-    lead_id: str | None,
-) -> None:
-    await conn.execute(
-        idempotency_keys.update()
-        .where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
-        .values(status_code=status_code, response=response, lead_id=lead_id)
-    )

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from leadloop_db.tables import outbox_table, processed_events_table
 from sqlalchemy.dialects.postgresql import JSONB
 
+from leadloop_db.tables import outbox_table, processed_events_table
 from leadloop_intake import SCHEMA
 
 metadata = sa.MetaData(schema=SCHEMA)

@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from leadloop_events.intake import ActivityType, LeadProfile, Utm
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from leadloop_events.intake import ActivityType, LeadProfile, Utm
 from leadloop_intake.domain.countries import ISO_3166_ALPHA2
 
 GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})

@@ -8,9 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
-from leadloop_platform.auth.guard import require_scope
-from leadloop_platform.http.problems import Problem, validation_errors
-from leadloop_platform.logs import correlation_id
 from pydantic import ValidationError
 
 from leadloop_intake import handlers
@@ -28,6 +25,9 @@ from leadloop_intake.entrypoints.schemas import (
     LeadView,
     SubmissionView,
 )
+from leadloop_platform.auth.guard import require_scope
+from leadloop_platform.http.problems import Problem, validation_errors
+from leadloop_platform.logs import correlation_id
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]

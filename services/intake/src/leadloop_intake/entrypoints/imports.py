@@ -11,14 +11,14 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 from fastapi import Request
-from leadloop_platform.http.problems import Problem
-from leadloop_platform.logs import correlation_id
 
 from leadloop_intake import handlers
 from leadloop_intake.adapters.tables import imports as imports_table
 from leadloop_intake.config import Settings
 from leadloop_intake.domain import csvimport
 from leadloop_intake.entrypoints.schemas import ImportResult, RowError
+from leadloop_platform.http.problems import Problem
+from leadloop_platform.logs import correlation_id
 
 SPOOL_IN_MEMORY = 1024 * 1024
 

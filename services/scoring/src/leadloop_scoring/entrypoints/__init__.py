@@ -1,0 +1,1 @@
+"""Scoring's entrypoints: the Kafka consumer, the HTTP routes, the decay scheduler."""
