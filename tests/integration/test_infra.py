@@ -49,8 +49,10 @@ async def test_topic_prefix_creates_every_topic_with_its_partitions(
         described = {d["topic"]: len(d["partitions"]) for d in await admin.describe_topics(names)}
     finally:
         await admin.close()
-    assert described == {**{topic_prefix + t: 3 for t in topics.ALL},
-                         topic_prefix + topics.dlq(topics.INTAKE): 1}
+    assert described == {
+        **{topic_prefix + t: 3 for t in topics.ALL},
+        topic_prefix + topics.dlq(topics.INTAKE): 1,
+    }
 
 
 async def test_each_test_gets_a_migrated_database_of_its_own(database_url: str) -> None:
@@ -75,8 +77,10 @@ async def test_the_intake_schema_is_migrated_when_intake_is_installed(database_u
     try:
         async with engine.connect() as conn:
             versions = (
-                await conn.execute(sa.text("SELECT version_num FROM intake.alembic_version"))
-            ).scalars().all()
+                (await conn.execute(sa.text("SELECT version_num FROM intake.alembic_version")))
+                .scalars()
+                .all()
+            )
     finally:
         await engine.dispose()
     assert len(versions) == 1

@@ -29,10 +29,11 @@ async def test_migrated_schema_matches_the_tables(service: Any, database_url: st
                     sync_conn,
                     opts={
                         "include_schemas": True,
-                        "include_name": lambda name, kind, _parent: kind != "schema"
-                        or name == schema,
-                        "include_object": lambda _obj, name, kind, _refl, _cmp: not (
-                            kind == "table" and name == "alembic_version"
+                        "include_name": lambda name, kind, _parent: (
+                            kind != "schema" or name == schema
+                        ),
+                        "include_object": lambda _obj, name, kind, _refl, _cmp: (
+                            not (kind == "table" and name == "alembic_version")
                         ),
                     },
                 )

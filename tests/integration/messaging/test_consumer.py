@@ -41,18 +41,16 @@ async def loops(
     running: list[tuple[ConsumerLoop, asyncio.Task[None]]] = []
     group = f"test-{uuid.uuid4().hex[:8]}"
 
-    def start(handler: Handler = record_effect, **kwargs: object) -> ConsumerLoop:
+    def start(handler: Handler[UnitOfWork] = record_effect, **kwargs: object) -> ConsumerLoop:
         consumer = make_consumer(settings, settings.topic(topics.INTAKE), group_id=group)
         loop = ConsumerLoop(
             service="test",
             consumer_name="test-consumer",
             consumer=consumer,
             dlq_producer=producer,
-            engine=engine,
-            outbox=outbox,
+            uow_factory=lambda: UnitOfWork(engine, outbox, settings.topic_prefix),
             processed=processed_events,
             handlers={"leadloop.lead.erased.v1": handler},
-            topic_prefix=settings.topic_prefix,
             retry_backoff_s=0.01,
             **kwargs,  # type: ignore[arg-type]
         )
@@ -204,3 +202,41 @@ async def test_a_restarted_consumer_resumes_after_its_last_commit(
     await wait_for(committed(8), what="the second run to commit 8")
     assert seen == [e.id for e in after]
     assert sum((await effect_count(engine)).values()) == 8
+
+
+async def test_dead_letters_replayed_after_the_fix_are_processed(
+    engine: AsyncEngine, settings: CommonSettings, loops: LoopFactory
+) -> None:
+    from leadloop_messaging.replay import replay_dlq
+
+    stuck = erased("lead-GLOBEX", 1)
+    broken = True
+
+    async def until_fixed(uow: UnitOfWork, event: CloudEvent, data: EventData) -> None:
+        if broken:
+            raise RuntimeError("routing table missing")
+        await record_effect(uow, event, data)
+
+    await produce_events(settings, [stuck])
+    loops(until_fixed, max_retries=0)
+    dlq_topic = topics.dlq(settings.topic(topics.INTAKE))
+    assert len(await read_all(settings.kafka_bootstrap_servers, dlq_topic, expect=1)) == 1
+    broken = False
+    result = await replay_dlq(
+        settings.kafka_bootstrap_servers,
+        settings.topic(topics.INTAKE),
+        group_id=f"replay-{loops.group}",  # type: ignore[attr-defined]
+    )
+    assert result.replayed == 1
+
+    async def processed() -> bool:
+        return await effect_count(engine) == {stuck.id: 1}
+
+    await wait_for(processed, what="the replayed record to be processed")
+    again = await replay_dlq(
+        settings.kafka_bootstrap_servers,
+        settings.topic(topics.INTAKE),
+        group_id=f"replay-{loops.group}",  # type: ignore[attr-defined]
+        idle_timeout_ms=500,
+    )
+    assert again.replayed == 0

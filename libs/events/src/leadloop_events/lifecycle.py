@@ -52,6 +52,7 @@ class LeadIntelligence(BaseModel):
     timeline: list[TimelineEntry] = Field(default_factory=list)
     sources: list[str] = Field(default_factory=list)
     campaigns: list[str] = Field(default_factory=list)
+    first_seen_at: datetime | None = None
 
 
 class LeadScored(EventData):

@@ -8,13 +8,13 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
+from typing import Generic, TypeVar
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadloop_db.uow import UnitOfWork
 from leadloop_events import topics
@@ -25,10 +25,11 @@ from leadloop_platform.logs import correlation_id
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[UnitOfWork, CloudEvent, EventData], Awaitable[None]]
+U = TypeVar("U", bound=UnitOfWork)
+Handler = Callable[[U, CloudEvent, EventData], Awaitable[None]]
 
 
-class ConsumerLoop:
+class ConsumerLoop(Generic[U]):
     """Feeds one consumer group's records to the handler registry of a service."""
 
     def __init__(
@@ -38,11 +39,9 @@ class ConsumerLoop:
         consumer_name: str,
         consumer: AIOKafkaConsumer,
         dlq_producer: AIOKafkaProducer,
-        engine: AsyncEngine,
-        outbox: sa.Table,
+        uow_factory: Callable[[], U],
         processed: sa.Table,
-        handlers: Mapping[str, Handler],
-        topic_prefix: str = "",
+        handlers: Mapping[str, Handler[U]],
         max_retries: int = 3,
         retry_backoff_s: float = 0.2,
         batch_size: int = 200,
@@ -51,11 +50,9 @@ class ConsumerLoop:
         self.name = consumer_name
         self.consumer = consumer
         self.dlq_producer = dlq_producer
-        self.engine = engine
-        self.outbox = outbox
+        self.uow_factory = uow_factory
         self.processed = processed
         self.handlers = dict(handlers)
-        self.topic_prefix = topic_prefix
         self.max_retries = max_retries
         self.retry_backoff_s = retry_backoff_s
         self.batch_size = batch_size
@@ -108,7 +105,7 @@ class ConsumerLoop:
         record: ConsumerRecord[bytes, bytes],
         event: CloudEvent,
         data: EventData,
-        handler: Handler,
+        handler: Handler[U],
     ) -> None:
         attempt = 0
         while True:
@@ -158,9 +155,9 @@ class ConsumerLoop:
         record: ConsumerRecord[bytes, bytes],
         event: CloudEvent,
         data: EventData,
-        handler: Handler,
+        handler: Handler[U],
     ) -> str:
-        async with UnitOfWork(self.engine, self.outbox, self.topic_prefix) as uow:
+        async with self.uow_factory() as uow:
             claimed = await uow.conn.execute(
                 insert(self.processed)
                 .values(

@@ -48,7 +48,7 @@ class CommonSettings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> CommonSettings:
         key = self.bootstrap_api_key
-        if self.env == "production" and key is not None:
+        if self.env != "development" and key is not None:
             value = key.get_secret_value()
             if value.lower() in PLACEHOLDER_SECRETS or len(value) < 24:
                 raise ValueError(

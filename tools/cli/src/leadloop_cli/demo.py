@@ -45,40 +45,103 @@ COMPANIES = (
     Company("Stark Analytics", "stark-analytics.example", "financial_services", 2600, "GB"),
 )
 FIRST_NAMES = (
-    "Ada", "Grace", "Linus", "Margaret", "Alan", "Katherine", "Dennis", "Barbara", "Ken",
-    "Frances", "Tim", "Radia", "Sophie", "Jonas", "Aiko", "Mateo", "Priya", "Lars",
+    "Ada",
+    "Grace",
+    "Linus",
+    "Margaret",
+    "Alan",
+    "Katherine",
+    "Dennis",
+    "Barbara",
+    "Ken",
+    "Frances",
+    "Tim",
+    "Radia",
+    "Sophie",
+    "Jonas",
+    "Aiko",
+    "Mateo",
+    "Priya",
+    "Lars",
 )
 LAST_NAMES = (
-    "Lovelace", "Hopper", "Torvalds", "Hamilton", "Turing", "Johnson", "Ritchie", "Liskov",
-    "Thompson", "Allen", "Berners-Lee", "Perlman", "Wilson", "Becker", "Tanaka", "Garcia",
+    "Lovelace",
+    "Hopper",
+    "Torvalds",
+    "Hamilton",
+    "Turing",
+    "Johnson",
+    "Ritchie",
+    "Liskov",
+    "Thompson",
+    "Allen",
+    "Berners-Lee",
+    "Perlman",
+    "Wilson",
+    "Becker",
+    "Tanaka",
+    "Garcia",
 )
 TITLES = (
-    ("VP Marketing", 3), ("Head of Demand Generation", 3), ("Marketing Operations Manager", 4),
-    ("Director of Sales", 3), ("Chief Revenue Officer", 1), ("CTO", 1), ("IT Manager", 2),
-    ("Revenue Operations Analyst", 3), ("Office Manager", 1), ("Student", 1), ("Intern", 1),
+    ("VP Marketing", 3),
+    ("Head of Demand Generation", 3),
+    ("Marketing Operations Manager", 4),
+    ("Director of Sales", 3),
+    ("Chief Revenue Officer", 1),
+    ("CTO", 1),
+    ("IT Manager", 2),
+    ("Revenue Operations Analyst", 3),
+    ("Office Manager", 1),
+    ("Student", 1),
+    ("Intern", 1),
 )
 SOURCES = (
-    ("organic", 5), ("paid_search", 4), ("webinar", 2), ("referral", 2), ("event", 1),
-    ("social", 2), ("email", 2),
+    ("organic", 5),
+    ("paid_search", 4),
+    ("webinar", 2),
+    ("referral", 2),
+    ("event", 1),
+    ("social", 2),
+    ("email", 2),
 )
 CAMPAIGNS = (
-    "2025-q3-revops-webinar", "2025-q3-pipeline-ebook", "brand-search-always-on",
-    "trade-show-saastr-2025", "partner-referral-program", "nurture-mql-recycle",
+    "2025-q3-revops-webinar",
+    "2025-q3-pipeline-ebook",
+    "brand-search-always-on",
+    "trade-show-saastr-2025",
+    "partner-referral-program",
+    "nurture-mql-recycle",
 )
 FORMS = (
-    ("contact-us", "/contact"), ("ebook-download", "/resources/pipeline-playbook"),
-    ("webinar-registration", "/webinars/closing-the-loop"), ("demo-request", "/demo"),
-    ("free-trial", "/trial"), ("newsletter", "/blog"),
+    ("contact-us", "/contact"),
+    ("ebook-download", "/resources/pipeline-playbook"),
+    ("webinar-registration", "/webinars/closing-the-loop"),
+    ("demo-request", "/demo"),
+    ("free-trial", "/trial"),
+    ("newsletter", "/blog"),
 )
 ACTIVITIES = (
-    ("page_view", 30), ("pricing_page_view", 6), ("email_open", 20), ("email_click", 8),
-    ("content_download", 6), ("webinar_registered", 3), ("webinar_attended", 2),
-    ("demo_request", 1), ("free_trial_signup", 1), ("contact_sales_request", 1),
+    ("page_view", 30),
+    ("pricing_page_view", 6),
+    ("email_open", 20),
+    ("email_click", 8),
+    ("content_download", 6),
+    ("webinar_registered", 3),
+    ("webinar_attended", 2),
+    ("demo_request", 1),
+    ("free_trial_signup", 1),
+    ("contact_sales_request", 1),
     ("unsubscribe", 1),
 )
 MAX_PEOPLE = 5000
 PERSON_FIELDS = (
-    "email", "first_name", "last_name", "company", "job_title", "company_size", "industry",
+    "email",
+    "first_name",
+    "last_name",
+    "company",
+    "job_title",
+    "company_size",
+    "industry",
     "country",
 )
 PAGES = ("/", "/product", "/pricing", "/customers", "/blog/lead-scoring-101", "/integrations")
@@ -134,8 +197,11 @@ class Simulator:
             "page_url": f"https://www.leadloop.example{path}",
             "submitted_at": datetime.now(UTC).isoformat(),
             "consent": rng.random() < 0.8,
-            "utm": {"source": source, "medium": "cpc" if source == "paid_search" else source,
-                    "campaign": campaign},
+            "utm": {
+                "source": source,
+                "medium": "cpc" if source == "paid_search" else source,
+                "campaign": campaign,
+            },
             "fields": {"how_did_you_hear": rng.choice(["search", "colleague", "podcast", "event"])},
         }
         if rng.random() < 0.3:
@@ -206,8 +272,9 @@ async def run(url: str, api_key: str, rate: float, count: int, seed: int | None)
 def main(argv: list[str] | None = None) -> int:
     """Entry point of `python -m leadloop_cli.demo`."""
     args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    args.add_argument("--intake-url", default=os.environ.get("LEADLOOP_DEMO_INTAKE_URL",
-                                                           "http://127.0.0.1:8001"))
+    args.add_argument(
+        "--intake-url", default=os.environ.get("LEADLOOP_DEMO_INTAKE_URL", "http://127.0.0.1:8001")
+    )
     args.add_argument("--api-key", default=os.environ.get("LEADLOOP_BOOTSTRAP_API_KEY"))
     args.add_argument("--rate", type=float, default=3.0, help="requests per second (average)")
     args.add_argument("--count", type=int, default=0, help="stop after N requests (0: never)")

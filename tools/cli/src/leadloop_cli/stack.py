@@ -65,8 +65,13 @@ def spawn(name: str, argv: list[str], env: Mapping[str, str], log_path: Path) ->
     """Start a child in its own session (Ctrl-C reaches only the stack), dying with the stack."""
     log = log_path.open("ab")
     proc = subprocess.Popen(
-        argv, env=dict(env), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-        start_new_session=True, preexec_fn=die_with_parent,
+        argv,
+        env=dict(env),
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=die_with_parent,
     )
     return Child(name, proc, log_path, log)
 
@@ -181,8 +186,15 @@ class DevStack:
             variable = f"LEADLOOP_{service.name.upper()}_PORT"
             raise StackFailed(f"port {port} for {service.name} is in use; set {variable}")
         argv = [
-            sys.executable, "-m", "uvicorn", "--factory", service.app,
-            "--host", HOST, "--port", str(port),
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "--factory",
+            service.app,
+            "--host",
+            HOST,
+            "--port",
+            str(port),
         ]
         print(f"starting {service.name} on {HOST}:{port}", flush=True)
         log_path = self.logs / f"{service.name}.log"
@@ -274,7 +286,7 @@ class DevStack:
                 "  try:",
                 f"    curl -X POST {self.urls['intake']}/v1/form-submissions \\",
                 f"      -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\",
-                "      -d '{\"email\": \"ada@acme-dental.example\", \"company\": \"ACME Dental\"}'",
+                '      -d \'{"email": "ada@acme-dental.example", "company": "ACME Dental"}\'',
             ]
         lines += ["", "Ctrl-C stops everything.", ""]
         print("\n".join(lines), flush=True)

@@ -50,7 +50,8 @@ class SqlRepository:
             }
             for r in rows
         ]
-        base = insert(leads).values(values)
+        # A one-row VALUES compiles once and is cached; a multi-row one compiles every time.
+        base = insert(leads).values(values[0] if len(values) == 1 else values)
         ex = base.excluded
         stmt = base.on_conflict_do_update(
             index_elements=[leads.c.email_normalized],

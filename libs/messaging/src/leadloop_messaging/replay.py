@@ -1,0 +1,74 @@
+"""Send dead-lettered records back to the topic they came from, after the fix."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from leadloop_events import topics
+
+log = logging.getLogger(__name__)
+REPLAY_GROUP = "leadloop-dlq-replay"
+DLQ_HEADERS = ("dlq.", "replayed")
+
+
+@dataclass(frozen=True)
+class ReplayResult:
+    replayed: int
+    dlq_topic: str
+    target_topic: str
+
+
+async def replay_dlq(
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    limit: int | None = None,
+    group_id: str = REPLAY_GROUP,
+    idle_timeout_ms: int = 2000,
+) -> ReplayResult:
+    """Republish `<topic>.dlq` records (not yet replayed by `group_id`) onto `topic`.
+
+    The original key, value and headers go back; the dlq.* headers are dropped and a `replayed`
+    header added. The replay group commits after each record, so a second run does not
+    replay the same records again. Consumers still dedupe by event id.
+    """
+    dlq_topic = topics.dlq(topic)
+    consumer = AIOKafkaConsumer(
+        dlq_topic,
+        bootstrap_servers=bootstrap_servers,
+        group_id=group_id,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+    await consumer.start()
+    await producer.start()
+    replayed = 0
+    try:
+        while limit is None or replayed < limit:
+            batch = await consumer.getmany(timeout_ms=idle_timeout_ms, max_records=100)
+            if not batch:
+                break
+            for tp, records in batch.items():
+                for record in records:
+                    if limit is not None and replayed >= limit:
+                        break
+                    headers = [
+                        (k, v) for k, v in (record.headers or ()) if not k.startswith(DLQ_HEADERS)
+                    ]
+                    headers.append(("replayed", b"true"))
+                    await producer.send_and_wait(
+                        topic, value=record.value, key=record.key, headers=headers
+                    )
+                    await consumer.commit(
+                        {TopicPartition(tp.topic, tp.partition): record.offset + 1}
+                    )
+                    replayed += 1
+    finally:
+        await producer.stop()
+        await consumer.stop()
+    log.info("replayed %d record(s) from %s to %s", replayed, dlq_topic, topic)
+    return ReplayResult(replayed, dlq_topic, topic)

@@ -1,0 +1,79 @@
+"""The agreement in force: publishing a version, and reading it (cached by checksum)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from leadloop_events import topics
+from leadloop_events.agreement import AgreementPublished
+from leadloop_events.envelope import new_event
+from leadloop_scoring.adapters.repository import SqlRepository, StoredAgreement
+from leadloop_scoring.adapters.uow import SqlUnitOfWork
+from leadloop_scoring.domain.agreement import Agreement, checksum, load_agreement
+
+SOURCE = "/leadloop/scoring"
+
+
+class NoAgreement(RuntimeError):
+    """Scoring has no agreement yet (the service publishes one at start)."""
+
+
+class VersionConflict(ValueError):
+    """A different document was already published under this version."""
+
+
+class CurrentAgreement:
+    """Reads the latest published version; parsed documents are cached by checksum."""
+
+    def __init__(self) -> None:
+        self._parsed: dict[str, Agreement] = {}
+
+    def parse(self, stored: StoredAgreement) -> Agreement:
+        agreement = self._parsed.get(stored.checksum)
+        if agreement is None:
+            agreement = Agreement.model_validate(stored.document)
+            self._parsed[stored.checksum] = agreement
+        return agreement
+
+    async def current(self, repo: SqlRepository) -> tuple[str, Agreement]:
+        stored = await repo.current_agreement()
+        if stored is None:
+            raise NoAgreement("no agreement has been published")
+        return stored.version, self.parse(stored)
+
+
+async def publish_agreement(
+    uow: SqlUnitOfWork, yaml_text: str, *, published_by: str | None, now: datetime | None = None
+) -> tuple[StoredAgreement, bool]:
+    """Validate, store and announce a version; returns (it, whether it is new).
+
+    Raises AgreementInvalid (every error, with its path) or VersionConflict.
+    """
+    repo = uow.repo
+    agreement = load_agreement(yaml_text)
+    stored = StoredAgreement(
+        version=agreement.version,
+        checksum=checksum(agreement),
+        document=agreement.model_dump(mode="json"),
+        source_yaml=yaml_text,
+        published_at=now or datetime.now(UTC),
+    )
+    existing = await repo.agreement(stored.version)
+    if existing is not None:
+        if existing.checksum != stored.checksum:
+            raise VersionConflict(
+                f"version {stored.version!r} was already published with other content; "
+                "give the new agreement a new version"
+            )
+        return existing, False
+    await repo.save_agreement(stored, published_by)
+    event = AgreementPublished(
+        version=stored.version,
+        published_at=stored.published_at,
+        checksum=stored.checksum,
+        document=stored.document,
+    )
+    uow.publish(
+        topics.LIFECYCLE, new_event(event, source=SOURCE, subject=f"agreement:{stored.version}")
+    )
+    return stored, True

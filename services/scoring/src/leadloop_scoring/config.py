@@ -1,0 +1,40 @@
+"""Scoring settings: the shared ones plus the agreement file and the decay scheduler."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import SettingsConfigDict
+
+from leadloop_platform.settings import CommonSettings
+
+EXAMPLE_AGREEMENT = Path(__file__).resolve().parent / "agreement.example.yaml"
+
+
+class Settings(CommonSettings):
+    """Environment variables of the scoring service."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LEADLOOP_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    service_name: str = "scoring"
+    database_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432/leadloop",
+        validation_alias=AliasChoices(
+            "LEADLOOP_SCORING_DATABASE_URL", "LEADLOOP_DATABASE_URL", "DATABASE_URL"
+        ),
+    )
+    agreement_file: Path = Field(
+        default=EXAMPLE_AGREEMENT,
+        description="published at start when the database holds no agreement yet",
+    )
+    consumer_group: str = "leadloop-scoring"
+    rescore_interval_s: float = Field(default=30.0, gt=0)
+    rescore_batch: int = Field(default=200, ge=1)
+    timeline_limit: int = Field(default=25, ge=1, le=500)
+    activity_history_limit: int = Field(default=500, ge=10)
+    run_relay: bool = True
+    run_consumer: bool = True
+    run_scheduler: bool = True

@@ -1,0 +1,316 @@
+"""The agreement both teams sign: a versioned YAML document, validated by these models.
+
+python -m leadloop_scoring.domain.agreement --schema   # regenerate agreement.schema.json
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from leadloop_events.intake import ACTIVITY_TYPES, ActivityType, LeadProfile
+
+Grade = Literal["A", "B", "C", "D"]
+GRADES: tuple[Grade, ...] = ("A", "B", "C", "D")
+PROFILE_FIELDS = tuple(LeadProfile.model_fields)
+SCHEMA_FILE = Path(__file__).resolve().parents[1] / "agreement.schema.json"
+EXAMPLE_FILE = Path(__file__).resolve().parents[1] / "agreement.example.yaml"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Owners(Strict):
+    marketing: str
+    sales: str
+    signed_by: list[str] = Field(default_factory=list)
+
+
+class Definitions(Strict):
+    """What each stage means, in the teams' own words (marketing owns up to sql)."""
+
+    lead: str = "Anyone we can contact who gave us their details."
+    mql: str = "A fit lead whose interest marketing keeps nurturing."
+    sql: str = "A lead sales has agreed to follow up now."
+    accepted: str = "Sales accepted the lead and is working it."
+    opportunity: str = "Sales opened an opportunity."
+    customer: str = "The lead's company bought."
+    recycled: str = "Back to marketing nurture, with a reason."
+    disqualified: str = "Never to be handed off, with a reason."
+
+
+class Range(Strict):
+    min: float | None = None
+    max: float | None = None
+
+
+FitOp = Literal["equals", "one_of", "range", "contains", "regex", "email_domain_in"]
+
+
+class FitRule(Strict):
+    """Points for who the lead is."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$")
+    description: str = ""
+    field: str
+    op: FitOp
+    value: Any
+    points: float
+
+    @model_validator(mode="after")
+    def _check(self) -> FitRule:
+        if self.field not in (*PROFILE_FIELDS, "email_domain"):
+            raise ValueError(
+                f"unknown field {self.field!r}; use one of {PROFILE_FIELDS} or email_domain"
+            )
+        if self.op in ("one_of", "email_domain_in") and not isinstance(self.value, list):
+            raise ValueError(f"{self.op} needs a list value")
+        if self.op == "range":
+            bounds = Range.model_validate(self.value)
+            if bounds.min is None and bounds.max is None:
+                raise ValueError("range needs min or max")
+            if bounds.min is not None and bounds.max is not None and bounds.min > bounds.max:
+                raise ValueError("range min is above max")
+        if self.op == "regex":
+            try:
+                re.compile(str(self.value))
+            except re.error as exc:
+                raise ValueError(f"regex does not compile: {exc}") from exc
+        return self
+
+
+class Fit(Strict):
+    rules: list[FitRule]
+    grades: dict[Grade, float] = Field(description="lower bound of fit points for each grade")
+
+    @model_validator(mode="after")
+    def _check(self) -> Fit:
+        if set(self.grades) != set(GRADES):
+            raise ValueError("grades needs exactly A, B, C and D")
+        bounds = [self.grades[g] for g in GRADES]
+        if bounds != sorted(bounds, reverse=True) or len(set(bounds)) != 4:
+            raise ValueError("grade bounds must fall strictly from A to D")
+        ids = [r.id for r in self.rules]
+        if len(ids) != len(set(ids)):
+            raise ValueError("fit rule ids must be unique")
+        return self
+
+
+class Caps(Strict):
+    per_type: dict[ActivityType, float] = Field(default_factory=dict)
+    max_interest: float | None = Field(default=None, gt=0)
+
+
+class HandRaise(Strict):
+    activities: list[ActivityType]
+    min_grade: Grade = "B"
+
+
+class Interest(Strict):
+    points: dict[ActivityType, float]
+    window_days: int = Field(default=90, ge=1, description="older activity no longer counts")
+    half_life_days: float = Field(gt=0)
+    caps: Caps = Caps()
+    hand_raise: HandRaise
+    bands: dict[str, float] = Field(description="interest band name -> lower bound")
+
+    @field_validator("points")
+    @classmethod
+    def _no_negative_interest(cls, points: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, v in points.items() if v < 0]
+        if bad:
+            raise ValueError(f"interest points are never negative ({bad}); use negative rules")
+        return points
+
+    @model_validator(mode="after")
+    def _check(self) -> Interest:
+        if 0 not in self.bands.values():
+            raise ValueError("one interest band must start at 0")
+        if len(set(self.bands.values())) != len(self.bands):
+            raise ValueError("interest bands must not share a lower bound")
+        return self
+
+
+NegativeKind = Literal["competitor", "free_mail", "student", "excluded_title", "unsubscribe"]
+
+
+class Student(Strict):
+    title_patterns: list[str] = Field(default_factory=list)
+    domain_suffixes: list[str] = Field(default_factory=list)
+
+    @field_validator("title_patterns")
+    @classmethod
+    def _compile(cls, patterns: list[str]) -> list[str]:
+        for p in patterns:
+            try:
+                re.compile(p)
+            except re.error as exc:
+                raise ValueError(f"pattern {p!r} does not compile: {exc}") from exc
+        return patterns
+
+
+class Negative(Strict):
+    competitor_domains: list[str] = Field(default_factory=list)
+    free_mail_domains: list[str] = Field(default_factory=list)
+    student: Student = Student()
+    excluded_titles: list[str] = Field(default_factory=list, description="substrings of titles")
+    points: dict[NegativeKind, float]
+    disqualify: list[NegativeKind] = Field(default_factory=list)
+
+    @field_validator("points")
+    @classmethod
+    def _negative(cls, points: dict[str, float]) -> dict[str, float]:
+        bad = [k for k, v in points.items() if v > 0]
+        if bad:
+            raise ValueError(f"negative rules take points away: {bad} must be ≤ 0")
+        return points
+
+
+class Threshold(Strict):
+    min_total: float
+    min_grade: Grade = "D"
+
+
+class Matrix(Strict):
+    """The fit × interest quadrant and the MQL and SQL thresholds."""
+
+    fit_threshold: float = Field(description="fit points from which a lead is a fit")
+    interest_threshold: float = Field(description="interest points from which a lead is engaged")
+    mql: Threshold
+    sql: Threshold
+
+    @model_validator(mode="after")
+    def _check(self) -> Matrix:
+        if self.sql.min_total < self.mql.min_total:
+            raise ValueError("the SQL threshold must not be below the MQL threshold")
+        return self
+
+
+class Recycle(Strict):
+    requalify_interest: float = Field(gt=0, description="new interest since the recycle date")
+    cool_off_days: int = Field(default=0, ge=0)
+
+
+class Team(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    name: str
+    countries: list[str] = Field(default_factory=list)
+    regions: list[str] = Field(default_factory=list)
+    company_size: Range | None = None
+    industries: list[str] = Field(default_factory=list)
+    fallback_queue: str | None = None
+
+
+class Routing(BaseModel):
+    """Teams, territories and segments (used by the routing service)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    teams: list[Team] = Field(default_factory=list)
+    fallback_queue: str = "unassigned"
+
+
+class Sla(BaseModel):
+    """What each side promises (used by routing and feedback)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    first_touch_minutes: int = 60
+    attempts: int = 6
+    attempt_days: int = 10
+    mql_target_per_month: int | None = None
+    sql_target_per_month: int | None = None
+
+
+class Agreement(Strict):
+    """The agreement between sales and marketing, one version."""
+
+    version: str = Field(min_length=1, max_length=100)
+    effective_from: date | None = None
+    owners: Owners
+    definitions: Definitions = Definitions()
+    fit: Fit
+    interest: Interest
+    negative: Negative
+    matrix: Matrix
+    recycle: Recycle
+    routing: Routing = Routing()
+    sla: Sla = Sla()
+
+    @model_validator(mode="after")
+    def _hand_raise_known(self) -> Agreement:
+        unknown = [a for a in self.interest.hand_raise.activities if a not in ACTIVITY_TYPES]
+        if unknown:
+            raise ValueError(f"unknown hand-raise activities {unknown}")
+        return self
+
+
+class AgreementInvalid(ValueError):
+    """The file is not a valid agreement; `errors` lists every problem with its path."""
+
+    def __init__(self, errors: list[dict[str, str]]) -> None:
+        super().__init__("; ".join(f"{e['path']}: {e['reason']}" for e in errors))
+        self.errors = errors
+
+
+def _path(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if part == "[key]":  # pydantic's marker for "the key itself is invalid"
+            continue
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(document)"
+
+
+def load_agreement(text: str) -> Agreement:
+    """Parse and validate YAML; AgreementInvalid names every error and where it is."""
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(document)"
+        raise AgreementInvalid([{"path": where, "reason": f"not valid YAML: {exc}"}]) from exc
+    if not isinstance(document, dict):
+        raise AgreementInvalid([{"path": "(document)", "reason": "must be a YAML mapping"}])
+    try:
+        return Agreement.model_validate(document)
+    except ValidationError as exc:
+        errors = [
+            {"path": _path(tuple(e["loc"])), "reason": e["msg"].removeprefix("Value error, ")}
+            for e in exc.errors(include_url=False)
+        ]
+        raise AgreementInvalid(errors) from exc
+
+
+def checksum(agreement: Agreement) -> str:
+    """sha256 of the canonical JSON of the agreement."""
+    canonical = json.dumps(agreement.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def agreement_json_schema() -> dict[str, Any]:
+    """JSON Schema for editors (YAML language servers read it)."""
+    schema = Agreement.model_json_schema()
+    schema["$id"] = "https://leadloop.dev/schemas/agreement.json"
+    schema["title"] = "leadloop agreement"
+    return schema
+
+
+def render_schema() -> str:
+    return json.dumps(agreement_json_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+if __name__ == "__main__":
+    if "--schema" in sys.argv:
+        SCHEMA_FILE.write_text(render_schema())
+        print(f"wrote {SCHEMA_FILE}")

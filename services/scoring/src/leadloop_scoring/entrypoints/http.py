@@ -1,0 +1,109 @@
+"""Scoring's HTTP routes: the agreement and score explanations."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+
+from leadloop_platform.auth.guard import require_scope
+from leadloop_platform.auth.keys import Principal
+from leadloop_platform.http.problems import Problem
+from leadloop_scoring.adapters.repository import SqlRepository, score_view
+from leadloop_scoring.agreements import publish_agreement
+
+router = APIRouter(prefix="/v1", tags=["scoring"])
+ANY_READER = require_scope("reports:read")
+
+
+def _agreement_body(stored: Any) -> dict[str, Any]:
+    return {
+        "version": stored.version,
+        "checksum": stored.checksum,
+        "published_at": stored.published_at.isoformat(),
+        "document": stored.document,
+    }
+
+
+@router.get("/agreement", summary="The agreement in force", dependencies=[Depends(ANY_READER)])
+async def get_agreement(
+    request: Request, format: Annotated[str, Query(pattern="^(json|yaml)$")] = "json"
+) -> Any:
+    async with request.app.state.engine.connect() as conn:
+        stored = await SqlRepository(conn).current_agreement()
+    if stored is None:
+        raise Problem(404, "no agreement has been published yet", kind="no-agreement")
+    if format == "yaml":
+        return PlainTextResponse(stored.source_yaml, media_type="application/yaml")
+    return _agreement_body(stored)
+
+
+@router.get(
+    "/agreement/versions", summary="Every published version", dependencies=[Depends(ANY_READER)]
+)
+async def list_versions(request: Request) -> list[dict[str, Any]]:
+    async with request.app.state.engine.connect() as conn:
+        versions = await SqlRepository(conn).agreement_versions()
+    return [
+        {"version": v.version, "checksum": v.checksum, "published_at": v.published_at.isoformat()}
+        for v in versions
+    ]
+
+
+@router.post(
+    "/agreement",
+    status_code=201,
+    summary="Publish a new agreement version (YAML body); ?rescore=true re-scores every lead",
+    responses={
+        422: {"description": "every error with its path"},
+        409: {"description": "the version exists with other content"},
+    },
+)
+async def post_agreement(
+    request: Request,
+    principal: Annotated[Principal, Depends(require_scope("admin"))],
+    rescore: bool = False,
+) -> JSONResponse:
+    body = (await request.body()).decode("utf-8", "replace")
+    async with request.app.state.uow() as uow:
+        stored, created = await publish_agreement(uow, body, published_by=principal.key_id)
+        scheduled = await uow.repo.schedule_rescore_all(datetime.now(UTC)) if rescore else 0
+        await uow.commit()
+    if scheduled:
+        request.app.state.scheduler_wake()
+    return JSONResponse(
+        {**_agreement_body(stored), "created": created, "leads_to_rescore": scheduled},
+        status_code=201 if created else 200,
+    )
+
+
+@router.get(
+    "/leads/{lead_id}/score",
+    summary="The lead's current score, its breakdown and its stage history",
+    dependencies=[Depends(ANY_READER)],
+)
+async def get_score(request: Request, lead_id: str) -> dict[str, Any]:
+    async with request.app.state.engine.connect() as conn:
+        view = await score_view(conn, lead_id)
+    if view is None:
+        raise Problem(404, f"scoring knows no lead {lead_id}", kind="lead-not-found")
+    lead = view["lead"]
+    return {
+        "lead_id": lead_id,
+        "stage": lead["stage"],
+        "fit": lead["fit"],
+        "interest": lead["interest"],
+        "total": lead["total"],
+        "grade": lead["grade"],
+        "interest_band": lead["interest_band"],
+        "breakdown": lead["breakdown"],
+        "agreement_version": lead["agreement_version"],
+        "sources": lead["sources"],
+        "campaigns": lead["campaigns"],
+        "next_rescore_at": lead["next_rescore_at"],
+        "erased": lead["erased_at"] is not None,
+        "stage_history": view["stages"],
+        "score_history": view["scores"],
+    }

@@ -1,0 +1,56 @@
+"""`leadloop agreement validate FILE` and `leadloop agreement diff OLD NEW`."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Print every error with its path, or a one-line summary of a valid agreement."""
+    from leadloop_scoring.domain.agreement import AgreementInvalid, load_agreement
+
+    path = Path(args.file)
+    try:
+        agreement = load_agreement(path.read_text())
+    except AgreementInvalid as exc:
+        for error in exc.errors:
+            print(f"{path}: {error['path']}: {error['reason']}", file=sys.stderr)
+        print(f"{path}: invalid ({len(exc.errors)} error(s))", file=sys.stderr)
+        return 1
+    print(f"{path}: valid agreement, version {agreement.version}")
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """What changes for whom, in words, between two agreement files."""
+    from leadloop_scoring.domain.agreement import AgreementInvalid, load_agreement
+    from leadloop_scoring.domain.diff import diff_agreements
+
+    try:
+        old = load_agreement(Path(args.old).read_text())
+        new = load_agreement(Path(args.new).read_text())
+    except AgreementInvalid as exc:
+        for error in exc.errors:
+            print(f"{error['path']}: {error['reason']}", file=sys.stderr)
+        return 1
+    changes = diff_agreements(old, new)
+    print(f"From {old.version} to {new.version}:")
+    for line in changes or ["Nothing changes."]:
+        print(f"  - {line}")
+    return 0
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add the `agreement` command group."""
+    group = sub.add_parser("agreement", help="the sales and marketing agreement").add_subparsers(
+        dest="agreement_command", required=True
+    )
+    validate = group.add_parser("validate", help="check an agreement file; every error is shown")
+    validate.add_argument("file")
+    validate.set_defaults(func=cmd_validate)
+    diff = group.add_parser("diff", help="what changes for whom between two agreement files")
+    diff.add_argument("old")
+    diff.add_argument("new")
+    diff.set_defaults(func=cmd_diff)
