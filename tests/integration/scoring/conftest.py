@@ -39,7 +39,8 @@ async def loop(settings: CommonSettings) -> AsyncIterator[Loop]:
     auth = {"authorization": f"Bearer {KEY}"}
     async with (
         intake_app.router.lifespan_context(intake_app),
-        scoring_app.router.lifespan_context(scoring_app),httpx.AsyncClient(
+        scoring_app.router.lifespan_context(scoring_app),
+        httpx.AsyncClient(
             transport=httpx.ASGITransport(app=intake_app),
             base_url="http://intake",
             headers=auth,

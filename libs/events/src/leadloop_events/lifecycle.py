@@ -84,4 +84,6 @@ class LeadStageChanged(EventData):
     reason: str
     agreement_version: str
     changed_at: datetime
+    first_source: str | None = None
+    first_campaign: str | None = None
     intelligence: LeadIntelligence | None = None

@@ -247,6 +247,8 @@ class Scoring:
             reason=transition.reason,
             agreement_version=version,
             changed_at=at,
+            first_source=lead.first_source,
+            first_campaign=lead.first_campaign,
             intelligence=intelligence,
         )
         uow.publish(

@@ -38,8 +38,7 @@ def observe(events: Sequence[CloudEvent]) -> None:
         elif event.type == "leadloop.lead.stage_changed.v1":
             TRANSITIONS.labels(data["from_stage"], data["to_stage"]).inc()
             if data["to_stage"] in ("mql", "sql"):
-                source = (data.get("intelligence") or {}).get("sources") or ["unknown"]
-                QUALIFIED.labels(data["to_stage"], source[0]).inc()
+                QUALIFIED.labels(data["to_stage"], data.get("first_source") or "unknown").inc()
             first_seen = (data.get("intelligence") or {}).get("first_seen_at")
             if data["to_stage"] == "sql" and first_seen:
                 changed = datetime.fromisoformat(data["changed_at"])
