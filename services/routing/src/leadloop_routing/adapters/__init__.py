@@ -1,0 +1,1 @@
+"""Routing's adapters: tables, queries, webhooks, email."""

@@ -1,0 +1,90 @@
+"""Outbound webhooks signed per the Standard Webhooks spec (webhook-id, -timestamp, -signature)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+
+RETRY_SCHEDULE: tuple[timedelta, ...] = (
+    timedelta(seconds=5),
+    timedelta(seconds=30),
+    timedelta(minutes=2),
+    timedelta(minutes=10),
+    timedelta(minutes=30),
+    timedelta(hours=1),
+    timedelta(hours=2),
+    timedelta(hours=4),
+    timedelta(hours=8),
+    timedelta(hours=8),
+)
+SECRET_PREFIX = "whsec_"
+
+
+def new_secret() -> str:
+    """A subscription's signing secret: whsec_ + base64 of 32 random bytes."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
+    """`v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` keyed by the decoded secret."""
+    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+    message = f"{msg_id}.{timestamp}.".encode() + body
+    return "v1," + base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
+
+
+def headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(timestamp),
+        "webhook-signature": sign(secret, msg_id, timestamp, body),
+        "content-type": "application/json",
+        "user-agent": "leadloop-webhooks/1",
+    }
+
+
+@dataclass(frozen=True)
+class DeliveryResult:
+    ok: bool
+    status_code: int | None
+    error: str | None
+    duration_ms: float
+
+
+async def deliver(
+    client: httpx.AsyncClient,
+    url: str,
+    secret: str,
+    msg_id: str,
+    body: bytes,
+    *,
+    timeout_s: float = 10.0,
+    now: Callable[[], float] = time.time,
+) -> DeliveryResult:
+    """POST one signed delivery; 2xx is success. Network errors are results, never raised."""
+    started = time.perf_counter()
+    try:
+        response = await client.post(
+            url, content=body, headers=headers(secret, msg_id, int(now()), body), timeout=timeout_s
+        )
+    except httpx.HTTPError as exc:
+        elapsed = (time.perf_counter() - started) * 1000
+        return DeliveryResult(False, None, f"{type(exc).__name__}: {exc}"[:500], elapsed)
+    elapsed = (time.perf_counter() - started) * 1000
+    if 200 <= response.status_code < 300:
+        return DeliveryResult(True, response.status_code, None, elapsed)
+    return DeliveryResult(False, response.status_code, response.text[:500], elapsed)
+
+
+def next_attempt_delay(attempts_made: int) -> timedelta | None:
+    """The wait before the next attempt; None when the schedule (about a day) is exhausted."""
+    if attempts_made < 1 or attempts_made > len(RETRY_SCHEDULE):
+        return None
+    return RETRY_SCHEDULE[attempts_made - 1]

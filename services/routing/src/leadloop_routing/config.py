@@ -1,0 +1,40 @@
+"""Routing settings: the shared ones plus SMTP, webhooks and the SLA worker."""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, Field, SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from leadloop_platform.settings import CommonSettings
+
+
+class Settings(CommonSettings):
+    """Environment variables of the routing service."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="LEADLOOP_", extra="ignore", frozen=True, populate_by_name=True
+    )
+
+    service_name: str = "routing"
+    database_url: str = Field(
+        default="postgresql://postgres@127.0.0.1:5432/leadloop",
+        validation_alias=AliasChoices(
+            "LEADLOOP_ROUTING_DATABASE_URL", "LEADLOOP_DATABASE_URL", "DATABASE_URL"
+        ),
+    )
+    consumer_group: str = "leadloop-routing"
+    sla_interval_s: float = Field(default=5.0, gt=0)
+    delivery_interval_s: float = Field(default=2.0, gt=0)
+    worker_batch: int = Field(default=100, ge=1)
+    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_starttls: bool = True
+    smtp_tls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_sender: str = "leadloop <leads@leadloop.invalid>"
+    dashboard_url: str | None = None
+    run_relay: bool = True
+    run_consumer: bool = True
+    run_workers: bool = True

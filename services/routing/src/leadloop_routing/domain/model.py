@@ -1,0 +1,77 @@
+"""Reps, accounts and the routing decision, as routing's rules see them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal
+
+from leadloop_routing.domain.calendar import WorkingCalendar
+
+SkipReason = Literal[
+    "inactive",
+    "out_of_office",
+    "outside_working_hours",
+    "daily_capacity",
+    "total_capacity",
+    "excluded",
+]
+
+
+@dataclass(frozen=True)
+class Absence:
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Rep:
+    """A sales rep and what makes them available."""
+
+    rep_id: str
+    name: str
+    email: str
+    teams: tuple[str, ...]
+    weight: int = 1
+    max_open_per_day: int | None = None
+    max_open_total: int | None = None
+    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
+    out_of_office: tuple[Absence, ...] = ()
+    active: bool = True
+    manager_email: str | None = None
+
+
+@dataclass(frozen=True)
+class Load:
+    """A rep's open SQLs: assigned today (in their time zone) and in total."""
+
+    today: int = 0
+    total: int = 0
+
+
+@dataclass(frozen=True)
+class Account:
+    """An existing customer account and its owner."""
+
+    domain: str
+    name: str
+    owner_rep_id: str
+
+
+@dataclass(frozen=True)
+class Skip:
+    rep_id: str
+    reason: SkipReason
+
+
+@dataclass(frozen=True)
+class Decision:
+    """Who gets the lead and the path the decision took."""
+
+    team: str
+    business: Literal["new", "existing"]
+    rep_id: str | None
+    queue: str | None
+    path: tuple[str, ...]
+    skipped: tuple[Skip, ...] = ()
+    weights: dict[str, int] = field(default_factory=dict)

@@ -1,0 +1,1 @@
+"""Routing's entrypoints: HTTP, the consumer, the SLA and delivery workers."""

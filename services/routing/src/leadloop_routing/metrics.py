@@ -1,0 +1,49 @@
+"""Routing's domain metrics, derived from the events it commits."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from prometheus_client import Counter, Histogram
+
+from leadloop_events.envelope import CloudEvent
+
+ASSIGNMENTS = Counter(
+    "leadloop_assignments_total",
+    "SQLs assigned, by team and rep (queue when none).",
+    ["team", "rep"],
+)
+HANDOFF_LATENCY = Histogram(
+    "leadloop_handoff_latency_seconds",
+    "From a lead's first capture to its lead alert.",
+    buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400, 7 * 86400),
+)
+SLA_BREACHES = Counter(
+    "leadloop_sla_breaches_total", "SLA escalation steps taken.", ["team", "step"]
+)
+REASSIGNMENTS = Counter(
+    "leadloop_reassignments_total", "Leads moved by the SLA ladder.", ["team", "to"]
+)
+WEBHOOK_DELIVERIES = Counter(
+    "leadloop_webhook_deliveries_total", "Webhook delivery attempts, by outcome.", ["outcome"]
+)
+EMAILS = Counter("leadloop_alert_emails_total", "Alert emails, by outcome.", ["outcome"])
+
+
+def observe(events: Sequence[CloudEvent]) -> None:
+    """Count what a committed unit of work published."""
+    for event in events:
+        data = event.data
+        if event.type == "leadloop.lead.assigned.v1":
+            ASSIGNMENTS.labels(data["team"], data["owner_rep_id"] or "queue").inc()
+            first_seen = (data.get("intelligence") or {}).get("first_seen_at")
+            if first_seen:
+                assigned = datetime.fromisoformat(data["assigned_at"])
+                HANDOFF_LATENCY.observe(
+                    (assigned - datetime.fromisoformat(first_seen)).total_seconds()
+                )
+        elif event.type == "leadloop.lead.sla_breached.v1":
+            SLA_BREACHES.labels(data["team"], data["step"]).inc()
+        elif event.type == "leadloop.lead.reassigned.v1":
+            REASSIGNMENTS.labels(data["team"], "rep" if data["to_rep_id"] else "queue").inc()
