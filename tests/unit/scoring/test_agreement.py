@@ -79,3 +79,16 @@ def test_diff_says_what_changes_for_whom() -> None:
     ) in lines
     assert any(line.startswith("Interest fades faster") for line in lines)
     assert diff_agreements(AGREEMENT, AGREEMENT) == []
+
+
+def test_routing_and_sla_sections_are_checked_too() -> None:
+    text = (
+        EXAMPLE_FILE.read_text()
+        .replace("timezone: Europe/Berlin", "timezone: Europe/Berln")
+        .replace('hours: "09:00-17:30"', 'hours: "17:30-09:00"')
+        .replace("escalation: [warn, notify_manager, reassign]", "escalation: [warn, panic]")
+    )
+    with pytest.raises(AgreementInvalid) as info:
+        load_agreement(text)
+    paths = {e["path"] for e in info.value.errors}
+    assert {"routing.teams[1].timezone", "routing.teams[3]", "sla.escalation[1]"} <= paths

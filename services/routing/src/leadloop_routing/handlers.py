@@ -37,13 +37,14 @@ STOPPING_STATUSES = frozenset(
 
 def team_calendar(team: Team | None) -> WorkingCalendar:
     """A team's working hours (`timezone`, `hours: "09:00-17:00"`, `workdays: [0..6]`)."""
-    extra = (team.model_extra or {}) if team else {}
-    start, _, end = str(extra.get("hours", "09:00-17:00")).partition("-")
+    if team is None:
+        return WorkingCalendar()
+    start, _, end = team.hours.partition("-")
     return WorkingCalendar(
-        timezone=str(extra.get("timezone", "UTC")),
+        timezone=team.timezone,
         start=datetime.strptime(start, "%H:%M").time(),
         end=datetime.strptime(end, "%H:%M").time(),
-        workdays=frozenset(extra.get("workdays", range(5))),
+        workdays=frozenset(team.workdays),
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal
 
 from leadloop_scoring.domain.agreement import Sla
 
@@ -23,16 +23,11 @@ class SlaPolicy:
 
 def policy_from(sla: Sla) -> SlaPolicy:
     """Read the SLA section (`escalation`, `escalation_step_minutes`, `max_reassignments`)."""
-    extra = sla.model_extra or {}
-    ladder = tuple(extra.get("escalation", DEFAULT_LADDER))
-    unknown = [s for s in ladder if s not in get_args(Step)]
-    if unknown:
-        raise ValueError(f"unknown escalation steps {unknown}")
     return SlaPolicy(
         first_touch_minutes=sla.first_touch_minutes,
-        ladder=ladder,
-        step_minutes=int(extra.get("escalation_step_minutes", 15)),
-        max_reassignments=int(extra.get("max_reassignments", 2)),
+        ladder=tuple(sla.escalation),
+        step_minutes=sla.escalation_step_minutes,
+        max_reassignments=sla.max_reassignments,
     )
 
 

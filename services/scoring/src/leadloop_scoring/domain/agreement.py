@@ -12,6 +12,7 @@ import sys
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -209,6 +210,27 @@ class Team(BaseModel):
     company_size: Range | None = None
     industries: list[str] = Field(default_factory=list)
     fallback_queue: str | None = None
+    timezone: str = "UTC"
+    hours: str = Field(default="09:00-17:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+    workdays: list[int] = Field(default=[0, 1, 2, 3, 4], description="0 = Monday")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}") from exc
+        return value
+
+    @model_validator(mode="after")
+    def _hours(self) -> Team:
+        start, _, end = self.hours.partition("-")
+        if not ("00:00" <= start < end <= "23:59"):
+            raise ValueError(f"hours {self.hours!r}: the day must start before it ends")
+        if not self.workdays or any(d < 0 or d > 6 for d in self.workdays):
+            raise ValueError("workdays are 0 (Monday) to 6 (Sunday), at least one")
+        return self
 
 
 class Routing(BaseModel):
@@ -225,7 +247,12 @@ class Sla(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    first_touch_minutes: int = 60
+    first_touch_minutes: int = Field(default=60, ge=1)
+    escalation: list[Literal["warn", "notify_manager", "reassign", "queue"]] = Field(
+        default=["warn", "notify_manager", "reassign"]
+    )
+    escalation_step_minutes: int = Field(default=15, ge=1)
+    max_reassignments: int = Field(default=2, ge=0)
     attempts: int = 6
     attempt_days: int = 10
     mql_target_per_month: int | None = None
