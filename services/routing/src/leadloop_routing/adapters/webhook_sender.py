@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 import secrets
 import time
 from collections.abc import Callable
@@ -12,6 +10,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 import httpx
+
+from leadloop_platform.webhooks import SECRET_PREFIX, sign
 
 RETRY_SCHEDULE: tuple[timedelta, ...] = (
     timedelta(seconds=5),
@@ -25,19 +25,11 @@ RETRY_SCHEDULE: tuple[timedelta, ...] = (
     timedelta(hours=8),
     timedelta(hours=8),
 )
-SECRET_PREFIX = "whsec_"
 
 
 def new_secret() -> str:
     """A subscription's signing secret: whsec_ + base64 of 32 random bytes."""
     return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
-
-
-def sign(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
-    """`v1,<base64 HMAC-SHA256 of "{id}.{timestamp}.{body}">` keyed by the decoded secret."""
-    key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
-    message = f"{msg_id}.{timestamp}.".encode() + body
-    return "v1," + base64.b64encode(hmac.new(key, message, hashlib.sha256).digest()).decode()
 
 
 def headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:

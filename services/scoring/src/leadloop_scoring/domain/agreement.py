@@ -273,6 +273,19 @@ class Agreement(Strict):
     recycle: Recycle
     routing: Routing = Routing()
     sla: Sla = Sla()
+    rejection_reasons: list[str] = Field(
+        default=[
+            "bad_fit",
+            "no_interest",
+            "bad_data",
+            "duplicate",
+            "competitor",
+            "no_budget",
+            "wrong_timing",
+            "other",
+        ],
+        description="the reason codes sales gives when it rejects or disqualifies a lead",
+    )
 
     @model_validator(mode="after")
     def _hand_raise_known(self) -> Agreement:

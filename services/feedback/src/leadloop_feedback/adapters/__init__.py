@@ -1,0 +1,1 @@
+"""Feedback's adapters: the read model's tables and queries."""

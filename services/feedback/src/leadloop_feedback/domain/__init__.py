@@ -1,0 +1,1 @@
+"""Feedback's pure rules: report arithmetic over the closed-loop read model."""

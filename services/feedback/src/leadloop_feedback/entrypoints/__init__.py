@@ -1,0 +1,1 @@
+"""Feedback's entrypoints: CRM in, reports out, and the consumer of all four topics."""
