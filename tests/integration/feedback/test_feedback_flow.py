@@ -1,0 +1,268 @@
+"""Feedback on the real broker and Postgres: CRM updates are checked, published and consumed;
+reports stay right under duplicate deliveries and out-of-order arrival across topics."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import httpx
+import pytest
+
+from leadloop_events import topics
+from leadloop_events.envelope import EventData, new_event
+from leadloop_events.feedback import DealClosed, LeadTouched
+from leadloop_events.handoff import LeadAssigned
+from leadloop_events.intake import LeadCaptured, LeadProfile
+from leadloop_events.lifecycle import LeadIntelligence, LeadStageChanged
+from leadloop_feedback.bootstrap import create_app
+from leadloop_feedback.config import Settings
+from leadloop_platform.settings import CommonSettings
+from leadloop_platform.webhooks import sign
+
+from ..messaging.support import produce, read_all, wait_for
+
+KEY = "llk_feedback_tests_key_with_every_scope_0"
+CRM_SECRET = "whsec_" + "c2VjcmV0LWZvci10aGUtY3JtLWJyaWRnZS0xMjM0NTY="
+T0 = datetime.now(UTC) - timedelta(days=3)
+PROFILE = LeadProfile(email="ana@acme-dental.com", company="ACME Dental")
+
+
+async def send(
+    settings: CommonSettings, topic: str, *items: EventData, twice: bool = False
+) -> None:
+    records = []
+    for data in items:
+        event = new_event(data, source="/tests", subject=data.lead_id)  # type: ignore[attr-defined]
+        records += [(event.subject.encode(), event.to_bytes())] * (2 if twice else 1)  # type: ignore[union-attr]
+    await produce(settings.kafka_bootstrap_servers, settings.topic(topic), records)
+
+
+@pytest.fixture
+async def feedback(settings: CommonSettings) -> AsyncIterator[httpx.AsyncClient]:
+    shared = settings.model_dump(
+        exclude={"service_name", "bootstrap_api_key", "log_json", "outbox_poll_interval_s"}
+    )
+    app = create_app(
+        Settings(
+            **shared,
+            bootstrap_api_key=KEY,
+            log_json=False,
+            outbox_poll_interval_s=0.2,
+            crm_webhook_secret=CRM_SECRET,
+            consumer_group="feedback-test",
+        )
+    )
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://feedback",
+            headers={"authorization": f"Bearer {KEY}"},
+        ) as client,
+    ):
+        yield client
+
+
+def stage(lead_id: str, to: str, days: float, frm: str = "lead") -> LeadStageChanged:
+    intel = (
+        LeadIntelligence(profile=PROFILE, fit=80, interest=40, grade="A") if to == "sql" else None
+    )
+    return LeadStageChanged(
+        lead_id=lead_id,
+        from_stage=frm,
+        to_stage=to,
+        reason="test",  # type: ignore[arg-type]
+        agreement_version="2026-11",
+        changed_at=T0 + timedelta(days=days),
+        intelligence=intel,
+    )
+
+
+async def test_reports_survive_duplicates_and_out_of_order_topics(
+    feedback: httpx.AsyncClient, settings: CommonSettings
+) -> None:
+    lead = "lead-ACME-DENTAL"
+    captured = LeadCaptured(
+        lead_id=lead,
+        submission_id="s1",
+        is_new_lead=True,
+        channel="form",
+        profile=PROFILE,
+        source="webinar",
+        campaign="q4-webinar",
+        submitted_at=T0,
+    )
+    assigned = LeadAssigned(
+        lead_id=lead,
+        assignment_id="a1",
+        owner_rep_id="rep-alice",
+        team="dach",
+        business="new",
+        sla_deadline=T0 + timedelta(days=1, minutes=30),
+        agreement_version="2026-11",
+        intelligence=LeadIntelligence(profile=PROFILE, fit=80, interest=40, grade="A"),
+        assigned_at=T0 + timedelta(days=1),
+    )
+    touch = LeadTouched(
+        lead_id=lead,
+        crm_event_id="t-1",
+        rep_id="rep-alice",
+        channel="call",
+        outcome="connected",
+        touched_at=T0 + timedelta(days=1, minutes=12),
+    )
+    won = DealClosed(
+        lead_id=lead,
+        crm_event_id="d-1",
+        deal_id="D1",
+        stage="won",
+        amount=Decimal("24000"),
+        currency="EUR",
+        closed_at=T0 + timedelta(days=2),
+    )
+    # Sales-side facts first, marketing-side later, everything twice.
+    await send(settings, topics.FEEDBACK, touch, won, twice=True)
+    await send(settings, topics.HANDOFF, assigned, twice=True)
+    await send(
+        settings,
+        topics.LIFECYCLE,
+        stage(lead, "mql", 0.1),
+        stage(lead, "sql", 0.5, "mql"),
+        twice=True,
+    )
+    await send(settings, topics.INTAKE, captured, twice=True)
+
+    async def settled() -> bool:
+        funnel = (await feedback.get("/v1/reports/funnel")).json()
+        return bool(funnel["groups"]) and funnel["groups"][0]["counts"]["sql"] == 1
+
+    await wait_for(settled, timeout_s=30, what="the read model to settle")
+    funnel = (await feedback.get("/v1/reports/funnel")).json()["groups"][0]
+    assert funnel["counts"]["lead"] == 1 and funnel["counts"]["mql"] == 1
+    revenue = (await feedback.get("/v1/reports/revenue?group_by=source")).json()
+    assert [(g["group"], g["won_revenue"]) for g in revenue["groups"]] == [("webinar", 24000.0)]
+    sla = (await feedback.get("/v1/reports/sla")).json()
+    [alice] = sla["sales"]["groups"]
+    assert (alice["group"], alice["p50_minutes"], alice["attempts"]) == ("rep-alice", 12.0, 1)
+    assert alice["touched_within_sla"] == 1.0
+
+
+async def test_crm_updates_are_checked_published_and_idempotent(
+    feedback: httpx.AsyncClient, settings: CommonSettings
+) -> None:
+    lead = "lead-GLOBEX"
+    await send(
+        settings,
+        topics.INTAKE,
+        LeadCaptured(
+            lead_id=lead,
+            submission_id="s2",
+            is_new_lead=True,
+            channel="form",
+            profile=PROFILE,
+            source="paid_search",
+            submitted_at=T0,
+        ),
+    )
+    await send(settings, topics.LIFECYCLE, stage(lead, "sql", 0.2))
+    early = {
+        "crm_event_id": "s-early",
+        "lead_id": "lead-NOBODY",
+        "status": "accepted",
+        "changed_at": T0.isoformat(),
+    }
+    r = await feedback.post("/v1/crm/status-updates", json=early)
+    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "unknown_lead"
+
+    accept = {
+        "crm_event_id": "s-1",
+        "lead_id": lead,
+        "status": "accepted",
+        "changed_at": datetime.now(UTC).isoformat(),
+    }
+
+    async def accepted() -> bool:
+        return (await feedback.post("/v1/crm/status-updates", json=accept)).status_code == 202
+
+    await wait_for(accepted, timeout_s=30, what="feedback to know the SQL")
+    again = await feedback.post("/v1/crm/status-updates", json=accept)
+    assert again.status_code == 200 and again.json()["accepted"][0]["duplicate"] is True
+    rejected = await feedback.post(
+        "/v1/crm/status-updates",
+        json=[
+            {
+                "crm_event_id": "s-2",
+                "lead_id": lead,
+                "status": "rejected",
+                "changed_at": T0.isoformat(),
+            }
+        ],
+    )
+    assert rejected.status_code == 409 and rejected.json()["errors"][0]["code"] == "reason_code"
+    # A lead that is not an SQL yet cannot have an opportunity.
+    await send(
+        settings,
+        topics.INTAKE,
+        LeadCaptured(
+            lead_id="lead-INITECH",
+            submission_id="s3",
+            is_new_lead=True,
+            channel="form",
+            profile=PROFILE,
+            source="event",
+            submitted_at=T0,
+        ),
+    )
+    deal = {
+        "items": [
+            {
+                "crm_event_id": "d-9",
+                "lead_id": "lead-INITECH",
+                "deal_id": "D9",
+                "stage": "created",
+                "amount": "1000",
+                "currency": "EUR",
+                "closed_at": T0.isoformat(),
+            }
+        ]
+    }
+
+    async def refused() -> bool:
+        return (await feedback.post("/v1/crm/deals", json=deal)).status_code == 409
+
+    await wait_for(refused, timeout_s=30, what="the impossible deal to be refused")
+    impossible = await feedback.post("/v1/crm/deals", json=deal)
+    assert impossible.json()["errors"][0]["pointer"] == "/items/0"
+
+    body = json.dumps(
+        {
+            "crm_event_id": "t-9",
+            "lead_id": lead,
+            "rep_id": "rep-bob",
+            "channel": "email",
+            "outcome": "attempted",
+            "touched_at": datetime.now(UTC).isoformat(),
+        }
+    ).encode()
+    now = int(time.time())
+    signed = {
+        "webhook-id": "msg-1",
+        "webhook-timestamp": str(now),
+        "webhook-signature": sign(CRM_SECRET, "msg-1", now, body),
+        "content-type": "application/json",
+        "authorization": "",
+    }
+    r = await feedback.post("/v1/crm/touches", content=body, headers=signed)
+    assert r.status_code == 202, r.text
+    forged = {**signed, "webhook-signature": sign(CRM_SECRET, "msg-1", now, body + b" ")}
+    assert (await feedback.post("/v1/crm/touches", content=body, headers=forged)).status_code == 401
+
+    published = await read_all(
+        settings.kafka_bootstrap_servers, settings.topic(topics.FEEDBACK), expect=2
+    )
+    types = sorted(json.loads(r.value)["type"] for r in published)
+    assert types == ["leadloop.lead.status_changed.v1", "leadloop.lead.touched.v1"]
