@@ -160,11 +160,24 @@ async def test_form_fill_to_revenue_and_erasure(
     csv = (await http.get(f"{feedback.url}/v1/reports/funnel", params={"format": "csv"})).text
     assert csv.splitlines()[0].startswith("group,")
 
+    story = (await http.get(f"{feedback.url}/v1/leads/{lead_id}/journey")).json()["events"]
+    lines = [e["summary"] for e in story]
+    assert lines[0].startswith("Captured from a form (webinar, q4-dental-webinar)")
+    assert any(line.startswith("Handed off to rep-alice (dach, new business)") for line in lines)
+    assert "rep-alice: call, connected." in lines
+    assert any(line.startswith("Deal D-ACME won: 24000") for line in lines)
+    assert "ana" not in " ".join(lines).lower()
+
     assert (await http.delete(f"{intake.url}/v1/leads/{lead_id}")).status_code == 202
 
     async def gone() -> bool:
         funnel = (await http.get(f"{feedback.url}/v1/reports/funnel")).json()
         revenue = (await http.get(f"{feedback.url}/v1/reports/revenue")).json()
-        return not funnel["groups"] and not any(g["won_revenue"] for g in revenue["groups"])
+        journey = await http.get(f"{feedback.url}/v1/leads/{lead_id}/journey")
+        return (
+            not funnel["groups"]
+            and not any(g["won_revenue"] for g in revenue["groups"])
+            and journey.status_code == 404
+        )
 
     await wait_for(gone, timeout_s=60, what="the erased lead to leave every report")

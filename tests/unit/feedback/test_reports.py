@@ -232,3 +232,19 @@ def test_percentile_pacing_and_plan() -> None:
             run_rate_leads_per_month=0,
             rates={"opportunity_to_customer": 1, "sql_to_opportunity": 1},
         )
+
+
+def test_score_calibration_by_grade_band_and_threshold() -> None:
+    scored = [
+        {**LEADS[0], "grade": "A", "interest_band": "hot", "fit": 80, "interest": 40},
+        {**LEADS[1], "grade": "A", "interest_band": "warm", "fit": 70, "interest": 20},
+        {**LEADS[2], "grade": "C", "interest_band": "low", "fit": 25, "interest": 5},
+        {**LEADS[3], "grade": "B", "interest_band": "hot", "fit": 45, "interest": 40},
+    ]
+    result = reports.score_calibration(scored, DEALS, thresholds=[50, 100])
+    cell = next(c for c in result["matrix"] if (c["grade"], c["interest_band"]) == ("A", "hot"))
+    assert (cell["customers"], cell["won_revenue"], cell["lead_to_customer"]) == (1, 24000.0, 1.0)
+    cut = {c["threshold"]: c for c in result["thresholds"]}
+    assert cut[100]["above"]["leads"] == 1 and cut[100]["above"]["lead_to_customer"] == 1.0
+    assert cut[50]["below"]["leads"] == 1
+    assert result["best_separating_threshold"] == 100

@@ -23,12 +23,14 @@ from leadloop_feedback.adapters.tables import (
     agreements,
     assignments,
     deals,
+    journey,
     leads,
     stage_events,
     statuses,
     touches,
 )
 from leadloop_feedback.adapters.uow import SqlUnitOfWork
+from leadloop_feedback.domain.journey import describe
 
 Handler = Callable[[SqlUnitOfWork, CloudEvent, EventData], Awaitable[None]]
 
@@ -214,7 +216,33 @@ async def on_agreement(uow: SqlUnitOfWork, event: CloudEvent, data: AgreementPub
     )
 
 
-REGISTRY: dict[str, Handler] = {
+def with_journey(handler: Handler) -> Handler:
+    """Also write the event's line in the lead's journey (an erasure deletes the journey)."""
+
+    async def handle(uow: SqlUnitOfWork, event: CloudEvent, data: EventData) -> None:
+        await handler(uow, event, data)
+        lead_id = getattr(data, "lead_id", None)
+        if lead_id is None:
+            return
+        if isinstance(data, LeadErased):
+            await uow.conn.execute(journey.delete().where(journey.c.lead_id == lead_id))
+            return
+        await uow.conn.execute(
+            insert(journey)
+            .values(
+                event_id=event.id,
+                lead_id=lead_id,
+                event_type=event.type,
+                at=event.time,
+                summary=describe(event.type, event.data),
+            )
+            .on_conflict_do_nothing()
+        )
+
+    return handle
+
+
+HANDLERS: dict[str, Handler] = {
     AgreementPublished.event_type: on_agreement,  # type: ignore[dict-item]
     LeadCaptured.event_type: on_captured,  # type: ignore[dict-item]
     ActivityRecorded.event_type: on_activity,  # type: ignore[dict-item]
@@ -228,3 +256,4 @@ REGISTRY: dict[str, Handler] = {
     LeadStatusChanged.event_type: on_status,  # type: ignore[dict-item]
     DealClosed.event_type: on_deal,  # type: ignore[dict-item]
 }
+REGISTRY: dict[str, Handler] = {kind: with_journey(h) for kind, h in HANDLERS.items()}

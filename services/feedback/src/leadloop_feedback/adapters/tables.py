@@ -107,6 +107,16 @@ agreements = sa.Table(
     sa.Column("published_at", TS, nullable=False),
 )
 
+journey = sa.Table(
+    "journey",
+    metadata,
+    sa.Column("event_id", sa.String(64), primary_key=True),
+    sa.Column("lead_id", sa.String(64), nullable=False, index=True),
+    sa.Column("event_type", sa.String(100), nullable=False),
+    sa.Column("at", TS, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+)
+
 crm_requests = sa.Table(
     "crm_requests",
     metadata,

@@ -330,3 +330,54 @@ def plan(
         "run_rate_leads_per_month": round(run_rate_leads_per_month, 1),
         "lead_gap_per_month": round(per_month["lead"] - run_rate_leads_per_month, 1),
     }
+
+
+def score_calibration(
+    leads: Sequence[Row], deals: Sequence[Row], *, thresholds: Sequence[float] = ()
+) -> dict[str, Any]:
+    """Win rate and revenue by fit grade and interest band, and by total-score threshold:
+    does the agreement's definition of a qualified lead predict revenue?"""
+    latest = latest_deals(deals)
+    won_by_lead: dict[str, Decimal] = defaultdict(Decimal)
+    closed_by_lead: dict[str, int] = defaultdict(int)
+    for deal in latest.values():
+        if deal["stage"] in ("won", "lost"):
+            closed_by_lead[deal["lead_id"]] += 1
+        if deal["stage"] == "won":
+            won_by_lead[deal["lead_id"]] += Decimal(deal["amount"])
+
+    def summary(members: Sequence[Row]) -> dict[str, Any]:
+        ids = [m["lead_id"] for m in members]
+        customers = sum(1 for i in ids if won_by_lead.get(i))
+        revenue = sum((won_by_lead.get(i, Decimal()) for i in ids), Decimal())
+        return {
+            "leads": len(ids),
+            "customers": customers,
+            "lead_to_customer": rate(customers, len(ids)),
+            "won_revenue": _money(revenue),
+            "revenue_per_lead": _money(revenue / len(ids)) if ids else None,
+        }
+
+    cells: dict[tuple[str, str], list[Row]] = defaultdict(list)
+    for lead in leads:
+        cells[(lead.get("grade") or "?", lead.get("interest_band") or "?")].append(lead)
+    matrix = [{"grade": g, "interest_band": b, **summary(m)} for (g, b), m in sorted(cells.items())]
+    cuts: list[dict[str, Any]] = []
+    for cut in sorted(thresholds):
+        above = [
+            lead for lead in leads if (lead.get("fit") or 0) + (lead.get("interest") or 0) >= cut
+        ]
+        below = [
+            lead for lead in leads if (lead.get("fit") or 0) + (lead.get("interest") or 0) < cut
+        ]
+        cuts.append({"threshold": cut, "above": summary(above), "below": summary(below)})
+    best = max(
+        (c for c in cuts if c["above"]["leads"]),
+        key=lambda c: (c["above"]["lead_to_customer"] or 0) - (c["below"]["lead_to_customer"] or 0),
+        default=None,
+    )
+    return {
+        "matrix": matrix,
+        "thresholds": cuts,
+        "best_separating_threshold": best["threshold"] if best else None,
+    }

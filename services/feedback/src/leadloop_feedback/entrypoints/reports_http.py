@@ -19,6 +19,7 @@ from leadloop_feedback.adapters.tables import (
     assignments,
     campaigns,
     deals,
+    journey,
     leads,
     stage_events,
     statuses,
@@ -270,6 +271,30 @@ async def plan_report(
         )
     except ValueError as exc:
         raise Problem(422, f"not enough history to plan: {exc}", kind="insufficient-data") from exc
+
+
+@router.get(
+    "/leads/{lead_id}/journey",
+    dependencies=[READ],
+    summary="Every event of one lead, in order, in words",
+)
+async def lead_journey(request: Request, lead_id: str) -> dict[str, Any]:
+    async with request.app.state.engine.connect() as conn:
+        lines = await _rows(
+            conn,
+            sa.select(journey)
+            .where(journey.c.lead_id == lead_id)
+            .order_by(journey.c.at, journey.c.event_id),
+        )
+    if not lines:
+        raise Problem(404, f"no journey for lead {lead_id}", kind="lead-not-found")
+    return {
+        "lead_id": lead_id,
+        "events": [
+            {"at": line["at"], "type": line["event_type"], "summary": line["summary"]}
+            for line in lines
+        ],
+    }
 
 
 class CampaignIn(BaseModel):

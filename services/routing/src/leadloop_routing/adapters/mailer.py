@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
 from typing import Any
 
 import aiosmtplib
@@ -13,6 +15,8 @@ import aiosmtplib
 
 @dataclass(frozen=True)
 class SmtpSettings:
+    """Where and how to send: STARTTLS on 587 by default, implicit TLS with use_tls."""
+
     host: str
     port: int = 587
     starttls: bool = True
@@ -23,9 +27,40 @@ class SmtpSettings:
     timeout_s: float = 10.0
 
 
-def _who(profile: dict[str, Any]) -> str:
-    name = " ".join(p for p in (profile.get("first_name"), profile.get("last_name")) if p)
-    return name or profile.get("email") or "a new lead"
+def _who(profile: Mapping[str, Any]) -> str:
+    name = " ".join(str(p) for p in (profile.get("first_name"), profile.get("last_name")) if p)
+    return name or str(profile.get("email") or "") or "a new lead"
+
+
+def _mapping(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _items(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def _strings(value: Any) -> list[str]:
+    return [str(v) for v in _items(value) if v]
+
+
+def _number(value: Any) -> str:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
+    return "?" if value in (None, "") else str(value)
+
+
+def _one_line(text: str) -> str:
+    """Header values cannot hold line breaks; a name with one must not stop the alert."""
+    return " ".join(text.split())
+
+
+def _activity(entry: Any) -> str:
+    """One timeline line: when (to the minute), what, where."""
+    entry = _mapping(entry)
+    when = str(entry.get("occurred_at") or "")[:16].replace("T", " ")
+    parts = (when, entry.get("activity_type"), entry.get("url"))
+    return " ".join(str(p) for p in parts if p)
 
 
 def build_alert_email(
@@ -39,11 +74,13 @@ def build_alert_email(
     dashboard_url: str | None = None,
 ) -> EmailMessage:
     """A short plain-text and HTML message; every value is escaped in the HTML part."""
-    profile = lead.get("profile") or {}
+    profile = _mapping(lead.get("profile"))
     who = _who(profile)
-    company = profile.get("company") or "unknown company"
-    grade = lead.get("grade", "?")
-    due = f"{deadline:%Y-%m-%d %H:%M} UTC"
+    company = str(profile.get("company") or "unknown company")
+    grade = lead.get("grade") or "?"
+    # A naive deadline is taken as UTC; an aware one is shown in UTC, as the label says.
+    due_utc = deadline.astimezone(UTC) if deadline.tzinfo else deadline.replace(tzinfo=UTC)
+    due = f"{due_utc:%Y-%m-%d %H:%M} UTC"
     facts = [
         ("Name", who),
         ("Title", profile.get("job_title")),
@@ -54,15 +91,20 @@ def build_alert_email(
         ("Phone", profile.get("phone")),
     ]
     facts = [(k, v) for k, v in facts if v not in (None, "")]
-    score = f"fit {lead.get('fit', '?')}, interest {lead.get('interest', '?')}, grade {grade}"
-    timeline = [
-        f"{t.get('occurred_at', '')[:16]} {t.get('activity_type', '')} {t.get('url') or ''}".strip()
-        for t in (lead.get("timeline") or [])[:5]
-    ]
-    origin = ", ".join([*(lead.get("sources") or []), *(lead.get("campaigns") or [])])
+    score = (
+        f"fit {_number(lead.get('fit'))}, interest {_number(lead.get('interest'))}, grade {grade}"
+    )
+    # Scoring sends the timeline newest first; the rep needs the last few.
+    timeline = [line for line in map(_activity, _items(lead.get("timeline"))) if line][:5]
+    origin = ", ".join([*_strings(lead.get("sources")), *_strings(lead.get("campaigns"))])
     message = EmailMessage()
     message["To"] = to
-    message["Subject"] = f"New SQL: {who}, {company} (grade {grade}) — first touch by {due}"
+    # Set once here, so that every retry of the stored message is recognisably the same email.
+    message["Message-ID"] = make_msgid(domain="leadloop.invalid")
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Subject"] = _one_line(
+        f"New SQL: {who}, {company} (grade {grade}) — first touch by {due}"
+    )
     lines = [f"Hi {rep_name},", "", f"{who} at {company} is sales-ready and yours ({team}).", ""]
     lines += [f"{k}: {v}" for k, v in facts]
     lines += ["", f"Why now: {reason}", f"Score: {score}"]
@@ -83,7 +125,8 @@ def build_alert_email(
         f"<p><b>Why now:</b> {e(reason)}<br><b>Score:</b> {e(score)}</p>"
         + (f"<p>Recent activity:</p><ul>{items}</ul>" if items else "")
         + (f"<p>Came from: {e(origin)}</p>" if origin else "")
-        + f"<p><b>First touch by {e(due)}.</b></p>",
+        + f"<p><b>First touch by {e(due)}.</b></p>"
+        + (f'<p><a href="{e(dashboard_url)}">Details</a></p>' if dashboard_url else ""),
         subtype="html",
     )
     return message

@@ -13,6 +13,17 @@ import httpx
 
 from leadloop_platform.webhooks import SECRET_PREFIX, sign
 
+__all__ = [
+    "RETRY_SCHEDULE",
+    "DeliveryResult",
+    "deliver",
+    "headers",
+    "new_secret",
+    "next_attempt_delay",
+    "sign",
+]
+
+# Exponential backoff over about a day (23 h 42 min), the way Standard Webhooks senders retry.
 RETRY_SCHEDULE: tuple[timedelta, ...] = (
     timedelta(seconds=5),
     timedelta(seconds=30),
@@ -33,6 +44,7 @@ def new_secret() -> str:
 
 
 def headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, str]:
+    """The request headers of one signed delivery."""
     return {
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
@@ -44,6 +56,8 @@ def headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, 
 
 @dataclass(frozen=True)
 class DeliveryResult:
+    """One attempt's outcome: the status code, or the error when there was no usable answer."""
+
     ok: bool
     status_code: int | None
     error: str | None
@@ -66,17 +80,23 @@ async def deliver(
         response = await client.post(
             url, content=body, headers=headers(secret, msg_id, int(now()), body), timeout=timeout_s
         )
-    except httpx.HTTPError as exc:
+    except (httpx.HTTPError, httpx.InvalidURL) as exc:
         elapsed = (time.perf_counter() - started) * 1000
         return DeliveryResult(False, None, f"{type(exc).__name__}: {exc}"[:500], elapsed)
     elapsed = (time.perf_counter() - started) * 1000
     if 200 <= response.status_code < 300:
         return DeliveryResult(True, response.status_code, None, elapsed)
-    return DeliveryResult(False, response.status_code, response.text[:500], elapsed)
+    detail = response.text.strip()[:400]
+    error = f"HTTP {response.status_code}" + (f": {detail}" if detail else "")
+    return DeliveryResult(False, response.status_code, error, elapsed)
 
 
 def next_attempt_delay(attempts_made: int) -> timedelta | None:
     """The wait before the next attempt; None when the schedule (about a day) is exhausted."""
-    if attempts_made < 1 or attempts_made > len(RETRY_SCHEDULE):
+    if attempts_made < 0:
+        raise ValueError("attempts_made cannot be negative")
+    if attempts_made == 0:
+        return timedelta(0)
+    if attempts_made > len(RETRY_SCHEDULE):
         return None
     return RETRY_SCHEDULE[attempts_made - 1]
