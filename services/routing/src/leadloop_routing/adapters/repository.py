@@ -130,6 +130,12 @@ class SqlRepository:
         return out
 
     async def rr_state(self, team: str) -> dict[str, int]:
+        """The team's round-robin weights, locked until commit (so concurrent SQLs queue)."""
+        # A transaction-level advisory lock per team: it holds even before the team's row
+        # exists, so two first decisions cannot both start from empty weights.
+        await self.conn.execute(
+            sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext("leadloop-rr:" + team)))
+        )
         row = (
             await self.conn.execute(
                 sa.select(round_robin.c.weights).where(round_robin.c.team == team).with_for_update()
