@@ -5,66 +5,21 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import httpx
-import pytest
 
 from leadloop_events import topics
-from leadloop_events.envelope import EventData, new_event
 from leadloop_events.feedback import DealClosed, LeadTouched
 from leadloop_events.handoff import LeadAssigned
-from leadloop_events.intake import LeadCaptured, LeadProfile
+from leadloop_events.intake import LeadCaptured
 from leadloop_events.lifecycle import LeadIntelligence, LeadStageChanged
-from leadloop_feedback.bootstrap import create_app
-from leadloop_feedback.config import Settings
 from leadloop_platform.settings import CommonSettings
 from leadloop_platform.webhooks import sign
 
-from ..messaging.support import produce, read_all, wait_for
-
-KEY = "llk_feedback_tests_key_with_every_scope_0"
-CRM_SECRET = "whsec_" + "c2VjcmV0LWZvci10aGUtY3JtLWJyaWRnZS0xMjM0NTY="
-T0 = datetime.now(UTC) - timedelta(days=3)
-PROFILE = LeadProfile(email="ana@acme-dental.com", company="ACME Dental")
-
-
-async def send(
-    settings: CommonSettings, topic: str, *items: EventData, twice: bool = False
-) -> None:
-    records = []
-    for data in items:
-        event = new_event(data, source="/tests", subject=data.lead_id)  # type: ignore[attr-defined]
-        records += [(event.subject.encode(), event.to_bytes())] * (2 if twice else 1)  # type: ignore[union-attr]
-    await produce(settings.kafka_bootstrap_servers, settings.topic(topic), records)
-
-
-@pytest.fixture
-async def feedback(settings: CommonSettings) -> AsyncIterator[httpx.AsyncClient]:
-    shared = settings.model_dump(
-        exclude={"service_name", "bootstrap_api_key", "log_json", "outbox_poll_interval_s"}
-    )
-    app = create_app(
-        Settings(
-            **shared,
-            bootstrap_api_key=KEY,
-            log_json=False,
-            outbox_poll_interval_s=0.2,
-            crm_webhook_secret=CRM_SECRET,
-            consumer_group="feedback-test",
-        )
-    )
-    async with (
-        app.router.lifespan_context(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app),
-            base_url="http://feedback",
-            headers={"authorization": f"Bearer {KEY}"},
-        ) as client,
-    ):
-        yield client
+from ..messaging.support import read_all, wait_for
+from .support import CRM_SECRET, PROFILE, T0, send
 
 
 def stage(lead_id: str, to: str, days: float, frm: str = "lead") -> LeadStageChanged:
@@ -145,7 +100,7 @@ async def test_reports_survive_duplicates_and_out_of_order_topics(
     assert funnel["counts"]["lead"] == 1 and funnel["counts"]["mql"] == 1
     revenue = (await feedback.get("/v1/reports/revenue?group_by=source")).json()
     assert [(g["group"], g["won_revenue"]) for g in revenue["groups"]] == [("webinar", 24000.0)]
-    sla = (await feedback.get("/v1/reports/sla")).json()
+    sla = (await feedback.get("/v1/reports/sla", params={"from": T0.isoformat()})).json()
     [alice] = sla["sales"]["groups"]
     assert (alice["group"], alice["p50_minutes"], alice["attempts"]) == ("rep-alice", 12.0, 1)
     assert alice["touched_within_sla"] == 1.0

@@ -18,6 +18,7 @@ from leadloop_feedback.adapters.uow import SqlUnitOfWork
 from leadloop_feedback.config import Settings
 from leadloop_feedback.crm import CrmRefused
 from leadloop_feedback.entrypoints.crm_http import router as crm_router
+from leadloop_feedback.entrypoints.pages_http import router as pages_router
 from leadloop_feedback.entrypoints.reports_http import router as reports_router
 from leadloop_feedback.projection import REGISTRY
 from leadloop_messaging.consumer import ConsumerLoop
@@ -98,7 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="CRM touches, statuses and deals in; closed-loop reports out.",
         settings=settings,
         engine=engine,
-        routers=[crm_router, reports_router],
+        routers=[crm_router, reports_router, pages_router],
         ready_checks={"postgres": database_check(engine), "broker": BrokerCheck(producers)},
         lifespan=lifespan,
     )

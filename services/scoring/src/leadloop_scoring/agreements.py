@@ -67,6 +67,12 @@ async def publish_agreement(
             )
         return existing, False
     await repo.save_agreement(stored, published_by)
+    announce(uow, stored)
+    return stored, True
+
+
+def announce(uow: SqlUnitOfWork, stored: StoredAgreement) -> None:
+    """Publish `leadloop.agreement.published.v1` for a stored version."""
     event = AgreementPublished(
         version=stored.version,
         published_at=stored.published_at,
@@ -76,4 +82,3 @@ async def publish_agreement(
     uow.publish(
         topics.LIFECYCLE, new_event(event, source=SOURCE, subject=f"agreement:{stored.version}")
     )
-    return stored, True

@@ -23,7 +23,12 @@ from leadloop_platform.http.problems import problem_response
 from leadloop_platform.logs import configure_logging
 from leadloop_scoring.adapters.tables import outbox, processed_events
 from leadloop_scoring.adapters.uow import SqlUnitOfWork
-from leadloop_scoring.agreements import CurrentAgreement, VersionConflict, publish_agreement
+from leadloop_scoring.agreements import (
+    CurrentAgreement,
+    VersionConflict,
+    announce,
+    publish_agreement,
+)
 from leadloop_scoring.config import Settings
 from leadloop_scoring.domain.agreement import AgreementInvalid
 from leadloop_scoring.entrypoints.http import router
@@ -62,14 +67,18 @@ async def _version_conflict(request: Request, exc: Exception) -> JSONResponse:
 async def ensure_agreement(
     uow_factory: functools.partial[SqlUnitOfWork], settings: Settings
 ) -> None:
-    """Publish the configured agreement file when no version exists yet."""
+    """Publish the configured agreement file when no version exists yet; otherwise announce the
+    version in force again, so services reading a new or emptied topic learn it (consumers
+    store versions idempotently)."""
     async with uow_factory() as uow:
-        if await uow.repo.current_agreement() is not None:
-            return
-        text = settings.agreement_file.read_text()
-        stored, _ = await publish_agreement(uow, text, published_by="startup")
+        current = await uow.repo.current_agreement()
+        if current is None:
+            text = settings.agreement_file.read_text()
+            current, _ = await publish_agreement(uow, text, published_by="startup")
+        else:
+            announce(uow, current)
         await uow.commit()
-    log.info("published agreement %s from %s", stored.version, settings.agreement_file)
+    log.info("agreement %s in force", current.version)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

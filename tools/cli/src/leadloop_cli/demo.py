@@ -20,6 +20,8 @@ from typing import Any
 
 import httpx
 
+from leadloop_cli.demo_sales import run_sales
+
 
 @dataclass(frozen=True)
 class Company:
@@ -230,13 +232,27 @@ class Simulator:
         return {"activities": items}
 
 
-async def run(url: str, api_key: str, rate: float, count: int, seed: int | None) -> int:
+async def run(
+    url: str,
+    api_key: str,
+    rate: float,
+    count: int,
+    seed: int | None,
+    routing_url: str | None = None,
+    feedback_url: str | None = None,
+) -> int:
     """Post at `rate` requests per second until stopped (or `count` requests); returns errors."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     sim = Simulator(random.Random(seed))
+    lead_ids: list[str] = []
+    sales = None
+    if routing_url and feedback_url:
+        sales = asyncio.create_task(
+            run_sales(stop, random.Random(seed), lead_ids, routing_url, feedback_url, api_key)
+        )
     sent = {"form fills": 0, "activity batches": 0, "errors": 0}
     headers = {"Authorization": f"Bearer {api_key}"}
     last_report = time.monotonic()
@@ -258,6 +274,8 @@ async def run(url: str, api_key: str, rate: float, count: int, seed: int | None)
                 sent[kind] += 1
                 if path == "/v1/form-submissions":
                     sim.remember(body)
+                    lead_ids.append(resp.json()["lead_id"])
+                    del lead_ids[:-2000]
             else:
                 sent["errors"] += 1
                 print(f"{path} answered {resp.status_code}: {resp.text[:500]}", flush=True)
@@ -265,6 +283,9 @@ async def run(url: str, api_key: str, rate: float, count: int, seed: int | None)
                 last_report = time.monotonic()
                 print(", ".join(f"{n} {k}" for k, n in sent.items()), flush=True)
             await asyncio.sleep(sim.rng.expovariate(rate))
+    stop.set()
+    if sales is not None:
+        await sales
     print("stopped: " + ", ".join(f"{n} {k}" for k, n in sent.items()), flush=True)
     return sent["errors"]
 
@@ -275,6 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     args.add_argument(
         "--intake-url", default=os.environ.get("LEADLOOP_DEMO_INTAKE_URL", "http://127.0.0.1:8001")
     )
+    args.add_argument("--routing-url", default=os.environ.get("LEADLOOP_DEMO_ROUTING_URL"))
+    args.add_argument("--feedback-url", default=os.environ.get("LEADLOOP_DEMO_FEEDBACK_URL"))
     args.add_argument("--api-key", default=os.environ.get("LEADLOOP_BOOTSTRAP_API_KEY"))
     args.add_argument("--rate", type=float, default=3.0, help="requests per second (average)")
     args.add_argument("--count", type=int, default=0, help="stop after N requests (0: never)")
@@ -284,7 +307,9 @@ def main(argv: list[str] | None = None) -> int:
         print("an API key is needed: --api-key or LEADLOOP_BOOTSTRAP_API_KEY", file=sys.stderr)
         return 2
     print(f"posting demo traffic to {ns.intake_url} at about {ns.rate}/s", flush=True)
-    errors = asyncio.run(run(ns.intake_url, ns.api_key, ns.rate, ns.count, ns.seed))
+    errors = asyncio.run(
+        run(ns.intake_url, ns.api_key, ns.rate, ns.count, ns.seed, ns.routing_url, ns.feedback_url)
+    )
     return 1 if ns.count and errors else 0
 
 

@@ -176,6 +176,9 @@ class DevStack:
             await self.wait_ready(child, self.urls[child.name])
         if self.demo and "intake" in self.urls:
             argv = [sys.executable, "-m", "leadloop_cli.demo", "--intake-url", self.urls["intake"]]
+            for name in ("routing", "feedback"):
+                if name in self.urls:
+                    argv += [f"--{name}-url", self.urls[name]]
             self.children.append(spawn("demo", argv, env, self.logs / "demo.log"))
         elif self.demo:
             raise StackFailed("--demo needs the intake service, which is not installed")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import Request
 
@@ -15,13 +16,21 @@ CACHE_SECONDS = 10.0
 _BOOTSTRAP = Principal(key_id="bootstrap", scopes=frozenset(SCOPES))
 
 
+SESSION_COOKIE = "leadloop_session"
+SAFE_METHODS = frozenset({"GET", "HEAD"})
+
+
 def bearer_token(request: Request) -> str | None:
-    """The key from `Authorization: Bearer ...`, if present."""
+    """The key from `Authorization: Bearer ...`, if present; for reads only, also the key a
+    browser holds in the HttpOnly session cookie set by a dashboard sign-in (never for writes,
+    so a cross-site form cannot act with it)."""
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return None
-    return token.strip()
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    if request.method in SAFE_METHODS:
+        return request.cookies.get(SESSION_COOKIE) or None
+    return None
 
 
 async def authenticate(request: Request) -> Principal:
@@ -30,7 +39,14 @@ async def authenticate(request: Request) -> Principal:
     challenge = {"WWW-Authenticate": 'Bearer realm="leadloop"'}
     if token is None:
         raise Problem(401, "missing Authorization: Bearer <api key>", headers=challenge)
-    state = request.app.state
+    principal = await resolve(request.app.state, token)
+    if principal is None:
+        raise Problem(401, "the API key is unknown or revoked", headers=challenge)
+    return principal
+
+
+async def resolve(state: Any, token: str) -> Principal | None:
+    """The principal an API key stands for (cached briefly), or None when unknown or revoked."""
     bootstrap = state.settings.bootstrap_api_key
     if bootstrap is not None and hmac.compare_digest(
         token.encode(), bootstrap.get_secret_value().encode()
@@ -40,14 +56,11 @@ async def authenticate(request: Request) -> Principal:
     hit = cache.get(token)
     now = time.monotonic()
     if hit is not None and now - hit[0] < CACHE_SECONDS:
-        principal = hit[1]
-    else:
-        principal = await find_principal(state.engine, token)
-        if len(cache) > 10_000:
-            cache.clear()
-        cache[token] = (now, principal)
-    if principal is None:
-        raise Problem(401, "the API key is unknown or revoked", headers=challenge)
+        return hit[1]
+    principal = await find_principal(state.engine, token)
+    if len(cache) > 10_000:
+        cache.clear()
+    cache[token] = (now, principal)
     return principal
 
 

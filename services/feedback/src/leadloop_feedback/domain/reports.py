@@ -240,7 +240,8 @@ def speed_to_lead(
     for a in assignments:
         after = [t for t in firsts.get(a["lead_id"], []) if t >= a["assigned_at"]]
         minutes = (min(after) - a["assigned_at"]).total_seconds() / 60 if after else None
-        groups[str(a.get(by) or "queue")].append((minutes, a))
+        key = "all" if by == "all" else str(a.get(by) or "queue")
+        groups[key].append((minutes, a))
     out = []
     for key in sorted(groups):
         items = groups[key]
@@ -254,9 +255,9 @@ def speed_to_lead(
         ]
         attempts = sum(
             1
-            for a in (row for _, row in items)
-            for t in touches
-            if t["lead_id"] == a["lead_id"] and t["touched_at"] >= a["assigned_at"]
+            for _, a in items
+            for touched_at in firsts.get(a["lead_id"], [])
+            if touched_at >= a["assigned_at"]
         )
         out.append(
             {
@@ -272,6 +273,34 @@ def speed_to_lead(
             }
         )
     return out
+
+
+SPEED_BUCKETS: tuple[tuple[str, float], ...] = (
+    ("< 5 min", 5),
+    ("5–15 min", 15),
+    ("15–30 min", 30),
+    ("30–60 min", 60),
+    ("1–4 h", 240),
+    ("4–24 h", 1440),
+    ("> 1 day", math.inf),
+)
+
+
+def speed_histogram(assignments: Sequence[Row], touches: Sequence[Row]) -> list[dict[str, Any]]:
+    """How many hand-offs were first touched within each band of minutes, plus the untouched."""
+    firsts: dict[str, list[datetime]] = defaultdict(list)
+    for t in touches:
+        firsts[t["lead_id"]].append(t["touched_at"])
+    counts = dict.fromkeys([label for label, _ in SPEED_BUCKETS] + ["not touched"], 0)
+    for a in assignments:
+        after = [t for t in firsts.get(a["lead_id"], []) if t >= a["assigned_at"]]
+        if not after:
+            counts["not touched"] += 1
+            continue
+        minutes = (min(after) - a["assigned_at"]).total_seconds() / 60
+        label = next(label for label, upper in SPEED_BUCKETS if minutes < upper)
+        counts[label] += 1
+    return [{"band": label, "count": n} for label, n in counts.items()]
 
 
 def _round(value: float | None) -> float | None:
@@ -349,10 +378,12 @@ def score_calibration(
     def summary(members: Sequence[Row]) -> dict[str, Any]:
         ids = [m["lead_id"] for m in members]
         customers = sum(1 for i in ids if won_by_lead.get(i))
+        closed = sum(1 for i in ids if closed_by_lead.get(i))
         revenue = sum((won_by_lead.get(i, Decimal()) for i in ids), Decimal())
         return {
             "leads": len(ids),
             "customers": customers,
+            "win_rate": rate(customers, closed),
             "lead_to_customer": rate(customers, len(ids)),
             "won_revenue": _money(revenue),
             "revenue_per_lead": _money(revenue / len(ids)) if ids else None,

@@ -1,0 +1,292 @@
+"""The read side: each report as a dict, from the closed-loop read model.
+
+The reports API, the weekly and monthly reviews and the dashboard all answer from these
+functions, so the numbers on every screen are the same numbers.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from leadloop_feedback.adapters.tables import (
+    agreements,
+    assignments,
+    campaigns,
+    deals,
+    journey,
+    leads,
+    stage_events,
+    statuses,
+    touches,
+)
+from leadloop_feedback.domain import reports
+
+Row = dict[str, Any]
+AVERAGE_MONTH_DAYS = 30.4375
+
+
+@dataclass(frozen=True)
+class Period:
+    start: datetime
+    end: datetime
+
+    @property
+    def days(self) -> float:
+        return (self.end - self.start).total_seconds() / 86400
+
+    def before(self) -> Period:
+        """The period of the same length that ends where this one starts."""
+        return Period(self.start - (self.end - self.start), self.start)
+
+    def as_dict(self) -> dict[str, datetime]:
+        return {"start": self.start, "end": self.end}
+
+
+def last_days(days: float, end: datetime | None = None) -> Period:
+    end = end or datetime.now(UTC)
+    return Period(end - timedelta(days=days), end)
+
+
+def month_of(moment: datetime) -> Period:
+    """The calendar month (UTC) holding `moment`."""
+    start = moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    days = calendar.monthrange(start.year, start.month)[1]
+    return Period(start, start + timedelta(days=days))
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Narrow a report: leads by source or campaign, hand-offs by team or rep."""
+
+    source: str | None = None
+    campaign: str | None = None
+    team: str | None = None
+    rep_id: str | None = None
+
+    def as_dict(self) -> dict[str, str]:
+        return {k: v for k, v in vars(self).items() if v}
+
+
+NO_FILTERS = Filters()
+
+
+async def rows(conn: AsyncConnection, query: Any) -> list[Row]:
+    return [dict(r._mapping) for r in await conn.execute(query)]
+
+
+def _lead_filters(query: Any, f: Filters) -> Any:
+    if f.source:
+        query = query.where(leads.c.source == f.source)
+    if f.campaign:
+        query = query.where(sa.literal(f.campaign) == sa.any_(leads.c.campaigns))
+    return query
+
+
+async def leads_in(conn: AsyncConnection, p: Period, f: Filters = NO_FILTERS) -> list[Row]:
+    """Leads first seen in the period (not erased), narrowed by source or campaign."""
+    query = sa.select(leads).where(
+        leads.c.erased.is_(False), leads.c.first_seen_at >= p.start, leads.c.first_seen_at < p.end
+    )
+    return await rows(conn, _lead_filters(query, f))
+
+
+async def of_leads(conn: AsyncConnection, table: sa.Table, ids: list[str]) -> list[Row]:
+    if not ids:
+        return []
+    return await rows(conn, sa.select(table).where(table.c.lead_id.in_(ids)))
+
+
+def _ids(found: list[Row]) -> list[str]:
+    return [r["lead_id"] for r in found]
+
+
+async def funnel(conn: AsyncConnection, p: Period, f: Filters, group_by: str) -> dict[str, Any]:
+    found = await leads_in(conn, p, f)
+    events = await of_leads(conn, stage_events, _ids(found))
+    return {
+        "period": p.as_dict(),
+        "filters": f.as_dict(),
+        "group_by": group_by,
+        "groups": reports.funnel(found, events, by=group_by),
+    }
+
+
+async def lead_quality(
+    conn: AsyncConnection, p: Period, f: Filters, group_by: str
+) -> dict[str, Any]:
+    found = await leads_in(conn, p, f)
+    verdicts = await of_leads(conn, statuses, _ids(found))
+    return {
+        "period": p.as_dict(),
+        "filters": f.as_dict(),
+        "group_by": group_by,
+        "groups": reports.lead_quality(found, verdicts, by=group_by),
+    }
+
+
+async def revenue(
+    conn: AsyncConnection, p: Period, f: Filters, group_by: str, model: str
+) -> dict[str, Any]:
+    found = await leads_in(conn, p, f)
+    closed = await of_leads(conn, deals, _ids(found))
+    counts: dict[str, dict[str, int]] = {}
+    spend: dict[str, Decimal] | None = None
+    if group_by == "campaign":
+        events = await of_leads(conn, stage_events, _ids(found))
+        counts = {g["group"]: g["counts"] for g in reports.funnel(found, events, by="campaign")}
+        spend = {r["campaign_id"]: r["spend"] for r in await rows(conn, sa.select(campaigns))}
+    return {
+        "period": p.as_dict(),
+        "filters": f.as_dict(),
+        "group_by": group_by,
+        "attribution": model,
+        "groups": reports.revenue(
+            found, closed, by=group_by, model=model, spend=spend, stage_counts=counts
+        ),
+        "lifetime_value_by_source": reports.lifetime_value(found, closed),
+    }
+
+
+async def current_agreement(conn: AsyncConnection) -> dict[str, Any]:
+    """The newest agreement document feedback has seen (empty before the first)."""
+    document = (
+        await conn.execute(
+            sa.select(agreements.c.document).order_by(agreements.c.published_at.desc()).limit(1)
+        )
+    ).scalar()
+    return dict(document or {})
+
+
+async def handoffs(conn: AsyncConnection, p: Period, f: Filters) -> tuple[list[Row], list[Row]]:
+    """Assignments made in the period (narrowed by every filter) and their leads' touches."""
+    query = sa.select(assignments).where(
+        assignments.c.assigned_at >= p.start, assignments.c.assigned_at < p.end
+    )
+    if f.team:
+        query = query.where(assignments.c.team == f.team)
+    if f.rep_id:
+        query = query.where(assignments.c.rep_id == f.rep_id)
+    if f.source or f.campaign:
+        wanted = _lead_filters(sa.select(leads.c.lead_id), f)
+        query = query.where(assignments.c.lead_id.in_(wanted))
+    given = await rows(conn, query)
+    return given, await of_leads(conn, touches, _ids(given))
+
+
+async def sla(conn: AsyncConnection, p: Period, f: Filters, by: str) -> dict[str, Any]:
+    """Both sides of the agreement: marketing's MQLs and SQLs against the monthly targets
+    (scaled to the period, with pacing), sales' speed to lead."""
+    query = sa.select(stage_events).where(stage_events.c.at >= p.start, stage_events.c.at < p.end)
+    if f.source or f.campaign:
+        wanted = _lead_filters(sa.select(leads.c.lead_id).where(leads.c.erased.is_(False)), f)
+        query = query.where(stage_events.c.lead_id.in_(wanted))
+    events = await rows(conn, query)
+    given, found = await handoffs(conn, p, f)
+    terms = (await current_agreement(conn)).get("sla", {})
+    elapsed = (min(datetime.now(UTC), p.end) - p.start).total_seconds() / 86400
+
+    def target(key: str) -> int | None:
+        value = terms.get(key)
+        return round(value * p.days / AVERAGE_MONTH_DAYS) if value else None
+
+    mqls = len({e["lead_id"] for e in events if e["to_stage"] == "mql"})
+    sqls = len({e["lead_id"] for e in events if e["to_stage"] == "sql"})
+    everyone = reports.speed_to_lead(given, found, by="all")
+    return {
+        "period": p.as_dict(),
+        "filters": f.as_dict(),
+        "marketing": {
+            "mql": reports.pacing(mqls, target("mql_target_per_month"), elapsed, p.days),
+            "sql": reports.pacing(sqls, target("sql_target_per_month"), elapsed, p.days),
+        },
+        "sales": {
+            "first_touch_minutes": terms.get("first_touch_minutes"),
+            "overall": everyone[0] if everyone else None,
+            "by": by,
+            "groups": reports.speed_to_lead(given, found, by=by),
+            "distribution": reports.speed_histogram(given, found),
+        },
+    }
+
+
+async def score_calibration(
+    conn: AsyncConnection, p: Period, f: Filters, thresholds: list[float]
+) -> dict[str, Any]:
+    found = await leads_in(conn, p, f)
+    closed = await of_leads(conn, deals, _ids(found))
+    if not thresholds:
+        matrix = (await current_agreement(conn)).get("matrix", {})
+        in_force = [matrix.get(k, {}).get("min_total") for k in ("mql", "sql")]
+        candidates = (25.0, 45.0, 65.0, 85.0, 105.0, *in_force)
+        thresholds = sorted({float(t) for t in candidates if t is not None})
+    return {
+        "period": p.as_dict(),
+        "filters": f.as_dict(),
+        **reports.score_calibration(found, closed, thresholds=thresholds),
+    }
+
+
+async def plan(conn: AsyncConnection, revenue_goal: Decimal, months: int) -> dict[str, Any]:
+    """Work back from a goal with the last twelve months' rates; ValueError without history."""
+    window = last_days(365)
+    found = await leads_in(conn, window)
+    closed = await of_leads(conn, deals, _ids(found))
+    events = await of_leads(conn, stage_events, _ids(found))
+    rates: dict[str, float | None] = {}
+    for everything in reports.funnel(found, events, by="all"):
+        counts = everything["counts"]
+        rates = {
+            **everything["conversion"],
+            "sql_to_opportunity": reports.rate(counts["opportunity"], counts["sql"]),
+        }
+    won = [d for d in reports.latest_deals(closed).values() if d["stage"] == "won"]
+    average = sum((Decimal(d["amount"]) for d in won), Decimal()) / len(won) if won else Decimal()
+    return reports.plan(
+        revenue_goal,
+        average_deal_size=average,
+        rates=rates,
+        months=months,
+        run_rate_leads_per_month=len(found) / 12,
+    )
+
+
+async def journey_of(conn: AsyncConnection, lead_id: str) -> list[Row]:
+    lines = await rows(
+        conn,
+        sa.select(journey)
+        .where(journey.c.lead_id == lead_id)
+        .order_by(journey.c.at, journey.c.event_id),
+    )
+    return [{"at": r["at"], "type": r["event_type"], "summary": r["summary"]} for r in lines]
+
+
+HANDOFF_TYPES = ("leadloop.lead.assigned.v1", "leadloop.lead.reassigned.v1")
+BREACH_TYPES = ("leadloop.lead.sla_breached.v1",)
+
+
+async def latest(conn: AsyncConnection, event_types: tuple[str, ...], limit: int) -> list[Row]:
+    """The newest journey lines of the given types, newest first."""
+    found = await rows(
+        conn,
+        sa.select(journey)
+        .where(journey.c.event_type.in_(event_types))
+        .order_by(journey.c.at.desc(), journey.c.event_id)
+        .limit(limit),
+    )
+    return [{"at": r["at"], "lead_id": r["lead_id"], "summary": r["summary"]} for r in found]
+
+
+async def agreements_published(conn: AsyncConnection, p: Period) -> list[Row]:
+    return await rows(
+        conn,
+        sa.select(agreements.c.version, agreements.c.published_at)
+        .where(agreements.c.published_at >= p.start, agreements.c.published_at < p.end)
+        .order_by(agreements.c.published_at),
+    )
