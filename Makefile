@@ -16,7 +16,7 @@ PYTEST := $(PY) -m pytest
 SYNCED := $(VENV)/.leadloop-synced
 MEMBERS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml tools/*/pyproject.toml)
 
-.PHONY: help bootstrap dev demo test test-unit test-integration test-e2e lint schemas bench clean distclean
+.PHONY: help bootstrap dev demo test test-unit test-integration test-e2e lint schemas bench system-deps screenshot clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -58,6 +58,19 @@ schemas: $(SYNCED) ## regenerate the JSON Schemas and the AsyncAPI document
 
 bench: $(SYNCED) ## intake throughput and POST-to-event latency
 	$(PY) -m tests.bench.intake
+
+system-deps: ## Debian packages some tests use: chromium + chromium-driver (dashboard), prometheus (promtool)
+	@missing=""; \
+	for pair in chromium:chromium chromedriver:chromium-driver promtool:prometheus; do \
+		command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair##*:}"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "system packages present"; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get install -y --no-install-recommends $$missing >/dev/null; \
+	else echo "install with your package manager:$$missing (the tests that need them skip)"; fi
+
+screenshot: $(SYNCED) ## refresh docs/images/dashboard*.png from the Chromium dashboard test
+	LEADLOOP_SCREENSHOTS=docs/images $(PYTEST) tests/e2e/test_dashboard_browser.py
 
 clean: ## remove caches and the dev stack's data (.leadloop)
 	rm -rf .leadloop .pytest_cache .mypy_cache .ruff_cache

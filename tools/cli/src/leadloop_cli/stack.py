@@ -272,6 +272,14 @@ class DevStack:
             "",
             f"  API key (every scope)   {key}",
             "",
+        ]
+        if "feedback" in self.urls:
+            lines += [
+                f"  dashboard   {self.urls['feedback']}/dashboard   (sign in with the key above)",
+                f"  reviews     {self.urls['feedback']}/v1/reviews/weekly   (and /monthly)",
+                "",
+            ]
+        lines += [
             "  for other shells (`leadloop api-keys ...`, Kafka clients, psql):",
             f"    export DATABASE_URL='{env['DATABASE_URL']}'",
             f"    export KAFKA_BOOTSTRAP_SERVERS='{env['KAFKA_BOOTSTRAP_SERVERS']}'",
