@@ -116,9 +116,12 @@ async def test_dashboard_in_chromium_matches_the_reports(
 
         async def deals_closed() -> bool:
             await demo_sales.work(rng, lead_ids, to_routing, to_feedback, pipeline, sample=60)
-            return sum(1 for s in pipeline.step.values() if s == 4) >= 3
+            if sum(1 for s in pipeline.step.values() if s == 4) < 3:
+                return False
+            revenue = (await to_feedback.get("/v1/reports/revenue?group_by=source")).json()
+            return any(g["won_revenue"] for g in revenue["groups"])
 
-        await wait_for(deals_closed, timeout_s=90, what="the CRM to close a few deals")
+        await wait_for(deals_closed, timeout_s=120, what="the CRM to close deals and win one")
 
     month_ago = {"from": (datetime.now(UTC) - timedelta(days=30)).isoformat()}
 

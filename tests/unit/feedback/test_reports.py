@@ -165,7 +165,7 @@ def test_a_deal_won_at_the_moment_it_was_created_counts_as_won() -> None:
 
 
 def test_lifetime_value_of_recurring_deals() -> None:
-    assert reports.lifetime_value(LEADS, DEALS, months=12) == {"webinar": 288000.0}
+    assert reports.lifetime_value(LEADS, DEALS, years=1) == {"webinar": 24000.0}
 
 
 def test_speed_to_lead_percentiles_and_sla_share() -> None:
@@ -196,6 +196,21 @@ def test_speed_to_lead_percentiles_and_sla_share() -> None:
     assert (alice["p50_minutes"], alice["p90_minutes"]) == (25.0, 37.0)
     assert alice["touched_within_sla"] == 0.5 and alice["attempts"] == 3
     assert rows["rep-bob"]["touched"] == 0 and rows["rep-bob"]["p50_minutes"] is None
+
+
+def test_a_handoff_with_time_left_is_pending_not_missed() -> None:
+    fresh = {
+        "lead_id": "HOOLI",
+        "rep_id": "rep-alice",
+        "assigned_at": T0,
+        "sla_deadline": T0 + timedelta(minutes=30),
+    }
+    touched = {**fresh, "lead_id": "PIED-PIPER"}
+    touches = [{"lead_id": "PIED-PIPER", "touched_at": T0 + timedelta(minutes=5)}]
+    early = reports.speed_to_lead([fresh, touched], touches, as_of=T0 + timedelta(minutes=10))
+    assert (early[0]["pending"], early[0]["touched_within_sla"]) == (1, 1.0)
+    late = reports.speed_to_lead([fresh, touched], touches, as_of=T0 + timedelta(minutes=31))
+    assert (late[0]["pending"], late[0]["touched_within_sla"]) == (0, 0.5)
 
 
 def test_percentile_pacing_and_plan() -> None:

@@ -115,7 +115,7 @@ def test_agenda_flags_what_missed_and_compares_periods() -> None:
         "weight or coaching?",
         "Lead quality: 75% of events leads were rejected, mostly bad fit: tighten its fit rules "
         "or its targeting?",
-        "Budget: trade-show has not paid back yet (ROI -0.4×) with 5,000 in pipeline: keep "
+        "Budget: trade-show has not paid back yet (ROI -40%) with 5,000 in pipeline: keep "
         "funding it?",
     ]
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from itertools import pairwise
 from statistics import median
@@ -214,15 +214,16 @@ def _money(value: Decimal) -> float:
 
 
 def lifetime_value(
-    leads: Sequence[Row], deals: Sequence[Row], *, months: int = 36, by: str = "source"
+    leads: Sequence[Row], deals: Sequence[Row], *, years: int = 3, by: str = "source"
 ) -> dict[str, float]:
-    """Recurring won deals: average monthly amount × an expected lifetime, per group."""
+    """Recurring won deals, whose amount is the annual contract value: the average annual
+    value × an expected customer lifetime in years, per group."""
     by_lead = {lead["lead_id"]: lead for lead in leads}
     sums: dict[str, list[Decimal]] = defaultdict(list)
     for deal in latest_deals(deals).values():
         if deal["stage"] == "won" and deal.get("recurring") and deal["lead_id"] in by_lead:
             sums[group_key(by_lead[deal["lead_id"]], by)].append(Decimal(deal["amount"]))
-    return {k: _money(sum(v, Decimal()) / len(v) * months) for k, v in sorted(sums.items())}
+    return {k: _money(sum(v, Decimal()) / len(v) * years) for k, v in sorted(sums.items())}
 
 
 def speed_to_lead(
@@ -231,8 +232,12 @@ def speed_to_lead(
     *,
     by: str = "rep_id",
     sla_minutes: Callable[[Row], float] | None = None,
+    as_of: datetime | None = None,
 ) -> list[dict[str, Any]]:
-    """Minutes from assignment to first touch, p50/p90 per rep or team; share within the SLA."""
+    """Minutes from assignment to first touch, p50/p90 per rep or team; the share touched
+    within the SLA among the hand-offs that were touched or are past their deadline at `as_of`
+    (one not yet touched with time left is pending, neither kept nor missed)."""
+    as_of = as_of or datetime.now(UTC)
     firsts: dict[str, list[datetime]] = defaultdict(list)
     for t in touches:
         firsts[t["lead_id"]].append(t["touched_at"])
@@ -253,6 +258,11 @@ def speed_to_lead(
             and a.get("sla_deadline") is not None
             and a["assigned_at"].timestamp() + m * 60 <= a["sla_deadline"].timestamp()
         ]
+        pending = sum(
+            1
+            for m, a in items
+            if m is None and a.get("sla_deadline") is not None and a["sla_deadline"] > as_of
+        )
         attempts = sum(
             1
             for _, a in items
@@ -266,7 +276,8 @@ def speed_to_lead(
                 "touched": len(times),
                 "p50_minutes": _round(percentile(times, 0.5)),
                 "p90_minutes": _round(percentile(times, 0.9)),
-                "touched_within_sla": rate(len(within), len(items)),
+                "pending": pending,
+                "touched_within_sla": rate(len(within), len(items) - pending),
                 "attempts": attempts,
                 "breaches": sum(int(a.get("breaches") or 0) for _, a in items),
                 "reassignments": sum(int(a.get("reassignments") or 0) for _, a in items),

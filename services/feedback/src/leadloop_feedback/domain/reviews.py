@@ -67,6 +67,11 @@ def money(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f}"
 
 
+def roi(value: float | None) -> str:
+    """Return on spend as people read it: (revenue − spend) / spend, signed."""
+    return "n/a" if value is None else f"{value:+.0%}"
+
+
 def minutes(value: float | None) -> str:
     if value is None:
         return "n/a"
@@ -224,13 +229,13 @@ def revenue(now: Snapshot) -> Section:
             money(g.get("pipeline")),
             pct(g.get("win_rate")),
             money(g.get("spend")),
-            "n/a" if g.get("roi") is None else f"{g['roi']:.1f}×",
+            roi(g.get("roi")),
         ]
         for g in groups
     ]
     totals = _totals(now.revenue)
     bullets = [
-        f"Won {money(totals['won'])} from {totals['deals']:g} deals; "
+        f"Won {money(totals['won'])} from {round(totals['deals'], 1):g} deals; "
         f"{money(totals['pipeline'])} in open pipeline "
         f"({now.revenue.get('attribution', 'linear').replace('_', ' ')} attribution)."
     ]
@@ -292,7 +297,7 @@ def decisions(now: Snapshot) -> Section:
     for g in now.revenue.get("groups") or []:
         if g.get("spend") and g.get("roi") is not None and g["roi"] < 0 and g.get("pipeline"):
             points.append(
-                f"Budget: {g['group']} has not paid back yet (ROI {g['roi']:.1f}×) with "
+                f"Budget: {g['group']} has not paid back yet (ROI {roi(g['roi'])}) with "
                 f"{money(g['pipeline'])} in pipeline: keep funding it?"
             )
     if not points:

@@ -61,7 +61,10 @@ def _funnel_panel(everything: dict[str, Any], days: int) -> tuple[str, dict[str,
 def _sla_panels(sla: dict[str, Any]) -> dict[str, str]:
     overall = sla["sales"]["overall"] or {}
     mql = sla["marketing"]["mql"]
-    handed = f"{overall.get('touched', 0)} of {overall.get('assigned', 0)} hand-offs"
+    handed = (
+        f"{overall.get('touched', 0)} of {overall.get('assigned', 0)} touched, "
+        f"{overall.get('pending', 0)} pending"
+    )
     marketing = svg.gauge(
         mql.get("pacing"),
         "MQL target pacing",
