@@ -66,3 +66,33 @@ ACTIVITIES_RECORDED = Counter(
     "Behaviour signals accepted, by activity type.",
     ["activity_type"],
 )
+
+
+# Source is free text from marketing automation; as a label it is bounded to these channels.
+SOURCE_LABELS = frozenset(
+    {
+        "organic",
+        "paid_search",
+        "paid_social",
+        "social",
+        "email",
+        "referral",
+        "webinar",
+        "event",
+        "partner",
+        "direct",
+        "content",
+        "display",
+        "affiliate",
+        "import",
+        "unknown",
+    }
+)
+
+
+def source_label(source: str | None) -> str:
+    """A lead source as a bounded label value: a known channel, `unknown` or `other`."""
+    if not source:
+        return "unknown"
+    value = source.strip().lower().replace(" ", "_").replace("-", "_")
+    return value if value in SOURCE_LABELS else "other"

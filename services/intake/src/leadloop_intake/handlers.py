@@ -127,7 +127,9 @@ async def capture_leads(uow: IntakeUnitOfWork, commands: Sequence[CaptureLead]) 
             ),
         )
         results.append(Captured(lead_id, submission_id, is_new))
-        metrics.LEADS_CAPTURED.labels(cmd.channel, s.source or "unknown", str(is_new).lower()).inc()
+        metrics.LEADS_CAPTURED.labels(
+            cmd.channel, metrics.source_label(s.source), str(is_new).lower()
+        ).inc()
     await uow.repo.insert_submissions(rows)
     return results
 

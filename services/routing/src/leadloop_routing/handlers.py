@@ -21,6 +21,7 @@ from leadloop_events.feedback import LeadStatusChanged, LeadTouched
 from leadloop_events.handoff import LeadAssigned, LeadReassigned, SlaBreached
 from leadloop_events.intake import LeadErased
 from leadloop_events.lifecycle import LeadIntelligence, LeadStageChanged
+from leadloop_routing import metrics
 from leadloop_routing.adapters.uow import SqlUnitOfWork
 from leadloop_routing.alerts import Outbound
 from leadloop_routing.domain.calendar import WorkingCalendar
@@ -86,9 +87,9 @@ class Routing:
             return
         if data.intelligence is None:
             raise ValueError(f"the SQL event for {data.lead_id} carries no lead intelligence")
-        await self.assign(
-            uow, data.lead_id, data.intelligence, event.correlationid, datetime.now(UTC)
-        )
+        now = datetime.now(UTC)
+        await self.assign(uow, data.lead_id, data.intelligence, event.correlationid, now)
+        uow.observe(metrics.SQL_TO_ALERT, None, max(0.0, (now - data.changed_at).total_seconds()))
 
     async def assign(
         self,
@@ -204,6 +205,9 @@ class Routing:
         row = await uow.repo.open_assignment(lead_id)
         if row is None:
             return
+        if row.first_touch_at is None:
+            seconds = max(0.0, (at - row.assigned_at).total_seconds())
+            uow.observe(metrics.SPEED_TO_LEAD, row.team, seconds)
         await uow.repo.update_assignment(
             row.assignment_id,
             status="touched",

@@ -19,6 +19,17 @@ HANDOFF_LATENCY = Histogram(
     "From a lead's first capture to its lead alert.",
     buckets=(0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600, 86400, 7 * 86400),
 )
+SQL_TO_ALERT = Histogram(
+    "leadloop_sql_to_alert_seconds",
+    "From scoring making a lead an SQL to routing committing its lead alert.",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300),
+)
+SPEED_TO_LEAD = Histogram(
+    "leadloop_speed_to_lead_seconds",
+    "From a lead alert to sales' first touch (or stopping status), by team.",
+    ["team"],
+    buckets=(60, 300, 900, 1800, 3600, 4 * 3600, 8 * 3600, 86400, 3 * 86400, 7 * 86400),
+)
 SLA_BREACHES = Counter(
     "leadloop_sla_breaches_total", "SLA escalation steps taken.", ["team", "step"]
 )

@@ -8,6 +8,7 @@ from datetime import datetime
 from prometheus_client import Counter, Histogram
 
 from leadloop_events.envelope import CloudEvent
+from leadloop_platform.metrics import source_label
 
 SCORES = Counter(
     "leadloop_scores_computed_total", "Score changes published, by fit grade.", ["grade"]
@@ -38,7 +39,7 @@ def observe(events: Sequence[CloudEvent]) -> None:
         elif event.type == "leadloop.lead.stage_changed.v1":
             TRANSITIONS.labels(data["from_stage"], data["to_stage"]).inc()
             if data["to_stage"] in ("mql", "sql"):
-                QUALIFIED.labels(data["to_stage"], data.get("first_source") or "unknown").inc()
+                QUALIFIED.labels(data["to_stage"], source_label(data.get("first_source"))).inc()
             first_seen = (data.get("intelligence") or {}).get("first_seen_at")
             if data["to_stage"] == "sql" and first_seen:
                 changed = datetime.fromisoformat(data["changed_at"])

@@ -1,0 +1,201 @@
+"""The operations kit, checked by the tools that consume it: promtool for the Prometheus
+config and alert rules (with their unit tests), a compose validator, kustomize; the Grafana
+dashboard and the rules name only metrics the services expose."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+from prometheus_client import REGISTRY
+
+ROOT = Path(__file__).resolve().parents[3]
+DEPLOY = ROOT / "deploy"
+SERVICES = ("intake", "scoring", "routing", "feedback")
+
+
+def tool(name: str) -> str:
+    found = shutil.which(name)
+    if found is None:
+        pytest.skip(f"{name} is not installed (`make system-deps` installs it on Debian)")
+    return found
+
+
+def run(*argv: str, env: dict[str, str] | None = None) -> str:
+    full = {**os.environ, **(env or {})}
+    done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, check=False, env=full)
+    assert done.returncode == 0, done.stdout + done.stderr
+    return done.stdout
+
+
+def test_prometheus_config_and_rules_pass_promtool() -> None:
+    promtool = tool("promtool")
+    run(promtool, "check", "config", str(DEPLOY / "prometheus" / "prometheus.yml"))
+    run(promtool, "check", "rules", str(DEPLOY / "prometheus" / "rules" / "leadloop.yml"))
+    out = run(promtool, "test", "rules", str(DEPLOY / "prometheus" / "tests" / "leadloop.test.yml"))
+    assert "SUCCESS" in out
+
+
+def exposed_metric_names() -> set[str]:
+    """Every series name the four services can expose (their metric modules registered)."""
+    for module in (
+        "leadloop_platform.metrics",
+        "leadloop_scoring.metrics",
+        "leadloop_routing.metrics",
+        "leadloop_feedback.metrics",
+    ):
+        importlib.import_module(module)
+    names = {"up"}
+    for family in REGISTRY.collect():
+        if family.type == "counter":
+            names.add(f"{family.name}_total")
+        elif family.type == "histogram":
+            names |= {f"{family.name}_{s}" for s in ("bucket", "sum", "count")}
+        else:
+            names.add(family.name)
+    return names
+
+
+def metric_names(expr: str) -> set[str]:
+    return set(re.findall(r"\b(leadloop_[a-z_]+|up)\b(?=\s*[{\[)\s]|$)", expr))
+
+
+def test_every_dashboard_query_names_an_exposed_metric() -> None:
+    dashboard = json.loads((DEPLOY / "grafana" / "dashboards" / "leadloop.json").read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    assert len(exprs) >= 20
+    exposed = exposed_metric_names()
+    for expr in exprs:
+        named = metric_names(expr)
+        assert named, f"no metric in {expr}"
+        assert named <= exposed, f"{expr} names {named - exposed}, which no service exposes"
+    titles = {p["title"] for p in dashboard["panels"]}
+    for wanted in (
+        "Consumer lag, by service and topic",
+        "Outbox backlog",
+        "Dead-lettered records",
+        "Hand-off latency: SQL → lead alert",
+        "SLA breaches, by team and step",
+    ):
+        assert wanted in titles
+    provisioned = yaml.safe_load(
+        (DEPLOY / "grafana" / "provisioning" / "datasources" / "prometheus.yml").read_text()
+    )
+    assert provisioned["datasources"][0]["uid"] == "prometheus"
+
+
+def test_every_alert_rule_names_an_exposed_metric() -> None:
+    rules = yaml.safe_load((DEPLOY / "prometheus" / "rules" / "leadloop.yml").read_text())
+    exposed = exposed_metric_names()
+    alerts = {r["alert"]: r["expr"] for g in rules["groups"] for r in g["rules"]}
+    assert set(alerts) == {
+        "LeadloopServiceDown",
+        "LeadloopHandoffSlow",
+        "LeadloopConsumerLagGrowing",
+        "LeadloopOutboxBacklogGrowing",
+        "LeadloopOutboxStale",
+        "LeadloopDeadLetters",
+        "LeadloopSlaBreachRateHigh",
+    }
+    for name, expr in alerts.items():
+        assert metric_names(expr) <= exposed, f"{name}: {metric_names(expr) - exposed}"
+
+
+def test_metric_labels_stay_bounded() -> None:
+    """No label that could carry a lead id, an email or free text."""
+    exposed_metric_names()
+    allowed = {
+        "service",
+        "method",
+        "route",
+        "status",
+        "topic",
+        "type",
+        "outcome",
+        "partition",
+        "channel",
+        "source",
+        "new_lead",
+        "activity_type",
+        "team",
+        "rep",
+        "step",
+        "to",
+        "grade",
+        "from_stage",
+        "to_stage",
+        "stage",
+        "kind",
+        "value",
+        "le",
+    }
+    for family in REGISTRY.collect():
+        if not family.name.startswith("leadloop_"):
+            continue
+        for sample in family.samples:
+            assert set(sample.labels) <= allowed, (family.name, sample.labels)
+
+
+def test_compose_file_validates() -> None:
+    compose = tool("docker-compose")
+    out = run(
+        compose,
+        "-f",
+        "docker-compose.yml",
+        "config",
+        env={"LEADLOOP_BOOTSTRAP_API_KEY": "a-random-key-of-24-characters-or-more"},
+    )
+    config = yaml.safe_load(out)
+    assert {"kafka", "postgres", "setup", *SERVICES, "prometheus", "grafana"} <= set(
+        config["services"]
+    )
+    assert "--partitions" in " ".join(config["services"]["setup"]["command"])
+    for name in SERVICES:
+        service = config["services"][name]
+        assert service["build"]["dockerfile"] == f"services/{name}/Dockerfile"
+        assert service["depends_on"]["setup"]["condition"] == "service_completed_successfully"
+        assert service["environment"]["LEADLOOP_KAFKA_ENABLE_IDEMPOTENCE"] == "true"
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_each_service_has_a_multi_stage_non_root_image(name: str) -> None:
+    text = (ROOT / "services" / name / "Dockerfile").read_text()
+    assert len(re.findall(r"^FROM ", text, flags=re.M)) == 2
+    assert re.search(r"^USER (?!root|0\b)\S+", text, flags=re.M)
+    assert "HEALTHCHECK" in text and "/healthz" in text
+    assert f"leadloop_{name}.bootstrap:create_app" in text
+    assert f"--package leadloop-{name}" in text
+
+
+def test_kustomize_renders_the_expected_objects() -> None:
+    kubectl = tool("kubectl")
+    docs = list(yaml.safe_load_all(run(kubectl, "kustomize", str(DEPLOY / "k8s"))))
+    kinds: dict[str, set[str]] = {}
+    for doc in docs:
+        kinds.setdefault(doc["kind"], set()).add(doc["metadata"]["name"])
+        if doc["kind"] != "Namespace":
+            assert doc["metadata"]["namespace"] == "leadloop"
+    for kind in ("Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler"):
+        assert kinds[kind] == set(SERVICES), kind
+    assert "leadloop-secrets" in kinds["Secret"] and "leadloop-setup" in kinds["Job"]
+    assert any(n.startswith("leadloop-agreement-") for n in kinds["ConfigMap"])
+    for doc in docs:
+        if doc["kind"] == "Deployment":
+            container = doc["spec"]["template"]["spec"]["containers"][0]
+            assert container["readinessProbe"]["httpGet"]["path"] == "/readyz"
+            assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
+            assert container["resources"]["requests"]["cpu"]
+        if doc["kind"] == "HorizontalPodAutoscaler":
+            assert doc["spec"]["maxReplicas"] <= 6, "more replicas than partitions sit idle"
+
+
+def test_the_agreement_in_kubernetes_is_the_example() -> None:
+    example = ROOT / "services/scoring/src/leadloop_scoring/agreement.example.yaml"
+    assert (DEPLOY / "k8s" / "agreement.yaml").read_text() == example.read_text()
