@@ -59,9 +59,9 @@ schemas: $(SYNCED) ## regenerate the JSON Schemas and the AsyncAPI document
 bench: $(SYNCED) ## intake throughput and POST-to-event latency
 	$(PY) -m tests.bench.intake
 
-system-deps: ## Debian packages some tests use: chromium + chromium-driver (dashboard), prometheus (promtool)
+system-deps: ## Debian packages some tests drive: chromium, chromium-driver, prometheus, docker-compose
 	@missing=""; \
-	for pair in chromium:chromium chromedriver:chromium-driver promtool:prometheus; do \
+	for pair in chromium:chromium chromedriver:chromium-driver promtool:prometheus docker-compose:docker-compose; do \
 		command -v "$${pair%%:*}" >/dev/null || missing="$$missing $${pair##*:}"; \
 	done; \
 	if [ -z "$$missing" ]; then echo "system packages present"; \
