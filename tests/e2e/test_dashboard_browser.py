@@ -20,24 +20,18 @@ import pytest
 from leadloop_cli import demo, demo_sales
 
 from ..integration.messaging.support import wait_for
+from ..tools import require_tool
 from .conftest import E2E_KEY
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-
-pytestmark = pytest.mark.skipif(
-    not (Path(CHROMIUM).exists() and Path(CHROMEDRIVER).exists()),
-    reason="needs Debian's chromium and chromium-driver: `make system-deps` installs them",
-)
 
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[Any]:
+    chromium, chromedriver = require_tool("chromium"), require_tool("chromedriver")
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
+    options.binary_location = chromium
     for flag in (
         "--headless=new",
         "--no-sandbox",
@@ -52,7 +46,7 @@ def browser(tmp_path: Path) -> Iterator[Any]:
         "--window-size=1400,1900",
     ):
         options.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(executable_path=CHROMEDRIVER), options=options)
+    driver = webdriver.Chrome(service=Service(executable_path=chromedriver), options=options)
     try:
         yield driver
     finally:

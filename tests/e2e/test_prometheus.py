@@ -5,7 +5,6 @@ hand-off latency histograms and the alert rules load."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 import subprocess
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -13,27 +12,20 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 import yaml
 
 from leadloop_cli.infra import free_port
 
 from ..integration.messaging.support import wait_for
+from ..tools import require_tool
 
 ROOT = Path(__file__).resolve().parents[2]
-PROMETHEUS = shutil.which("prometheus")
-PROMTOOL = shutil.which("promtool")
-
-pytestmark = pytest.mark.skipif(
-    PROMETHEUS is None or PROMTOOL is None,
-    reason="needs Debian's prometheus package (prometheus, promtool): `make system-deps`",
-)
 
 
 async def test_prometheus_scrapes_the_services_and_sees_hand_offs(
     start_service: Callable[[str], Awaitable[Any]], http: httpx.AsyncClient, tmp_path: Path
 ) -> None:
-    assert PROMETHEUS is not None and PROMTOOL is not None
+    prometheus, promtool = require_tool("prometheus"), require_tool("promtool")
     services = {name: await start_service(name) for name in ("scoring", "routing", "feedback")}
     services["intake"] = await start_service("intake")
 
@@ -71,7 +63,7 @@ async def test_prometheus_scrapes_the_services_and_sees_hand_offs(
         text = (await http.get(f"{service.url}/metrics")).text
         checked = await asyncio.to_thread(
             subprocess.run,
-            [PROMTOOL, "check", "metrics"],
+            [promtool, "check", "metrics"],
             input=text,
             capture_output=True,
             text=True,
@@ -94,7 +86,7 @@ async def test_prometheus_scrapes_the_services_and_sees_hand_offs(
     log = (tmp_path / "prometheus.log").open("wb")
     server = subprocess.Popen(  # noqa: ASYNC220 - a server that outlives this call
         [
-            PROMETHEUS,
+            prometheus,
             f"--config.file={tmp_path / 'prometheus.yml'}",
             f"--storage.tsdb.path={tmp_path / 'tsdb'}",
             f"--web.listen-address=127.0.0.1:{port}",

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from leadloop_feedback.domain import reports
+from leadloop_feedback.domain import reports, sla
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -191,7 +191,7 @@ def test_speed_to_lead_percentiles_and_sla_share() -> None:
         {"lead_id": "GLOBEX", "touched_at": T0 + timedelta(minutes=40)},
         {"lead_id": "INITECH", "touched_at": T0 - timedelta(minutes=5)},  # before: not a follow-up
     ]
-    rows = {r["group"]: r for r in reports.speed_to_lead(assignments, touches)}
+    rows = {r["group"]: r for r in sla.speed_to_lead(assignments, touches)}
     alice = rows["rep-alice"]
     assert (alice["p50_minutes"], alice["p90_minutes"]) == (25.0, 37.0)
     assert alice["touched_within_sla"] == 0.5 and alice["attempts"] == 3
@@ -207,16 +207,16 @@ def test_a_handoff_with_time_left_is_pending_not_missed() -> None:
     }
     touched = {**fresh, "lead_id": "PIED-PIPER"}
     touches = [{"lead_id": "PIED-PIPER", "touched_at": T0 + timedelta(minutes=5)}]
-    early = reports.speed_to_lead([fresh, touched], touches, as_of=T0 + timedelta(minutes=10))
+    early = sla.speed_to_lead([fresh, touched], touches, as_of=T0 + timedelta(minutes=10))
     assert (early[0]["pending"], early[0]["touched_within_sla"]) == (1, 1.0)
-    late = reports.speed_to_lead([fresh, touched], touches, as_of=T0 + timedelta(minutes=31))
+    late = sla.speed_to_lead([fresh, touched], touches, as_of=T0 + timedelta(minutes=31))
     assert (late[0]["pending"], late[0]["touched_within_sla"]) == (0, 0.5)
 
 
 def test_percentile_pacing_and_plan() -> None:
     assert reports.percentile([1, 2, 3, 4], 0.5) == 2.5
     assert reports.percentile([], 0.9) is None
-    pace = reports.pacing(120, 400, elapsed_days=10, period_days=30)
+    pace = sla.pacing(120, 400, elapsed_days=10, period_days=30)
     assert pace["projected"] == 360 and pace["pacing"] == 0.9
     assert pace["summary"] == "at today's rate you will reach 90% of the target"
     result = reports.plan(

@@ -8,7 +8,6 @@ import importlib
 import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -16,16 +15,11 @@ import pytest
 import yaml
 from prometheus_client import REGISTRY
 
+from ...tools import require_tool
+
 ROOT = Path(__file__).resolve().parents[3]
 DEPLOY = ROOT / "deploy"
 SERVICES = ("intake", "scoring", "routing", "feedback")
-
-
-def tool(name: str) -> str:
-    found = shutil.which(name)
-    if found is None:
-        pytest.skip(f"{name} is not installed (`make system-deps` installs it on Debian)")
-    return found
 
 
 def run(*argv: str, env: dict[str, str] | None = None) -> str:
@@ -36,7 +30,7 @@ def run(*argv: str, env: dict[str, str] | None = None) -> str:
 
 
 def test_prometheus_config_and_rules_pass_promtool() -> None:
-    promtool = tool("promtool")
+    promtool = require_tool("promtool")
     run(promtool, "check", "config", str(DEPLOY / "prometheus" / "prometheus.yml"))
     run(promtool, "check", "rules", str(DEPLOY / "prometheus" / "rules" / "leadloop.yml"))
     out = run(promtool, "test", "rules", str(DEPLOY / "prometheus" / "tests" / "leadloop.test.yml"))
@@ -144,7 +138,7 @@ def test_metric_labels_stay_bounded() -> None:
 
 
 def test_compose_file_validates() -> None:
-    compose = tool("docker-compose")
+    compose = require_tool("docker-compose")
     out = run(
         compose,
         "-f",
@@ -175,7 +169,7 @@ def test_each_service_has_a_multi_stage_non_root_image(name: str) -> None:
 
 
 def test_kustomize_renders_the_expected_objects() -> None:
-    kubectl = tool("kubectl")
+    kubectl = require_tool("kubectl")
     docs = list(yaml.safe_load_all(run(kubectl, "kustomize", str(DEPLOY / "k8s"))))
     kinds: dict[str, set[str]] = {}
     for doc in docs:

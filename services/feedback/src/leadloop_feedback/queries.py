@@ -27,6 +27,7 @@ from leadloop_feedback.adapters.tables import (
     touches,
 )
 from leadloop_feedback.domain import reports
+from leadloop_feedback.domain import sla as sla_math
 
 Row = dict[str, Any]
 AVERAGE_MONTH_DAYS = 30.4375
@@ -198,20 +199,20 @@ async def sla(conn: AsyncConnection, p: Period, f: Filters, by: str) -> dict[str
 
     mqls = len({e["lead_id"] for e in events if e["to_stage"] == "mql"})
     sqls = len({e["lead_id"] for e in events if e["to_stage"] == "sql"})
-    everyone = reports.speed_to_lead(given, found, by="all")
+    everyone = sla_math.speed_to_lead(given, found, by="all")
     return {
         "period": p.as_dict(),
         "filters": f.as_dict(),
         "marketing": {
-            "mql": reports.pacing(mqls, target("mql_target_per_month"), elapsed, p.days),
-            "sql": reports.pacing(sqls, target("sql_target_per_month"), elapsed, p.days),
+            "mql": sla_math.pacing(mqls, target("mql_target_per_month"), elapsed, p.days),
+            "sql": sla_math.pacing(sqls, target("sql_target_per_month"), elapsed, p.days),
         },
         "sales": {
             "first_touch_minutes": terms.get("first_touch_minutes"),
             "overall": everyone[0] if everyone else None,
             "by": by,
-            "groups": reports.speed_to_lead(given, found, by=by),
-            "distribution": reports.speed_histogram(given, found),
+            "groups": sla_math.speed_to_lead(given, found, by=by),
+            "distribution": sla_math.speed_histogram(given, found),
         },
     }
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 from decimal import Decimal
 from itertools import pairwise
 from statistics import median
@@ -224,115 +224,6 @@ def lifetime_value(
         if deal["stage"] == "won" and deal.get("recurring") and deal["lead_id"] in by_lead:
             sums[group_key(by_lead[deal["lead_id"]], by)].append(Decimal(deal["amount"]))
     return {k: _money(sum(v, Decimal()) / len(v) * years) for k, v in sorted(sums.items())}
-
-
-def speed_to_lead(
-    assignments: Sequence[Row],
-    touches: Sequence[Row],
-    *,
-    by: str = "rep_id",
-    sla_minutes: Callable[[Row], float] | None = None,
-    as_of: datetime | None = None,
-) -> list[dict[str, Any]]:
-    """Minutes from assignment to first touch, p50/p90 per rep or team; the share touched
-    within the SLA among the hand-offs that were touched or are past their deadline at `as_of`
-    (one not yet touched with time left is pending, neither kept nor missed)."""
-    as_of = as_of or datetime.now(UTC)
-    firsts: dict[str, list[datetime]] = defaultdict(list)
-    for t in touches:
-        firsts[t["lead_id"]].append(t["touched_at"])
-    groups: dict[str, list[tuple[float | None, Row]]] = defaultdict(list)
-    for a in assignments:
-        after = [t for t in firsts.get(a["lead_id"], []) if t >= a["assigned_at"]]
-        minutes = (min(after) - a["assigned_at"]).total_seconds() / 60 if after else None
-        key = "all" if by == "all" else str(a.get(by) or "queue")
-        groups[key].append((minutes, a))
-    out = []
-    for key in sorted(groups):
-        items = groups[key]
-        times = [m for m, _ in items if m is not None]
-        within = [
-            m
-            for m, a in items
-            if m is not None
-            and a.get("sla_deadline") is not None
-            and a["assigned_at"].timestamp() + m * 60 <= a["sla_deadline"].timestamp()
-        ]
-        pending = sum(
-            1
-            for m, a in items
-            if m is None and a.get("sla_deadline") is not None and a["sla_deadline"] > as_of
-        )
-        attempts = sum(
-            1
-            for _, a in items
-            for touched_at in firsts.get(a["lead_id"], [])
-            if touched_at >= a["assigned_at"]
-        )
-        out.append(
-            {
-                "group": key,
-                "assigned": len(items),
-                "touched": len(times),
-                "p50_minutes": _round(percentile(times, 0.5)),
-                "p90_minutes": _round(percentile(times, 0.9)),
-                "pending": pending,
-                "touched_within_sla": rate(len(within), len(items) - pending),
-                "attempts": attempts,
-                "breaches": sum(int(a.get("breaches") or 0) for _, a in items),
-                "reassignments": sum(int(a.get("reassignments") or 0) for _, a in items),
-            }
-        )
-    return out
-
-
-SPEED_BUCKETS: tuple[tuple[str, float], ...] = (
-    ("< 5 min", 5),
-    ("5–15 min", 15),
-    ("15–30 min", 30),
-    ("30–60 min", 60),
-    ("1–4 h", 240),
-    ("4–24 h", 1440),
-    ("> 1 day", math.inf),
-)
-
-
-def speed_histogram(assignments: Sequence[Row], touches: Sequence[Row]) -> list[dict[str, Any]]:
-    """How many hand-offs were first touched within each band of minutes, plus the untouched."""
-    firsts: dict[str, list[datetime]] = defaultdict(list)
-    for t in touches:
-        firsts[t["lead_id"]].append(t["touched_at"])
-    counts = dict.fromkeys([label for label, _ in SPEED_BUCKETS] + ["not touched"], 0)
-    for a in assignments:
-        after = [t for t in firsts.get(a["lead_id"], []) if t >= a["assigned_at"]]
-        if not after:
-            counts["not touched"] += 1
-            continue
-        minutes = (min(after) - a["assigned_at"]).total_seconds() / 60
-        label = next(label for label, upper in SPEED_BUCKETS if minutes < upper)
-        counts[label] += 1
-    return [{"band": label, "count": n} for label, n in counts.items()]
-
-
-def _round(value: float | None) -> float | None:
-    return None if value is None else round(value, 2)
-
-
-def pacing(
-    delivered: int, target: int | None, elapsed_days: float, period_days: float
-) -> dict[str, Any]:
-    """Delivered against target, and where today's rate lands by the end of the period."""
-    if not target:
-        return {"delivered": delivered, "target": None, "projected": None, "pacing": None}
-    projected = delivered / elapsed_days * period_days if elapsed_days > 0 else 0.0
-    share = projected / target
-    return {
-        "delivered": delivered,
-        "target": target,
-        "projected": round(projected, 1),
-        "pacing": round(share, 4),
-        "summary": f"at today's rate you will reach {share:.0%} of the target",
-    }
 
 
 def plan(
