@@ -99,9 +99,13 @@ async def test_prometheus_scrapes_the_services_and_sees_hand_offs(
 
         async def query(expr: str) -> list[dict[str, Any]]:
             try:
-                body = (await http.get(f"{api}/query", params={"query": expr})).json()
+                response = await http.get(f"{api}/query", params={"query": expr})
             except httpx.TransportError:
                 return []
+            if response.status_code == 503:  # still loading its TSDB: "Service Unavailable"
+                return []
+            assert response.status_code == 200, response.text
+            body = response.json()
             result: list[dict[str, Any]] = body["data"]["result"]
             return result
 
