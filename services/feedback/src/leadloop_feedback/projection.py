@@ -22,9 +22,11 @@ from leadloop_events.lifecycle import LeadScored, LeadStageChanged
 from leadloop_feedback.adapters.tables import (
     agreements,
     assignments,
+    crm_requests,
     deals,
     journey,
     leads,
+    outbox,
     stage_events,
     statuses,
     touches,
@@ -92,7 +94,15 @@ async def on_activity(uow: SqlUnitOfWork, event: CloudEvent, data: ActivityRecor
 
 
 async def on_erased(uow: SqlUnitOfWork, event: CloudEvent, data: LeadErased) -> None:
-    await _touch_lead(uow, data.lead_id, erased=True)
+    """Forget the person: the CRM's free text, the CRM calls as received, events not relayed."""
+    lead_id = data.lead_id
+    await _touch_lead(uow, lead_id, erased=True)
+    await uow.conn.execute(deals.update().where(deals.c.lead_id == lead_id).values(reason=None))
+    # The rows stay (a repeated CRM call is still answered as a duplicate); their bodies go.
+    await uow.conn.execute(
+        crm_requests.update().where(crm_requests.c.lead_id == lead_id).values(body={"erased": True})
+    )
+    await uow.conn.execute(outbox.delete().where(outbox.c.key == lead_id))
 
 
 async def on_scored(uow: SqlUnitOfWork, event: CloudEvent, data: LeadScored) -> None:
@@ -187,6 +197,9 @@ async def on_status(uow: SqlUnitOfWork, event: CloudEvent, data: LeadStatusChang
 
 
 async def on_deal(uow: SqlUnitOfWork, event: CloudEvent, data: DealClosed) -> None:
+    # A deal can arrive after the erasure (topics are not ordered against each other): its
+    # free-text reason may name the person, so it is not kept for an erased lead.
+    erased = await uow.conn.scalar(sa.select(leads.c.erased).where(leads.c.lead_id == data.lead_id))
     await uow.conn.execute(
         insert(deals)
         .values(
@@ -197,7 +210,7 @@ async def on_deal(uow: SqlUnitOfWork, event: CloudEvent, data: DealClosed) -> No
             amount=data.amount,
             currency=data.currency,
             recurring=data.recurring,
-            reason=data.reason,
+            reason=None if erased else data.reason,
             closed_at=data.closed_at,
         )
         .on_conflict_do_nothing()
