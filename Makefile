@@ -56,8 +56,9 @@ lint: $(SYNCED) ## ruff and mypy
 schemas: $(SYNCED) ## regenerate the JSON Schemas and the AsyncAPI document
 	$(PY) -m leadloop_events.generate
 
-bench: $(SYNCED) ## intake throughput and POST-to-event latency
+bench: $(SYNCED) ## intake alone, then the whole loop with the machine's baselines (BENCH_ARGS=--duration 8 for a quick run)
 	$(PY) -m tests.bench.intake
+	$(PY) -m tests.bench.loop $(BENCH_ARGS)
 
 system-deps: ## Debian packages some tests drive: chromium, chromium-driver, prometheus, docker-compose
 	@missing=""; \

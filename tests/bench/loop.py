@@ -1,0 +1,252 @@
+"""`make bench`: the whole loop, intake -> scoring -> routing -> leads.handoff, with sales
+answering each alert on feedback; the four services as processes on the embedded broker and
+Postgres (or the ones KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL name), next to the machine's
+baselines measured in the same run. Prints a table and writes JSON (and a py-spy profile).
+
+    python -m tests.bench.loop [--rate 8] [--concurrency 24] [--duration 30] [--leads N]
+                               [--profile-seconds 10] [--out bench-loop.json]
+
+Hand-off latency is measured per lead from the form fill's POST and from the hand-raise's
+POST (the demo request that makes the lead an SQL) to its lead.assigned event being readable
+on leads.handoff. Phases: warm-up; a steady rate (open loop, --rate leads/s); saturation
+(closed loop: --concurrency leads in flight through the whole loop, each worker starting its
+next lead when the previous one's alert is readable); then more saturation while py-spy
+profiles the service that used most CPU (not counted in the figures).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from leadloop_cli.demo_sales import set_up
+from leadloop_cli.infra import EmbeddedBroker, EmbeddedPostgres, create_database, free_port
+from leadloop_cli.services import SERVICES, migrate_all
+from leadloop_cli.stack import Child, spawn, stop_children
+from leadloop_messaging.provisioning import DEFAULT_PARTITIONS, ensure_topics, topic_plan
+
+from . import baselines, report
+from .driver import Loop
+from .loadgen import Lead, Marketing, Reader, Sales
+from .procs import Monitor, delta, py_spy
+
+KEY = "llk_bench_bootstrap_key_with_every_scope_00"
+
+
+async def wait_ready(child: Child, url: str) -> None:
+    """Poll /readyz until 200; fail with the log's tail if the process exits or hangs."""
+    deadline = time.monotonic() + 90
+    async with httpx.AsyncClient(timeout=2) as client:
+        while time.monotonic() < deadline:
+            if child.proc.poll() is not None:
+                break
+            try:
+                if (await client.get(url + "/readyz")).status_code == 200:
+                    return
+            except httpx.TransportError:
+                pass  # not listening yet
+            await asyncio.sleep(0.1)
+    raise SystemExit(f"{child.name} did not start:\n{child.log_path.read_text()[-3000:]}")
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="leadloop-bench-loop-"))
+    monitor = Monitor()
+    monitor.watch("loadgen", os.getpid())
+    broker = postgres = None
+    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    if not bootstrap:
+        broker = EmbeddedBroker(log_path=workdir / "tansu.log").start()
+        bootstrap = broker.bootstrap_servers
+        assert broker.pid is not None
+        monitor.watch("broker", broker.pid)
+    server_url = os.environ.get("DATABASE_URL")
+    if not server_url:
+        postgres = EmbeddedPostgres(workdir / "pgdata").start()
+        server_url = postgres.url()
+        pid = int((workdir / "pgdata" / "postmaster.pid").read_text().split()[0])
+        monitor.watch("postgres", pid, tree=True)
+    db_url = await create_database(server_url, f"bench_{uuid.uuid4().hex[:8]}")
+    prefix = f"bench{uuid.uuid4().hex[:6]}."
+    await ensure_topics(bootstrap, topic_plan(prefix))
+    await migrate_all(db_url, env={})
+    children: list[Child] = []
+    tasks: list[asyncio.Task[Any]] = []
+    load0 = os.getloadavg()
+    try:
+        print("baselines: bare Kafka chain, Postgres commits", flush=True)
+        base_s = min(5.0, max(2.0, args.duration / 4))
+        chain = await baselines.kafka_chain(
+            bootstrap,
+            prefix,
+            partitions=DEFAULT_PARTITIONS,
+            fetch_wait_ms=int(os.environ.get("LEADLOOP_KAFKA_FETCH_MAX_WAIT_MS", "10")),
+            latency_rate=100.0,
+            latency_s=base_s,
+            throughput_messages=int(4000 * base_s),
+            logs=workdir,
+        )
+        commits = await baselines.postgres_commits(db_url, connections=4, seconds=base_s)
+        env = {
+            **os.environ,
+            "DATABASE_URL": db_url,
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "LEADLOOP_TOPIC_PREFIX": prefix,
+            "LEADLOOP_BOOTSTRAP_API_KEY": KEY,
+            "LEADLOOP_ENV": "test",
+            "LEADLOOP_LOG_LEVEL": "WARNING",
+            "LEADLOOP_KAFKA_SESSION_TIMEOUT_MS": "3000",
+            "LEADLOOP_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+        }
+        urls: dict[str, str] = {}
+        for service in SERVICES:
+            port = free_port()
+            argv = [sys.executable, "-m", "uvicorn", "--factory", service.app, "--port", str(port)]
+            argv += ["--no-access-log", "--log-level", "warning"]
+            child = spawn(service.name, argv, env, workdir / f"{service.name}.log")
+            children.append(child)
+            urls[service.name] = f"http://127.0.0.1:{port}"
+            monitor.watch(service.name, child.proc.pid)
+        for child in children:
+            await wait_ready(child, urls[child.name])
+        tasks.append(asyncio.create_task(monitor.run()))
+        headers = {"authorization": f"Bearer {KEY}"}
+        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+
+        def client(name: str) -> httpx.AsyncClient:
+            return httpx.AsyncClient(
+                base_url=urls[name], headers=headers, timeout=60, limits=limits
+            )
+
+        async with (
+            client("intake") as intake,
+            client("routing") as routing,
+            client("feedback") as feedback,
+        ):
+            await set_up(routing, feedback)  # reps always at work, in every team
+            reader = Reader(bootstrap, prefix)
+            sales = Sales(feedback, reader.alerts)
+            tasks.append(asyncio.create_task(reader.run()))
+            tasks += [asyncio.create_task(sales.work()) for _ in range(4)]
+            loop = Loop(Marketing(intake, uuid.uuid4().hex[:6]), reader, monitor, db_url)
+            result = await phases(args, loop, workdir, sales)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        stop_children(children)
+        usage = monitor.report({})
+        if broker:
+            broker.stop()
+        if postgres:
+            postgres.stop()
+            shutil.rmtree(workdir / "pgdata", ignore_errors=True)  # the logs stay
+    return report.assemble(
+        args, result, chain, commits, usage, load0, os.getloadavg(), workdir, bool(broker)
+    )
+
+
+async def phases(
+    args: argparse.Namespace, loop: Loop, workdir: Path, sales: Sales
+) -> dict[str, Any]:
+    """Warm-up, steady rate, saturation, profile; then count what arrived."""
+    cap = args.leads or 10**9
+    print("warm-up: 20 leads (consumer groups join, caches fill)", flush=True)
+    warm = await loop.closed_loop(4, lambda: "warm-up" if loop.next_index < 20 else None)
+    await loop.drain(warm)
+    rate_count = min(cap, max(1, int(args.rate * args.duration)))
+    print(f"steady rate: {rate_count} leads at {args.rate}/s", flush=True)
+
+    async def steady() -> tuple[list[Lead], float, dict[str, float]]:
+        leads = await loop.open_loop(args.rate, rate_count, "rate")
+        return leads, time.perf_counter(), loop.monitor.cpu()
+
+    rate = await loop.measure("rate", steady)
+    print(f"saturation: {args.concurrency} leads in flight for {args.duration} s", flush=True)
+    profile: dict[str, Any] = {}
+
+    async def saturate() -> tuple[list[Lead], float, dict[str, float]]:
+        switched = asyncio.Event()  # saturation is over: by time, or by --leads
+        first, profile_end = loop.next_index, [math.inf]
+
+        def label() -> str | None:
+            if loop.next_index - first >= cap:
+                switched.set()
+            if not switched.is_set():
+                return "saturation"
+            return "profile" if time.perf_counter() < profile_end[0] else None
+
+        cpu0 = loop.monitor.cpu()
+        workers = asyncio.create_task(loop.closed_loop(args.concurrency, label))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(switched.wait(), args.duration)  # the phase's length
+        switched.set()
+        end = time.perf_counter()
+        profile_end[0] = end + args.profile_seconds
+        cpu1 = loop.monitor.cpu()
+        used = delta(cpu1, cpu0)
+        services = {n: s for n, s in used.items() if n in {x.name for x in SERVICES}}
+        busiest = max(services, key=lambda n: services[n])
+        watched = loop.monitor.watched[busiest].root.pid
+        out = args.out.with_name(f"{args.out.stem}-profile-{busiest}.txt")
+        if args.profile_seconds > 0:
+            print(f"profiling {busiest} (pid {watched}) for {args.profile_seconds} s", flush=True)
+            profile.update(service=busiest, **await py_spy(watched, args.profile_seconds, out))
+        return await workers, end, cpu1
+
+    saturation = await loop.measure("saturation", saturate)
+    everything = loop.marketing.leads
+    await loop.drain(everything)
+    deadline = time.monotonic() + 60
+    while len(sales.accepted) + len(sales.failed) < len(loop.reader.alert_times):
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.05)  # until every alert has had its touch answered
+    alerts = loop.reader.alerts_per_lead
+    return {
+        "phases": {"rate": rate, "saturation": saturation},
+        "profile": profile,
+        "integrity": {
+            "form_fills_accepted": len(everything),
+            "leads_with_alert": sum(1 for x in everything if alerts[x.lead_id] > 0),
+            "leads_without_alert": sum(1 for x in everything if alerts[x.lead_id] == 0),
+            "duplicate_alerts": sum(n - 1 for n in alerts.values() if n > 1),
+            "touches_accepted": len(sales.accepted),
+            "touches_failed": len(sales.failed),
+            "touch_retries_422": sales.retries,
+            "touch_failures_sample": dict(list(sales.failed.items())[:3]),
+        },
+        "logs": str(workdir),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rate", type=float, default=8.0, help="leads per second, steady phase")
+    parser.add_argument("--concurrency", type=int, default=24, help="leads in flight, saturation")
+    parser.add_argument("--duration", type=float, default=30.0, help="seconds per phase")
+    parser.add_argument("--leads", type=int, default=0, help="at most this many leads per phase")
+    parser.add_argument("--profile-seconds", type=float, default=10.0)
+    parser.add_argument("--out", type=Path, default=Path("bench-loop.json"))
+    args = parser.parse_args()
+    result = asyncio.run(run(args))
+    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    report.print_table(result)
+    print(f"\nJSON written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
