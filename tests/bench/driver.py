@@ -10,7 +10,7 @@ from typing import Any
 
 import asyncpg
 
-from .loadgen import ASSIGNED, CAPTURED, HAND_RAISE, SQL, Lead, Marketing, Reader
+from .loadgen import ASSIGNED, CAPTURED, HAND_RAISE, SQL, Lead, Marketing, Reader, Sales
 from .procs import Monitor, delta
 from .stats import per_lead, rate_in_window, steady_window, summarize_ms
 
@@ -34,8 +34,11 @@ async def xid_and_wal(db_url: str) -> tuple[int, int]:
 class Loop:
     """The running loop: services, reader, marketing, sales, process monitor."""
 
-    def __init__(self, marketing: Marketing, reader: Reader, monitor: Monitor, db_url: str):
-        self.marketing, self.reader, self.monitor, self.db_url = marketing, reader, monitor, db_url
+    def __init__(
+        self, marketing: Marketing, reader: Reader, sales: Sales, monitor: Monitor, db_url: str
+    ) -> None:
+        self.marketing, self.reader, self.sales = marketing, reader, sales
+        self.monitor, self.db_url = monitor, db_url
         self.next_index = 0
 
     def take(self) -> int:
@@ -43,9 +46,17 @@ class Loop:
         return self.next_index - 1
 
     async def drain(self, leads: list[Lead], timeout_s: float = ALERT_TIMEOUT_S) -> None:
-        """Until every lead's alert is readable, or the timeout (the rest count as missing)."""
+        """Until every lead's alert is readable and every alert has had its touch, or the
+        timeout (what is left counts as missing)."""
         deadline = time.monotonic() + timeout_s
-        while any((ASSIGNED, lead.lead_id) not in self.reader.seen for lead in leads):
+
+        def pending() -> bool:
+            seen, sales = self.reader.seen, self.sales
+            if any((ASSIGNED, lead.lead_id) not in seen for lead in leads):
+                return True
+            return len(sales.accepted) + len(sales.failed) < len(self.reader.alert_times)
+
+        while pending():
             if time.monotonic() > deadline:
                 return
             await asyncio.sleep(0.05)

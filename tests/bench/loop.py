@@ -3,15 +3,16 @@ answering each alert on feedback; the four services as processes on the embedded
 Postgres (or the ones KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL name), next to the machine's
 baselines measured in the same run. Prints a table and writes JSON (and a py-spy profile).
 
-    python -m tests.bench.loop [--rate 8] [--concurrency 24] [--duration 30] [--leads N]
+    python -m tests.bench.loop [--rate R] [--concurrency 24] [--duration 30] [--leads N]
                                [--profile-seconds 10] [--out bench-loop.json]
 
 Hand-off latency is measured per lead from the form fill's POST and from the hand-raise's
 POST (the demo request that makes the lead an SQL) to its lead.assigned event being readable
-on leads.handoff. Phases: warm-up; a steady rate (open loop, --rate leads/s); saturation
-(closed loop: --concurrency leads in flight through the whole loop, each worker starting its
-next lead when the previous one's alert is readable); then more saturation while py-spy
-profiles the service that used most CPU (not counted in the figures).
+on leads.handoff. Phases: warm-up; saturation (closed loop: --concurrency leads in flight
+through the whole loop, each worker starting its next lead when the previous one's alert is
+readable); more saturation while py-spy profiles the service that used most CPU (not counted
+in the figures); a steady rate (open loop: --rate leads/s, by default half the saturation
+throughput, so the latency is that of a loaded but not overloaded loop).
 """
 
 from __future__ import annotations
@@ -141,8 +142,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             sales = Sales(feedback, reader.alerts)
             tasks.append(asyncio.create_task(reader.run()))
             tasks += [asyncio.create_task(sales.work()) for _ in range(4)]
-            loop = Loop(Marketing(intake, uuid.uuid4().hex[:6]), reader, monitor, db_url)
-            result = await phases(args, loop, workdir, sales)
+            marketing = Marketing(intake, uuid.uuid4().hex[:6])
+            loop = Loop(marketing, reader, sales, monitor, db_url)
+            result = await phases(args, loop, workdir)
     finally:
         for task in tasks:
             task.cancel()
@@ -159,22 +161,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     )
 
 
-async def phases(
-    args: argparse.Namespace, loop: Loop, workdir: Path, sales: Sales
-) -> dict[str, Any]:
-    """Warm-up, steady rate, saturation, profile; then count what arrived."""
+async def phases(args: argparse.Namespace, loop: Loop, workdir: Path) -> dict[str, Any]:
+    """Warm-up, saturation (then the profile), a steady rate; then count what arrived."""
     cap = args.leads or 10**9
     print("warm-up: 20 leads (consumer groups join, caches fill)", flush=True)
     warm = await loop.closed_loop(4, lambda: "warm-up" if loop.next_index < 20 else None)
     await loop.drain(warm)
-    rate_count = min(cap, max(1, int(args.rate * args.duration)))
-    print(f"steady rate: {rate_count} leads at {args.rate}/s", flush=True)
-
-    async def steady() -> tuple[list[Lead], float, dict[str, float]]:
-        leads = await loop.open_loop(args.rate, rate_count, "rate")
-        return leads, time.perf_counter(), loop.monitor.cpu()
-
-    rate = await loop.measure("rate", steady)
     print(f"saturation: {args.concurrency} leads in flight for {args.duration} s", flush=True)
     profile: dict[str, Any] = {}
 
@@ -198,24 +190,29 @@ async def phases(
         profile_end[0] = end + args.profile_seconds
         cpu1 = loop.monitor.cpu()
         used = delta(cpu1, cpu0)
-        services = {n: s for n, s in used.items() if n in {x.name for x in SERVICES}}
-        busiest = max(services, key=lambda n: services[n])
-        watched = loop.monitor.watched[busiest].root.pid
+        busiest = max((x.name for x in SERVICES), key=lambda n: used[n])
+        pid = loop.monitor.watched[busiest].root.pid
         out = args.out.with_name(f"{args.out.stem}-profile-{busiest}.txt")
         if args.profile_seconds > 0:
-            print(f"profiling {busiest} (pid {watched}) for {args.profile_seconds} s", flush=True)
-            profile.update(service=busiest, **await py_spy(watched, args.profile_seconds, out))
+            print(f"profiling {busiest} (pid {pid}) for {args.profile_seconds} s", flush=True)
+            profile.update(service=busiest, **await py_spy(pid, args.profile_seconds, out))
         return await workers, end, cpu1
 
     saturation = await loop.measure("saturation", saturate)
+    # Unless told, the steady rate is half the saturation throughput: loaded, not overloaded.
+    rate_per_s = args.rate or max(0.5, round(saturation["alerts_per_s"] / 2, 1))
+    rate_count = min(cap, max(1, int(rate_per_s * args.duration)))
+    print(f"steady rate: {rate_count} leads at {rate_per_s}/s", flush=True)
+
+    async def steady() -> tuple[list[Lead], float, dict[str, float]]:
+        leads = await loop.open_loop(rate_per_s, rate_count, "rate")
+        return leads, time.perf_counter(), loop.monitor.cpu()
+
+    rate = await loop.measure("rate", steady)
+    rate["rate_per_s"] = rate_per_s
     everything = loop.marketing.leads
     await loop.drain(everything)
-    deadline = time.monotonic() + 60
-    while len(sales.accepted) + len(sales.failed) < len(loop.reader.alert_times):
-        if time.monotonic() > deadline:
-            break
-        await asyncio.sleep(0.05)  # until every alert has had its touch answered
-    alerts = loop.reader.alerts_per_lead
+    alerts, sales = loop.reader.alerts_per_lead, loop.sales
     return {
         "phases": {"rate": rate, "saturation": saturation},
         "profile": profile,
@@ -235,7 +232,12 @@ async def phases(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rate", type=float, default=8.0, help="leads per second, steady phase")
+    parser.add_argument(
+        "--rate",
+        type=float,
+        default=0.0,
+        help="leads/s in the steady phase (default: half of saturation)",
+    )
     parser.add_argument("--concurrency", type=int, default=24, help="leads in flight, saturation")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per phase")
     parser.add_argument("--leads", type=int, default=0, help="at most this many leads per phase")

@@ -40,6 +40,7 @@ def assemble(
     ceiling = commits["commits_per_s"] / writes if writes else None
     raised, chain_ms = rate["latency_ms"]["hand_raise_post_to_alert"], chain["latency_ms"]
     form = rate["latency_ms"]["form_post_to_alert"]
+    records_per_s = sat["alerts_per_s"] * sum(sat["per_lead"]["records"].values())
     return {
         "machine": {
             "cpus": os.cpu_count(),
@@ -51,7 +52,7 @@ def assemble(
             "load_average_after": [round(x, 2) for x in load_after],
         },
         "settings": {
-            "rate_per_s": args.rate,
+            "rate_per_s": result["phases"]["rate"]["rate_per_s"],
             "concurrency": args.concurrency,
             "duration_s": args.duration,
             "leads_cap": args.leads or None,
@@ -65,6 +66,9 @@ def assemble(
         "ratios": {
             "saturation_leads_per_s_to_chain_messages_per_s": ratio(
                 sat["alerts_per_s"], chain["messages_per_s"]
+            ),
+            "saturation_records_per_s_on_3_topics_to_chain_messages_per_s": ratio(
+                records_per_s, chain["messages_per_s"]
             ),
             "saturation_leads_per_s_to_postgres_commits_per_s": ratio(
                 sat["alerts_per_s"], commits["commits_per_s"]
@@ -90,7 +94,7 @@ def print_table(r: dict[str, Any]) -> None:
     chain, pg = r["baselines"]["kafka_chain"], r["baselines"]["postgres_commits"]
     print(f"\nmachine: {m['cpus']} cores, {m['cpu_model']}, {m['memory_gib']} GiB; load average")
     print(f"  before {m['load_average_before']}, after {m['load_average_after']}")
-    w, c = 40, 24
+    w, c = 40, 28
     print(f"\n{'leadloop, whole loop':<{w}}{'steady rate':>{c}}{'saturation':>{c}}")
     setting = f"{r['settings']['concurrency']} in flight"
     print(f"{'  setting':<{w}}{str(r['settings']['rate_per_s']) + '/s':>{c}}{setting:>{c}}")

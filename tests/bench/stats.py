@@ -51,12 +51,13 @@ def steady_window(start: float, end: float, skip_share: float = 0.2) -> tuple[fl
 
 
 def ratio(value: float | None, baseline: float | None) -> float | None:
-    """value / baseline, rounded; None when either is missing, NaN or the baseline is 0."""
+    """value / baseline to 3 significant digits; None when either is missing, NaN or the
+    baseline is 0."""
     if value is None or baseline is None or math.isnan(value) or math.isnan(baseline):
         return None
     if baseline == 0:
         return None
-    return round(value / baseline, 3)
+    return float(f"{value / baseline:.3g}")
 
 
 _FRAME = re.compile(r"^(?P<func>.*) \((?P<file>.*?)(?::\d+)?\)$")

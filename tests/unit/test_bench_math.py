@@ -63,6 +63,8 @@ def test_rate_counts_only_the_window() -> None:
 def test_ratio_refuses_what_cannot_be_divided() -> None:
     assert ratio(30.0, 120.0) == 0.25
     assert ratio(1.0, 3.0) == 0.333
+    assert ratio(5.58, 11279.0) == 0.000495  # significant digits, not decimals
+    assert ratio(1772.0, 10.0) == 177.0
     assert ratio(None, 2.0) is None
     assert ratio(2.0, 0.0) is None
     assert ratio(math.nan, 2.0) is None
