@@ -31,9 +31,10 @@ async def replay_dlq(
 ) -> ReplayResult:
     """Republish `<topic>.dlq` records (not yet replayed by `group_id`) onto `topic`.
 
-    The original key, value and headers go back; the dlq.* headers are dropped and a `replayed`
-    header added. The replay group commits after each record, so a second run does not
-    replay the same records again. Consumers still dedupe by event id.
+    Only what the DLQ held when the replay started goes back (up to each partition's high-water
+    mark at its first fetch). The original key, value and headers go back; the dlq.* headers
+    are dropped and a `replayed` header added. The replay group commits after each record, so
+    a second run does not replay the same records again. Consumers still dedupe by event id.
     """
     dlq_topic = topics.dlq(topic)
     consumer = AIOKafkaConsumer(
@@ -47,14 +48,20 @@ async def replay_dlq(
     await consumer.start()
     await producer.start()
     replayed = 0
+    # Each partition is replayed up to its high-water mark at the first fetch: a record that
+    # still fails comes back to the DLQ within milliseconds, and reading on would replay it
+    # again, for ever. Those new dead letters wait for the next replay.
+    end: dict[TopicPartition, int] = {}
     try:
         while limit is None or replayed < limit:
             batch = await consumer.getmany(timeout_ms=idle_timeout_ms, max_records=100)
             if not batch:
                 break
             for tp, records in batch.items():
+                if tp not in end:
+                    end[tp] = consumer.highwater(tp) or records[-1].offset + 1
                 for record in records:
-                    if limit is not None and replayed >= limit:
+                    if (limit is not None and replayed >= limit) or record.offset >= end[tp]:
                         break
                     headers = [
                         (k, v) for k, v in (record.headers or ()) if not k.startswith(DLQ_HEADERS)
@@ -67,6 +74,10 @@ async def replay_dlq(
                         {TopicPartition(tp.topic, tp.partition): record.offset + 1}
                     )
                     replayed += 1
+            if end.keys() >= consumer.assignment() and all(
+                [await consumer.position(tp) >= offset for tp, offset in end.items()]
+            ):
+                break
     finally:
         await producer.stop()
         await consumer.stop()
