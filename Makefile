@@ -16,7 +16,7 @@ PYTEST := $(PY) -m pytest
 SYNCED := $(VENV)/.leadloop-synced
 MEMBERS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml tools/*/pyproject.toml)
 
-.PHONY: help bootstrap dev demo test test-unit test-integration test-e2e lint schemas bench system-deps screenshot clean distclean
+.PHONY: help bootstrap dev demo test test-unit test-integration test-e2e test-faults lint schemas bench system-deps screenshot clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -48,6 +48,9 @@ test-integration: $(SYNCED) ## integration tests on a real broker and PostgreSQL
 
 test-e2e: $(SYNCED) ## the services as real processes, driven over HTTP and Kafka
 	$(PYTEST) tests/e2e
+
+test-faults: $(SYNCED) ## kill -9 each service, pause the broker, restart Postgres under load; count every lead
+	$(PYTEST) tests/faults
 
 lint: $(SYNCED) ## ruff and mypy
 	$(PY) -m ruff check libs services tools tests

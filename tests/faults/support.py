@@ -87,6 +87,7 @@ class ServiceProcess:
     log: Path
     proc: subprocess.Popen[bytes] | None = None
     starts: int = 0
+    ready_s: list[float] = field(default_factory=list)  # spawn to ready, per start
 
     @property
     def url(self) -> str:
@@ -122,8 +123,10 @@ class ServiceProcess:
 
     async def start(self) -> ServiceProcess:
         """Spawn and wait until /readyz answers 200."""
+        started = time.monotonic()
         self.spawn()
         await self.wait_ready()
+        self.ready_s.append(round(time.monotonic() - started, 1))
         return self
 
     async def wait_ready(self, timeout_s: float = READY_TIMEOUT_S) -> None:

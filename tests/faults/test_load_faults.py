@@ -1,0 +1,137 @@
+"""The loop under a steady load of form fills and hand-raises while its parts fail: each service
+killed with SIGKILL and restarted, the broker frozen for 10 s, PostgreSQL restarted. Afterwards
+every lead, SQL, assignment, alert and report is counted (see ledger.py for what and why)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Awaitable, Callable
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from leadloop_cli.infra import EmbeddedPostgres
+
+from ..conftest import Broker
+from .conftest import Stack
+from .ledger import Run, check_everything, drain
+from .support import (
+    LoadGenerator,
+    SmtpReceiver,
+    WebhookReceiver,
+    env_rate,
+    grows,
+    scalar,
+    wait_for,
+)
+
+RATE = env_rate(10.0)  # leads per second
+WARM_UP_ASSIGNMENTS = 20
+PROGRESS_ASSIGNMENTS = 10
+
+
+@pytest.fixture
+def run(
+    stack: Stack,
+    engine: AsyncEngine,
+    webhook_receiver: WebhookReceiver,
+    smtp_receiver: SmtpReceiver,
+    bootstrap_servers: str,
+    topic_prefix: str,
+) -> Run:
+    load = LoadGenerator(stack.http, stack.intake, rate=RATE, run=uuid.uuid4().hex[:6])
+    return Run(
+        stack, load, engine, webhook_receiver, smtp_receiver, bootstrap_servers, topic_prefix
+    )
+
+
+async def assignments_made(run: Run) -> tuple[int, int]:
+    """Assignments routing has made, and those feedback has read."""
+    routing = await scalar(run.engine, "SELECT count(*) FROM routing.assignments")
+    feedback = await scalar(run.engine, "SELECT count(*) FROM feedback.assignments")
+    return int(routing), int(feedback)
+
+
+async def flowing(run: Run, more: int, what: str) -> None:
+    """Wait until `more` new leads went all the way from intake to feedback's read model."""
+    routing0, feedback0 = await assignments_made(run)
+
+    async def moved() -> bool:
+        routing, feedback = await assignments_made(run)
+        return routing >= routing0 + more and feedback >= feedback0 + more
+
+    async def detail() -> str:
+        return f"load {run.load.summary()}\n{run.stack.services.logs()}"
+
+    await wait_for(moved, timeout_s=120, what=what, detail=detail)
+
+
+async def under_load(
+    run: Run, faults: Callable[[Run], Awaitable[None]], *, max_resends: int
+) -> None:
+    """Start the load, let the loop warm up, inject the faults, stop, drain and count."""
+    run.load.start()
+    try:
+        await flowing(run, WARM_UP_ASSIGNMENTS, "the loop to carry the first leads")
+        await faults(run)
+        await flowing(run, PROGRESS_ASSIGNMENTS, "new leads to flow after the last fault")
+    finally:
+        await run.load.stop()
+    await drain(run)
+    counted = await check_everything(run, max_resends=max_resends)
+    # Shown with -s and in the report of a failing test: what was counted.
+    print(json.dumps({**counted, **run.notes}, indent=1))
+
+
+@pytest.mark.timeout(420)
+async def test_each_service_killed_and_restarted_mid_stream(run: Run) -> None:
+    async def kill_each(run: Run) -> None:
+        for name in ("intake", "scoring", "routing", "feedback"):
+            service = run.stack.services[name]
+            service.kill9()
+            if name == "intake":
+                # Down for as long as it takes the load to knock on the closed door 5 times.
+                await grows(run.load.refused, 5, what="form fills refused while intake is down")
+            else:
+                # Down while intake accepts 15 more leads: a backlog for the restart to take.
+                await grows(
+                    lambda: len(run.load.accepted()), 15, what=f"a backlog while {name} is down"
+                )
+            await service.restart()
+            await flowing(run, PROGRESS_ASSIGNMENTS, f"leads to flow again after {name} restarted")
+        run.notes["refused_while_intake_down"] = run.load.refused()
+        run.notes["ready_s"] = {s.name: s.ready_s for s in run.stack.services}
+
+    # routing is killed once: at most the webhook and the email in flight go out again.
+    await under_load(run, kill_each, max_resends=1)
+
+
+@pytest.mark.timeout(300)
+async def test_broker_paused_for_ten_seconds(run: Run, broker: Broker) -> None:
+    async def pause(run: Run) -> None:
+        broker.pause()
+        try:
+            # The fault is a 10-second freeze, so this wait is the fault itself, not a guess.
+            await asyncio.sleep(10)
+        finally:
+            broker.resume()
+
+    # Nothing of routing's delivery path touches the broker: no alert may go out twice.
+    await under_load(run, pause, max_resends=0)
+
+
+@pytest.mark.timeout(300)
+async def test_postgres_restarted(run: Run, embedded_postgres: EmbeddedPostgres) -> None:
+    async def restart(run: Run) -> None:
+        refused = run.load.refused()
+        await asyncio.to_thread(embedded_postgres.stop)
+        try:
+            await grows(run.load.refused, 5, what="form fills refused while Postgres is down")
+        finally:
+            await asyncio.to_thread(embedded_postgres.start)
+        run.notes["refused_while_postgres_down"] = run.load.refused() - refused
+
+    # Routing may lose the database between a send and its record: that one goes out again.
+    await under_load(run, restart, max_resends=1)
