@@ -234,6 +234,11 @@ class EmbeddedPostgres:
         # an unreaped postmaster (a zombie, when PID 1 does not reap) as running and stalls,
         # and logs to streams that may be closed by then.
         self._server = get_server(self.data_dir, cleanup_mode=None)
+        if not self.is_running():
+            # After stop(), get_server hands back its cached handle for this directory without
+            # starting anything: start the server again through that handle.
+            with self._server._lock:
+                self._server.ensure_postgres_running()
         atexit.unregister(self._server._cleanup)
         atexit.register(self.stop)
         return self
