@@ -1,7 +1,9 @@
 """Time-driven work: SLA timers, webhook deliveries, alert emails.
 
-Each round claims due rows with FOR UPDATE SKIP LOCKED in its own transaction, so any number of
-routing replicas share the work and no timer fires twice.
+Due rows are claimed with FOR UPDATE SKIP LOCKED, so any number of routing replicas share the
+work and no timer fires twice. Webhooks and emails are claimed and recorded one per transaction:
+a process that dies after sending and before recording re-sends only that one message, under
+the same webhook-id or Message-ID, so the receiver can tell it is the same.
 """
 
 from __future__ import annotations
@@ -80,47 +82,60 @@ class WebhookDeliveries:
     async def run_once(self, now: datetime | None = None) -> int:
         """Attempt every due delivery once; record the attempt and schedule the retry."""
         now = now or datetime.now(UTC)
+        attempted = 0
+        async with httpx.AsyncClient() as client:
+            while attempted < self.batch and await self._attempt_one(client, now):
+                attempted += 1
+        return attempted
+
+    async def _attempt_one(self, client: httpx.AsyncClient, now: datetime) -> bool:
+        """Claim one due delivery, send it, record the outcome; False when none is due.
+
+        One transaction per delivery: a crash (or a lost database) between the POST and the
+        commit re-sends only that one, under the same webhook-id, never the whole round.
+        """
         d, s = webhook_deliveries, webhook_subscriptions
-        async with self.uow() as uow, httpx.AsyncClient() as client:
-            rows = (
+        async with self.uow() as uow:
+            row = (
                 await uow.conn.execute(
                     sa.select(d, s.c.url, s.c.secret)
                     .join(s, s.c.subscription_id == d.c.subscription_id)
                     .where(d.c.next_attempt_at <= now)
                     .order_by(d.c.next_attempt_at)
-                    .limit(self.batch)
+                    .limit(1)
                     .with_for_update(of=d, skip_locked=True)
                 )
-            ).all()
-            for row in rows:
-                result = await deliver(
-                    client, row.url, row.secret, row.event_id, row.payload, timeout_s=self.timeout_s
+            ).first()
+            if row is None:
+                return False
+            result = await deliver(
+                client, row.url, row.secret, row.event_id, row.payload, timeout_s=self.timeout_s
+            )
+            attempts = [
+                *row.attempts,
+                {
+                    "at": now.isoformat(),
+                    "ok": result.ok,
+                    "status_code": result.status_code,
+                    "error": result.error,
+                    "duration_ms": round(result.duration_ms, 1),
+                },
+            ]
+            delay = None if result.ok else next_attempt_delay(len(attempts))
+            status = "succeeded" if result.ok else ("pending" if delay else "failed")
+            metrics.WEBHOOK_DELIVERIES.labels("ok" if result.ok else "error").inc()
+            await uow.conn.execute(
+                d.update()
+                .where(d.c.delivery_id == row.delivery_id)
+                .values(
+                    attempts=attempts,
+                    status=status,
+                    next_attempt_at=now + delay if delay else None,
+                    delivered_at=now if result.ok else None,
                 )
-                attempts = [
-                    *row.attempts,
-                    {
-                        "at": now.isoformat(),
-                        "ok": result.ok,
-                        "status_code": result.status_code,
-                        "error": result.error,
-                        "duration_ms": round(result.duration_ms, 1),
-                    },
-                ]
-                delay = None if result.ok else next_attempt_delay(len(attempts))
-                status = "succeeded" if result.ok else ("pending" if delay else "failed")
-                metrics.WEBHOOK_DELIVERIES.labels("ok" if result.ok else "error").inc()
-                await uow.conn.execute(
-                    d.update()
-                    .where(d.c.delivery_id == row.delivery_id)
-                    .values(
-                        attempts=attempts,
-                        status=status,
-                        next_attempt_at=now + delay if delay else None,
-                        delivered_at=now if result.ok else None,
-                    )
-                )
+            )
             await uow.commit()
-        return len(rows)
+        return True
 
 
 class AlertEmails:
@@ -132,37 +147,49 @@ class AlertEmails:
         if self.smtp is None:
             return 0
         now = now or datetime.now(UTC)
+        attempted = 0
+        while attempted < self.batch and await self._send_one(self.smtp, now):
+            attempted += 1
+        return attempted
+
+    async def _send_one(self, smtp: SmtpSettings, now: datetime) -> bool:
+        """Claim one due email, send it, record the outcome; False when none is due.
+
+        One transaction per email, as for webhooks: a crash re-sends at most the one in flight
+        (with the same Message-ID).
+        """
         async with self.uow() as uow:
-            rows = (
+            row = (
                 await uow.conn.execute(
                     sa.select(emails)
                     .where(emails.c.next_attempt_at <= now)
                     .order_by(emails.c.next_attempt_at)
-                    .limit(self.batch)
+                    .limit(1)
                     .with_for_update(skip_locked=True)
                 )
-            ).all()
-            for row in rows:
-                message = message_from_bytes(row.message, policy=policy.default)
-                try:
-                    await send_email(self.smtp, message)
-                except (aiosmtplib.SMTPException, OSError, TimeoutError, ValueError) as exc:
-                    attempts = row.attempts + 1
-                    retry = attempts < EMAIL_RETRIES
-                    metrics.EMAILS.labels("error").inc()
-                    await uow.conn.execute(
-                        emails.update()
-                        .where(emails.c.email_id == row.email_id)
-                        .values(
-                            attempts=attempts,
-                            last_error=str(exc)[:1000],
-                            status="pending" if retry else "failed",
-                            next_attempt_at=now + timedelta(seconds=30 * 2**attempts)
-                            if retry
-                            else None,
-                        )
+            ).first()
+            if row is None:
+                return False
+            message = message_from_bytes(row.message, policy=policy.default)
+            try:
+                await send_email(smtp, message)
+            except (aiosmtplib.SMTPException, OSError, TimeoutError, ValueError) as exc:
+                attempts = row.attempts + 1
+                retry = attempts < EMAIL_RETRIES
+                metrics.EMAILS.labels("error").inc()
+                await uow.conn.execute(
+                    emails.update()
+                    .where(emails.c.email_id == row.email_id)
+                    .values(
+                        attempts=attempts,
+                        last_error=str(exc)[:1000],
+                        status="pending" if retry else "failed",
+                        next_attempt_at=now + timedelta(seconds=30 * 2**attempts)
+                        if retry
+                        else None,
                     )
-                    continue
+                )
+            else:
                 metrics.EMAILS.labels("sent").inc()
                 await uow.conn.execute(
                     emails.update()
@@ -172,4 +199,4 @@ class AlertEmails:
                     )
                 )
             await uow.commit()
-        return len(rows)
+        return True
