@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute, RouteContext
 
 from leadloop_platform.auth.keys import SCOPES, Principal, find_principal
 from leadloop_platform.http.problems import Problem
@@ -64,15 +66,40 @@ async def resolve(state: Any, token: str) -> Principal | None:
     return principal
 
 
-def require_scope(scope: str) -> Callable[[Request], Awaitable[Principal]]:
-    """Dependency factory: the caller must hold `scope` (or `admin`)."""
-    if scope not in SCOPES:
-        raise ValueError(f"unknown scope {scope}")
+SignatureCheck = Callable[[Request], Awaitable[bool]]
 
-    async def dependency(request: Request) -> Principal:
+
+class ScopeGuard:
+    """A route dependency: the caller must hold `scope` (or `admin`). With `or_signed`, a request
+    that check accepts (a signed webhook) passes without a key; the check raises when a signature
+    is there but wrong, and answers False when there is none."""
+
+    def __init__(self, scope: str, or_signed: SignatureCheck | None = None) -> None:
+        if scope not in SCOPES:
+            raise ValueError(f"unknown scope {scope}")
+        self.scope = scope
+        self.or_signed = or_signed
+
+    async def __call__(self, request: Request) -> Principal:
+        if self.or_signed is not None and await self.or_signed(request):
+            return Principal(key_id="signed-webhook", scopes=frozenset({self.scope}))
         principal = await authenticate(request)
-        if not principal.allows(scope):
-            raise Problem(403, f"this API key lacks the scope {scope!r}", kind="missing-scope")
+        if not principal.allows(self.scope):
+            raise Problem(403, f"this API key lacks the scope {self.scope!r}", kind="missing-scope")
         return principal
 
-    return dependency
+
+def require_scope(scope: str, *, or_signed: SignatureCheck | None = None) -> ScopeGuard:
+    """Dependency factory: the caller must hold `scope` (or `admin`)."""
+    return ScopeGuard(scope, or_signed)
+
+
+def route_scope(route: APIRoute | RouteContext) -> str | None:
+    """The scope a route's guard requires (searched through its dependencies), or None."""
+    pending: list[Dependant] = [route.dependant]
+    while pending:
+        dependant = pending.pop()
+        if isinstance(dependant.call, ScopeGuard):
+            return dependant.call.scope
+        pending.extend(dependant.dependencies)
+    return None

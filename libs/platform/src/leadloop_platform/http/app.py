@@ -9,11 +9,13 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadloop_platform.http.middleware import BodyLimitMiddleware, ObservabilityMiddleware
+from leadloop_platform.http.openapi import document_edge
 from leadloop_platform.http.problems import install_problem_handlers, problem_response
 from leadloop_platform.settings import CommonSettings
 
@@ -94,8 +96,14 @@ def create_app(
             )
         return {"status": "ready", "checks": results}
 
-    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        summary="Prometheus metrics",
+        response_class=PlainTextResponse,
+    )
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    document_edge(app)
     return app

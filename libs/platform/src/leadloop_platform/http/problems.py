@@ -9,10 +9,13 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
+# SQLSTATEs for text PostgreSQL cannot store (a NUL character, in text or in jsonb): the request's
+# fault whatever field carried it, so a 422, not a 500.
+UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
 TYPE_BASE = "https://leadloop.dev/problems/"
 log = logging.getLogger(__name__)
 
@@ -149,6 +152,17 @@ def install_problem_handlers(app: FastAPI) -> None:
             headers={"Retry-After": "5"},
         )
 
+    async def on_data_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DBAPIError)
+        if getattr(exc.orig, "sqlstate", None) in UNSTORABLE_TEXT:
+            return problem_response(
+                422,
+                "a value holds a character that cannot be stored (such as NUL, \\u0000)",
+                kind="validation-error",
+                instance=request.url.path,
+            )
+        return await on_unexpected(request, exc)
+
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return problem_response(
@@ -161,6 +175,7 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Problem, on_problem)
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(DBAPIError, on_data_error)
     app.add_exception_handler(OperationalError, on_unavailable)
     app.add_exception_handler(InterfaceError, on_unavailable)
     app.add_exception_handler(OSError, on_unavailable)

@@ -6,7 +6,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
@@ -16,7 +16,6 @@ from leadloop_platform.http.problems import Problem, validation_errors
 from leadloop_platform.webhooks import SignatureError, verify
 
 router = APIRouter(prefix="/v1/crm", tags=["crm"])
-CRM_WRITE = require_scope("crm:write")
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     s: {"description": d, "content": {"application/problem+json": {}}}
     for s, d in [
@@ -28,24 +27,43 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def authorize(request: Request, body: bytes) -> None:
-    """A Standard Webhooks signature (when the secret is set and the headers are there), or a
-    Bearer key with `crm:write`."""
+async def signed_by_crm(request: Request) -> bool:
+    """Whether the call carries a valid Standard Webhooks signature (when the secret is set);
+    False when it carries none, 401 when the one it carries is wrong or stale."""
     secret = request.app.state.settings.crm_webhook_secret
-    if secret is not None and "webhook-signature" in request.headers:
-        try:
-            verify(
-                secret.get_secret_value(),
-                body,
-                msg_id=request.headers.get("webhook-id"),
-                timestamp=request.headers.get("webhook-timestamp"),
-                signature=request.headers.get("webhook-signature"),
-                now=time.time(),
-            )
-        except SignatureError as exc:
-            raise Problem(401, str(exc), kind="invalid-signature") from exc
-        return
-    await CRM_WRITE(request)
+    if secret is None or "webhook-signature" not in request.headers:
+        return False
+    try:
+        verify(
+            secret.get_secret_value(),
+            await request.body(),
+            msg_id=request.headers.get("webhook-id"),
+            timestamp=request.headers.get("webhook-timestamp"),
+            signature=request.headers.get("webhook-signature"),
+            now=time.time(),
+        )
+    except SignatureError as exc:
+        raise Problem(401, str(exc), kind="invalid-signature") from exc
+    return True
+
+
+CRM_WRITE = Depends(require_scope("crm:write", or_signed=signed_by_crm))
+
+
+def body_schema(model: type[Item]) -> dict[str, Any]:
+    """The request body as documented: one item, a list of items, or {"items": [...]}."""
+    item = model.model_json_schema()
+    items = {"type": "array", "items": item, "minItems": 1, "maxItems": 1000}
+    batch = {
+        "type": "object",
+        "properties": {"items": items},
+        "required": ["items"],
+        "additionalProperties": False,
+    }
+    return {
+        "required": True,
+        "content": {"application/json": {"schema": {"oneOf": [item, items, batch]}}},
+    }
 
 
 def parse(model: type[Item], body: bytes, limit: int) -> list[Item]:
@@ -75,7 +93,6 @@ def parse(model: type[Item], body: bytes, limit: int) -> list[Item]:
 
 async def accept(request: Request, kind: str, model: type[Item]) -> JSONResponse:
     body = await request.body()
-    await authorize(request, body)
     items = parse(model, body, request.app.state.settings.max_crm_items)
     async with request.app.state.uow() as uow:
         outcome = await record(uow, kind, items, datetime.now(UTC))
@@ -88,15 +105,20 @@ class Accepted(BaseModel):
     accepted: list[dict[str, Any]]
 
 
+RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": Accepted, "description": "every item repeats an earlier call: its first ids"},
+    **PROBLEMS,
+}
+
+
 @router.post(
     "/touches",
     status_code=202,
     response_model=Accepted,
-    responses=PROBLEMS,
+    responses=RESPONSES,
     summary="Contact touches (email, call, meeting, social)",
-    openapi_extra={
-        "requestBody": {"content": {"application/json": {"schema": Touch.model_json_schema()}}}
-    },
+    dependencies=[CRM_WRITE],
+    openapi_extra={"requestBody": body_schema(Touch)},
 )
 async def post_touches(request: Request) -> JSONResponse:
     return await accept(request, "touch", Touch)
@@ -106,13 +128,10 @@ async def post_touches(request: Request) -> JSONResponse:
     "/status-updates",
     status_code=202,
     response_model=Accepted,
-    responses=PROBLEMS,
+    responses=RESPONSES,
     summary="Lead status changes (accepted, working, rejected with a reason, ...)",
-    openapi_extra={
-        "requestBody": {
-            "content": {"application/json": {"schema": StatusUpdate.model_json_schema()}}
-        }
-    },
+    dependencies=[CRM_WRITE],
+    openapi_extra={"requestBody": body_schema(StatusUpdate)},
 )
 async def post_status_updates(request: Request) -> JSONResponse:
     return await accept(request, "status", StatusUpdate)
@@ -122,11 +141,10 @@ async def post_status_updates(request: Request) -> JSONResponse:
     "/deals",
     status_code=202,
     response_model=Accepted,
-    responses=PROBLEMS,
+    responses=RESPONSES,
     summary="Opportunities created, deals won or lost",
-    openapi_extra={
-        "requestBody": {"content": {"application/json": {"schema": Deal.model_json_schema()}}}
-    },
+    dependencies=[CRM_WRITE],
+    openapi_extra={"requestBody": body_schema(Deal)},
 )
 async def post_deals(request: Request) -> JSONResponse:
     return await accept(request, "deal", Deal)

@@ -180,6 +180,10 @@ async def cached_panels(request: Request, days: int) -> tuple[dict[str, str], st
     return found, etag
 
 
+SIGN_IN_PAGE: dict[str, Any] = {
+    "description": "no key, or one without reports:read: the sign-in page",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
 Days = Annotated[int, Query(ge=1, le=366, description="the period shown: the last N days")]
 
 
@@ -201,7 +205,12 @@ async def _reader(request: Request) -> bool:
     return True
 
 
-@router.get("/dashboard", response_class=HTMLResponse, summary="The live dashboard")
+@router.get(
+    "/dashboard",
+    response_class=HTMLResponse,
+    summary="The live dashboard",
+    responses={401: SIGN_IN_PAGE},
+)
 async def dashboard(request: Request, days: Days = 30) -> HTMLResponse:
     if not await _reader(request):
         return _signin(request, 401)
@@ -246,8 +255,10 @@ async def dashboard_panels(request: Request, days: Days = 30) -> Response:
 
 @router.post(
     "/dashboard/session",
-    response_class=HTMLResponse,
+    response_class=RedirectResponse,
+    status_code=303,
     summary="Sign in to the dashboard with an API key (form post); sets an HttpOnly cookie",
+    responses={303: {"description": "signed in: on to `next`"}, 401: SIGN_IN_PAGE},
 )
 async def sign_in(request: Request) -> Response:
     form = parse_qs((await request.body()).decode("utf-8", errors="replace"))
@@ -271,7 +282,13 @@ async def sign_in(request: Request) -> Response:
     return response
 
 
-@router.post("/dashboard/sign-out", summary="Forget the dashboard session cookie")
+@router.post(
+    "/dashboard/sign-out",
+    response_class=RedirectResponse,
+    status_code=303,
+    summary="Forget the dashboard session cookie",
+    responses={303: {"description": "signed out: on to the sign-in page"}},
+)
 async def sign_out() -> Response:
     response = RedirectResponse("/dashboard", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -302,6 +319,7 @@ async def review(request: Request, kind: str, end: datetime | None) -> reviews.A
     "/v1/reviews/{kind}",
     dependencies=[READ],
     response_class=HTMLResponse,
+    responses={200: {"content": {"text/markdown": {"schema": {"type": "string"}}}}},
     summary="The agenda of the weekly (last 7 days) or monthly (last 30 days) review, compared "
     "with the period before; HTML, or Markdown with format=markdown or Accept: text/markdown",
 )

@@ -22,6 +22,9 @@ router = APIRouter(prefix="/v1", tags=["reports"])
 READ = Depends(require_scope("reports:read"))
 Format = Annotated[Literal["json", "csv"], Query()]
 GroupBy = Annotated[Literal["all", "source", "campaign", "cohort"], Query()]
+AS_CSV: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "the report"},
+}
 
 
 def period(
@@ -93,6 +96,7 @@ def answer(body: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> Any:
 @router.get(
     "/reports/funnel",
     dependencies=[READ],
+    responses=AS_CSV,
     summary="Counts per stage, conversion, "
     "median days in stage; by source, campaign or monthly cohort",
 )
@@ -111,6 +115,7 @@ async def funnel_report(
 @router.get(
     "/reports/lead-quality",
     dependencies=[READ],
+    responses=AS_CSV,
     summary="Acceptance and rejection by source or campaign, with rejection reasons",
 )
 async def lead_quality_report(
@@ -128,6 +133,7 @@ async def lead_quality_report(
 @router.get(
     "/reports/revenue",
     dependencies=[READ],
+    responses=AS_CSV,
     summary="Won revenue, pipeline, win rate, deal size, attribution, cost and ROI",
 )
 async def revenue_report(
@@ -146,6 +152,7 @@ async def revenue_report(
 @router.get(
     "/reports/sla",
     dependencies=[READ],
+    responses=AS_CSV,
     summary="The agreement, both sides: MQLs and SQLs against target with pacing (default: "
     "this month); speed to lead per rep or team",
 )
@@ -164,6 +171,7 @@ async def sla_report(
 @router.get(
     "/reports/score-calibration",
     dependencies=[READ],
+    responses=AS_CSV,
     summary="Win rate and revenue by fit grade and interest band, and by score threshold",
 )
 async def score_calibration_report(
@@ -181,6 +189,7 @@ async def score_calibration_report(
 @router.get(
     "/reports/plan",
     dependencies=[READ],
+    responses=AS_CSV,
     summary="Work back from a revenue goal to customers, opportunities, SQLs, MQLs, leads",
 )
 async def plan_report(
@@ -207,6 +216,7 @@ async def plan_report(
     "/leads/{lead_id}/journey",
     dependencies=[READ],
     summary="Every event of one lead, in order, in words",
+    responses={404: {"description": "no journey for this lead"}},
 )
 async def lead_journey(request: Request, lead_id: str) -> dict[str, Any]:
     async with request.app.state.engine.connect() as conn:

@@ -238,7 +238,7 @@ def _parse_raw(raw: str) -> Any:
     "/leads/{lead_id}",
     status_code=202,
     response_model=Erased,
-    responses=PROBLEMS,
+    responses={**PROBLEMS, 404: {"description": "no such lead"}},
     summary="Erase a person (GDPR): anonymize here, publish lead.erased for every service",
     dependencies=[Depends(require_scope("admin"))],
 )

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from leadloop_platform.auth.guard import require_scope
 from leadloop_platform.http.problems import Problem
@@ -33,7 +33,8 @@ from leadloop_routing.entrypoints.schemas import (
 router = APIRouter(prefix="/v1", tags=["routing"])
 ADMIN = Depends(require_scope("admin"))
 READ = Depends(require_scope("reports:read"))
-RepId = Annotated[str, Query(max_length=100)]
+RepId = Annotated[str, Path(max_length=100)]
+Domain = Annotated[str, Path(max_length=255)]
 
 
 def _rep_out(rep: Rep) -> RepOut:
@@ -63,7 +64,7 @@ def _rep_out(rep: Rep) -> RepOut:
 @router.put(
     "/reps/{rep_id}", response_model=RepOut, dependencies=[ADMIN], summary="Create or replace a rep"
 )
-async def put_rep(request: Request, rep_id: str, body: RepIn) -> RepOut:
+async def put_rep(request: Request, rep_id: RepId, body: RepIn) -> RepOut:
     hours = body.working_hours
     if hours.start >= hours.end:
         raise Problem(
@@ -108,8 +109,9 @@ async def list_reps(request: Request) -> list[RepOut]:
     response_model=RepOut,
     dependencies=[ADMIN],
     summary="Deactivate a rep (kept for history; no new leads)",
+    responses={404: {"description": "no such rep"}},
 )
-async def delete_rep(request: Request, rep_id: str) -> RepOut:
+async def delete_rep(request: Request, rep_id: RepId) -> RepOut:
     async with request.app.state.engine.begin() as conn:
         repo = SqlRepository(conn)
         rep = await repo.rep(rep_id)
@@ -125,7 +127,7 @@ async def delete_rep(request: Request, rep_id: str) -> RepOut:
     dependencies=[ADMIN],
     summary="Load an existing customer account and its owner",
 )
-async def put_account(request: Request, domain: str, body: AccountIn) -> dict[str, str]:
+async def put_account(request: Request, domain: Domain, body: AccountIn) -> dict[str, str]:
     account = Account(domain.lower(), body.name, body.owner_rep_id)
     async with request.app.state.engine.begin() as conn:
         repo = SqlRepository(conn)
@@ -151,6 +153,7 @@ async def put_account(request: Request, domain: str, body: AccountIn) -> dict[st
     "/leads/{lead_id}/assignment",
     dependencies=[READ],
     summary="The lead's assignments with the path each decision took",
+    responses={404: {"description": "the lead has no assignment"}},
 )
 async def get_assignment(request: Request, lead_id: str) -> dict[str, Any]:
     async with request.app.state.engine.connect() as conn:
@@ -235,7 +238,12 @@ async def list_subscriptions(request: Request) -> list[SubscriptionOut]:
     return [SubscriptionOut.model_validate({**r._mapping, "secret": None}) for r in rows]
 
 
-@router.delete("/webhook-subscriptions/{subscription_id}", status_code=204, dependencies=[ADMIN])
+@router.delete(
+    "/webhook-subscriptions/{subscription_id}",
+    status_code=204,
+    dependencies=[ADMIN],
+    responses={404: {"description": "no such subscription"}},
+)
 async def delete_subscription(request: Request, subscription_id: str) -> Response:
     async with request.app.state.engine.begin() as conn:
         done = await conn.execute(
@@ -276,6 +284,7 @@ async def list_deliveries(
     response_model=DeliveryOut,
     dependencies=[ADMIN],
     summary="Send a delivery again now",
+    responses={404: {"description": "no such delivery, or it was cancelled"}},
 )
 async def redeliver(request: Request, delivery_id: str) -> DeliveryOut:
     d = webhook_deliveries

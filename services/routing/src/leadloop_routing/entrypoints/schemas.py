@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime, time
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    EmailStr,
+    Field,
+    UrlConstraints,
+    field_validator,
+)
 
 
 class Absence(BaseModel):
@@ -15,11 +23,18 @@ class Absence(BaseModel):
     end: datetime
 
 
+# JSON Schema's "time" format is RFC 3339's full-time, which needs an offset: these are not.
+WALL_CLOCK: dict[str, Any] = {
+    "format": "partial-time",
+    "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9](\.[0-9]+)?)?$",
+}
+
+
 class WorkingHours(BaseModel):
     model_config = ConfigDict(extra="forbid")
     timezone: str = "UTC"
-    start: time = time(9, 0)
-    end: time = time(17, 0)
+    start: time = Field(default=time(9, 0), json_schema_extra=WALL_CLOCK)
+    end: time = Field(default=time(17, 0), json_schema_extra=WALL_CLOCK)
     workdays: list[int] = Field(default=[0, 1, 2, 3, 4], description="0 = Monday")
 
     @field_validator("timezone")
@@ -29,6 +44,13 @@ class WorkingHours(BaseModel):
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
             raise ValueError(f"unknown time zone {value!r} (use e.g. Europe/Berlin)") from exc
+        return value
+
+    @field_validator("start", "end")
+    @classmethod
+    def _wall_clock(cls, value: time) -> time:
+        if value.tzinfo is not None:
+            raise ValueError("a wall-clock time in `timezone`, without an offset (e.g. 09:00)")
         return value
 
     @field_validator("workdays")
@@ -45,10 +67,10 @@ class RepIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr
-    teams: list[str] = Field(min_length=1)
+    teams: list[Annotated[str, Field(max_length=100)]] = Field(min_length=1)
     weight: int = Field(default=1, ge=1, le=100)
-    max_open_per_day: int | None = Field(default=None, ge=0)
-    max_open_total: int | None = Field(default=None, ge=0)
+    max_open_per_day: int | None = Field(default=None, ge=0, le=1_000_000)
+    max_open_total: int | None = Field(default=None, ge=0, le=1_000_000)
     working_hours: WorkingHours = WorkingHours()
     out_of_office: list[Absence] = []
     manager_email: EmailStr | None = None
@@ -67,8 +89,8 @@ class AccountIn(BaseModel):
 
 class SubscriptionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: AnyHttpUrl
-    event_types: list[str] = ["leadloop.lead.assigned.v1"]
+    url: Annotated[AnyHttpUrl, UrlConstraints(max_length=2048)]
+    event_types: list[Annotated[str, Field(max_length=100)]] = ["leadloop.lead.assigned.v1"]
     description: str | None = Field(default=None, max_length=500)
 
 

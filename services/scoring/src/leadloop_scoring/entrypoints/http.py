@@ -27,7 +27,15 @@ def _agreement_body(stored: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/agreement", summary="The agreement in force", dependencies=[Depends(ANY_READER)])
+@router.get(
+    "/agreement",
+    summary="The agreement in force",
+    dependencies=[Depends(ANY_READER)],
+    responses={
+        200: {"content": {"application/yaml": {"schema": {"type": "object"}}}},
+        404: {"description": "no agreement has been published yet"},
+    },
+)
 async def get_agreement(
     request: Request, format: Annotated[str, Query(pattern="^(json|yaml)$")] = "json"
 ) -> Any:
@@ -83,6 +91,7 @@ async def post_agreement(
     "/leads/{lead_id}/score",
     summary="The lead's current score, its breakdown and its stage history",
     dependencies=[Depends(ANY_READER)],
+    responses={404: {"description": "scoring knows no such lead"}},
 )
 async def get_score(request: Request, lead_id: str) -> dict[str, Any]:
     async with request.app.state.engine.connect() as conn:

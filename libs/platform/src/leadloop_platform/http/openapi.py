@@ -1,0 +1,123 @@
+"""The problems the HTTP edge itself answers, documented once for every operation: 401 and 403
+with the route's scope, 413 for bodies, 400 for malformed JSON, 422 as problem+json (not
+FastAPI's default validation body), 503 when a dependency is down."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.routing import APIRoute, iter_route_contexts
+from pydantic import BaseModel, Field
+
+from leadloop_platform.auth.guard import route_scope
+from leadloop_platform.http.problems import PROBLEM_JSON
+
+SECURITY_SCHEME = "apiKey"
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+REF = "#/components/schemas/{model}"
+
+
+class FieldError(BaseModel):
+    pointer: str = Field(description="JSON pointer to the field, e.g. /activities/1/email")
+    field: str = Field(description="the field's dotted path, e.g. activities.1.email")
+    message: str
+    code: str
+
+
+class ProblemDocument(BaseModel):
+    """An RFC 9457 problem details document."""
+
+    type: str = Field(description="https://leadloop.dev/problems/<kind>")
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldError] | None = Field(
+        default=None, description="one entry per invalid field or refused item"
+    )
+
+
+EDGE_PROBLEMS = {
+    "400": "the body is not valid JSON",
+    "401": "missing, unknown or revoked API key",
+    "403": "the API key lacks the scope",
+    "413": "the body is larger than the limit",
+    "422": "invalid fields, each named in `errors`",
+    "503": "a dependency (database or broker) is unavailable; retry after Retry-After",
+}
+
+
+def _problem(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM_JSON: {"schema": {"$ref": REF.format(model="ProblemDocument")}}},
+    }
+
+
+def _document(operation: dict[str, Any], method: str, scope: str | None) -> None:
+    responses: dict[str, Any] = operation.setdefault("responses", {})
+    wanted = ["503"]
+    if scope is not None:
+        operation["security"] = [{SECURITY_SCHEME: [scope]}]
+        wanted += ["401", "403"]
+    if method in BODY_METHODS:
+        wanted.append("413")
+        body = operation.get("requestBody", {}).get("content", {})
+        if "application/json" in body:
+            wanted.append("400")
+    for status in wanted:
+        responses.setdefault(status, {"description": EDGE_PROBLEMS[status]})
+    for status, response in responses.items():
+        content = response.get("content") or {}
+        # FastAPI fills error responses with application/json (or nothing); the edge answers
+        # problem+json. Error pages for people (text/html) keep what their route documents.
+        if int(status) >= 400 and set(content) <= {"application/json", PROBLEM_JSON}:
+            described = response.get("description")
+            if described in (None, "", "Validation Error"):  # FastAPI's default says less
+                described = EDGE_PROBLEMS.get(status, "a problem document")
+            responses[status] = _problem(described)
+    operation["responses"] = dict(sorted(responses.items()))
+
+
+def document_edge(app: FastAPI) -> None:
+    """Make `app.openapi()` list, on every operation, the problems the edge answers."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = get_openapi(
+            title=app.title,
+            version=app.version,
+            description=app.description,
+            routes=app.routes,
+        )
+        components = schema.setdefault("components", {})
+        schemas = components.setdefault("schemas", {})
+        problem = ProblemDocument.model_json_schema(ref_template=REF)
+        schemas.update(problem.pop("$defs"), ProblemDocument=problem)
+        components["securitySchemes"] = {
+            SECURITY_SCHEME: {
+                "type": "http",
+                "scheme": "bearer",
+                "description": "an API key (`leadloop api-keys create`); the operation's "
+                "security lists the scope it needs (admin may do everything)",
+            }
+        }
+        for route in iter_route_contexts(app.routes):
+            if not isinstance(route.original_route, APIRoute) or not route.include_in_schema:
+                continue
+            scope = route_scope(route)
+            for method in route.methods or ():
+                operation = schema["paths"][route.path_format].get(method.lower())
+                if operation is not None:
+                    _document(operation, method, scope)
+        for unused in ("HTTPValidationError", "ValidationError"):
+            if REF.format(model=unused) not in json.dumps(schema):
+                schemas.pop(unused, None)
+        app.openapi_schema = schema
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,73 @@
+"""The four services built in-process on this test's database and topics, one way for every edge
+test: the bootstrap key, the HubSpot and CRM signing secrets, fast relay and consumer loops."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from leadloop_feedback.bootstrap import create_app as create_feedback
+from leadloop_feedback.config import Settings as FeedbackSettings
+from leadloop_intake.bootstrap import create_app as create_intake
+from leadloop_intake.config import Settings as IntakeSettings
+from leadloop_platform.settings import CommonSettings
+from leadloop_routing.bootstrap import create_app as create_routing
+from leadloop_routing.config import Settings as RoutingSettings
+from leadloop_scoring.bootstrap import create_app as create_scoring
+from leadloop_scoring.config import Settings as ScoringSettings
+
+KEY = "llk_edge_tests_key_with_every_scope_00000"
+AUTH = {"authorization": f"Bearer {KEY}"}
+HUBSPOT_SECRET = "hubspot-client-secret-for-edge-tests"
+CRM_SECRET = "whsec_" + "ZWRnZS10ZXN0cy1jcm0tc2lnbmluZy1zZWNyZXQtMDE="
+SERVICES = ("intake", "scoring", "routing", "feedback")
+SHARED_EXCLUDE = {"service_name", "bootstrap_api_key", "outbox_poll_interval_s", "log_json"}
+
+
+def build_app(service: str, settings: CommonSettings, **extra: Any) -> FastAPI:
+    """One service's app as `uvicorn --factory` would build it, bound to this test's resources."""
+    shared = settings.model_dump(exclude=SHARED_EXCLUDE) | {
+        "bootstrap_api_key": KEY,
+        "outbox_poll_interval_s": 0.2,
+        "log_json": False,
+    }
+    factories: dict[str, Callable[[], FastAPI]] = {
+        "intake": lambda: create_intake(
+            IntakeSettings(**shared, hubspot_client_secret=HUBSPOT_SECRET, **extra)
+        ),
+        "scoring": lambda: create_scoring(
+            ScoringSettings(**shared, consumer_group="scoring-edge", **extra)
+        ),
+        "routing": lambda: create_routing(
+            RoutingSettings(**shared, consumer_group="routing-edge", sla_interval_s=3600, **extra)
+        ),
+        "feedback": lambda: create_feedback(
+            FeedbackSettings(
+                **shared, consumer_group="feedback-edge", crm_webhook_secret=CRM_SECRET, **extra
+            )
+        ),
+    }
+    return factories[service]()
+
+
+@pytest.fixture
+async def serve(settings: CommonSettings) -> AsyncIterator[Callable[[str], Any]]:
+    """`async with serve("intake") as (app, http)`: the app, its lifespan running, a client."""
+    import contextlib
+
+    @contextlib.asynccontextmanager
+    async def run(service: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+        app = build_app(service, settings)
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url=f"http://{service}"
+            ) as http,
+        ):
+            yield app, http
+
+    yield run
