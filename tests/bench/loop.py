@@ -187,15 +187,16 @@ async def phases(args: argparse.Namespace, loop: Loop, workdir: Path) -> dict[st
             await asyncio.wait_for(switched.wait(), args.duration)  # the phase's length
         switched.set()
         end = time.perf_counter()
-        profile_end[0] = end + args.profile_seconds
         cpu1 = loop.monitor.cpu()
         used = delta(cpu1, cpu0)
         busiest = max((x.name for x in SERVICES), key=lambda n: used[n])
         pid = loop.monitor.watched[busiest].root.pid
-        out = args.out.with_name(f"{args.out.stem}-profile-{busiest}.txt")
+        # bench-*.json is git-ignored; speedscope.app (or `speedscope`) opens the file.
+        out = args.out.with_name(f"{args.out.stem}-profile-{busiest}.speedscope.json")
         if args.profile_seconds > 0:
             print(f"profiling {busiest} (pid {pid}) for {args.profile_seconds} s", flush=True)
             profile.update(service=busiest, **await py_spy(pid, args.profile_seconds, out))
+        profile_end[0] = time.perf_counter()  # the load runs on until the profile is taken
         return await workers, end, cpu1
 
     saturation = await loop.measure("saturation", saturate)

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import shutil
 import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from .stats import by_package, top_functions
+from .stats import by_package, collapse_speedscope, top_functions
 
 MIB = 1024 * 1024
 
@@ -58,15 +60,17 @@ class Monitor:
     def __init__(self, interval_s: float = 0.5) -> None:
         self.interval_s = interval_s
         self.watched: dict[str, Watched] = {}
+        self._lock = threading.Lock()  # samples come from a worker thread and the event loop
 
     def watch(self, name: str, pid: int, *, tree: bool = False) -> None:
         self.watched[name] = Watched(name, psutil.Process(pid), tree)
 
     def cpu(self) -> dict[str, float]:
         """Cumulative CPU seconds per name, sampled now."""
-        for w in self.watched.values():
-            w.sample()
-        return {name: w.cpu_s for name, w in self.watched.items()}
+        with self._lock:
+            for w in self.watched.values():
+                w.sample()
+            return {name: w.cpu_s for name, w in self.watched.items()}
 
     async def run(self) -> None:
         while True:
@@ -92,32 +96,21 @@ def delta(after: dict[str, float], before: dict[str, float]) -> dict[str, float]
 
 
 async def py_spy(pid: int, seconds: float, out: Path) -> dict[str, Any]:
-    """`py-spy record` on `pid` for `seconds` into `out` (collapsed stacks), and its summary."""
+    """`py-spy record` on `pid` for `seconds` into `out` (speedscope JSON), and its summary."""
     exe = Path(sys.executable).with_name("py-spy")
     binary = str(exe) if exe.exists() else shutil.which("py-spy")
     if binary is None:
         return {"error": "py-spy is not installed (it is a dev dependency: make bootstrap)"}
+    argv = ["record", "--pid", str(pid), "--duration", str(max(1, round(seconds)))]
+    argv += ["--rate", "100", "--format", "speedscope", "--output", str(out)]
     proc = await asyncio.create_subprocess_exec(
-        binary,
-        "record",
-        "--pid",
-        str(pid),
-        "--duration",
-        str(max(1, round(seconds))),
-        "--rate",
-        "100",
-        "--format",
-        "raw",
-        "--output",
-        str(out),
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
+        binary, *argv, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
     output, _ = await proc.communicate()
     if proc.returncode != 0:
         # Attaching needs ptrace rights (root, or CAP_SYS_PTRACE, or ptrace_scope 0).
         return {"error": output.decode(errors="replace")[-1500:]}
-    collapsed = await asyncio.to_thread(out.read_text)
+    collapsed = collapse_speedscope(json.loads(await asyncio.to_thread(out.read_bytes)))
     total, self_top, inclusive_top = top_functions(collapsed, 12, inclusive_package="leadloop")
     return {
         "file": str(out),

@@ -7,6 +7,7 @@ import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 
 def percentile(values: Iterable[float], q: float) -> float:
@@ -79,8 +80,19 @@ def frame_name(frame: str) -> tuple[str, str]:
         if found:
             path = rest
             break
+    path = path.lstrip("/")
     package = path.partition("/")[0].removesuffix(".py") if "/" in path else path
     return f"{func} ({path})", package
+
+
+def collapse_speedscope(doc: dict[str, Any]) -> str:
+    """py-spy's speedscope document as collapsed stacks (`root;...;leaf count` per line)."""
+    frames = [f"{f['name']} ({f['file']}:{f['line']})" for f in doc["shared"]["frames"]]
+    stacks: Counter[str] = Counter()
+    for profile in doc["profiles"]:  # one per thread
+        for sample in profile["samples"]:
+            stacks[";".join(frames[i] for i in sample)] += 1
+    return "".join(f"{stack} {count}\n" for stack, count in stacks.items())
 
 
 def top_functions(

@@ -16,6 +16,7 @@ from leadloop_events.lifecycle import LeadIntelligence, LeadStageChanged
 from tests.bench.loadgen import ASSIGNED, CAPTURED, HAND_RAISE, SQL, marks_of
 from tests.bench.stats import (
     by_package,
+    collapse_speedscope,
     frame_name,
     per_lead,
     percentile,
@@ -104,6 +105,30 @@ def test_profile_summary_adds_up_samples_per_function() -> None:
         ("relay (leadloop_messaging/relay.py)", 1),
     ]
     assert by_package(PROFILE) == [("asyncpg", 70.0), ("sqlalchemy", 30.0)]
+
+
+def test_a_speedscope_document_collapses_to_stacks() -> None:
+    doc = {
+        "shared": {
+            "frames": [
+                {"name": "main", "file": "uvicorn/main.py", "line": 1},
+                {"name": "handle", "file": "/x/src/leadloop_scoring/handlers.py", "line": 10},
+                {"name": "execute", "file": "/v/site-packages/asyncpg/conn.py", "line": 5},
+            ]
+        },
+        "profiles": [
+            {"samples": [[0, 1, 2], [0, 1, 2], [0, 1]], "weights": [0.01, 0.01, 0.01]},
+            {"samples": [[0, 1, 2]], "weights": [0.01]},
+        ],
+    }
+    collapsed = collapse_speedscope(doc)
+    total, self_top, inclusive_top = top_functions(collapsed, inclusive_package="leadloop")
+    assert total == 4
+    assert self_top == [
+        ("execute (asyncpg/conn.py)", 3),
+        ("handle (leadloop_scoring/handlers.py)", 1),
+    ]
+    assert inclusive_top == [("handle (leadloop_scoring/handlers.py)", 4)]
 
 
 def test_recursive_frames_count_once_per_sample() -> None:
