@@ -3,11 +3,11 @@ test: the bootstrap key, the HubSpot and CRM signing secrets, fast relay and con
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
-import pytest
 from fastapi import FastAPI
 
 from leadloop_feedback.bootstrap import create_app as create_feedback
@@ -54,20 +54,21 @@ def build_app(service: str, settings: CommonSettings, **extra: Any) -> FastAPI:
     return factories[service]()
 
 
-@pytest.fixture
-async def serve(settings: CommonSettings) -> AsyncIterator[Callable[[str], Any]]:
-    """`async with serve("intake") as (app, http)`: the app, its lifespan running, a client."""
-    import contextlib
+@contextlib.asynccontextmanager
+async def running(app: FastAPI, base_url: str) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan running (producer, relay, consumer), and a client to it."""
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as http,
+    ):
+        yield http
 
-    @contextlib.asynccontextmanager
-    async def run(service: str) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
-        app = build_app(service, settings)
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url=f"http://{service}"
-            ) as http,
-        ):
-            yield app, http
 
-    yield run
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """The response is an RFC 9457 problem document with this status."""
+    assert response.status_code == status, (response.request.url, response.text)
+    assert response.headers["content-type"] == "application/problem+json", response.text
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert str(body["type"]).startswith("https://leadloop.dev/problems/")
+    return body
