@@ -41,6 +41,9 @@ def assemble(
     raised, chain_ms = rate["latency_ms"]["hand_raise_post_to_alert"], chain["latency_ms"]
     form = rate["latency_ms"]["form_post_to_alert"]
     records_per_s = sat["alerts_per_s"] * sum(sat["per_lead"]["records"].values())
+    # What the services, broker and Postgres need per lead (not the load generator).
+    cpu_ms = sum(ms for name, ms in sat["per_lead"]["cpu_ms"].items() if name != "loadgen")
+    cpu_bound = 1000 * (os.cpu_count() or 1) / cpu_ms if cpu_ms else None
     return {
         "machine": {
             "cpus": os.cpu_count(),
@@ -74,6 +77,9 @@ def assemble(
                 sat["alerts_per_s"], commits["commits_per_s"]
             ),
             "postgres_bound_leads_per_s": round(ceiling, 1) if ceiling else None,
+            "cpu_ms_per_lead_without_loadgen": round(cpu_ms, 1),
+            "cpu_bound_leads_per_s": round(cpu_bound, 1) if cpu_bound else None,
+            "saturation_leads_per_s_to_cpu_bound": ratio(sat["alerts_per_s"], cpu_bound),
             "saturation_leads_per_s_to_postgres_bound": ratio(sat["alerts_per_s"], ceiling),
             "hand_raise_p50_to_chain_p50": ratio(raised.get("p50"), chain_ms.get("p50")),
             "hand_raise_p99_to_chain_p99": ratio(raised.get("p99"), chain_ms.get("p99")),
@@ -120,13 +126,13 @@ def print_table(r: dict[str, Any]) -> None:
         print(f"  {key.replace('_', ' '):<{w + 14}}{value}")
     print(
         f"\n{'process':<12}{'rate cpu s':>11}{'cores':>7}{'sat cpu s':>11}{'cores':>7}"
-        f"{'run cpu s':>11}{'peak MiB':>10}"
+        f"{'ms/lead':>9}{'run cpu s':>11}{'peak MiB':>10}"
     )
     for name, use in r["processes"].items():
         print(
             f"{name:<12}{rate['cpu_s'].get(name, 0):>11}{rate['cores_used'].get(name, 0):>7}"
             f"{sat['cpu_s'].get(name, 0):>11}{sat['cores_used'].get(name, 0):>7}"
-            f"{use['cpu_s']:>11}{use['peak_mib']:>10}"
+            f"{sat['per_lead']['cpu_ms'].get(name, 0):>9}{use['cpu_s']:>11}{use['peak_mib']:>10}"
         )
     prof = r["profile"]
     print(
