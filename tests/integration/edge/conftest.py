@@ -28,30 +28,30 @@ SERVICES = ("intake", "scoring", "routing", "feedback")
 SHARED_EXCLUDE = {"service_name", "bootstrap_api_key", "outbox_poll_interval_s", "log_json"}
 
 
+OWN: dict[str, dict[str, Any]] = {
+    "intake": {"hubspot_client_secret": HUBSPOT_SECRET},
+    "scoring": {"consumer_group": "scoring-edge"},
+    "routing": {"consumer_group": "routing-edge", "sla_interval_s": 3600},
+    "feedback": {"consumer_group": "feedback-edge", "crm_webhook_secret": CRM_SECRET},
+}
+FACTORIES: dict[str, tuple[type[CommonSettings], Callable[[Any], FastAPI]]] = {
+    "intake": (IntakeSettings, create_intake),
+    "scoring": (ScoringSettings, create_scoring),
+    "routing": (RoutingSettings, create_routing),
+    "feedback": (FeedbackSettings, create_feedback),
+}
+
+
 def build_app(service: str, settings: CommonSettings, **extra: Any) -> FastAPI:
-    """One service's app as `uvicorn --factory` would build it, bound to this test's resources."""
-    shared = settings.model_dump(exclude=SHARED_EXCLUDE) | {
+    """One service's app as `uvicorn --factory` would build it, bound to this test's resources;
+    `extra` overrides any setting."""
+    values = settings.model_dump(exclude=SHARED_EXCLUDE) | {
         "bootstrap_api_key": KEY,
         "outbox_poll_interval_s": 0.2,
         "log_json": False,
     }
-    factories: dict[str, Callable[[], FastAPI]] = {
-        "intake": lambda: create_intake(
-            IntakeSettings(**shared, hubspot_client_secret=HUBSPOT_SECRET, **extra)
-        ),
-        "scoring": lambda: create_scoring(
-            ScoringSettings(**shared, consumer_group="scoring-edge", **extra)
-        ),
-        "routing": lambda: create_routing(
-            RoutingSettings(**shared, consumer_group="routing-edge", sla_interval_s=3600, **extra)
-        ),
-        "feedback": lambda: create_feedback(
-            FeedbackSettings(
-                **shared, consumer_group="feedback-edge", crm_webhook_secret=CRM_SECRET, **extra
-            )
-        ),
-    }
-    return factories[service]()
+    settings_class, factory = FACTORIES[service]
+    return factory(settings_class(**(values | OWN[service] | extra)))
 
 
 @contextlib.asynccontextmanager

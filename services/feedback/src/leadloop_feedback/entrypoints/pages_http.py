@@ -259,6 +259,20 @@ async def dashboard_panels(request: Request, days: Days = 30) -> Response:
     status_code=303,
     summary="Sign in to the dashboard with an API key (form post); sets an HttpOnly cookie",
     responses={303: {"description": "signed in: on to `next`"}, 401: SIGN_IN_PAGE},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"api_key": {"type": "string"}, "next": {"type": "string"}},
+                        "required": ["api_key"],
+                    }
+                }
+            },
+        }
+    },
 )
 async def sign_in(request: Request) -> Response:
     form = parse_qs((await request.body()).decode("utf-8", errors="replace"))

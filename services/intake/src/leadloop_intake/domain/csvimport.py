@@ -67,6 +67,8 @@ def parse(lines: Iterable[str], *, source: str | None, campaign: str | None) -> 
     header = next(reader, None)
     if header is None:
         raise ValueError("the file is empty; the first line must name the columns")
+    if any("\x00" in h for h in header):
+        raise ValueError("the header holds a NUL character")
     columns = [ALIASES.get(h.strip().lower(), h.strip()) for h in header]
     if "email" not in columns:
         raise ValueError(f"no email column among {header}")
@@ -96,6 +98,15 @@ def parse(lines: Iterable[str], *, source: str | None, campaign: str | None) -> 
                         "message": f"{len(values)} values for {len(columns)} columns",
                     }
                 ],
+            )
+            continue
+        if any("\x00" in v for v in values):
+            # PostgreSQL cannot store a NUL character: refuse the row, not the whole batch.
+            yield Row(
+                line,
+                {},
+                None,
+                [{"field": "row", "code": "nul", "message": "the row holds a NUL character"}],
             )
             continue
         form: dict[str, Any] = {"fields": {}}

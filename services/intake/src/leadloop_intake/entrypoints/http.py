@@ -101,6 +101,20 @@ async def post_form_submission(
     response_model=Accepted,
     responses=PROBLEMS,
     summary="HubSpot workflow webhook (signature v3)",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "description": "contact properties: flat, or "
+                        '{"properties": {"email": {"value": "..."}}}',
+                    }
+                }
+            },
+        }
+    },
 )
 async def post_hubspot(
     request: Request,
@@ -188,6 +202,21 @@ async def post_activities(
     responses=PROBLEMS,
     summary="Import a CSV list of leads (text/csv body or multipart `file`)",
     dependencies=[Depends(require_scope("intake:write"))],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {"file": {"type": "string", "format": "binary"}},
+                        "required": ["file"],
+                    }
+                },
+            },
+        }
+    },
 )
 async def post_import(
     request: Request,

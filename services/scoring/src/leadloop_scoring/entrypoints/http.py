@@ -68,6 +68,12 @@ async def list_versions(request: Request) -> list[dict[str, Any]]:
         422: {"description": "every error with its path"},
         409: {"description": "the version exists with other content"},
     },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/yaml": {"schema": {"type": "object"}}},
+        }
+    },
 )
 async def post_agreement(
     request: Request,
