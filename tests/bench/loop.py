@@ -68,26 +68,26 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     monitor = Monitor()
     monitor.watch("loadgen", os.getpid())
     broker = postgres = None
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if not bootstrap:
-        broker = EmbeddedBroker(log_path=workdir / "tansu.log").start()
-        bootstrap = broker.bootstrap_servers
-        assert broker.pid is not None
-        monitor.watch("broker", broker.pid)
-    server_url = os.environ.get("DATABASE_URL")
-    if not server_url:
-        postgres = EmbeddedPostgres(workdir / "pgdata").start()
-        server_url = postgres.url()
-        pid = int((workdir / "pgdata" / "postmaster.pid").read_text().split()[0])
-        monitor.watch("postgres", pid, tree=True)
-    db_url = await create_database(server_url, f"bench_{uuid.uuid4().hex[:8]}")
-    prefix = f"bench{uuid.uuid4().hex[:6]}."
-    await ensure_topics(bootstrap, topic_plan(prefix))
-    await migrate_all(db_url, env={})
     children: list[Child] = []
     tasks: list[asyncio.Task[Any]] = []
     load0 = os.getloadavg()
     try:
+        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        if not bootstrap:
+            broker = EmbeddedBroker(log_path=workdir / "tansu.log").start()
+            bootstrap = broker.bootstrap_servers
+            assert broker.pid is not None
+            monitor.watch("broker", broker.pid)
+        server_url = os.environ.get("DATABASE_URL")
+        if not server_url:
+            postgres = EmbeddedPostgres(workdir / "pgdata").start()
+            server_url = postgres.url()
+            pid = int((workdir / "pgdata" / "postmaster.pid").read_text().split()[0])
+            monitor.watch("postgres", pid, tree=True)
+        db_url = await create_database(server_url, f"bench_{uuid.uuid4().hex[:8]}")
+        prefix = f"bench{uuid.uuid4().hex[:6]}."
+        await ensure_topics(bootstrap, topic_plan(prefix))
+        await migrate_all(db_url, env={})
         print("baselines: bare Kafka chain, Postgres commits", flush=True)
         base_s = min(5.0, max(2.0, args.duration / 4))
         chain = await baselines.kafka_chain(
