@@ -40,3 +40,21 @@ async def test_a_nul_character_in_a_form_fill_is_a_422(settings: CommonSettings)
             headers=AUTH,
         )
         assert "NUL" in assert_problem(r, 422)["detail"]
+
+
+async def test_a_time_before_year_one_in_utc_is_a_422(settings: CommonSettings) -> None:
+    year_one = "0001-01-01T00:00:00+00:01"  # a minute before 0001-01-01 UTC: no datetime holds it
+    app = build_app("intake", settings)
+    async with running(app, "http://intake") as http:
+        r = await http.post(
+            "/v1/activities",
+            json={"email": "ana@acme-dental.com", "type": "page_view", "occurred_at": year_one},
+            headers=AUTH,
+        )
+        assert_problem(r, 422)
+    app = build_app("feedback", settings, run_relay=False)
+    async with running(app, "http://feedback") as http:
+        for query in ({"from": year_one}, {"to": "0001-01-01T00:00:00Z"}):
+            r = await http.get("/v1/reports/funnel", params=query, headers=AUTH)
+            assert r.status_code == 422, (query, r.text)
+            assert_problem(r, 422)

@@ -48,8 +48,11 @@ def _period(
 ) -> queries.Period:
     if start is None and end is None:
         return default()
-    end = (end or datetime.now(UTC)).astimezone(UTC)
-    start = start.astimezone(UTC) if start else end - timedelta(days=90)
+    try:
+        end = (end or datetime.now(UTC)).astimezone(UTC)
+        start = start.astimezone(UTC) if start else end - timedelta(days=90)
+    except OverflowError as exc:  # such as 0001-01-01T00:00+00:01, before year 1 in UTC
+        raise Problem(422, "`from` or `to` is out of range", kind="validation-error") from exc
     if start >= end:
         raise Problem(422, "`from` must be before `to`", kind="validation-error")
     return queries.Period(start, end)

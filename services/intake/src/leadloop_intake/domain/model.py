@@ -48,7 +48,10 @@ def check_source(value: str) -> str:
 
 
 def as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    try:
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+    except OverflowError as exc:  # 0001-01-01T00:00+00:01 has no UTC time
+        raise ValueError("the time is out of range once converted to UTC") from exc
 
 
 Email = Annotated[str, Field(max_length=320), AfterValidator(check_email)]
