@@ -28,6 +28,13 @@ from leadloop_platform import metrics
 from leadloop_platform.settings import to_asyncpg_url
 
 log = logging.getLogger(__name__)
+# What a lost, restarting or still-starting Postgres raises on the relay's own connection.
+POSTGRES_AWAY = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, "starting up"
+)
 AfterPublish = Callable[[Sequence[int]], Awaitable[None]]
 
 
@@ -74,12 +81,18 @@ class OutboxRelay:
     async def run(self) -> None:
         """Hold the schema's relay lock, listen for NOTIFY, publish until stopped."""
         while not self._stopping.is_set():
-            listener = await asyncpg.connect(self.dsn)
+            try:
+                # Inside the try: Postgres may still be down (or starting) when we reconnect.
+                listener = await asyncpg.connect(self.dsn)
+            except POSTGRES_AWAY as exc:
+                log.warning("outbox relay cannot reach Postgres (%s); retrying", exc)
+                await self._sleep(self.poll_interval_s)
+                continue
             try:
                 await self._run_with(listener)
                 log.info("outbox relay for schema %s stopped", self.schema)
                 return
-            except (OSError, asyncpg.PostgresConnectionError, asyncpg.InterfaceError) as exc:
+            except POSTGRES_AWAY as exc:
                 log.warning("outbox relay lost Postgres (%s); reconnecting", exc)
                 await self._sleep(self.poll_interval_s)
             finally:
@@ -95,6 +108,10 @@ class OutboxRelay:
         await listener.add_listener(notify_channel(self.schema), self._on_notify)
         log.info("outbox relay for schema %s is active", self.schema)
         while not self._stopping.is_set():
+            if listener.is_closed():
+                # The advisory lock went with the connection (a Postgres restart): win it again
+                # before publishing, so that a standby relay and this one never both publish.
+                raise asyncpg.InterfaceError("the relay's lock connection was closed")
             # Clear before reading: a NOTIFY that lands during the batch wakes the next round.
             self._wake.clear()
             try:
