@@ -1,7 +1,9 @@
 """After the faults: wait until the loop has drained, then count every lead, event and alert.
 
 What is checked (and why it is the right guarantee):
-- intake: every form fill answered 202 has exactly one lead, the one the answer named, and
+- nothing reaches a dead-letter topic (an outage is not the record's fault).
+- intake: every form fill answered 202 has exactly one lead, the one the answer named, exactly
+  one submission (the load retries with the same Idempotency-Key, as marketing tools do), and
   exactly one distinct `lead.captured` event on leads.intake.
 - scoring: the leads that must be SQLs (hand-raise accepted) are, the ones that cannot be
   (students, no hand-raise) are not, and no lead became an SQL twice (distinct event ids).
@@ -45,6 +47,7 @@ from .support import (
     SmtpReceiver,
     WebhookReceiver,
     read_events,
+    read_topic,
     scalar,
     unsent_outbox_rows,
     wait_for,
@@ -167,6 +170,12 @@ async def check_everything(run: Run, *, max_resends: int) -> dict[str, Any]:
     lifecycle = await read_events(run.bootstrap, run.prefix + topics.LIFECYCLE)
     handoff = await read_events(run.bootstrap, run.prefix + topics.HANDOFF)
 
+    # Nothing was dead-lettered: an outage is never the record's fault.
+    for topic in topics.ALL:
+        dead = await read_topic(run.bootstrap, run.prefix + topics.dlq(topic))
+        errors = [dict(r.headers).get("dlq.error", b"").decode()[:300] for r in dead]
+        assert not dead, f"{len(dead)} record(s) dead-lettered from {topic}: {errors[:3]}"
+
     # intake: one lead per accepted form fill, the one the 202 named; one captured event each.
     async with run.engine.connect() as conn:
         rows = (await conn.execute(text("SELECT lead_id, email FROM intake.leads"))).all()
@@ -175,6 +184,20 @@ async def check_everything(run: Run, *, max_resends: int) -> dict[str, Any]:
                 text("SELECT lead_id, assignment_id, rep_id FROM routing.assignments")
             )
         ).all()
+        submissions: dict[str, int] = dict(
+            (
+                await conn.execute(
+                    text("SELECT lead_id, count(*) FROM intake.submissions GROUP BY 1")
+                )
+            )
+            .tuples()
+            .all()
+        )
+        activities: dict[str, int] = dict(
+            (await conn.execute(text("SELECT lead_id, count(*) FROM intake.activities GROUP BY 1")))
+            .tuples()
+            .all()
+        )
     leads_by_email: dict[str, list[str]] = defaultdict(list)
     for lead_id, email in rows:
         leads_by_email[email].append(lead_id)
@@ -183,6 +206,21 @@ async def check_everything(run: Run, *, max_resends: int) -> dict[str, Any]:
     assert not wrong, f"accepted form fills without exactly one lead: {list(wrong.items())[:5]}"
     mismatched = [a for a in accepted if leads_by_email[a.email] != [a.lead_id]]
     assert not mismatched, f"leads other than the 202 named: {mismatched[:5]}"
+    # Retries carried the same Idempotency-Key: one submission per form fill, one activity per
+    # hand-raise, however often the load generator had to ask.
+    lead_of = {a.n: a.lead_id or "" for a in accepted}
+    forms = {lead_of[a.n]: submissions.get(lead_of[a.n], 0) for a in accepted}
+    not_one_form = {lead: n for lead, n in forms.items() if n != 1}
+    assert not not_one_form, (
+        f"leads without exactly one submission: {list(not_one_form.items())[:5]}"
+    )
+    raised = {lead_of[a.n]: activities.get(lead_of[a.n], 0) for a in accepted if a.hand_raise_sent}
+    twice_raised = {lead: n for lead, n in raised.items() if n > 1}
+    assert not twice_raised, f"hand-raises recorded twice: {list(twice_raised.items())[:5]}"
+    unrecorded = [
+        lead_of[a.n] for a in accepted if a.activity_status == 202 and not raised[lead_of[a.n]]
+    ]
+    assert not unrecorded, f"hand-raises answered 202 but not recorded: {unrecorded[:5]}"
     await _all_readable(http, [f"{run.stack.intake}/v1/leads/{a.lead_id}" for a in accepted])
     captured = by_lead(intake_events, CAPTURED)
     lead_ids = {a.lead_id for a in accepted if a.lead_id}

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter, defaultdict
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
@@ -40,6 +41,7 @@ from leadloop_platform.settings import to_asyncpg_url
 from leadloop_platform.webhooks import SignatureError, verify
 
 READY_TIMEOUT_S = 90.0
+RETRY_S = 0.5  # the load generator's pause before retrying a request
 POLL_S = 0.1
 SCHEMAS = ("intake", "scoring", "routing", "feedback")
 
@@ -428,7 +430,8 @@ class Attempt:
 
 
 class LoadGenerator:
-    """Posts form fills (and, for the hand-raisers, a demo request) at a steady rate."""
+    """Posts form fills (and, for the hand-raisers, a demo request) at a steady rate, and
+    retries what got no answer with the same Idempotency-Key, as a marketing tool would."""
 
     def __init__(
         self,
@@ -437,7 +440,7 @@ class LoadGenerator:
         *,
         rate: float,
         run: str,
-        max_in_flight: int = 64,
+        max_in_flight: int = 400,
     ) -> None:
         self.http = http
         self.intake_url = intake_url
@@ -445,6 +448,8 @@ class LoadGenerator:
         self.run = run
         self.attempts: list[Attempt] = []
         self.skipped = 0  # ticks dropped because too many requests were in flight
+        self.failed_tries = 0
+        self.retried: Counter[str] = Counter()
         self._slots = asyncio.Semaphore(max_in_flight)
         self._stopping = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -498,14 +503,26 @@ class LoadGenerator:
             self._slots.release()
 
     async def _post(self, path: str, body: dict[str, Any], attempt: Attempt | None) -> int | str:
-        """The status code, or the transport error's name when no answer came back."""
-        try:
-            r = await self.http.post(self.intake_url + path, json=body)
-        except httpx.TransportError as exc:
-            return type(exc).__name__
-        if r.status_code == 202 and attempt is not None:
-            attempt.lead_id = r.json()["lead_id"]
-        return r.status_code
+        """POST as a marketing tool does: on no answer or a 5xx, retry with the same
+        Idempotency-Key until answered (or the load stops). Returns the last status code, or
+        the transport error's name when no answer came back."""
+        headers = {"idempotency-key": str(uuid.uuid4())}
+        while True:
+            try:
+                r = await self.http.post(self.intake_url + path, json=body, headers=headers)
+            except httpx.TransportError as exc:
+                status: int | str = type(exc).__name__
+            else:
+                status = r.status_code
+                if r.status_code == 202 and attempt is not None:
+                    attempt.lead_id = r.json()["lead_id"]
+            if status == 202 or (isinstance(status, int) and status < 500):
+                return status
+            self.failed_tries += 1
+            self.retried[path] += 1
+            if self._stopping.is_set():
+                return status
+            await asyncio.sleep(RETRY_S)
 
     # What the test waits on while a fault is in place.
 
@@ -513,7 +530,8 @@ class LoadGenerator:
         return [a for a in self.attempts if a.accepted]
 
     def refused(self) -> int:
-        return sum(1 for a in self.attempts if a.form_status not in (None, 202))
+        """Requests that got no answer or a 5xx (each retry counts)."""
+        return self.failed_tries
 
     def summary(self) -> dict[str, Any]:
         statuses = Counter(str(a.form_status) for a in self.attempts)
@@ -523,6 +541,7 @@ class LoadGenerator:
             "accepted": len(self.accepted()),
             "form_statuses": dict(statuses),
             "activity_statuses": dict(activity),
+            "retried": dict(self.retried),
             "skipped_ticks": self.skipped,
         }
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -72,17 +73,31 @@ async def under_load(
     run: Run, faults: Callable[[Run], Awaitable[None]], *, max_resends: int
 ) -> None:
     """Start the load, let the loop warm up, inject the faults, stop, drain and count."""
+    phases: dict[str, float] = {}
+    clock = time.monotonic()
+
+    def lap(phase: str) -> None:
+        nonlocal clock
+        phases[phase] = round(time.monotonic() - clock, 1)
+        clock = time.monotonic()
+
     run.load.start()
     try:
         await flowing(run, WARM_UP_ASSIGNMENTS, "the loop to carry the first leads")
+        lap("warm_up")
         await faults(run)
+        lap("faults")
         await flowing(run, PROGRESS_ASSIGNMENTS, "new leads to flow after the last fault")
+        lap("recovered")
     finally:
         await run.load.stop()
     await drain(run)
+    lap("drain")
     counted = await check_everything(run, max_resends=max_resends)
-    # Shown with -s and in the report of a failing test: what was counted.
-    print(json.dumps({**counted, **run.notes}, indent=1))
+    lap("check")
+    run.notes["phases_s"] = phases
+    # Shown with -s: what was counted.
+    print(json.dumps({**counted, **run.notes}))
 
 
 @pytest.mark.timeout(420)
@@ -128,6 +143,8 @@ async def test_postgres_restarted(run: Run, embedded_postgres: EmbeddedPostgres)
         refused = run.load.refused()
         await asyncio.to_thread(embedded_postgres.stop)
         try:
+            # The fault is a 5-second outage: its length is the fault, not a guess at a state.
+            await asyncio.sleep(5)
             await grows(run.load.refused, 5, what="form fills refused while Postgres is down")
         finally:
             await asyncio.to_thread(embedded_postgres.start)
