@@ -184,20 +184,13 @@ async def check_everything(run: Run, *, max_resends: int) -> dict[str, Any]:
                 text("SELECT lead_id, assignment_id, rep_id FROM routing.assignments")
             )
         ).all()
-        submissions: dict[str, int] = dict(
-            (
-                await conn.execute(
-                    text("SELECT lead_id, count(*) FROM intake.submissions GROUP BY 1")
-                )
-            )
-            .tuples()
-            .all()
-        )
-        activities: dict[str, int] = dict(
-            (await conn.execute(text("SELECT lead_id, count(*) FROM intake.activities GROUP BY 1")))
-            .tuples()
-            .all()
-        )
+        per_lead_sql = "SELECT lead_id, count(*) FROM intake.{} GROUP BY lead_id"
+        submissions: dict[str, int] = {
+            r[0]: r[1] for r in await conn.execute(text(per_lead_sql.format("submissions")))
+        }
+        activities: dict[str, int] = {
+            r[0]: r[1] for r in await conn.execute(text(per_lead_sql.format("activities")))
+        }
     leads_by_email: dict[str, list[str]] = defaultdict(list)
     for lead_id, email in rows:
         leads_by_email[email].append(lead_id)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -41,6 +42,7 @@ from leadloop_platform.settings import to_asyncpg_url
 from leadloop_platform.webhooks import SignatureError, verify
 
 READY_TIMEOUT_S = 90.0
+REQUEST_LINE = re.compile(r'HTTP/1\.1" \d{3}|HTTP Request: ')
 RETRY_S = 0.5  # the load generator's pause before retrying a request
 POLL_S = 0.1
 SCHEMAS = ("intake", "scoring", "routing", "feedback")
@@ -202,8 +204,17 @@ class Services:
             service.stop()
 
     def logs(self, lines: int = 30) -> str:
-        """The tail of every service's log, for failure messages."""
-        return "\n".join(f"--- {s.name} ({s.log.name}) ---\n{log_tail(s.log, lines)}" for s in self)
+        """The tail of every service's log without request lines, for failure messages."""
+        return "\n".join(f"--- {s.name} ({s.log}) ---\n{quiet_tail(s.log, lines)}" for s in self)
+
+
+def quiet_tail(path: Path, lines: int) -> str:
+    """The last `lines` lines of a log that are not one request each (access log, httpx)."""
+    if not path.exists():
+        return ""
+    text = path.read_text(errors="replace")
+    kept = [line for line in text.splitlines() if not REQUEST_LINE.search(line)]
+    return "\n".join(kept[-lines:])
 
 
 # --- alert receivers -----------------------------------------------------------------------
