@@ -18,9 +18,9 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from leadloop_cli.infra import EmbeddedPostgres
+from leadloop_cli.infra import EmbeddedBroker, EmbeddedPostgres
 
-from ..conftest import Postgres
+from ..conftest import Broker, Postgres
 from .support import (
     ALWAYS,
     Services,
@@ -106,6 +106,17 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
         yield eng
     finally:
         await eng.dispose()
+
+
+@pytest.fixture
+def embedded_broker(broker: Broker) -> Iterator[EmbeddedBroker]:
+    """The session's embedded broker, for pause()/resume(); never left paused."""
+    if not isinstance(broker, EmbeddedBroker):
+        pytest.skip("pausing the broker needs the embedded broker (KAFKA_BOOTSTRAP_SERVERS is set)")
+    try:
+        yield broker
+    finally:
+        broker.resume()  # SIGCONT; harmless when it is running
 
 
 @pytest.fixture
