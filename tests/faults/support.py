@@ -239,6 +239,14 @@ class WebhookReceiver:
     url: str
     secret: str | None = None
     deliveries: list[Delivery] = field(default_factory=list)
+    # Called once, after the next delivery is recorded and before it is answered: e.g. kill the
+    # sender there, so that it dies after sending and before it can record the success.
+    on_next: Callable[[], None] | None = None
+
+    def fire_on_next(self) -> None:
+        action, self.on_next = self.on_next, None
+        if action is not None:
+            action()
 
     def record(self, body: bytes, headers: dict[str, str]) -> None:
         event = CloudEvent.from_bytes(body)
@@ -283,6 +291,7 @@ async def serve_webhooks() -> tuple[WebhookReceiver, Callable[[], Awaitable[None
 
     async def hook(request: Request) -> Response:
         box.record(await request.body(), dict(request.headers))
+        box.fire_on_next()
         return Response(status_code=204)
 
     app = Starlette(routes=[Route("/hooks/leads", hook, methods=["POST"])])
@@ -321,6 +330,9 @@ class SmtpReceiver:
         self._lock = threading.Lock()
         self._mails: list[Mail] = []
         self._controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        # Called once (in the server's thread), after the next message is kept and before the
+        # 250 answer, like WebhookReceiver.on_next.
+        self.on_next: Callable[[], None] | None = None
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = message_from_bytes(envelope.content, policy=policy.default)
@@ -334,6 +346,9 @@ class SmtpReceiver:
         mail = Mail(str(message["Message-ID"]), str(message["To"]), lead_email)
         with self._lock:
             self._mails.append(mail)
+            action, self.on_next = self.on_next, None
+        if action is not None:
+            action()
         return "250 OK"
 
     @property
