@@ -26,7 +26,18 @@ from leadloop_platform.logs import correlation_id
 log = logging.getLogger(__name__)
 
 U = TypeVar("U", bound=UnitOfWork)
+# SQLSTATEs of a server that is unreachable or refusing connections: class 08, and
+# admin_shutdown, crash_shutdown, cannot_connect_now ("shutting down", "starting up").
+AWAY_SQLSTATES = ("08", "57P01", "57P02", "57P03")
 Handler = Callable[[U, CloudEvent, EventData], Awaitable[None]]
+
+
+def database_away(exc: DBAPIError) -> bool:
+    """True when Postgres is lost, restarting or refusing connections: not the record's fault."""
+    if exc.connection_invalidated or isinstance(exc.orig, OSError):
+        return True
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return isinstance(sqlstate, str) and sqlstate.startswith(AWAY_SQLSTATES)
 
 
 class ConsumerLoop(Generic[U]):
@@ -114,7 +125,7 @@ class ConsumerLoop(Generic[U]):
             try:
                 outcome = await self._handle_once(record, event, data, handler)
             except DBAPIError as exc:
-                if exc.connection_invalidated or isinstance(exc.orig, OSError):
+                if database_away(exc):
                     # Postgres is away: not the record's fault. Wait; never dead-letter.
                     log.warning("database unavailable, retrying %s: %r", event.id, exc)
                     await asyncio.sleep(self.retry_backoff_s * 5)
