@@ -1,6 +1,8 @@
-"""The loop under a steady load of form fills and hand-raises while its parts fail: each service
-killed with SIGKILL and restarted, the broker frozen for 10 s, PostgreSQL restarted. Afterwards
-every lead, SQL, assignment, alert and report is counted (see ledger.py for what and why)."""
+"""The loop under a steady load of form fills and hand-raises (20 leads/s by default,
+LEADLOOP_FAULT_RATE) while its parts fail: each service killed with SIGKILL mid-stream and
+restarted (routing twice, each time while a webhook or an email is in its hands), the broker
+frozen for 10 s, PostgreSQL down for 5 s. Afterwards every lead, SQL, assignment, alert and
+report figure is counted (see ledger.py for what and why); `-s` prints the counts."""
 
 from __future__ import annotations
 
