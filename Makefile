@@ -37,8 +37,8 @@ dev: $(SYNCED) ## run broker, Postgres and every service locally (Ctrl-C stops i
 demo: $(SYNCED) ## the dev stack plus simulated form fills and activity
 	$(VENV)/bin/leadloop dev --demo
 
-test: lint ## everything CI runs: lint, then unit, integration and end-to-end tests in one run
-	$(PYTEST) tests/unit tests/integration tests/e2e
+test: lint ## everything CI runs: lint, then unit, integration, end-to-end and fault tests in one run
+	$(PYTEST) tests/unit tests/integration tests/e2e tests/faults
 
 test-unit: $(SYNCED) ## unit tests (no broker, no database)
 	$(PYTEST) tests/unit
