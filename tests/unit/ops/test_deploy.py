@@ -97,6 +97,7 @@ def test_every_alert_rule_names_an_exposed_metric() -> None:
         "LeadloopOutboxStale",
         "LeadloopDeadLetters",
         "LeadloopSlaBreachRateHigh",
+        "LeadloopBackgroundTaskFailed",
     }
     for name, expr in alerts.items():
         assert metric_names(expr) <= exposed, f"{name}: {metric_names(expr) - exposed}"
@@ -118,6 +119,7 @@ def test_metric_labels_stay_bounded() -> None:
         "source",
         "new_lead",
         "activity_type",
+        "task",
         "team",
         "rep",
         "step",

@@ -56,6 +56,11 @@ DLQ_RECORDS = Counter(
     "Records sent to a dead-letter topic.",
     ["service", "topic"],
 )
+BACKGROUND_TASK_FAILURES = Counter(
+    "leadloop_background_task_failures_total",
+    "Background tasks (relay, consumer, workers) that raised or returned while the service ran.",
+    ["service", "task"],
+)
 LEADS_CAPTURED = Counter(
     "leadloop_leads_captured_total",
     "Form fills, webhook calls and import rows accepted, by channel and source.",

@@ -44,6 +44,8 @@ class CommonSettings(BaseSettings):
     consumer_max_retries: int = Field(default=3, ge=0)
     consumer_retry_backoff_s: float = Field(default=0.2, ge=0)
     consumer_batch_size: int = Field(default=200, ge=1)
+    # After a background task died: long enough for one Prometheus scrape to see the failure.
+    task_failure_stop_delay_s: float = Field(default=20.0, ge=0)
 
     @model_validator(mode="after")
     def _refuse_placeholder_secrets(self) -> CommonSettings:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncIterator
@@ -28,6 +27,7 @@ from leadloop_platform.http.app import create_app as create_base_app
 from leadloop_platform.http.app import database_check
 from leadloop_platform.http.problems import problem_response
 from leadloop_platform.logs import configure_logging
+from leadloop_platform.tasks import TaskSupervisor
 
 
 async def _refused(request: Request, exc: Exception) -> JSONResponse:
@@ -75,11 +75,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retry_backoff_s=settings.consumer_retry_backoff_s,
             batch_size=settings.consumer_batch_size,
         )
+        tasks: TaskSupervisor = app.state.tasks
         consumer_task = None
         if settings.run_consumer:
             await consumer.start()
-            consumer_task = asyncio.create_task(loop.run(), name="consumer")
-        relay_task = asyncio.create_task(relay.run(), name="relay") if settings.run_relay else None
+            consumer_task = tasks.start("consumer", loop.run())
+        relay_task = tasks.start("relay", relay.run()) if settings.run_relay else None
         app.state.relay = relay
         try:
             yield

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 from collections.abc import AsyncIterator
@@ -22,6 +21,7 @@ from leadloop_platform.http.app import create_app as create_base_app
 from leadloop_platform.http.app import database_check
 from leadloop_platform.http.problems import problem_response
 from leadloop_platform.logs import configure_logging
+from leadloop_platform.tasks import TaskSupervisor
 
 DOMAIN_ERRORS: dict[type[errors.IntakeError], tuple[int, str]] = {
     errors.LeadNotFound: (404, "lead-not-found"),
@@ -62,7 +62,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             poll_interval_s=settings.outbox_poll_interval_s,
             batch_size=settings.outbox_batch_size,
         )
-        task = asyncio.create_task(relay.run()) if settings.run_relay else None
+        tasks: TaskSupervisor = app.state.tasks
+        task = tasks.start("relay", relay.run()) if settings.run_relay else None
         app.state.relay = relay
         try:
             yield

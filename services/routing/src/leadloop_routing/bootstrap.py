@@ -18,6 +18,7 @@ from leadloop_messaging.relay import OutboxRelay
 from leadloop_platform.http.app import create_app as create_base_app
 from leadloop_platform.http.app import database_check
 from leadloop_platform.logs import configure_logging
+from leadloop_platform.tasks import TaskSupervisor
 from leadloop_routing.adapters.mailer import SmtpSettings
 from leadloop_routing.adapters.tables import outbox, processed_events
 from leadloop_routing.adapters.uow import SqlUnitOfWork
@@ -96,13 +97,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retry_backoff_s=settings.consumer_retry_backoff_s,
             batch_size=settings.consumer_batch_size,
         )
+        tasks: TaskSupervisor = app.state.tasks
         background: list[asyncio.Task[None]] = []
         if settings.run_consumer:
             await consumer.start()
-            background.append(asyncio.create_task(loop.run(), name="consumer"))
+            background.append(tasks.start("consumer", loop.run()))
         if settings.run_workers:
-            background += [asyncio.create_task(w.run(), name=w.name) for w in workers]
-        relay_task = asyncio.create_task(relay.run(), name="relay") if settings.run_relay else None
+            background += [tasks.start(w.name, w.run()) for w in workers]
+        relay_task = tasks.start("relay", relay.run()) if settings.run_relay else None
         app.state.relay = relay
         try:
             yield

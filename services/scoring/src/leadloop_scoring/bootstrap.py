@@ -21,6 +21,7 @@ from leadloop_platform.http.app import create_app as create_base_app
 from leadloop_platform.http.app import database_check
 from leadloop_platform.http.problems import problem_response
 from leadloop_platform.logs import configure_logging
+from leadloop_platform.tasks import TaskSupervisor
 from leadloop_scoring.adapters.tables import outbox, processed_events
 from leadloop_scoring.adapters.uow import SqlUnitOfWork
 from leadloop_scoring.agreements import (
@@ -126,14 +127,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             retry_backoff_s=settings.consumer_retry_backoff_s,
             batch_size=settings.consumer_batch_size,
         )
+        supervisor: TaskSupervisor = app.state.tasks
         tasks: list[asyncio.Task[None]] = []
         if settings.run_relay:
-            tasks.append(asyncio.create_task(relay.run(), name="relay"))
+            tasks.append(supervisor.start("relay", relay.run()))
         if settings.run_consumer:
             await consumer.start()
-            tasks.append(asyncio.create_task(loop.run(), name="consumer"))
+            tasks.append(supervisor.start("consumer", loop.run()))
         if settings.run_scheduler:
-            tasks.append(asyncio.create_task(scheduler.run(), name="decay"))
+            tasks.append(supervisor.start("decay", scheduler.run()))
         app.state.consumer_loop = loop
         app.state.relay = relay
         try:

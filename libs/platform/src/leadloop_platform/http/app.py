@@ -18,6 +18,7 @@ from leadloop_platform.http.middleware import BodyLimitMiddleware, Observability
 from leadloop_platform.http.openapi import document_edge
 from leadloop_platform.http.problems import install_problem_handlers, problem_response
 from leadloop_platform.settings import CommonSettings
+from leadloop_platform.tasks import TaskSupervisor
 
 log = logging.getLogger(__name__)
 ReadyCheck = Callable[[], Awaitable[None]]
@@ -46,7 +47,11 @@ def create_app(
     body_limits: Mapping[str, int] | None = None,
     description: str = "",
 ) -> FastAPI:
-    """Build a service's FastAPI app with the shared edge behaviour."""
+    """Build a service's FastAPI app with the shared edge behaviour.
+
+    The lifespan starts its background tasks through `app.state.tasks` (a `TaskSupervisor`).
+    """
+    tasks = TaskSupervisor(settings.service_name, stop_delay_s=settings.task_failure_stop_delay_s)
 
     @contextlib.asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
@@ -54,13 +59,17 @@ def create_app(
             yield
         else:
             async with lifespan(app):
-                yield
+                try:
+                    yield
+                finally:
+                    tasks.stopping()  # before the lifespan stops its tasks
         await engine.dispose()
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=run)
     app.state.settings = settings
     app.state.engine = engine
     app.state.auth_cache = {}
+    app.state.tasks = tasks
     install_problem_handlers(app)
     app.add_middleware(
         BodyLimitMiddleware, default_limit=settings.max_body_bytes, limits=body_limits or {}
@@ -69,17 +78,28 @@ def create_app(
     for router in routers:
         app.include_router(router)
 
-    @app.get("/healthz", tags=["operations"], summary="The process is alive")
-    async def healthz() -> dict[str, str]:
-        return {"status": "ok"}
+    def task_died() -> Response | None:
+        dead = tasks.problem()
+        return None if dead is None else problem_response(503, dead, kind="background-task-died")
+
+    @app.get(
+        "/healthz",
+        tags=["operations"],
+        summary="The process is alive and its background tasks run",
+        responses={503: {"description": "a background task died; the process is stopping"}},
+    )
+    async def healthz() -> Any:
+        return task_died() or {"status": "ok"}
 
     @app.get(
         "/readyz",
         tags=["operations"],
         summary="Postgres and the broker answer",
-        responses={503: {"description": "a dependency does not answer"}},
+        responses={503: {"description": "a dependency does not answer or a background task died"}},
     )
     async def readyz() -> Any:
+        if (died := task_died()) is not None:
+            return died
         results: dict[str, str] = {}
         for name, check in ready_checks.items():
             try:
