@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 
 from ..integration.messaging.support import wait_for
+from .crm import post_crm_calls
 
 ALWAYS = {
     "timezone": "UTC",
@@ -120,15 +121,7 @@ async def test_form_fill_to_revenue_and_erasure(
             },
         ),
     ]
-    for path, body in crm_calls:
-
-        async def accepted(path: str = path, body: dict[str, Any] = body) -> bool:
-            r = await http.post(f"{feedback.url}/v1/crm/{path}", json=body)
-            assert r.status_code in (200, 202, 409, 422), r.text
-            return r.status_code in (200, 202)
-
-        # The first call may arrive before feedback has read the lead (or its new stage).
-        await wait_for(accepted, timeout_s=60, what=f"the CRM {path} call to be accepted")
+    await post_crm_calls(http, feedback.url, crm_calls)
 
     async def won_by_campaign() -> bool:
         report = (

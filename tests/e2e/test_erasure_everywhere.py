@@ -28,6 +28,7 @@ from leadloop_cli.infra import free_port
 from leadloop_db.engine import make_engine
 
 from ..integration.messaging.support import wait_for
+from .crm import post_crm_calls
 
 EMAIL = "Zebulon.Quaxmire+webinar@acme-dental.com"
 FIRST, LAST = "Zebulon", "Quaxmire"
@@ -259,14 +260,7 @@ async def test_erased_person_is_in_no_table_and_no_report(
             },
         ),
     ]
-    for path, body in crm_calls:
-
-        async def accepted(path: str = path, body: dict[str, Any] = body) -> bool:
-            r = await http.post(f"{feedback.url}/v1/crm/{path}", json=body)
-            assert r.status_code in (200, 202, 409, 422), r.text
-            return r.status_code in (200, 202)
-
-        await wait_for(accepted, timeout_s=60, what=f"the CRM {path} call to be accepted")
+    await post_crm_calls(http, feedback.url, crm_calls)
 
     async def deal_in_journey() -> bool:
         story = await http.get(f"{feedback.url}/v1/leads/{lead_id}/journey")
