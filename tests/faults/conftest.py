@@ -21,16 +21,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from leadloop_cli.infra import EmbeddedBroker, EmbeddedPostgres
 
 from ..conftest import Broker, Postgres
-from .support import (
-    ALWAYS,
-    Services,
-    SmtpReceiver,
-    WebhookReceiver,
-    db_engine,
-    scalar,
-    serve_webhooks,
-    wait_for,
-)
+from ..factories import ALWAYS
+from .processes import Services
+from .reading import db_engine, scalar
+from .receivers import SmtpReceiver, WebhookReceiver, serve_webhooks
+from .waiting import wait_for
 
 # Reps for the teams the load's SQLs land in; no caps, always working, so every routed SQL
 # goes to a rep (and gets an email) except the enterprise ones, whose team has no reps.

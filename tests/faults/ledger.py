@@ -39,19 +39,18 @@ from leadloop_events import topics
 from leadloop_events.envelope import CloudEvent
 
 from .conftest import REPS, Stack
-from .support import (
+from .load import LoadGenerator
+from .reading import (
     ASSIGNED,
     CAPTURED,
     STAGE_CHANGED,
-    LoadGenerator,
-    SmtpReceiver,
-    WebhookReceiver,
     read_events,
     read_topic,
     scalar,
     unsent_outbox_rows,
-    wait_for,
 )
+from .receivers import SmtpReceiver, WebhookReceiver
+from .waiting import wait_for
 
 FUNNEL = ("lead", "mql", "sql", "accepted", "opportunity", "customer")
 DRAIN_TIMEOUT_S = 120.0

@@ -20,16 +20,11 @@ from leadloop_cli.infra import EmbeddedBroker, EmbeddedPostgres
 
 from .conftest import Stack
 from .ledger import Run, check_everything, drain
-from .support import (
-    LoadGenerator,
-    ServiceProcess,
-    SmtpReceiver,
-    WebhookReceiver,
-    env_rate,
-    grows,
-    scalar,
-    wait_for,
-)
+from .load import LoadGenerator, env_rate
+from .processes import ServiceProcess
+from .reading import scalar
+from .receivers import SmtpReceiver, WebhookReceiver
+from .waiting import grows, wait_for
 
 RATE = env_rate(20.0)  # leads per second
 WARM_UP_ASSIGNMENTS = 20

@@ -19,24 +19,25 @@ import contextlib
 import json
 import uuid
 from collections import Counter, defaultdict
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
-from aiokafka import AIOKafkaProducer
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadloop_events import topics
-from leadloop_events.agreement import AgreementPublished
 from leadloop_events.envelope import EventData, new_event
-from leadloop_events.intake import LeadProfile
-from leadloop_events.lifecycle import LeadIntelligence, LeadStageChanged, TimelineEntry
-from leadloop_scoring.domain.agreement import EXAMPLE_FILE, Agreement, checksum, load_agreement
+from leadloop_events.lifecycle import LeadStageChanged
+from leadloop_scoring.domain.agreement import EXAMPLE_FILE, Agreement, load_agreement
 
-from .support import ALWAYS, ServiceProcess, Services, read_events, scalar, wait_for
+from ..factories import ALWAYS, agreement_published, stage_changed
+from ..integration.messaging.support import produce
+from .processes import ServiceProcess, Services
+from .reading import read_events, scalar
+from .waiting import wait_for
 
 LEADS = 30
 REPS = ("rep-alice", "rep-bruno", "rep-carla")
@@ -73,44 +74,18 @@ def short_sla_agreement() -> Agreement:
 
 
 def sql(lead_id: str) -> LeadStageChanged:
-    now = datetime.now(UTC)
-    return LeadStageChanged(
-        lead_id=lead_id,
-        from_stage="mql",
-        to_stage="sql",
-        reason="hand-raise: demo_request",
-        agreement_version="2026-11-short-sla",
-        changed_at=now,
-        intelligence=LeadIntelligence(
-            profile=LeadProfile(
-                email=f"{lead_id.lower()}@acme-dental.example",
-                first_name="Ana",
-                company="ACME Dental",
-                company_size=240,
-                country="DE",
-                job_title="Head of Operations",
-            ),
-            fit=85,
-            interest=40,
-            grade="A",
-            timeline=[TimelineEntry(activity_type="demo_request", occurred_at=now)],
-            sources=["webinar"],
-            campaigns=["q4-dental-webinar"],
-            first_seen_at=now,
-        ),
-    )
+    """An SQL under the short-SLA agreement, as scoring would publish it."""
+    email = f"{lead_id.lower()}@acme-dental.example"
+    return stage_changed(lead_id, email=email, agreement_version="2026-11-short-sla")
 
 
-async def publish(bootstrap: str, topic: str, items: list[tuple[str, EventData]]) -> None:
+async def publish(bootstrap: str, topic: str, items: Sequence[tuple[str, EventData]]) -> None:
     """Events as scoring would publish them, keyed by their subject."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
-    await producer.start()
-    try:
-        for subject, data in items:
-            event = new_event(data, source="/tests/faults", subject=subject)
-            await producer.send_and_wait(topic, value=event.to_bytes(), key=subject.encode())
-    finally:
-        await producer.stop()
+    records = [
+        (key.encode(), new_event(data, source="/tests/faults", subject=key).to_bytes())
+        for key, data in items
+    ]
+    await produce(bootstrap, topic, records)
 
 
 async def play_the_clock(engine: AsyncEngine, stop: asyncio.Event) -> None:
@@ -157,22 +132,8 @@ async def test_sla_steps_fire_once_each_across_two_replicas_while_one_is_killed(
     bootstrap_servers: str,
     topic_prefix: str,
 ) -> None:
-    agreement = short_sla_agreement()
-    await publish(
-        bootstrap_servers,
-        topic_prefix + topics.LIFECYCLE,
-        [
-            (
-                "agreement",
-                AgreementPublished(
-                    version=agreement.version,
-                    published_at=datetime.now(UTC),
-                    checksum=checksum(agreement),
-                    document=agreement.model_dump(mode="json"),
-                ),
-            )
-        ],
-    )
+    published = [("agreement", agreement_published(short_sla_agreement()))]
+    await publish(bootstrap_servers, topic_prefix + topics.LIFECYCLE, published)
     survivor = await services.start("routing", REPLICA_ENV)
     victim = await services.start("routing", REPLICA_ENV)
     for rep_id in REPS:

@@ -1,10 +1,12 @@
-"""Helpers for the messaging tests: a scratch effects table, producing and reading topics."""
+"""Helpers for the messaging tests (and the end-to-end and fault tests): a scratch effects
+table, producing and reading topics."""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -63,13 +65,16 @@ async def produce(bootstrap: str, topic: str, values: list[tuple[bytes, bytes]])
         await producer.stop()
 
 
-async def read_all(
-    bootstrap: str, topic: str, *, expect: int, timeout_s: float = 20.0
-) -> list[ConsumerRecord[bytes, bytes]]:
-    """Read `topic` from the start (no group) until `expect` records arrived or time runs out."""
+@asynccontextmanager
+async def from_the_start(
+    bootstrap: str, topic: str
+) -> AsyncIterator[tuple[AIOKafkaConsumer, list[TopicPartition]]]:
+    """A consumer without a group, assigned every partition of `topic` at offset 0; stopped
+    on exit. Yields it and the partitions."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=None,
+        enable_auto_commit=False,
         auto_offset_reset="earliest",
         fetch_max_wait_ms=50,
     )
@@ -80,8 +85,19 @@ async def read_all(
             await consumer.topics()
             partitions = consumer.partitions_for_topic(topic)
         assert partitions, f"topic {topic} does not exist"
-        consumer.assign([TopicPartition(topic, p) for p in partitions])
-        await consumer.seek_to_beginning()
+        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+        consumer.assign(tps)
+        await consumer.seek_to_beginning(*tps)
+        yield consumer, tps
+    finally:
+        await consumer.stop()
+
+
+async def read_all(
+    bootstrap: str, topic: str, *, expect: int, timeout_s: float = 20.0
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Read `topic` from the start (no group) until `expect` records arrived or time runs out."""
+    async with from_the_start(bootstrap, topic) as (consumer, _):
         records: list[ConsumerRecord[bytes, bytes]] = []
         deadline = time.monotonic() + timeout_s
         while len(records) < expect and time.monotonic() < deadline:
@@ -89,8 +105,6 @@ async def read_all(
             for recs in batch.values():
                 records.extend(recs)
         return records
-    finally:
-        await consumer.stop()
 
 
 async def wait_for(

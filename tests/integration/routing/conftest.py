@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -13,24 +12,15 @@ import pytest
 from fastapi import FastAPI
 
 from leadloop_events import topics
-from leadloop_events.agreement import AgreementPublished
 from leadloop_events.envelope import EventData, new_event
-from leadloop_events.intake import LeadProfile
-from leadloop_events.lifecycle import LeadIntelligence, LeadStageChanged, TimelineEntry
 from leadloop_platform.settings import CommonSettings
 from leadloop_routing.bootstrap import create_app
 from leadloop_routing.config import Settings
-from leadloop_scoring.domain.agreement import EXAMPLE_FILE, checksum, load_agreement
 
+from ...factories import ALWAYS, agreement_published
 from ..messaging.support import produce
 
 KEY = "llk_routing_tests_key_with_every_scope_00"
-ALWAYS = {
-    "timezone": "UTC",
-    "start": "00:00:00",
-    "end": "23:59:59",
-    "workdays": [0, 1, 2, 3, 4, 5, 6],
-}
 
 
 @dataclass
@@ -39,39 +29,6 @@ class RoutingUnderTest:
     http: httpx.AsyncClient
     settings: CommonSettings
     send: Callable[..., Awaitable[None]]
-
-
-def intelligence(email: str = "ana@acme-dental.com", country: str = "DE") -> LeadIntelligence:
-    return LeadIntelligence(
-        profile=LeadProfile(
-            email=email,
-            first_name="Ana",
-            last_name="Lopez",
-            company="ACME Dental",
-            company_size=240,
-            country=country,
-            job_title="Head of Operations",
-        ),
-        fit=85,
-        interest=40,
-        grade="A",
-        timeline=[TimelineEntry(activity_type="demo_request", occurred_at=datetime.now(UTC))],
-        sources=["webinar"],
-        campaigns=["q4-dental-webinar"],
-        first_seen_at=datetime.now(UTC),
-    )
-
-
-def sql_event(lead_id: str, **kw: Any) -> LeadStageChanged:
-    return LeadStageChanged(
-        lead_id=lead_id,
-        from_stage="mql",
-        to_stage="sql",
-        reason="hand-raise: demo_request",
-        agreement_version="2026-11",
-        changed_at=datetime.now(UTC),
-        intelligence=intelligence(**kw),
-    )
 
 
 def build(settings: CommonSettings, **extra: Any) -> FastAPI:
@@ -105,14 +62,7 @@ async def routing(settings: CommonSettings) -> AsyncIterator[RoutingUnderTest]:
             records += [(subject.encode(), event.to_bytes())] * (2 if twice else 1)
         await produce(settings.kafka_bootstrap_servers, settings.topic(topic), records)
 
-    agreement = load_agreement(EXAMPLE_FILE.read_text())
-    published = AgreementPublished(
-        version=agreement.version,
-        published_at=datetime.now(UTC),
-        checksum=checksum(agreement),
-        document=agreement.model_dump(mode="json"),
-    )
-    await send(topics.LIFECYCLE, published)
+    await send(topics.LIFECYCLE, agreement_published())
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(

@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -23,13 +22,12 @@ from starlette.routing import Route
 
 from leadloop_cli.infra import free_port
 from leadloop_events import topics
-from leadloop_events.agreement import AgreementPublished
 from leadloop_events.envelope import new_event
 from leadloop_platform.settings import CommonSettings
-from leadloop_scoring.domain.agreement import EXAMPLE_FILE, checksum, load_agreement
 
+from ...factories import ALWAYS, agreement_published, stage_changed
 from ..messaging.support import produce, wait_for
-from .conftest import ALWAYS, KEY, RoutingUnderTest, build, sql_event
+from .conftest import KEY, RoutingUnderTest, build
 
 
 @dataclass
@@ -73,7 +71,7 @@ async def test_webhook_alert_is_signed_retried_logged_and_redeliverable(
     assert r.status_code == 201
     secret = r.json()["secret"]
     assert secret.startswith("whsec_")
-    await routing.send(topics.LIFECYCLE, sql_event("lead-UMBRELLA"))
+    await routing.send(topics.LIFECYCLE, stage_changed("lead-UMBRELLA"))
     deliveries = routing.app.state.webhooks
 
     async def first_attempt() -> bool:
@@ -144,16 +142,9 @@ async def test_the_rep_gets_one_alert_email(settings: CommonSettings) -> None:
                     "working_hours": ALWAYS,
                 },
             )
-            agreement = load_agreement(EXAMPLE_FILE.read_text())
-            published = AgreementPublished(
-                version=agreement.version,
-                published_at=datetime.now(UTC),
-                checksum=checksum(agreement),
-                document=agreement.model_dump(mode="json"),
-            )
             events = [
-                new_event(published, source="/tests", subject="agreement"),
-                new_event(sql_event("lead-HOOLI"), source="/tests", subject="lead-HOOLI"),
+                new_event(agreement_published(), source="/tests", subject="agreement"),
+                new_event(stage_changed("lead-HOOLI"), source="/tests", subject="lead-HOOLI"),
             ]
             await produce(
                 settings.kafka_bootstrap_servers,

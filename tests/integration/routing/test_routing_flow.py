@@ -16,8 +16,9 @@ from leadloop_events.feedback import LeadTouched
 from leadloop_routing.adapters.tables import assignments
 from leadloop_routing.entrypoints.workers import SlaTimers
 
+from ...factories import stage_changed
 from ..messaging.support import read_all, wait_for
-from .conftest import RoutingUnderTest, build, sql_event
+from .conftest import RoutingUnderTest, build
 
 
 async def handoff(r: RoutingUnderTest, expect: int) -> list[dict[str, Any]]:
@@ -42,7 +43,7 @@ async def assignment_of(r: RoutingUnderTest, lead_id: str) -> dict[str, Any]:
 async def test_an_sql_delivered_twice_gets_one_assignment_and_one_alert(
     routing: RoutingUnderTest, engine: AsyncEngine
 ) -> None:
-    await routing.send(topics.LIFECYCLE, sql_event("lead-ACME-DENTAL"), twice=True)
+    await routing.send(topics.LIFECYCLE, stage_changed("lead-ACME-DENTAL"), twice=True)
     view = await assignment_of(routing, "lead-ACME-DENTAL")
     current = view["current"]
     assert current["team"] == "dach" and current["rep_id"] in ("rep-alice", "rep-bob")
@@ -64,7 +65,7 @@ async def test_an_sql_delivered_twice_gets_one_assignment_and_one_alert(
 
 
 async def test_weighted_distribution_over_many_sqls(routing: RoutingUnderTest) -> None:
-    await routing.send(topics.LIFECYCLE, *[sql_event(f"lead-{i}") for i in range(9)])
+    await routing.send(topics.LIFECYCLE, *[stage_changed(f"lead-{i}") for i in range(9)])
     for i in range(9):
         await assignment_of(routing, f"lead-{i}")
     report = (await routing.http.get("/v1/routing/distribution")).json()
@@ -76,7 +77,7 @@ async def test_weighted_distribution_over_many_sqls(routing: RoutingUnderTest) -
 async def test_an_unanswered_lead_escalates_and_is_reassigned_once_across_two_replicas(
     routing: RoutingUnderTest, engine: AsyncEngine
 ) -> None:
-    await routing.send(topics.LIFECYCLE, sql_event("lead-GLOBEX"))
+    await routing.send(topics.LIFECYCLE, stage_changed("lead-GLOBEX"))
     first = (await assignment_of(routing, "lead-GLOBEX"))["current"]
     other_replica = build(routing.settings)
     replicas = [routing.app.state.sla, other_replica.state.sla]
@@ -105,7 +106,7 @@ async def test_an_unanswered_lead_escalates_and_is_reassigned_once_across_two_re
 
 
 async def test_a_touch_stops_the_timer(routing: RoutingUnderTest) -> None:
-    await routing.send(topics.LIFECYCLE, sql_event("lead-INITECH"))
+    await routing.send(topics.LIFECYCLE, stage_changed("lead-INITECH"))
     current = (await assignment_of(routing, "lead-INITECH"))["current"]
     await routing.send(
         topics.FEEDBACK,
