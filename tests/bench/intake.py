@@ -12,6 +12,7 @@ import asyncio
 import json
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,7 +26,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from leadloop_cli.infra import EmbeddedBroker, EmbeddedPostgres, create_database, free_port
-from leadloop_cli.stack import migrate_all
+from leadloop_cli.services import migrate_all
 from leadloop_events import topics
 from leadloop_messaging.provisioning import ensure_topics, topic_plan
 
@@ -178,6 +179,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             broker.stop()
         if postgres:
             postgres.stop()
+            shutil.rmtree(workdir / "pgdata", ignore_errors=True)  # the logs stay
     return {
         "machine": {
             "cpus": os.cpu_count(),
