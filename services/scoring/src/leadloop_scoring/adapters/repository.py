@@ -51,6 +51,22 @@ class LeadRecord:
 _COLUMNS = [c.name for c in leads.columns if c.name != "updated_at"]
 
 
+def _upsert_lead() -> Any:
+    """INSERT ... ON CONFLICT (lead_id) DO UPDATE of every column, built once.
+
+    Built per call, it was rebuilt for every record scoring handled (the `excluded` alias
+    proxies every column each time); executed with a parameter dict, it is built only here.
+    """
+    stmt = insert(leads)
+    return stmt.on_conflict_do_update(
+        index_elements=[leads.c.lead_id],
+        set_={c.name: stmt.excluded[c.name] for c in leads.columns if c.name != "lead_id"},
+    )
+
+
+_UPSERT_LEAD = _upsert_lead()
+
+
 @dataclass(frozen=True)
 class StoredAgreement:
     version: str
@@ -80,13 +96,7 @@ class SqlRepository:
     async def save_lead(self, lead: LeadRecord, now: datetime) -> None:
         values = {c: getattr(lead, c) for c in _COLUMNS} | {"updated_at": now}
         values["stage_changed_at"] = lead.stage_changed_at or now
-        stmt = insert(leads).values(values)
-        await self.conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[leads.c.lead_id],
-                set_={c: stmt.excluded[c] for c in values if c != "lead_id"},
-            )
-        )
+        await self.conn.execute(_UPSERT_LEAD, values)
 
     async def add_activity(self, row: dict[str, Any]) -> bool:
         """Store an activity; False when it was already there."""
