@@ -114,8 +114,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 worker.stop()
             for task in background:
                 await task
-            if settings.run_consumer:
-                await consumer.stop()
+            await consumer.stop()  # also when never started: it holds a client to close
             relay.stop()
             if relay_task is not None:
                 await relay_task

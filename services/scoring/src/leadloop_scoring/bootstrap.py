@@ -146,8 +146,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             for task in tasks:
                 if task.get_name() != "relay":
                     await task
-            if settings.run_consumer:
-                await consumer.stop()
+            await consumer.stop()  # also when never started: it holds a client to close
             relay.stop()
             for task in tasks:
                 if task.get_name() == "relay":
