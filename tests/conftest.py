@@ -46,22 +46,12 @@ class Broker(Protocol):
     @property
     def bootstrap_servers(self) -> str: ...
 
-    def pause(self) -> None: ...
-
-    def resume(self) -> None: ...
-
 
 @dataclass(frozen=True)
 class ExternalBroker:
-    """A broker we did not start: it cannot be paused, so fault tests skip."""
+    """A broker we did not start (the fault tests, which freeze it, need the embedded one)."""
 
     bootstrap_servers: str
-
-    def pause(self) -> None:
-        pytest.skip("pausing the broker needs the embedded broker (KAFKA_BOOTSTRAP_SERVERS is set)")
-
-    def resume(self) -> None:
-        pytest.skip("resuming the broker needs the embedded broker")
 
 
 class Postgres(Protocol):

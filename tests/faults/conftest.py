@@ -22,6 +22,7 @@ from leadloop_cli.infra import EmbeddedBroker, EmbeddedPostgres
 
 from ..conftest import Broker, Postgres
 from ..factories import ALWAYS
+from ..tools import cannot_run_here
 from .processes import Services
 from .reading import db_engine, scalar
 from .receivers import SmtpReceiver, WebhookReceiver, serve_webhooks
@@ -107,7 +108,7 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 def embedded_broker(broker: Broker) -> Iterator[EmbeddedBroker]:
     """The session's embedded broker, for pause()/resume(); never left paused."""
     if not isinstance(broker, EmbeddedBroker):
-        pytest.skip("pausing the broker needs the embedded broker (KAFKA_BOOTSTRAP_SERVERS is set)")
+        cannot_run_here("freezing the broker needs the embedded one (KAFKA_BOOTSTRAP_SERVERS set)")
     try:
         yield broker
     finally:
@@ -118,7 +119,7 @@ def embedded_broker(broker: Broker) -> Iterator[EmbeddedBroker]:
 def embedded_postgres(postgres: Postgres) -> Iterator[EmbeddedPostgres]:
     """The session's embedded PostgreSQL, for stop()/start(); running again after the test."""
     if not isinstance(postgres, EmbeddedPostgres):
-        pytest.skip("restarting PostgreSQL needs the embedded server (DATABASE_URL is set)")
+        cannot_run_here("restarting PostgreSQL needs the embedded one (DATABASE_URL is set)")
     try:
         yield postgres
     finally:

@@ -147,8 +147,13 @@ async def test_broker_paused_for_ten_seconds(embedded_broker: EmbeddedBroker, ru
     async def pause(run: Run) -> None:
         embedded_broker.pause()
         try:
-            # The fault is a 10-second freeze, so this wait is the fault itself, not a guess.
-            await asyncio.sleep(10)
+            # Frozen while intake takes 10 s worth of form fills: the outbox keeps them, so
+            # marketing's side never notices the broker is away.
+            await grows(
+                lambda: len(run.load.accepted()),
+                int(RATE * 10),
+                what="form fills accepted while the broker is frozen",
+            )
         finally:
             embedded_broker.resume()
 
@@ -162,9 +167,11 @@ async def test_postgres_restarted(embedded_postgres: EmbeddedPostgres, run: Run)
         refused = run.load.refused()
         await asyncio.to_thread(embedded_postgres.stop)
         try:
-            # The fault is a 5-second outage: its length is the fault, not a guess at a state.
-            await asyncio.sleep(5)
-            await grows(run.load.refused, 5, what="form fills refused while Postgres is down")
+            # Down until intake has refused (503) as many tries as 5 s of form fills would make:
+            # new leads and the retries of the waiting ones, a backlog for the restart to take.
+            await grows(
+                run.load.refused, int(RATE * 5), what="form fills refused while Postgres is down"
+            )
         finally:
             await asyncio.to_thread(embedded_postgres.start)
         run.notes["refused_while_postgres_down"] = run.load.refused() - refused

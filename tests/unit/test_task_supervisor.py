@@ -39,8 +39,16 @@ class Stops:
 
 async def crash_after(started: asyncio.Event, message: str) -> None:
     started.set()
-    await asyncio.sleep(0)
     raise RuntimeError(message)
+
+
+async def run_forever(started: asyncio.Event) -> None:
+    started.set()
+    await asyncio.Event().wait()
+
+
+async def fall_out() -> None:
+    """A loop that ends although nobody asked it to."""
 
 
 async def run_until_stopped(stop: asyncio.Event) -> None:
@@ -73,9 +81,10 @@ async def test_cancellation_and_returning_while_stopping_are_not_failures() -> N
     stops = Stops()
     tasks = TaskSupervisor(SERVICE, stop_process=stops)
     stop = asyncio.Event()
-    cancelled = tasks.start("cancelled", asyncio.sleep(3600))
+    running = asyncio.Event()
+    cancelled = tasks.start("cancelled", run_forever(running))
     stopped = tasks.start("stopped", run_until_stopped(stop))
-    await asyncio.sleep(0)
+    await running.wait()  # cancelled while it runs, not before it started
     cancelled.cancel()
     with pytest.raises(asyncio.CancelledError):
         await cancelled
@@ -91,7 +100,7 @@ async def test_a_task_returning_while_the_service_runs_is_a_failure() -> None:
     stops = Stops()
     tasks = TaskSupervisor(SERVICE, stop_process=stops)
     before = failures("fell-out")
-    await tasks.start("fell-out", asyncio.sleep(0))
+    await tasks.start("fell-out", fall_out())
     await asyncio.wait_for(stops.called.wait(), 1)
     assert tasks.failures == {"fell-out": "returned while the service was running"}
     assert failures("fell-out") == before + 1
