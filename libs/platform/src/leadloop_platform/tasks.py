@@ -50,7 +50,6 @@ class TaskSupervisor:
         self.stop_process = stop_process
         self.failures: dict[str, str] = {}
         self._stopping = False
-        self._stop_requested = False
         self._stop_timer: asyncio.TimerHandle | None = None
 
     def start(self, name: str, loop: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
@@ -92,9 +91,8 @@ class TaskSupervisor:
             exc_info=exc,
         )
         metrics.BACKGROUND_TASK_FAILURES.labels(self.service, name).inc()
-        if self._stopping or self._stop_requested:
-            return
-        self._stop_requested = True
+        if self._stopping or self._stop_timer is not None:
+            return  # stopping already, or asked to
         self._stop_timer = asyncio.get_running_loop().call_later(
             self.stop_delay_s, self.stop_process
         )
