@@ -58,3 +58,6 @@ async def test_a_time_before_year_one_in_utc_is_a_422(settings: CommonSettings) 
             r = await http.get("/v1/reports/funnel", params=query, headers=AUTH)
             assert r.status_code == 422, (query, r.text)
             assert_problem(r, 422)
+        review = {"end": "0001-01-03T00:00:00Z"}  # its period and the one before reach year 0
+        r = await http.get("/v1/reviews/weekly", params=review, headers=AUTH)
+        assert_problem(r, 422)

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from leadloop_events.instant import Instant
 from leadloop_feedback import queries
 from leadloop_feedback.domain import reviews, svg
 from leadloop_platform.auth.guard import SESSION_COOKIE, require_scope, resolve
@@ -311,7 +312,7 @@ async def sign_out() -> Response:
 
 async def review(request: Request, kind: str, end: datetime | None) -> reviews.Agenda:
     days = 7 if kind == "weekly" else 30
-    now = queries.last_days(days, (end or datetime.now(UTC)).astimezone(UTC))
+    now = queries.last_days(days, end or datetime.now(UTC))
     before = now.before()
     none = queries.NO_FILTERS
     snapshots = []
@@ -340,7 +341,7 @@ async def review(request: Request, kind: str, end: datetime | None) -> reviews.A
 async def get_review(
     request: Request,
     kind: Literal["weekly", "monthly"],
-    end: Annotated[datetime | None, Query(description="the period's end; default now")] = None,
+    end: Annotated[Instant | None, Query(description="the period's end; default now")] = None,
     format: Annotated[Literal["html", "markdown"] | None, Query()] = None,
 ) -> Response:
     agenda = await review(request, kind, end)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.dialects.postgresql import insert
 
+from leadloop_events.instant import Instant
 from leadloop_feedback import queries
 from leadloop_feedback.adapters.tables import campaigns
 from leadloop_platform.auth.guard import require_scope
@@ -28,16 +29,16 @@ AS_CSV: dict[int | str, dict[str, Any]] = {
 
 
 def period(
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: Annotated[datetime | None, Query()] = None,
+    from_: Annotated[Instant | None, Query(alias="from")] = None,
+    to: Annotated[Instant | None, Query()] = None,
 ) -> queries.Period:
     """`from` and `to` (ISO dates or times); default: the 90 days up to now."""
     return _period(from_, to, lambda: queries.last_days(90))
 
 
 def month_period(
-    from_: Annotated[datetime | None, Query(alias="from")] = None,
-    to: Annotated[datetime | None, Query()] = None,
+    from_: Annotated[Instant | None, Query(alias="from")] = None,
+    to: Annotated[Instant | None, Query()] = None,
 ) -> queries.Period:
     """`from` and `to`; default: this calendar month (UTC), so pacing projects to its end."""
     return _period(from_, to, lambda: queries.month_of(datetime.now(UTC)))
@@ -48,11 +49,8 @@ def _period(
 ) -> queries.Period:
     if start is None and end is None:
         return default()
-    try:
-        end = (end or datetime.now(UTC)).astimezone(UTC)
-        start = start.astimezone(UTC) if start else end - timedelta(days=90)
-    except OverflowError as exc:  # such as 0001-01-01T00:00+00:01, before year 1 in UTC
-        raise Problem(422, "`from` or `to` is out of range", kind="validation-error") from exc
+    end = end or datetime.now(UTC)
+    start = start or end - timedelta(days=90)
     if start >= end:
         raise Problem(422, "`from` must be before `to`", kind="validation-error")
     return queries.Period(start, end)

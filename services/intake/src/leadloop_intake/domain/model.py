@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from leadloop_events.instant import Instant
 from leadloop_events.intake import ActivityType, LeadProfile, Utm
 from leadloop_intake.domain.countries import ISO_3166_ALPHA2
 
@@ -47,17 +47,9 @@ def check_source(value: str) -> str:
     return slug
 
 
-def as_utc(value: datetime) -> datetime:
-    try:
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    except OverflowError as exc:  # 0001-01-01T00:00+00:01 has no UTC time
-        raise ValueError("the time is out of range once converted to UTC") from exc
-
-
 Email = Annotated[str, Field(max_length=320), AfterValidator(check_email)]
 Country = Annotated[str, Field(min_length=2, max_length=2), AfterValidator(check_country)]
 Source = Annotated[str, Field(max_length=100), AfterValidator(check_source)]
-Instant = Annotated[datetime, AfterValidator(as_utc)]
 Short = Annotated[str, Field(max_length=200)]
 
 
