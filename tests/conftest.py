@@ -27,6 +27,8 @@ from leadloop_cli.infra import (
 from leadloop_cli.services import migrate_all
 from leadloop_messaging.provisioning import ensure_topics, topic_plan
 
+from .receivers import SmtpReceiver, WebhookReceiver, serve_webhooks
+
 TESTS = Path(__file__).parent
 TEST_API_KEY = "llk_test_bootstrap_key_with_every_scope_0001"
 TEST_PARTITIONS = 3
@@ -160,3 +162,23 @@ def settings_env(database_url: str, broker: Broker, topic_prefix: str) -> dict[s
         "LEADLOOP_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
         "LEADLOOP_ENV": "test",
     }
+
+
+@pytest.fixture
+def smtp_receiver() -> Iterator[SmtpReceiver]:
+    """A real SMTP server on a free port (aiosmtpd, in its own thread)."""
+    receiver = SmtpReceiver().start()
+    try:
+        yield receiver
+    finally:
+        receiver.stop()
+
+
+@pytest.fixture
+async def webhook_receiver() -> AsyncIterator[WebhookReceiver]:
+    """A real HTTP endpoint on a free port that records every webhook POST (answers 204)."""
+    receiver, stop = await serve_webhooks()
+    try:
+        yield receiver
+    finally:
+        await stop()

@@ -25,3 +25,16 @@ async def post_crm_calls(
             return r.status_code in (200, 202)
 
         await wait_for(accepted, timeout_s=60, what=f"the CRM {path} call to be accepted")
+
+
+def connected_call(crm_event_id: str, lead_id: str, at: str) -> tuple[str, dict[str, Any]]:
+    """rep-alice reached the lead by phone: the first touch, which stops the SLA timer."""
+    touch = {
+        "crm_event_id": crm_event_id,
+        "lead_id": lead_id,
+        "rep_id": "rep-alice",
+        "channel": "call",
+        "outcome": "connected",
+        "touched_at": at,
+    }
+    return "touches", touch

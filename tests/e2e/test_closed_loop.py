@@ -10,8 +10,9 @@ from typing import Any
 
 import httpx
 
+from ..factories import acme_dental_form
 from ..integration.messaging.support import wait_for
-from .crm import post_crm_calls
+from .crm import connected_call, post_crm_calls
 
 ALWAYS = {
     "timezone": "UTC",
@@ -47,17 +48,7 @@ async def test_form_fill_to_revenue_and_erasure(
     lead_id = (
         await http.post(
             f"{intake.url}/v1/form-submissions",
-            json={
-                "email": "ana.lopez@acme-dental.com",
-                "first_name": "Ana",
-                "company": "ACME Dental",
-                "company_size": 240,
-                "industry": "Healthcare",
-                "country": "DE",
-                "job_title": "Head of Operations",
-                "source": "webinar",
-                "campaign": "q4-dental-webinar",
-            },
+            json=acme_dental_form(),
         )
     ).json()["lead_id"]
     r = await http.post(
@@ -80,17 +71,7 @@ async def test_form_fill_to_revenue_and_erasure(
 
     now = datetime.now(UTC).isoformat()
     crm_calls = [
-        (
-            "touches",
-            {
-                "crm_event_id": "t-1",
-                "lead_id": lead_id,
-                "rep_id": "rep-alice",
-                "channel": "call",
-                "outcome": "connected",
-                "touched_at": now,
-            },
-        ),
+        connected_call("t-1", lead_id, now),
         (
             "status-updates",
             {"crm_event_id": "s-1", "lead_id": lead_id, "status": "accepted", "changed_at": now},

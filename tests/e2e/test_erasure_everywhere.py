@@ -10,25 +10,20 @@ deal reason name them. Then every text, JSON and bytea column of every table is 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
 import sqlalchemy as sa
-import uvicorn
-from aiosmtpd.controller import Controller
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
-from leadloop_cli.infra import free_port
 from leadloop_db.engine import make_engine
 
+from ..factories import acme_dental_form
 from ..integration.messaging.support import wait_for
-from .crm import post_crm_calls
+from ..receivers import SmtpReceiver, WebhookReceiver
+from .crm import connected_call, post_crm_calls
 
 EMAIL = "Zebulon.Quaxmire+webinar@acme-dental.com"
 FIRST, LAST = "Zebulon", "Quaxmire"
@@ -92,65 +87,17 @@ def holds_person(text: str) -> list[str]:
     return [n for n in NEEDLES if n.lower() in lowered]
 
 
-class Inbox:
-    """A real SMTP server (aiosmtpd) keeping what routing mails."""
-
-    def __init__(self) -> None:
-        self.messages: list[bytes] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        self.messages.append(envelope.content)
-        return "250 OK"
-
-
-@pytest.fixture
-def inbox() -> Any:
-    handler = Inbox()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    try:
-        yield handler, controller.port
-    finally:
-        controller.stop()
-
-
-@pytest.fixture
-async def crm_endpoint() -> AsyncIterator[tuple[str, list[bytes]]]:
-    """A real HTTP server standing in for a CRM that subscribed to lead alerts."""
-    received: list[bytes] = []
-
-    async def receive(request: Request) -> Response:
-        received.append(await request.body())
-        return Response(status_code=204)
-
-    port = free_port()
-    app = Starlette(routes=[Route("/alerts", receive, methods=["POST"])])
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    task = asyncio.create_task(server.serve())
-
-    async def started() -> bool:
-        return server.started
-
-    await wait_for(started, what="the CRM's webhook endpoint")
-    try:
-        yield f"http://127.0.0.1:{port}/alerts", received
-    finally:
-        server.should_exit = True
-        await task
-
-
 @pytest.mark.timeout(240)
 async def test_erased_person_is_in_no_table_and_no_report(
     start_service: Callable[..., Awaitable[Any]],
     http: httpx.AsyncClient,
     service_env: dict[str, str],
-    inbox: tuple[Inbox, int],
-    crm_endpoint: tuple[str, list[bytes]],
+    webhook_receiver: WebhookReceiver,
+    smtp_receiver: SmtpReceiver,
 ) -> None:
-    mailbox, smtp_port = inbox
     smtp = {
         "LEADLOOP_SMTP_HOST": "127.0.0.1",
-        "LEADLOOP_SMTP_PORT": str(smtp_port),
+        "LEADLOOP_SMTP_PORT": str(smtp_receiver.port),
         "LEADLOOP_SMTP_STARTTLS": "false",
         "LEADLOOP_SMTP_SENDER": "leadloop@northwind.example",
         "LEADLOOP_DELIVERY_INTERVAL_S": "0.5",
@@ -159,10 +106,9 @@ async def test_erased_person_is_in_no_table_and_no_report(
     routing = await start_service("routing", smtp)
     feedback = await start_service("feedback")
     intake = await start_service("intake")
-    url, alerts = crm_endpoint
     r = await http.post(
         f"{routing.url}/v1/webhook-subscriptions",
-        json={"url": url, "event_types": ["leadloop.lead.assigned.v1"]},
+        json={"url": webhook_receiver.url, "event_types": ["leadloop.lead.assigned.v1"]},
     )
     assert r.status_code in (200, 201), r.text
     r = await http.put(
@@ -179,21 +125,14 @@ async def test_erased_person_is_in_no_table_and_no_report(
     r = await http.post(
         f"{intake.url}/v1/form-submissions",
         headers={"Idempotency-Key": "erasure-form-1"},
-        json={
-            "email": EMAIL,
-            "first_name": FIRST,
-            "last_name": LAST,
-            "phone": PHONE,
-            "company": "ACME Dental",
-            "company_size": 240,
-            "industry": "Healthcare",
-            "country": "DE",
-            "job_title": "Head of Operations",
-            "source": "webinar",
-            "campaign": "q4-dental-webinar",
-            "page_url": f"https://acme.example/thanks?email={EMAIL}",
-            "fields": {"how_did_you_hear": f"{FIRST} {LAST} heard it from a colleague"},
-        },
+        json=acme_dental_form(
+            email=EMAIL,
+            first_name=FIRST,
+            last_name=LAST,
+            phone=PHONE,
+            page_url=f"https://acme.example/thanks?email={EMAIL}",
+            fields={"how_did_you_hear": f"{FIRST} {LAST} heard it from a colleague"},
+        ),
     )
     assert r.status_code == 202, r.text
     lead_id = r.json()["lead_id"]
@@ -218,24 +157,15 @@ async def test_erased_person_is_in_no_table_and_no_report(
     assert r.status_code == 202, r.text
 
     async def alerted_and_mailed() -> bool:
-        return bool(alerts) and bool(mailbox.messages)
+        return bool(webhook_receiver.deliveries) and bool(smtp_receiver.mails)
 
     await wait_for(alerted_and_mailed, timeout_s=90, what="the webhook and the alert email")
-    assert holds_person(alerts[0].decode()), "the lead alert should carry the person"
+    alert = webhook_receiver.deliveries[0].body.decode()
+    assert holds_person(alert), "the lead alert should carry the person"
 
     now = datetime.now(UTC).isoformat()
     crm_calls = [
-        (
-            "touches",
-            {
-                "crm_event_id": "erasure-t-1",
-                "lead_id": lead_id,
-                "rep_id": "rep-alice",
-                "channel": "call",
-                "outcome": "connected",
-                "touched_at": now,
-            },
-        ),
+        connected_call("erasure-t-1", lead_id, now),
         (
             "status-updates",
             {

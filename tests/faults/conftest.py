@@ -22,10 +22,10 @@ from leadloop_cli.infra import EmbeddedBroker, EmbeddedPostgres
 
 from ..conftest import Broker, Postgres
 from ..factories import ALWAYS
+from ..receivers import SmtpReceiver, WebhookReceiver
 from ..tools import cannot_run_here
 from .processes import Services
 from .reading import db_engine, scalar
-from .receivers import SmtpReceiver, WebhookReceiver, serve_webhooks
 from .waiting import wait_for
 
 # Reps for the teams the load's SQLs land in; no caps, always working, so every routed SQL
@@ -36,26 +36,6 @@ REPS = {
     "rep-carla": ["north-america"],
     "rep-dmitri": ["north-america"],
 }
-
-
-@pytest.fixture
-def smtp_receiver() -> Iterator[SmtpReceiver]:
-    """A real SMTP server on a free port (aiosmtpd, in its own thread)."""
-    receiver = SmtpReceiver().start()
-    try:
-        yield receiver
-    finally:
-        receiver.stop()
-
-
-@pytest.fixture
-async def webhook_receiver() -> AsyncIterator[WebhookReceiver]:
-    """A real HTTP endpoint on a free port that records every webhook POST (answers 204)."""
-    receiver, stop = await serve_webhooks()
-    try:
-        yield receiver
-    finally:
-        await stop()
 
 
 @pytest.fixture

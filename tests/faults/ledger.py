@@ -38,6 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from leadloop_events import topics
 from leadloop_events.envelope import CloudEvent
 
+from ..receivers import SmtpReceiver, WebhookReceiver
 from .conftest import REPS, Stack
 from .load import LoadGenerator
 from .reading import (
@@ -49,7 +50,6 @@ from .reading import (
     scalar,
     unsent_outbox_rows,
 )
-from .receivers import SmtpReceiver, WebhookReceiver
 from .waiting import wait_for
 
 FUNNEL = ("lead", "mql", "sql", "accepted", "opportunity", "customer")

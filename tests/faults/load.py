@@ -13,6 +13,8 @@ from typing import Any
 
 import httpx
 
+from ..factories import acme_dental_form
+
 RETRY_S = 0.5  # the load generator's pause before retrying a request
 
 # One in ten of each: which leads the agreement makes SQLs, and which it never does.
@@ -33,18 +35,9 @@ KINDS = (
 def form_for(kind: str, n: int, run: str) -> dict[str, Any]:
     """A form fill with a readable, unique person for lead number `n` of this run."""
     email = f"lead{n:05d}.{run}@acme-dental.example"
-    base: dict[str, Any] = {
-        "email": email,
-        "first_name": f"Lead{n}",
-        "last_name": "Fault",
-        "company": f"ACME Dental {n}",
-        "company_size": 240,
-        "industry": "Healthcare",
-        "country": "DE",
-        "job_title": "Head of Operations",
-        "source": "webinar",
-        "campaign": "q4-dental-webinar",
-    }
+    base = acme_dental_form(
+        email=email, first_name=f"Lead{n}", last_name="Fault", company=f"ACME Dental {n}"
+    )
     if kind == "sql-na":
         base.update(country="US", company=f"Hooli Health {n}", source="paid-search")
     elif kind == "sql-queue":

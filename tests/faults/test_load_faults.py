@@ -18,12 +18,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadloop_cli.infra import EmbeddedBroker, EmbeddedPostgres
 
+from ..receivers import SmtpReceiver, WebhookReceiver
 from .conftest import Stack
 from .ledger import Run, check_everything, drain
 from .load import LoadGenerator, env_rate
 from .processes import ServiceProcess
 from .reading import scalar
-from .receivers import SmtpReceiver, WebhookReceiver
 from .waiting import grows, wait_for
 
 RATE = env_rate(20.0)  # leads per second

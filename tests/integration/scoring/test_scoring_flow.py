@@ -16,20 +16,11 @@ from leadloop_events.feedback import LeadStatusChanged
 from leadloop_platform.settings import CommonSettings
 from leadloop_scoring.adapters.tables import score_history, stage_history
 
+from ...factories import acme_dental_form
 from ..messaging.support import produce, read_all, wait_for
 from .conftest import Loop
 
-ANA = {
-    "email": "ana.lopez@acme-dental.com",
-    "first_name": "Ana",
-    "company": "ACME Dental",
-    "company_size": 240,
-    "industry": "Healthcare",
-    "country": "DE",
-    "job_title": "Head of Operations",
-    "source": "webinar",
-    "campaign": "q4-dental-webinar",
-}
+ANA = acme_dental_form()
 
 
 async def lifecycle(settings: CommonSettings, expect: int) -> list[dict[str, Any]]:

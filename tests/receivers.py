@@ -1,5 +1,6 @@
-"""Alert receivers that count what they get: a local webhook endpoint (uvicorn, in the test's
-event loop) and an SMTP server (aiosmtpd, in its own thread)."""
+"""Real alert receivers for the fault and erasure tests, keeping and counting what they get: a
+local webhook endpoint (uvicorn, in the test's event loop) and an SMTP server (aiosmtpd, in its
+own thread)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from leadloop_cli.infra import free_port
 from leadloop_events.envelope import CloudEvent
 from leadloop_platform.webhooks import SignatureError, verify
 
-from .waiting import wait_for
+from .integration.messaging.support import wait_for
 
 
 @dataclass(frozen=True)
@@ -37,6 +38,7 @@ class Delivery:
     lead_id: str
     assignment_id: str | None
     signature_ok: bool
+    body: bytes
 
 
 @dataclass
@@ -79,6 +81,7 @@ class WebhookReceiver:
                 lead_id=event.subject or "",
                 assignment_id=event.data.get("assignment_id"),
                 signature_ok=signature_ok,
+                body=body,
             )
         )
 
