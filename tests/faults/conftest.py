@@ -22,9 +22,9 @@ from leadloop_cli.infra import EmbeddedBroker, EmbeddedPostgres
 
 from ..conftest import Broker, Postgres
 from ..factories import ALWAYS
+from ..processes import Services
 from ..receivers import SmtpReceiver, WebhookReceiver
 from ..tools import cannot_run_here
-from .processes import Services
 from .reading import db_engine, scalar
 from .waiting import wait_for
 

@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadloop_cli.infra import EmbeddedBroker, EmbeddedPostgres
 
+from ..processes import ServiceProcess
 from ..receivers import SmtpReceiver, WebhookReceiver
 from .conftest import Stack
 from .ledger import Run, check_everything, drain
 from .load import LoadGenerator, env_rate
-from .processes import ServiceProcess
 from .reading import scalar
 from .waiting import grows, wait_for
 

@@ -25,6 +25,7 @@ from leadloop_events import topics
 from leadloop_events.feedback import LeadTouched
 from leadloop_events.handoff import LeadAssigned
 
+from ..processes import Services
 from .poison import (
     CONSUMERS,
     FEEDBACK,
@@ -43,7 +44,6 @@ from .poison import (
     replay,
     the_fix,
 )
-from .processes import Services
 from .reading import read_topic, scalar
 from .waiting import wait_for
 

@@ -35,7 +35,7 @@ from leadloop_scoring.domain.agreement import EXAMPLE_FILE, Agreement, load_agre
 
 from ..factories import ALWAYS, agreement_published, stage_changed
 from ..integration.messaging.support import produce
-from .processes import ServiceProcess, Services
+from ..processes import ServiceProcess, Services
 from .reading import read_events, scalar
 from .waiting import wait_for
 

@@ -1,4 +1,5 @@
-"""The services as real `uvicorn --factory` processes, to kill -9 and restart on the same port."""
+"""The services as real `uvicorn --factory` processes (end-to-end and fault tests): started by
+name, each killable with kill -9 and restartable on the same port and environment."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import httpx
 
 from leadloop_cli.infra import die_with_parent, free_port, log_tail
 
-from .waiting import POLL_S
+from .integration.messaging.support import POLL_S
 
 READY_TIMEOUT_S = 90.0
 REQUEST_LINE = re.compile(r'HTTP/1\.1" \d{3}|HTTP Request: ')
