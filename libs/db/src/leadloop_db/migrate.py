@@ -6,7 +6,7 @@ import asyncio
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command, context
+from alembic import command, context, op
 from alembic.config import Config
 from sqlalchemy.engine import Connection
 
@@ -62,3 +62,31 @@ def run_env(target_metadata: sa.MetaData | None = None) -> None:
             await engine.dispose()
 
     asyncio.run(main())
+
+
+def park_outbox_upgrade(schema: str) -> None:
+    """Add the outbox's parking columns and narrow the unsent index to rows still to send."""
+    op.add_column("outbox", sa.Column("parked_at", sa.DateTime(timezone=True)), schema=schema)
+    op.add_column("outbox", sa.Column("park_error", sa.Text()), schema=schema)
+    op.drop_index("ix_outbox_unsent", table_name="outbox", schema=schema)
+    op.create_index(
+        "ix_outbox_unsent",
+        "outbox",
+        ["id"],
+        schema=schema,
+        postgresql_where=sa.text("sent_at IS NULL AND parked_at IS NULL"),
+    )
+
+
+def park_outbox_downgrade(schema: str) -> None:
+    """Undo `park_outbox_upgrade`."""
+    op.drop_index("ix_outbox_unsent", table_name="outbox", schema=schema)
+    op.create_index(
+        "ix_outbox_unsent",
+        "outbox",
+        ["id"],
+        schema=schema,
+        postgresql_where=sa.text("sent_at IS NULL"),
+    )
+    op.drop_column("outbox", "park_error", schema=schema)
+    op.drop_column("outbox", "parked_at", schema=schema)

@@ -22,7 +22,15 @@ def outbox_table(metadata: sa.MetaData) -> sa.Table:
             "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
         ),
         sa.Column("sent_at", sa.DateTime(timezone=True)),
-        sa.Index("ix_outbox_unsent", "id", postgresql_where=sa.text("sent_at IS NULL")),
+        # A row the broker refused for good (too large, say): kept with its error, skipped by
+        # the relay so one record never stops the rest, and counted until someone looks at it.
+        sa.Column("parked_at", sa.DateTime(timezone=True)),
+        sa.Column("park_error", sa.Text),
+        sa.Index(
+            "ix_outbox_unsent",
+            "id",
+            postgresql_where=sa.text("sent_at IS NULL AND parked_at IS NULL"),
+        ),
     )
 
 

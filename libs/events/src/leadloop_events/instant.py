@@ -4,7 +4,7 @@ even be computed)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 from pydantic import AfterValidator
@@ -24,3 +24,19 @@ def as_utc(value: datetime) -> datetime:
 
 
 Instant = Annotated[datetime, AfterValidator(as_utc)]
+
+
+MAX_FUTURE_SKEW = timedelta(minutes=15)
+"""How far ahead of this server's clock a reported time may be (other systems' clocks drift)."""
+
+
+def not_in_future(value: datetime) -> datetime:
+    """`value` in UTC, refused when it lies more than MAX_FUTURE_SKEW after now."""
+    utc = as_utc(value)
+    if utc > datetime.now(UTC) + MAX_FUTURE_SKEW:
+        raise ValueError("the time lies in the future (more than 15 minutes after now)")
+    return utc
+
+
+PastInstant = Annotated[datetime, AfterValidator(not_in_future)]
+"""An Instant that has happened: a time some system reports an event at."""

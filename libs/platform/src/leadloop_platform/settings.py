@@ -36,7 +36,8 @@ class CommonSettings(BaseSettings):
     kafka_heartbeat_interval_ms: int = Field(default=3_000, ge=100)
     topic_prefix: str = ""
     bootstrap_api_key: SecretStr | None = None
-    max_body_bytes: int = Field(default=1_048_576, ge=1_024)
+    # Well under the broker's record limit (1 MiB), so an accepted body always fits an event.
+    max_body_bytes: int = Field(default=524_288, ge=1_024)
     log_level: str = "INFO"
     log_json: bool = True
     outbox_poll_interval_s: float = Field(default=1.0, gt=0)
