@@ -11,8 +11,18 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, StringConstraints
 
+MAX_TEXT = 500
+"""A name, company, title, source, campaign, asset or other short text."""
+MAX_EMAIL = 320
+"""An email address (RFC 5321: 64 + 1 + 255)."""
+MAX_URL = 2_048
+"""A URL."""
+MAX_NOTE = 2_000
+"""A free-text note or reason."""
+MAX_ITEMS = 100
+"""Items in a list an event carries (campaigns, sources, timeline entries, products)."""
 MAX_DEPTH = 8
 """Containers nested inside a free-form object, the object itself counted."""
 MAX_VALUES = 1_000
@@ -46,3 +56,9 @@ def bounded_json(value: dict[str, Any]) -> dict[str, Any]:
 
 FreeForm = Annotated[dict[str, Any], AfterValidator(bounded_json)]
 """A free-form JSON object, bounded in depth, count and size."""
+
+
+Text = Annotated[str, StringConstraints(max_length=MAX_TEXT)]
+Email = Annotated[str, StringConstraints(max_length=MAX_EMAIL)]
+Url = Annotated[str, StringConstraints(max_length=MAX_URL)]
+Note = Annotated[str, StringConstraints(max_length=MAX_NOTE)]
