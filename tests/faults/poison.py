@@ -115,8 +115,8 @@ class Case:
     follower_at: tuple[int, int] | None = None
 
     def __post_init__(self) -> None:
-        self.poison_event = new_event(self.poison, source="/tests/faults", subject=self.lead_id)
-        self.follower_event = new_event(self.follower, source="/tests/faults", subject=self.lead_id)
+        self.poison_event = new_event(self.poison, subject=self.lead_id)
+        self.follower_event = new_event(self.follower, subject=self.lead_id)
 
 
 def cases(run: str) -> list[Case]:

@@ -82,7 +82,7 @@ def sql(lead_id: str) -> LeadStageChanged:
 async def publish(bootstrap: str, topic: str, items: Sequence[tuple[str, EventData]]) -> None:
     """Events as scoring would publish them, keyed by their subject."""
     records = [
-        (key.encode(), new_event(data, source="/tests/faults", subject=key).to_bytes())
+        (key.encode(), new_event(data, subject=key).to_bytes())
         for key, data in items
     ]
     await produce(bootstrap, topic, records)

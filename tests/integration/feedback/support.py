@@ -21,6 +21,6 @@ async def send(
 ) -> None:
     records = []
     for data in items:
-        event = new_event(data, source="/tests", subject=data.lead_id)  # type: ignore[attr-defined]
+        event = new_event(data, subject=data.lead_id)  # type: ignore[attr-defined]
         records += [(event.subject.encode(), event.to_bytes())] * (2 if twice else 1)  # type: ignore[union-attr]
     await produce(settings.kafka_bootstrap_servers, settings.topic(topic), records)

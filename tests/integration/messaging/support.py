@@ -50,7 +50,6 @@ def erased(lead: str, n: int) -> CloudEvent:
 
     return new_event(
         LeadErased(lead_id=lead, erased_at=datetime.now(UTC), reason=str(n)),
-        source="/tests",
         subject=lead,
     )
 

@@ -58,7 +58,7 @@ async def routing(settings: CommonSettings) -> AsyncIterator[RoutingUnderTest]:
         records = []
         for data in items:
             subject = getattr(data, "lead_id", None) or agreement_key or "agreement"
-            event = new_event(data, source="/tests", subject=subject)
+            event = new_event(data, subject=subject)
             records += [(subject.encode(), event.to_bytes())] * (2 if twice else 1)
         await produce(settings.kafka_bootstrap_servers, settings.topic(topic), records)
 

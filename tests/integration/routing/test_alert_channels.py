@@ -143,8 +143,8 @@ async def test_the_rep_gets_one_alert_email(settings: CommonSettings) -> None:
                 },
             )
             events = [
-                new_event(agreement_published(), source="/tests", subject="agreement"),
-                new_event(stage_changed("lead-HOOLI"), source="/tests", subject="lead-HOOLI"),
+                new_event(agreement_published(), subject="agreement"),
+                new_event(stage_changed("lead-HOOLI"), subject="lead-HOOLI"),
             ]
             await produce(
                 settings.kafka_bootstrap_servers,

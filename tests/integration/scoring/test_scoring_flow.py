@@ -202,7 +202,7 @@ async def test_sales_feedback_moves_the_lead_and_illegal_moves_are_recorded(
         currency="EUR",
         closed_at=now,
     )  # type: ignore[arg-type]
-    events = [new_event(f, source="/tests/crm", subject=lead_id) for f in [*feedback, won]]
+    events = [new_event(f, subject=lead_id) for f in [*feedback, won]]
     await produce(
         settings.kafka_bootstrap_servers,
         settings.topic(topics.FEEDBACK),

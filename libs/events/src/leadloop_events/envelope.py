@@ -8,6 +8,9 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from leadloop_events import topics
+from leadloop_events.bounds import MAX_URL
+
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/cloudevents+json"
 
@@ -26,15 +29,16 @@ class CloudEvent(BaseModel):
 
     model_config = ConfigDict(extra="allow", frozen=True)
 
-    specversion: str = SPEC_VERSION
-    id: str = Field(default_factory=lambda: str(uuid.uuid4()), min_length=1)
-    source: str = Field(min_length=1)
-    type: str = Field(min_length=1)
-    subject: str | None = None
+    # Bounded so that the ids fit their columns (outbox, processed events) and keys.
+    specversion: str = Field(default=SPEC_VERSION, max_length=10)
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()), min_length=1, max_length=64)
+    source: str = Field(min_length=1, max_length=200)
+    type: str = Field(min_length=1, max_length=200)
+    subject: str | None = Field(default=None, max_length=200)
     time: datetime = Field(default_factory=lambda: datetime.now(UTC))
-    datacontenttype: str = "application/json"
-    dataschema: str | None = None
-    correlationid: str | None = None
+    datacontenttype: str = Field(default="application/json", max_length=100)
+    dataschema: str | None = Field(default=None, max_length=MAX_URL)
+    correlationid: str | None = Field(default=None, max_length=200)
     data: dict[str, Any] = Field(default_factory=dict)
 
     def to_bytes(self) -> bytes:
@@ -60,16 +64,17 @@ class InvalidEvent(ValueError):
 def new_event(
     data: EventData,
     *,
-    source: str,
     subject: str,
+    source: str | None = None,
     correlation_id: str | None = None,
     time: datetime | None = None,
     event_id: str | None = None,
 ) -> CloudEvent:
-    """Wrap `data` in an envelope whose type comes from the data model."""
+    """Wrap `data` in an envelope whose type comes from the data model and whose source is, by
+    default, the service that owns the model's topic."""
     return CloudEvent(
         id=event_id or str(uuid.uuid4()),
-        source=source,
+        source=source or topics.PRODUCERS[data.topic],
         type=data.event_type,
         subject=subject,
         time=time or datetime.now(UTC),

@@ -9,6 +9,7 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from leadloop_events import topics
+from leadloop_events.bounds import MAX_ITEMS, Note, Text
 from leadloop_events.envelope import EventData
 
 
@@ -18,9 +19,9 @@ class LeadTouched(EventData):
     event_type: ClassVar[str] = "leadloop.lead.touched.v1"
     topic: ClassVar[str] = topics.FEEDBACK
 
-    lead_id: str
-    crm_event_id: str
-    rep_id: str
+    lead_id: Text
+    crm_event_id: Text
+    rep_id: Text
     channel: Literal["email", "call", "meeting", "social"]
     outcome: Literal["attempted", "connected", "meeting_booked"]
     touched_at: datetime
@@ -32,14 +33,14 @@ class LeadStatusChanged(EventData):
     event_type: ClassVar[str] = "leadloop.lead.status_changed.v1"
     topic: ClassVar[str] = topics.FEEDBACK
 
-    lead_id: str
-    crm_event_id: str
+    lead_id: Text
+    crm_event_id: Text
     status: Literal[
         "accepted", "working", "rejected", "unqualified", "recycled", "disqualified", "opportunity"
     ]
-    reason_code: str | None = None
-    note: str | None = None
-    rep_id: str | None = None
+    reason_code: Text | None = None
+    note: Note | None = None
+    rep_id: Text | None = None
     changed_at: datetime
 
 
@@ -49,13 +50,13 @@ class DealClosed(EventData):
     event_type: ClassVar[str] = "leadloop.deal.closed.v1"
     topic: ClassVar[str] = topics.FEEDBACK
 
-    lead_id: str
-    crm_event_id: str
-    deal_id: str
+    lead_id: Text
+    crm_event_id: Text
+    deal_id: Text
     stage: Literal["created", "won", "lost"]
     amount: Decimal = Field(ge=0)
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217")
-    products: list[str] = Field(default_factory=list)
+    products: list[Text] = Field(default_factory=list, max_length=MAX_ITEMS)
     recurring: bool = False
-    reason: str | None = None
+    reason: Note | None = None
     closed_at: datetime

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import ClassVar, Literal
 
 from leadloop_events import topics
+from leadloop_events.bounds import Email, Note, Text
 from leadloop_events.envelope import EventData
 from leadloop_events.lifecycle import LeadIntelligence
 
@@ -16,14 +17,14 @@ class LeadAssigned(EventData):
     event_type: ClassVar[str] = "leadloop.lead.assigned.v1"
     topic: ClassVar[str] = topics.HANDOFF
 
-    lead_id: str
-    assignment_id: str
-    owner_rep_id: str | None
-    owner_email: str | None = None
-    team: str
+    lead_id: Text
+    assignment_id: Text
+    owner_rep_id: Text | None
+    owner_email: Email | None = None
+    team: Text
     business: Literal["new", "existing"]
     sla_deadline: datetime
-    agreement_version: str
+    agreement_version: Text
     intelligence: LeadIntelligence
     assigned_at: datetime
 
@@ -34,12 +35,12 @@ class LeadReassigned(EventData):
     event_type: ClassVar[str] = "leadloop.lead.reassigned.v1"
     topic: ClassVar[str] = topics.HANDOFF
 
-    lead_id: str
-    assignment_id: str
-    from_rep_id: str | None
-    to_rep_id: str | None
-    team: str
-    reason: str
+    lead_id: Text
+    assignment_id: Text
+    from_rep_id: Text | None
+    to_rep_id: Text | None
+    team: Text
+    reason: Note
     attempt: int
     sla_deadline: datetime | None
     reassigned_at: datetime
@@ -51,10 +52,10 @@ class SlaBreached(EventData):
     event_type: ClassVar[str] = "leadloop.lead.sla_breached.v1"
     topic: ClassVar[str] = topics.HANDOFF
 
-    lead_id: str
-    assignment_id: str
-    rep_id: str | None
-    team: str
+    lead_id: Text
+    assignment_id: Text
+    rep_id: Text | None
+    team: Text
     deadline: datetime
     breached_at: datetime
     step: Literal["warn", "notify_manager", "reassign", "queue"]

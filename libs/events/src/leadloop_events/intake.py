@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar, Literal, get_args
+from typing import ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadloop_events import topics
+from leadloop_events.bounds import Email, FreeForm, Note, Text, Url
 from leadloop_events.envelope import EventData
 
 ActivityType = Literal[
@@ -31,11 +32,11 @@ class Utm(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    source: str | None = None
-    medium: str | None = None
-    campaign: str | None = None
-    term: str | None = None
-    content: str | None = None
+    source: Text | None = None
+    medium: Text | None = None
+    campaign: Text | None = None
+    term: Text | None = None
+    content: Text | None = None
 
 
 class LeadProfile(BaseModel):
@@ -43,15 +44,15 @@ class LeadProfile(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    email: str
-    first_name: str | None = None
-    last_name: str | None = None
-    company: str | None = None
-    job_title: str | None = None
+    email: Email
+    first_name: Text | None = None
+    last_name: Text | None = None
+    company: Text | None = None
+    job_title: Text | None = None
     company_size: int | None = Field(default=None, ge=0)
-    industry: str | None = None
-    country: str | None = Field(default=None, description="ISO 3166-1 alpha-2")
-    phone: str | None = None
+    industry: Text | None = None
+    country: Text | None = Field(default=None, description="ISO 3166-1 alpha-2")
+    phone: Text | None = None
 
 
 class LeadCaptured(EventData):
@@ -60,18 +61,18 @@ class LeadCaptured(EventData):
     event_type: ClassVar[str] = "leadloop.lead.captured.v1"
     topic: ClassVar[str] = topics.INTAKE
 
-    lead_id: str
-    submission_id: str
+    lead_id: Text
+    submission_id: Text
     is_new_lead: bool
     channel: Literal["form", "hubspot", "import"]
     profile: LeadProfile
-    source: str | None = None
-    campaign: str | None = None
-    form_id: str | None = None
-    page_url: str | None = None
+    source: Text | None = None
+    campaign: Text | None = None
+    form_id: Text | None = None
+    page_url: Url | None = None
     utm: Utm | None = None
     consent: bool | None = None
-    fields: dict[str, Any] = Field(default_factory=dict)
+    fields: FreeForm = Field(default_factory=dict)
     submitted_at: datetime
 
 
@@ -81,14 +82,14 @@ class ActivityRecorded(EventData):
     event_type: ClassVar[str] = "leadloop.lead.activity_recorded.v1"
     topic: ClassVar[str] = topics.INTAKE
 
-    lead_id: str
-    activity_id: str
+    lead_id: Text
+    activity_id: Text
     activity_type: ActivityType
     occurred_at: datetime
-    url: str | None = None
-    asset: str | None = None
-    campaign: str | None = None
-    properties: dict[str, Any] = Field(default_factory=dict)
+    url: Url | None = None
+    asset: Text | None = None
+    campaign: Text | None = None
+    properties: FreeForm = Field(default_factory=dict)
 
 
 class LeadErased(EventData):
@@ -97,6 +98,6 @@ class LeadErased(EventData):
     event_type: ClassVar[str] = "leadloop.lead.erased.v1"
     topic: ClassVar[str] = topics.INTAKE
 
-    lead_id: str
+    lead_id: Text
     erased_at: datetime
-    reason: str | None = None
+    reason: Note | None = None

@@ -8,6 +8,7 @@ from typing import ClassVar, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from leadloop_events import topics
+from leadloop_events.bounds import MAX_ITEMS, Note, Text, Url
 from leadloop_events.envelope import EventData
 from leadloop_events.intake import ActivityType, LeadProfile
 
@@ -22,10 +23,10 @@ class ScoreLine(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    rule: str
+    rule: Text
     kind: Literal["fit", "interest", "negative"]
     points: float
-    reason: str
+    reason: Note
 
 
 class TimelineEntry(BaseModel):
@@ -35,8 +36,8 @@ class TimelineEntry(BaseModel):
 
     activity_type: ActivityType
     occurred_at: datetime
-    url: str | None = None
-    campaign: str | None = None
+    url: Url | None = None
+    campaign: Text | None = None
 
 
 class LeadIntelligence(BaseModel):
@@ -48,10 +49,10 @@ class LeadIntelligence(BaseModel):
     fit: float
     interest: float
     grade: Grade
-    breakdown: list[ScoreLine] = Field(default_factory=list)
-    timeline: list[TimelineEntry] = Field(default_factory=list)
-    sources: list[str] = Field(default_factory=list)
-    campaigns: list[str] = Field(default_factory=list)
+    breakdown: list[ScoreLine] = Field(default_factory=list, max_length=MAX_ITEMS)
+    timeline: list[TimelineEntry] = Field(default_factory=list, max_length=MAX_ITEMS)
+    sources: list[Text] = Field(default_factory=list, max_length=MAX_ITEMS)
+    campaigns: list[Text] = Field(default_factory=list, max_length=MAX_ITEMS)
     first_seen_at: datetime | None = None
 
 
@@ -61,14 +62,14 @@ class LeadScored(EventData):
     event_type: ClassVar[str] = "leadloop.lead.scored.v1"
     topic: ClassVar[str] = topics.LIFECYCLE
 
-    lead_id: str
+    lead_id: Text
     fit: float
     interest: float
     total: float
     grade: Grade
-    interest_band: str
-    breakdown: list[ScoreLine]
-    agreement_version: str
+    interest_band: Text
+    breakdown: list[ScoreLine] = Field(max_length=MAX_ITEMS)
+    agreement_version: Text
     scored_at: datetime
 
 
@@ -78,12 +79,12 @@ class LeadStageChanged(EventData):
     event_type: ClassVar[str] = "leadloop.lead.stage_changed.v1"
     topic: ClassVar[str] = topics.LIFECYCLE
 
-    lead_id: str
+    lead_id: Text
     from_stage: Stage
     to_stage: Stage
-    reason: str
-    agreement_version: str
+    reason: Note
+    agreement_version: Text
     changed_at: datetime
-    first_source: str | None = None
-    first_campaign: str | None = None
+    first_source: Text | None = None
+    first_campaign: Text | None = None
     intelligence: LeadIntelligence | None = None
