@@ -2,13 +2,87 @@
 
 from __future__ import annotations
 
-from typing import Literal
+import re
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import (
+    AliasChoices,
+    BeforeValidator,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-PLACEHOLDER_SECRETS = frozenset({"", "changeme", "change-me", "secret", "dev", "dev-key"})
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "secret", "dev", "dev-key", "none", "null", "todo", "xxx"}
+)
+# Words no generated key contains; a value holding one was typed from a template.
+PLACEHOLDER_WORDS = ("changeme", "placeholder", "example", "replaceme", "randomkey", "yourkey")
+MIN_KEY_LENGTH = 24
+MIN_DISTINCT_CHARACTERS = 8
+
+
+def _letters(value: str) -> str:
+    return re.sub(r"[^a-z0-9]", "", value.lower())
+
+
+def is_placeholder(value: str) -> bool:
+    """Whether a secret is blank or a value copied from a template, never a real secret."""
+    bare = value.strip().lower().removeprefix("whsec_")
+    letters = _letters(bare)
+    if bare in PLACEHOLDER_SECRETS or not letters:
+        return True
+    return any(word in letters for word in PLACEHOLDER_WORDS)
+
+
+def key_weakness(value: str) -> str | None:
+    """Why an API key is too weak to guard production (None when it is not): a placeholder,
+    too short, too few distinct characters, or one short pattern repeated."""
+    if is_placeholder(value) or "secret" in _letters(value):
+        return "is a placeholder"
+    if len(value) < MIN_KEY_LENGTH:
+        return f"is shorter than {MIN_KEY_LENGTH} characters"
+    if len(set(value)) < MIN_DISTINCT_CHARACTERS:
+        return f"has fewer than {MIN_DISTINCT_CHARACTERS} distinct characters"
+    if any(value[p:] == value[:-p] for p in range(1, len(value) // 2 + 1)):
+        return "repeats a short pattern"
+    return None
+
+
+def _refuse_in_production(info: ValidationInfo) -> None:
+    if info.data.get("env") == "production":
+        name = f"LEADLOOP_{(info.field_name or 'secret').upper()}"
+        raise ValueError(
+            f"{name} is empty or a placeholder; set a real secret or leave it unset "
+            "(refused in production)"
+        )
+
+
+def _optional_secret(value: Any, info: ValidationInfo) -> Any:
+    """Blank and placeholder secrets mean "not configured" (None); production refuses them,
+    so a template value never silently turns an endpoint off or, worse, on."""
+    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if not isinstance(raw, str) or not is_placeholder(raw):
+        return value
+    _refuse_in_production(info)
+    return None
+
+
+def _blank_key(value: Any, info: ValidationInfo) -> Any:
+    """A blank key is no key (refused in production); other weak keys meet the model check."""
+    raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+    if not isinstance(raw, str) or raw.strip():
+        return value
+    _refuse_in_production(info)
+    return None
+
+
+# Every optional secret setting uses this type: "" or a placeholder is None, never a key.
+OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_optional_secret)]
+BootstrapKey = Annotated[SecretStr | None, BeforeValidator(_blank_key)]
 
 
 class CommonSettings(BaseSettings):
@@ -35,7 +109,7 @@ class CommonSettings(BaseSettings):
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1_000)
     kafka_heartbeat_interval_ms: int = Field(default=3_000, ge=100)
     topic_prefix: str = ""
-    bootstrap_api_key: SecretStr | None = None
+    bootstrap_api_key: BootstrapKey = None
     # Well under the broker's record limit (1 MiB), so an accepted body always fits an event.
     max_body_bytes: int = Field(default=524_288, ge=1_024)
     log_level: str = "INFO"
@@ -49,14 +123,14 @@ class CommonSettings(BaseSettings):
     task_failure_stop_delay_s: float = Field(default=20.0, ge=0)
 
     @model_validator(mode="after")
-    def _refuse_placeholder_secrets(self) -> CommonSettings:
+    def _refuse_weak_bootstrap_key(self) -> CommonSettings:
         key = self.bootstrap_api_key
         if self.env != "development" and key is not None:
-            value = key.get_secret_value()
-            if value.lower() in PLACEHOLDER_SECRETS or len(value) < 24:
+            weakness = key_weakness(key.get_secret_value())
+            if weakness is not None:
                 raise ValueError(
-                    "LEADLOOP_BOOTSTRAP_API_KEY is a placeholder or shorter than 24 characters; "
-                    "refused outside development"
+                    f"LEADLOOP_BOOTSTRAP_API_KEY {weakness}; refused outside development: "
+                    "generate one, e.g. `openssl rand -hex 24`"
                 )
         return self
 

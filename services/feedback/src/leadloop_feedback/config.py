@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
-from leadloop_platform.settings import CommonSettings
+from leadloop_platform.settings import CommonSettings, OptionalSecret
 
 
 class Settings(CommonSettings):
@@ -23,7 +23,7 @@ class Settings(CommonSettings):
         ),
     )
     consumer_group: str = "leadloop-feedback"
-    crm_webhook_secret: SecretStr | None = Field(
+    crm_webhook_secret: OptionalSecret = Field(
         default=None, description="whsec_… secret for CRMs that sign with Standard Webhooks"
     )
     max_crm_items: int = Field(default=1000, ge=1)

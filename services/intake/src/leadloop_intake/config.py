@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
-from leadloop_platform.settings import CommonSettings
+from leadloop_platform.settings import CommonSettings, OptionalSecret
 
 
 class Settings(CommonSettings):
@@ -22,7 +22,7 @@ class Settings(CommonSettings):
             "LEADLOOP_INTAKE_DATABASE_URL", "LEADLOOP_DATABASE_URL", "DATABASE_URL"
         ),
     )
-    hubspot_client_secret: SecretStr | None = None
+    hubspot_client_secret: OptionalSecret = None
     hubspot_max_age_s: int = Field(default=300, ge=1)
     public_base_url: str | None = None
     max_import_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
