@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from email_validator import EmailNotValidError, validate_email
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    model_validator,
+)
 
-from leadloop_events.instant import Instant
+from leadloop_events import bounds
+from leadloop_events.bounds import FreeForm
+from leadloop_events.instant import PastInstant
 from leadloop_events.intake import ActivityType, LeadProfile, Utm
 from leadloop_intake.domain.countries import ISO_3166_ALPHA2
 
@@ -47,10 +57,14 @@ def check_source(value: str) -> str:
     return slug
 
 
-Email = Annotated[str, Field(max_length=320), AfterValidator(check_email)]
+# Each bound is at most the event's (leadloop_events.bounds) and the column's: whatever is
+# accepted here makes a valid event and a storable row.
+Email = Annotated[str, Field(max_length=bounds.MAX_EMAIL), AfterValidator(check_email)]
 Country = Annotated[str, Field(min_length=2, max_length=2), AfterValidator(check_country)]
 Source = Annotated[str, Field(max_length=100), AfterValidator(check_source)]
 Short = Annotated[str, Field(max_length=200)]
+Phone = Annotated[str, Field(max_length=50)]
+Url = Annotated[str, Field(max_length=bounds.MAX_URL)]
 
 
 class FormSubmission(BaseModel):
@@ -66,15 +80,15 @@ class FormSubmission(BaseModel):
     company_size: int | None = Field(default=None, ge=0, le=10_000_000, description="employees")
     industry: Short | None = None
     country: Country | None = Field(default=None, description="ISO 3166-1 alpha-2")
-    phone: Annotated[str, Field(max_length=50)] | None = None
+    phone: Phone | None = None
     source: Source | None = Field(default=None, examples=["organic", "paid_search", "webinar"])
     campaign: Short | None = None
     form_id: Short | None = None
-    page_url: Annotated[str, Field(max_length=2048)] | None = None
-    submitted_at: Instant | None = None
+    page_url: Url | None = None
+    submitted_at: PastInstant | None = None
     utm: Utm | None = None
     consent: bool | None = None
-    fields: dict[str, Any] = Field(default_factory=dict, description="anything else the form had")
+    fields: FreeForm = Field(default_factory=dict, description="anything else the form had")
 
     def profile(self) -> LeadProfile:
         """The profile fields of this submission."""
@@ -99,11 +113,11 @@ class Activity(BaseModel):
     lead_id: Annotated[str, Field(max_length=64)] | None = None
     email: Email | None = None
     type: ActivityType
-    occurred_at: Instant
-    url: Annotated[str, Field(max_length=2048)] | None = None
+    occurred_at: PastInstant
+    url: Url | None = None
     asset: Short | None = None
     campaign: Short | None = None
-    properties: dict[str, Any] = Field(default_factory=dict)
+    properties: FreeForm = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _one_identity(self) -> Activity:
@@ -119,5 +133,16 @@ class ActivityBatch(BaseModel):
 
     activities: list[Activity] = Field(min_length=1, max_length=1000)
 
+
+def _one_or_batch(value: object, handler: ValidatorFunctionWrapHandler) -> object:
+    # Validate against the one shape the body has, so errors name its fields
+    # (`activities.3.properties`), not both branches of a union.
+    if isinstance(value, dict) and "activities" in value:
+        return ActivityBatch.model_validate(value)
+    return Activity.model_validate(value)
+
+
+ActivitiesBody = Annotated[ActivityBatch | Activity, WrapValidator(_one_or_batch)]
+"""`POST /v1/activities`: one activity, or a batch under `activities`."""
 
 Channel = Literal["form", "hubspot", "import"]

@@ -15,7 +15,7 @@ from leadloop_intake.adapters import repository as repo
 from leadloop_intake.config import Settings
 from leadloop_intake.domain import hubspot
 from leadloop_intake.domain.errors import LeadNotFound, NotConfigured
-from leadloop_intake.domain.model import Activity, ActivityBatch, Channel, FormSubmission
+from leadloop_intake.domain.model import ActivitiesBody, ActivityBatch, Channel, FormSubmission
 from leadloop_intake.entrypoints import imports
 from leadloop_intake.entrypoints.schemas import (
     Accepted,
@@ -143,7 +143,7 @@ async def post_hubspot(
     )
     try:
         payload = json.loads(raw)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # nested past the parser's recursion limit
         raise Problem(400, f"the body is not valid JSON: {exc}", kind="malformed-json") from exc
     if not isinstance(payload, dict):
         raise Problem(
@@ -176,7 +176,7 @@ async def post_hubspot(
 )
 async def post_activities(
     request: Request,
-    payload: Annotated[ActivityBatch | Activity, Body()],
+    payload: Annotated[ActivitiesBody, Body()],
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """All activities of a batch are accepted together or refused together."""
