@@ -5,6 +5,8 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
+from leadloop_events.money import CurrencyCode
+from leadloop_feedback.domain.money import FxRates
 from leadloop_platform.settings import CommonSettings, OptionalSecret
 
 
@@ -27,5 +29,12 @@ class Settings(CommonSettings):
         default=None, description="whsec_… secret for CRMs that sign with Standard Webhooks"
     )
     max_crm_items: int = Field(default=1000, ge=1)
+    reporting_currency: CurrencyCode = Field(
+        default="EUR", description="the currency reports sum in (ISO 4217)"
+    )
+    fx_rates: FxRates = Field(
+        default_factory=dict,
+        description="USD=0.92,JPY=0.0061: units of the reporting currency per unit",
+    )
     run_relay: bool = True
     run_consumer: bool = True
