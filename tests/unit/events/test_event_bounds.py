@@ -91,7 +91,7 @@ def _deal_closed() -> DealClosed:
 
 def test_an_event_on_a_foreign_topic_is_refused() -> None:
     event = new_event(_deal_closed(), subject=LEAD)
-    with pytest.raises(ValueError, match="belongs on leads.feedback"):
+    with pytest.raises(ValueError, match=r"belongs on leads\.feedback"):
         check_origin(event, topics.INTAKE)
 
 

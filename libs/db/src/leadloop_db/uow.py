@@ -11,6 +11,22 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from leadloop_db.tables import notify_channel
 from leadloop_events.envelope import CloudEvent
+from leadloop_events.limits import MAX_EVENT_BYTES
+from leadloop_platform.http.problems import Problem
+
+
+class EventTooLarge(Problem, ValueError):
+    """An event whose record would exceed what the broker takes: a 413 at an HTTP edge, a
+    failing handler (hence a dead letter) in a consumer, never an outbox row that jams the relay."""
+
+    def __init__(self, event: CloudEvent, size: int) -> None:
+        super().__init__(
+            413,
+            f"the {event.type} event this request causes would be {size} bytes; "
+            f"at most {MAX_EVENT_BYTES} are accepted",
+            kind="event-too-large",
+        )
+        self.size = size
 
 
 class UnitOfWork:
@@ -65,20 +81,22 @@ class UnitOfWork:
         """Write the outbox rows, wake the relay, and commit in one transaction."""
         conn = self.conn
         if self.events:
-            await conn.execute(
-                self.outbox.insert(),
-                [
+            rows = []
+            for topic, event in self.events:
+                payload = event.to_bytes()
+                if len(payload) > MAX_EVENT_BYTES:
+                    raise EventTooLarge(event, len(payload))
+                rows.append(
                     {
                         "event_id": event.id,
                         "topic": self.topic_prefix + topic,
                         "key": event.subject or event.id,
                         "event_type": event.type,
-                        "payload": event.to_bytes(),
+                        "payload": payload,
                         "headers": {},
                     }
-                    for topic, event in self.events
-                ],
-            )
+                )
+            await conn.execute(self.outbox.insert(), rows)
             schema = self.outbox.schema or "public"
             await conn.execute(sa.text(f"NOTIFY {notify_channel(schema)}"))
         await conn.commit()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from leadloop_events.limits import MAX_RECORD_BYTES
 from leadloop_platform.settings import CommonSettings
 
 
@@ -16,6 +17,9 @@ def make_producer(settings: CommonSettings, *, client_id: str | None = None) -> 
         enable_idempotence=settings.kafka_enable_idempotence,
         linger_ms=2,
         max_batch_size=256 * 1024,
+        # Explicit, and equal to the broker's default record limit: a larger record is refused
+        # by send() itself (the relay parks its row); the outbox takes events well under it.
+        max_request_size=MAX_RECORD_BYTES,
         request_timeout_ms=15_000,
     )
 

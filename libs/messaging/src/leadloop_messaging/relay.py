@@ -19,7 +19,16 @@ from typing import Any
 import asyncpg
 import sqlalchemy as sa
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import (
+    CorruptRecordException,
+    InvalidTimestampError,
+    InvalidTopicError,
+    KafkaError,
+    MessageSizeTooLargeError,
+    RecordListTooLargeError,
+    RecordTooLargeError,
+    UnsupportedForMessageFormatError,
+)
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -36,6 +45,18 @@ POSTGRES_AWAY = (
     asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, "starting up"
 )
 AfterPublish = Callable[[Sequence[int]], Awaitable[None]]
+# The broker (or the producer, before sending) refuses the record itself: sending it again can
+# never succeed, so the row is parked. Everything else (broker away, timeouts, authorization)
+# is retried: the rows wait, and the backlog and age gauges rise until the alerts fire.
+REFUSED_FOR_GOOD = (
+    MessageSizeTooLargeError,
+    RecordTooLargeError,
+    RecordListTooLargeError,
+    CorruptRecordException,
+    InvalidTimestampError,
+    InvalidTopicError,
+    UnsupportedForMessageFormatError,
+)
 
 
 def _asyncpg_dsn(database_url: str) -> str:
@@ -116,11 +137,15 @@ class OutboxRelay:
             self._wake.clear()
             try:
                 sent = await self.publish_batch()
-                await self._update_gauges()
             except (KafkaError, DBAPIError) as exc:
-                # The broker or the database is away: nothing was marked, so retry later.
+                # The broker or the database is away: what was not acknowledged stays unsent.
                 log.warning("outbox relay for %s will retry: %r", self.schema, exc)
                 sent = 0
+            # Also after a failure: the gauges must show a stuck outbox, or no alert fires.
+            try:
+                await self.update_gauges()
+            except DBAPIError as exc:
+                log.warning("outbox gauges for %s not updated: %r", self.schema, exc)
             if sent < self.batch_size:
                 await self._sleep(self.poll_interval_s)
 
@@ -134,55 +159,92 @@ class OutboxRelay:
         return self._stopping.is_set()
 
     async def publish_batch(self) -> int:
-        """Publish the oldest unsent rows; mark those the broker acknowledged. Returns the count."""
+        """Publish the oldest unsent rows; mark those the broker acknowledged and park those it
+        refused for good. Returns the count handled; raises when the broker is away."""
         o = self.outbox
         async with self.engine.connect() as conn:
             rows = (
                 await conn.execute(
                     sa.select(o.c.id, o.c.topic, o.c.key, o.c.event_type, o.c.payload, o.c.event_id)
-                    .where(o.c.sent_at.is_(None))
+                    .where(o.c.sent_at.is_(None), o.c.parked_at.is_(None))
                     .order_by(o.c.id)
                     .limit(self.batch_size)
                 )
             ).all()
         if not rows:
             return 0
-        futures = []
+        # send() itself raises for a record over the producer's limit; the broker's refusal
+        # arrives in the future. Both are the row's result, so rows around it go on.
+        results: list[object] = []
+        away: KafkaError | None = None
         for row in rows:
             headers = [
                 ("content-type", b"application/cloudevents+json"),
                 ("ce_id", row.event_id.encode()),
                 ("ce_type", row.event_type.encode()),
             ]
-            futures.append(
-                await self.producer.send(
-                    row.topic, value=row.payload, key=row.key.encode(), headers=headers
+            try:
+                results.append(
+                    await self.producer.send(
+                        row.topic, value=row.payload, key=row.key.encode(), headers=headers
+                    )
                 )
-            )
-        results = await asyncio.gather(*futures, return_exceptions=True)
+            except REFUSED_FOR_GOOD as exc:
+                results.append(exc)
+            except KafkaError as exc:
+                away = exc  # the broker is away: settle what was sent, then retry the rest
+                break
+        sent = rows[: len(results)]
+        futures = [r for r in results if isinstance(r, asyncio.Future)]
+        outcomes = iter(await asyncio.gather(*futures, return_exceptions=True))
+        results = [next(outcomes) if isinstance(r, asyncio.Future) else r for r in results]
         acked: list[int] = []
+        parked: list[tuple[int, str]] = []
         failed_keys: set[str] = set()
-        for row, result in zip(rows, results, strict=True):
-            ok = not isinstance(result, BaseException)
-            outcome = "ok" if ok else "error"
-            metrics.EVENTS_PUBLISHED.labels(self.service, row.topic, row.event_type, outcome).inc()
-            if not ok:
+        for row, result in zip(sent, results, strict=True):
+            if isinstance(result, REFUSED_FOR_GOOD):
+                outcome = "parked"
+                parked.append((row.id, f"{type(result).__name__}: {result}"))
+                log.error(
+                    "outbox row %s (%s, event %s, %d bytes) refused by the broker for good, "
+                    "parked: %r",
+                    row.id,
+                    row.event_type,
+                    row.event_id,
+                    len(row.payload),
+                    result,
+                )
+            elif isinstance(result, BaseException):
+                outcome = "error"
                 failed_keys.add(row.key)
                 log.warning("publishing outbox row %s failed: %r", row.id, result)
-            elif row.key not in failed_keys:
-                acked.append(row.id)
+            else:
+                outcome = "ok"
+                if row.key not in failed_keys:
+                    acked.append(row.id)
+            metrics.EVENTS_PUBLISHED.labels(self.service, row.topic, row.event_type, outcome).inc()
         if self.after_publish is not None:
             await self.after_publish(acked)
-        if acked:
+        if acked or parked:
             async with self.engine.begin() as conn:
-                await conn.execute(
-                    o.update().where(o.c.id.in_(acked)).values(sent_at=sa.func.now())
-                )
-        return len(acked)
+                if acked:
+                    await conn.execute(
+                        o.update().where(o.c.id.in_(acked)).values(sent_at=sa.func.now())
+                    )
+                for row_id, error in parked:
+                    await conn.execute(
+                        o.update()
+                        .where(o.c.id == row_id)
+                        .values(parked_at=sa.func.now(), park_error=error[:2000])
+                    )
+        if away is not None:
+            raise away
+        return len(acked) + len(parked)
 
-    async def _update_gauges(self) -> None:
+    async def update_gauges(self, *, force: bool = False) -> None:
+        """Backlog, oldest age and parked rows, at most once a second unless `force`d."""
         now = time.monotonic()
-        if now - self._last_gauge < 1.0:
+        if now - self._last_gauge < 1.0 and not force:
             return
         self._last_gauge = now
         o = self.outbox
@@ -192,9 +254,12 @@ class OutboxRelay:
                     sa.select(
                         sa.func.count(),
                         sa.func.extract("epoch", sa.func.now() - sa.func.min(o.c.created_at)),
-                    ).where(o.c.sent_at.is_(None))
+                    ).where(o.c.sent_at.is_(None), o.c.parked_at.is_(None))
                 )
             ).one()
+            parked = await conn.scalar(
+                sa.select(sa.func.count()).select_from(o).where(o.c.parked_at.is_not(None))
+            )
             if now - self._last_purge > 60.0:
                 self._last_purge = now
                 await conn.execute(
@@ -205,3 +270,4 @@ class OutboxRelay:
                 )
         metrics.OUTBOX_BACKLOG.labels(self.service).set(count)
         metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(float(oldest or 0.0))
+        metrics.OUTBOX_PARKED.labels(self.service).set(parked or 0)

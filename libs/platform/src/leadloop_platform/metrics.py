@@ -101,3 +101,15 @@ def source_label(source: str | None) -> str:
         return "unknown"
     value = source.strip().lower().replace(" ", "_").replace("-", "_")
     return value if value in SOURCE_LABELS else "other"
+
+
+OUTBOX_PARKED = Gauge(
+    "leadloop_outbox_parked_records",
+    "Outbox rows the broker refused for good (too large, say), parked with their error.",
+    ["service"],
+)
+DLQ_FALLBACKS = Counter(
+    "leadloop_dlq_fallbacks_total",
+    "Dead letters that could not go whole: sent as a reference record, or parked in the outbox.",
+    ["service", "topic", "how"],
+)
