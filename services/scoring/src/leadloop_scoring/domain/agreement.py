@@ -7,27 +7,52 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
+from leadloop_events.bounds import MAX_TEXT
 from leadloop_events.intake import ACTIVITY_TYPES, ActivityType, LeadProfile
+from leadloop_scoring.domain.agreement_yaml import YamlRefused, read_yaml
+from leadloop_scoring.domain.patterns import PatternRefused, compile_pattern
 
 Grade = Literal["A", "B", "C", "D"]
 GRADES: tuple[Grade, ...] = ("A", "B", "C", "D")
 PROFILE_FIELDS = tuple(LeadProfile.model_fields)
 SCHEMA_FILE = Path(__file__).resolve().parents[1] / "agreement.schema.json"
 EXAMPLE_FILE = Path(__file__).resolve().parents[1] / "agreement.example.yaml"
+MAX_DOCUMENT_BYTES = 256 * 1024
+"""The agreement as compact JSON: it travels whole in `leadloop.agreement.published.v1`."""
+MAX_FIT_RULES = 60
+"""Fit rules: with the negative and interest lines, a score's breakdown stays within 100."""
+
+
+def _pattern(pattern: str) -> str:
+    try:
+        compile_pattern(pattern)
+    except PatternRefused as exc:
+        raise ValueError(f"pattern {pattern[:80]!r}: {exc}") from exc
+    return pattern
+
+
+Pattern = Annotated[str, AfterValidator(_pattern)]
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Owners(Strict):
@@ -60,12 +85,21 @@ FitOp = Literal["equals", "one_of", "range", "contains", "regex", "email_domain_
 class FitRule(Strict):
     """Points for who the lead is."""
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$")
-    description: str = ""
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", max_length=64)
+    description: str = Field(default="", max_length=MAX_TEXT)
     field: str
     op: FitOp
     value: Any
     points: float
+
+    @field_validator("value")
+    @classmethod
+    def _regex_is_re2(cls, value: Any, info: ValidationInfo) -> Any:
+        if info.data.get("op") == "regex":
+            if not isinstance(value, str):
+                raise ValueError("a regex rule's value is a pattern (text)")
+            _pattern(value)
+        return value
 
     @model_validator(mode="after")
     def _check(self) -> FitRule:
@@ -81,16 +115,11 @@ class FitRule(Strict):
                 raise ValueError("range needs min or max")
             if bounds.min is not None and bounds.max is not None and bounds.min > bounds.max:
                 raise ValueError("range min is above max")
-        if self.op == "regex":
-            try:
-                re.compile(str(self.value))
-            except re.error as exc:
-                raise ValueError(f"regex does not compile: {exc}") from exc
         return self
 
 
 class Fit(Strict):
-    rules: list[FitRule]
+    rules: list[FitRule] = Field(max_length=MAX_FIT_RULES)
     grades: dict[Grade, float] = Field(description="lower bound of fit points for each grade")
 
     @model_validator(mode="after")
@@ -118,11 +147,15 @@ class HandRaise(Strict):
 
 class Interest(Strict):
     points: dict[ActivityType, float]
-    window_days: int = Field(default=90, ge=1, description="older activity no longer counts")
-    half_life_days: float = Field(gt=0)
+    window_days: int = Field(
+        default=90, ge=1, le=3650, description="older activity no longer counts"
+    )
+    half_life_days: float = Field(gt=0, le=3650)
     caps: Caps = Caps()
     hand_raise: HandRaise
-    bands: dict[str, float] = Field(description="interest band name -> lower bound")
+    bands: dict[Annotated[str, Field(min_length=1, max_length=40)], float] = Field(
+        description="interest band name -> lower bound", max_length=20
+    )
 
     @field_validator("points")
     @classmethod
@@ -145,18 +178,8 @@ NegativeKind = Literal["competitor", "free_mail", "student", "excluded_title", "
 
 
 class Student(Strict):
-    title_patterns: list[str] = Field(default_factory=list)
+    title_patterns: list[Pattern] = Field(default_factory=list, description="RE2 syntax")
     domain_suffixes: list[str] = Field(default_factory=list)
-
-    @field_validator("title_patterns")
-    @classmethod
-    def _compile(cls, patterns: list[str]) -> list[str]:
-        for p in patterns:
-            try:
-                re.compile(p)
-            except re.error as exc:
-                raise ValueError(f"pattern {p!r} does not compile: {exc}") from exc
-        return patterns
 
 
 class Negative(Strict):
@@ -198,11 +221,11 @@ class Matrix(Strict):
 
 class Recycle(Strict):
     requalify_interest: float = Field(gt=0, description="new interest since the recycle date")
-    cool_off_days: int = Field(default=0, ge=0)
+    cool_off_days: int = Field(default=0, ge=0, le=3650)
 
 
 class Team(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
 
     name: str
     countries: list[str] = Field(default_factory=list)
@@ -236,7 +259,7 @@ class Team(BaseModel):
 class Routing(BaseModel):
     """Teams, territories and segments (used by the routing service)."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
 
     teams: list[Team] = Field(default_factory=list)
     fallback_queue: str = "unassigned"
@@ -245,14 +268,14 @@ class Routing(BaseModel):
 class Sla(BaseModel):
     """What each side promises (used by routing and feedback)."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
 
-    first_touch_minutes: int = Field(default=60, ge=1)
+    first_touch_minutes: int = Field(default=60, ge=1, le=527_040)  # a year at most
     escalation: list[Literal["warn", "notify_manager", "reassign", "queue"]] = Field(
         default=["warn", "notify_manager", "reassign"]
     )
-    escalation_step_minutes: int = Field(default=15, ge=1)
-    max_reassignments: int = Field(default=2, ge=0)
+    escalation_step_minutes: int = Field(default=15, ge=1, le=527_040)
+    max_reassignments: int = Field(default=2, ge=0, le=100)
     attempts: int = 6
     attempt_days: int = 10
     mql_target_per_month: int | None = None
@@ -315,27 +338,39 @@ def _path(loc: tuple[int | str, ...]) -> str:
 def load_agreement(text: str) -> Agreement:
     """Parse and validate YAML; AgreementInvalid names every error and where it is."""
     try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(document)"
-        raise AgreementInvalid([{"path": where, "reason": f"not valid YAML: {exc}"}]) from exc
+        document = read_yaml(text)
+    except YamlRefused as exc:
+        raise AgreementInvalid([{"path": exc.where, "reason": exc.reason}]) from exc
     if not isinstance(document, dict):
         raise AgreementInvalid([{"path": "(document)", "reason": "must be a YAML mapping"}])
     try:
-        return Agreement.model_validate(document)
+        agreement = Agreement.model_validate(document)
     except ValidationError as exc:
         errors = [
             {"path": _path(tuple(e["loc"])), "reason": e["msg"].removeprefix("Value error, ")}
             for e in exc.errors(include_url=False)
         ]
         raise AgreementInvalid(errors) from exc
+    size = len(_canonical(agreement).encode())
+    if size > MAX_DOCUMENT_BYTES:
+        raise AgreementInvalid(
+            [
+                {
+                    "path": "(document)",
+                    "reason": f"is {size} bytes as JSON; at most {MAX_DOCUMENT_BYTES} are accepted",
+                }
+            ]
+        )
+    return agreement
+
+
+def _canonical(agreement: Agreement) -> str:
+    return json.dumps(agreement.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
 
 
 def checksum(agreement: Agreement) -> str:
     """sha256 of the canonical JSON of the agreement."""
-    canonical = json.dumps(agreement.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return hashlib.sha256(_canonical(agreement).encode()).hexdigest()
 
 
 def agreement_json_schema() -> dict[str, Any]:

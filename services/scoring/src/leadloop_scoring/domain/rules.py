@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -12,6 +11,7 @@ from leadloop_events.intake import LeadProfile
 from leadloop_events.lifecycle import ScoreLine
 from leadloop_scoring.domain.agreement import GRADES, Agreement, FitRule, Grade, NegativeKind, Range
 from leadloop_scoring.domain.interest import ActivityFact, band_of, in_window, interest_lines
+from leadloop_scoring.domain.patterns import search
 
 Quadrant = Literal["sales_now", "nurture", "not_handed_off"]
 
@@ -55,7 +55,7 @@ def matches(rule: FitRule, profile: LeadProfile) -> bool:
     if rule.op == "contains":
         return _text(rule.value) in _text(value)
     if rule.op == "regex":
-        return re.search(str(rule.value), str(value), flags=re.IGNORECASE) is not None
+        return search(str(rule.value), str(value))
     if rule.op == "email_domain_in":
         domain = email_domain(profile)
         return any(domain == d.lower() or domain.endswith("." + d.lower()) for d in rule.value)
@@ -88,7 +88,7 @@ def negatives(
             found.append(("free_mail", f"{domain} is a free-mail address"))
         title = profile.job_title or ""
         if any(domain.endswith(s.lower()) for s in rules.student.domain_suffixes) or any(
-            re.search(p, title, flags=re.IGNORECASE) for p in rules.student.title_patterns
+            search(p, title) for p in rules.student.title_patterns
         ):
             found.append(("student", "looks like a student"))
         hit = next((t for t in rules.excluded_titles if t.lower() in title.lower()), None)
