@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Self
 
 from leadloop_events.envelope import CloudEvent
@@ -16,7 +16,8 @@ class FakeRepository:
         self.leads: dict[str, dict[str, Any]] = {}
         self.submissions: list[dict[str, Any]] = []
         self.activities: list[dict[str, Any]] = []
-        self.keys: dict[tuple[str, str], StoredAnswer] = {}
+        self.keys: dict[tuple[str, str, str], StoredAnswer] = {}
+        self.claimed_at: dict[tuple[str, str, str], datetime] = {}
 
     def _by_email(self, email_normalized: str) -> dict[str, Any] | None:
         return next(
@@ -76,23 +77,26 @@ class FakeRepository:
         )
 
     async def claim_idempotency_key(
-        self, scope: str, key: str, fingerprint: str, now: datetime
+        self, caller: str, scope: str, key: str, fingerprint: str, now: datetime, ttl: timedelta
     ) -> StoredAnswer | None:
-        if (scope, key) in self.keys:
-            return self.keys[(scope, key)]
-        self.keys[(scope, key)] = StoredAnswer(fingerprint, 0, {})
+        self.keys = {k: v for k, v in self.keys.items() if self.claimed_at[k] >= now - ttl}
+        if (caller, scope, key) in self.keys:
+            return self.keys[(caller, scope, key)]
+        self.keys[(caller, scope, key)] = StoredAnswer(fingerprint, 0, {})
+        self.claimed_at[(caller, scope, key)] = now
         return None
 
     async def store_idempotent_response(
         self,
+        caller: str,
         scope: str,
         key: str,
         status_code: int,
         response: dict[str, Any],
         lead_id: str | None,
     ) -> None:
-        fingerprint = self.keys[(scope, key)].fingerprint
-        self.keys[(scope, key)] = StoredAnswer(fingerprint, status_code, response)
+        fingerprint = self.keys[(caller, scope, key)].fingerprint
+        self.keys[(caller, scope, key)] = StoredAnswer(fingerprint, status_code, response)
 
 
 class FakeUnitOfWork:

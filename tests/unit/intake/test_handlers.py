@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 import pytest
 
 from leadloop_events import topics
@@ -10,6 +13,8 @@ from leadloop_intake.domain.errors import IdempotencyKeyReused, LeadNotFound, Un
 from leadloop_intake.domain.model import Activity, FormSubmission
 
 from .fakes import FakeUnitOfWork
+
+TTL = timedelta(hours=72)
 
 
 def capture(email: str, **fields: object) -> handlers.CaptureLead:
@@ -91,10 +96,18 @@ async def test_idempotency_key_runs_the_action_once() -> None:
         runs.append(1)
         return 202, {"lead_id": "L1"}, "L1"
 
-    first = await handlers.once(uow, scope="form", key="k1", body=b"{}", action=action)
-    again = await handlers.once(uow, scope="form", key="k1", body=b"{}", action=action)
+    def once(key: str, body: bytes = b"{}", caller: str = "key-a") -> Any:
+        return handlers.once(
+            uow, caller=caller, scope="form", key=key, body=body, ttl=TTL, action=action
+        )
+
+    first = await once("k1")
+    again = await once("k1")
     assert first == (202, {"lead_id": "L1"}, False)
     assert again == (202, {"lead_id": "L1"}, True)
     assert runs == [1]
     with pytest.raises(IdempotencyKeyReused):
-        await handlers.once(uow, scope="form", key="k1", body=b'{"x": 1}', action=action)
+        await once("k1", b'{"x": 1}')
+    # Another caller's k1 is its own key: run, not replayed, whatever its body.
+    assert (await once("k1", b'{"x": 1}', caller="key-b"))[2] is False
+    assert runs == [1, 1]

@@ -28,4 +28,8 @@ class Settings(CommonSettings):
     max_import_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
     import_batch_rows: int = Field(default=1000, ge=1, le=10_000)
     max_activities_per_batch: int = 1000
+    # A batch of 1,000 activities outgrows the default body limit; each becomes its own bounded
+    # event, so the batch's size never reaches the broker.
+    max_activities_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
+    idempotency_ttl_hours: int = Field(default=72, ge=1, le=24 * 365)
     run_relay: bool = True

@@ -11,7 +11,7 @@ import hashlib
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from leadloop_events import topics
@@ -231,12 +231,15 @@ Outcome = tuple[int, dict[str, Any], str | None]
 async def once(
     uow: IntakeUnitOfWork,
     *,
+    caller: str,
     scope: str,
     key: str | None,
     body: bytes,
+    ttl: timedelta,
     action: Callable[[], Awaitable[Outcome]],
 ) -> tuple[int, dict[str, Any], bool]:
-    """Run `action` at most once per (scope, key): a retry gets the first answer back.
+    """Run `action` at most once per (caller, scope, key) within `ttl`: a retry gets the first
+    answer back; another caller's key, or one older than `ttl`, is a new key.
 
     Returns (status, body, replayed). The key and the effect commit together.
     """
@@ -245,12 +248,12 @@ async def once(
         await uow.commit()
         return status, response, False
     now = datetime.now(UTC)
-    stored = await uow.repo.claim_idempotency_key(scope, key, fingerprint(body), now)
+    stored = await uow.repo.claim_idempotency_key(caller, scope, key, fingerprint(body), now, ttl)
     if stored is not None:
         if stored.fingerprint != fingerprint(body):
             raise IdempotencyKeyReused(key)
         return stored.status_code, dict(stored.response), True
     status, response, lead_id = await action()
-    await uow.repo.store_idempotent_response(scope, key, status, response, lead_id)
+    await uow.repo.store_idempotent_response(caller, scope, key, status, response, lead_id)
     await uow.commit()
     return status, response, False

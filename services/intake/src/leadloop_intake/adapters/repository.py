@@ -4,7 +4,7 @@ functions at the end serve the HTTP query routes."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -20,6 +20,10 @@ from leadloop_intake.adapters.tables import (
     submissions,
 )
 from leadloop_intake.domain.ports import PROFILE_FIELDS, LeadIdentity, StoredAnswer
+
+PURGE_BATCH = 100
+"""Expired idempotency keys deleted per claim: far more than keys are claimed, so the table
+shrinks to the keys of the last TTL."""
 
 
 class SqlRepository:
@@ -146,41 +150,76 @@ class SqlRepository:
 
     async def claim_idempotency_key(
         self,
+        caller: str,
         scope: str,
         key: str,
         fingerprint: str,
         now: datetime,
+        ttl: timedelta,
     ) -> StoredAnswer | None:
-        """Reserve `key`; returns the stored answer when the key was used before (else None).
+        """Reserve the caller's `key`; returns the stored answer when the caller used it within
+        `ttl` (else None: a new key, or an expired one taken over).
 
         The insert waits on a concurrent request with the same key until it commits.
         """
+        expired = now - ttl
+        await self._purge_expired(expired)
+        stmt = insert(idempotency_keys).values(
+            caller=caller,
+            scope=scope,
+            key=key,
+            fingerprint=fingerprint,
+            status_code=0,
+            response={},
+            lead_id=None,
+            created_at=now,
+        )
+        fresh = {c: getattr(stmt.excluded, c) for c in ("fingerprint", "response", "lead_id")}
         claimed = await self.conn.execute(
-            insert(idempotency_keys)
-            .values(
-                scope=scope,
-                key=key,
-                fingerprint=fingerprint,
-                status_code=0,
-                response={},
-                created_at=now,
-            )
-            .on_conflict_do_nothing()
-            .returning(idempotency_keys.c.key)
+            stmt.on_conflict_do_update(
+                index_elements=[
+                    idempotency_keys.c.caller,
+                    idempotency_keys.c.scope,
+                    idempotency_keys.c.key,
+                ],
+                set_={**fresh, "status_code": 0, "created_at": stmt.excluded.created_at},
+                where=idempotency_keys.c.created_at < expired,
+            ).returning(idempotency_keys.c.key)
         )
         if claimed.first() is not None:
             return None
         row = (
             await self.conn.execute(
-                sa.select(idempotency_keys).where(
-                    idempotency_keys.c.scope == scope, idempotency_keys.c.key == key
-                )
+                sa.select(idempotency_keys).where(*self._the_key(caller, scope, key))
             )
         ).one()
         return StoredAnswer(row.fingerprint, row.status_code, dict(row.response))
 
+    async def _purge_expired(self, expired: datetime) -> None:
+        """Delete a bounded batch of expired keys; rows another transaction holds are left for
+        the next purge, so concurrent requests never wait on each other here."""
+        doomed = (
+            sa.select(idempotency_keys.c.caller, idempotency_keys.c.scope, idempotency_keys.c.key)
+            .where(idempotency_keys.c.created_at < expired)
+            .limit(PURGE_BATCH)
+            .with_for_update(skip_locked=True)
+        )
+        await self.conn.execute(
+            idempotency_keys.delete().where(
+                sa.tuple_(
+                    idempotency_keys.c.caller, idempotency_keys.c.scope, idempotency_keys.c.key
+                ).in_(doomed)
+            )
+        )
+
+    @staticmethod
+    def _the_key(caller: str, scope: str, key: str) -> list[sa.ColumnElement[bool]]:
+        t = idempotency_keys.c
+        return [t.caller == caller, t.scope == scope, t.key == key]
+
     async def store_idempotent_response(
         self,
+        caller: str,
         scope: str,
         key: str,
         status_code: int,
@@ -189,7 +228,7 @@ class SqlRepository:
     ) -> None:
         await self.conn.execute(
             idempotency_keys.update()
-            .where(idempotency_keys.c.scope == scope, idempotency_keys.c.key == key)
+            .where(*self._the_key(caller, scope, key))
             .values(status_code=status_code, response=response, lead_id=lead_id)
         )
 

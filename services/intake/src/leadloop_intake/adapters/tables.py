@@ -61,16 +61,19 @@ activities = sa.Table(
     sa.Column("received_at", TS, nullable=False),
 )
 
+# A key is the caller's own (an API key id, or a signed webhook's sender): one caller's key
+# never replays another's answer. Keys expire (LEADLOOP_IDEMPOTENCY_TTL_HOURS).
 idempotency_keys = sa.Table(
     "idempotency_keys",
     metadata,
+    sa.Column("caller", sa.String(100), primary_key=True),
     sa.Column("scope", sa.String(100), primary_key=True),
     sa.Column("key", sa.String(255), primary_key=True),
     sa.Column("fingerprint", sa.String(64), nullable=False),
     sa.Column("status_code", sa.Integer, nullable=False),
     sa.Column("response", JSONB, nullable=False),
     sa.Column("lead_id", sa.String(36), index=True),
-    sa.Column("created_at", TS, nullable=False),
+    sa.Column("created_at", TS, nullable=False, index=True),
 )
 
 imports = sa.Table(

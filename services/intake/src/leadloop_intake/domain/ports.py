@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from leadloop_events.envelope import CloudEvent
@@ -56,11 +56,12 @@ class IntakeRepository(Protocol):
     async def erase_lead(self, lead_id: str, now: datetime) -> None: ...
 
     async def claim_idempotency_key(
-        self, scope: str, key: str, fingerprint: str, now: datetime
+        self, caller: str, scope: str, key: str, fingerprint: str, now: datetime, ttl: timedelta
     ) -> StoredAnswer | None: ...
 
     async def store_idempotent_response(
         self,
+        caller: str,
         scope: str,
         key: str,
         status_code: int,

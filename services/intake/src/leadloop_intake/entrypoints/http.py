@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
@@ -16,6 +18,7 @@ from leadloop_intake.config import Settings
 from leadloop_intake.domain import hubspot
 from leadloop_intake.domain.errors import LeadNotFound, NotConfigured
 from leadloop_intake.domain.model import ActivitiesBody, ActivityBatch, Channel, FormSubmission
+from leadloop_intake.domain.ports import IntakeUnitOfWork
 from leadloop_intake.entrypoints import imports
 from leadloop_intake.entrypoints.schemas import (
     Accepted,
@@ -26,11 +29,15 @@ from leadloop_intake.entrypoints.schemas import (
     SubmissionView,
 )
 from leadloop_platform.auth.guard import require_scope
+from leadloop_platform.auth.keys import Principal
 from leadloop_platform.http.problems import Problem, validation_errors
 from leadloop_platform.logs import correlation_id
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
+Writer = Annotated[Principal, Depends(require_scope("intake:write"))]
+HUBSPOT_CALLER = "hubspot-webhook"
+"""Whose idempotency keys HubSpot's signed calls are (they carry no API key)."""
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     s: {"description": d, "content": {"application/problem+json": {}}}
     for s, d in [
@@ -48,17 +55,42 @@ def _settings(request: Request) -> Settings:
     return settings
 
 
-def _answer(status: int, body: dict[str, Any], replayed: bool) -> JSONResponse:
+async def _once(
+    request: Request,
+    *,
+    caller: str,
+    scope: str,
+    key: str | None,
+    body: bytes,
+    action: Callable[[IntakeUnitOfWork], Awaitable[handlers.Outcome]],
+) -> JSONResponse:
+    """Run `action` in one unit of work, once per caller's idempotency key."""
+    ttl = timedelta(hours=_settings(request).idempotency_ttl_hours)
+    async with request.app.state.uow() as uow:
+        status, answer, replayed = await handlers.once(
+            uow,
+            caller=caller,
+            scope=scope,
+            key=key,
+            body=body,
+            ttl=ttl,
+            action=lambda: action(uow),
+        )
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
-    return JSONResponse(body, status_code=status, headers=headers)
+    return JSONResponse(answer, status_code=status, headers=headers)
 
 
 async def _capture(
-    request: Request, submission: FormSubmission, channel: Channel, key: str | None, scope: str
+    request: Request,
+    submission: FormSubmission,
+    channel: Channel,
+    key: str | None,
+    scope: str,
+    caller: str,
 ) -> JSONResponse:
     raw = await request.body()
 
-    async def action() -> handlers.Outcome:
+    async def action(uow: IntakeUnitOfWork) -> handlers.Outcome:
         [done] = await handlers.capture_leads(
             uow,
             [
@@ -73,11 +105,7 @@ async def _capture(
         body = Accepted(lead_id=done.lead_id, submission_id=done.submission_id).model_dump()
         return 202, body, done.lead_id
 
-    async with request.app.state.uow() as uow:
-        status, body, replayed = await handlers.once(
-            uow, scope=scope, key=key, body=raw, action=action
-        )
-    return _answer(status, body, replayed)
+    return await _once(request, caller=caller, scope=scope, key=key, body=raw, action=action)
 
 
 @router.post(
@@ -86,13 +114,17 @@ async def _capture(
     response_model=Accepted,
     responses=PROBLEMS,
     summary="Accept a form fill",
-    dependencies=[Depends(require_scope("intake:write"))],
 )
 async def post_form_submission(
-    request: Request, submission: FormSubmission, idempotency_key: IdempotencyKey = None
+    request: Request,
+    submission: FormSubmission,
+    caller: Writer,
+    idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """Store the form fill, upsert the lead by normalized email, publish lead.captured."""
-    return await _capture(request, submission, "form", idempotency_key, "form-submissions")
+    return await _capture(
+        request, submission, "form", idempotency_key, "form-submissions", caller.key_id
+    )
 
 
 @router.post(
@@ -163,7 +195,7 @@ async def post_hubspot(
         ) from exc
     # HubSpot retries a failed call with the same body: answer it once.
     key = handlers.fingerprint(raw)
-    return await _capture(request, submission, "hubspot", key, "hubspot")
+    return await _capture(request, submission, "hubspot", key, "hubspot", HUBSPOT_CALLER)
 
 
 @router.post(
@@ -172,28 +204,31 @@ async def post_hubspot(
     response_model=ActivitiesAccepted,
     responses=PROBLEMS,
     summary="Record one activity or a batch of up to 1,000",
-    dependencies=[Depends(require_scope("intake:write"))],
 )
 async def post_activities(
     request: Request,
     payload: Annotated[ActivitiesBody, Body()],
+    caller: Writer,
     idempotency_key: IdempotencyKey = None,
 ) -> JSONResponse:
     """All activities of a batch are accepted together or refused together."""
     items = payload.activities if isinstance(payload, ActivityBatch) else [payload]
     raw = await request.body()
 
-    async def action() -> handlers.Outcome:
+    async def action(uow: IntakeUnitOfWork) -> handlers.Outcome:
         ids = await handlers.record_activities(
             uow, handlers.RecordActivities(items, correlation_id.get())
         )
         return 202, ActivitiesAccepted(activity_ids=ids).model_dump(), None
 
-    async with request.app.state.uow() as uow:
-        status, body, replayed = await handlers.once(
-            uow, scope="activities", key=idempotency_key, body=raw, action=action
-        )
-    return _answer(status, body, replayed)
+    return await _once(
+        request,
+        caller=caller.key_id,
+        scope="activities",
+        key=idempotency_key,
+        body=raw,
+        action=action,
+    )
 
 
 @router.post(
