@@ -39,3 +39,43 @@ def test_diff_in_words(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> No
     out = capsys.readouterr().out
     assert "From 2026-11 to 2026-12:" in out
     assert "The SQL threshold falls from 85 to 75 points: more leads become SQLs." in out
+
+
+HOSTILE_FILES = {
+    "binary.yaml": EXAMPLE_FILE.read_text().replace(
+        "  marketing: Jo Park, Head of Marketing", "  marketing: !!binary gICA"
+    ),
+    "nan.yaml": EXAMPLE_FILE.read_text().replace("demo_request: 40", "demo_request: .nan"),
+    "deep.yaml": "version: x\nsla: " + "[" * 5000 + "]" * 5000 + "\n",
+    "digits.yaml": EXAMPLE_FILE.read_text().replace(
+        "demo_request: 40", "demo_request: " + "9" * 5000
+    ),
+    "bomb.yaml": "a: &a [x, x, x, x, x, x, x, x, x]\n"
+    + "".join(
+        f"{c}: &{c} [{', '.join([f'*{p}'] * 9)}]\n" for p, c in zip("abcdef", "bcdefg", strict=True)
+    ),
+    "lookaround.yaml": EXAMPLE_FILE.read_text().replace(
+        r'"\\b(vp|vice president|head|director|chief|c[eotif]o)\\b"', r'"(?<!vice )president"'
+    ),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE_FILES))
+def test_validate_refuses_hostile_files_in_one_line_each(
+    name: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / name
+    bad.write_text(HOSTILE_FILES[name])
+    assert main(["agreement", "validate", str(bad)]) == 1
+    lines = capsys.readouterr().err.splitlines()
+    assert lines == [lines[0], f"{bad}: invalid (1 error(s))"], lines
+    assert "Traceback" not in lines[0]
+
+
+def test_validate_refuses_a_file_that_is_not_utf8(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "latin1.yaml"
+    bad.write_bytes(b"version: caf\xe9\n")
+    assert main(["agreement", "validate", str(bad)]) == 1
+    assert capsys.readouterr().err.splitlines() == [f"{bad}: not UTF-8 text (byte 12)"]

@@ -7,13 +7,27 @@ import sys
 from pathlib import Path
 
 
+def _read(path: Path) -> str | None:
+    """The file's text, or None after one line on stderr saying why it cannot be read."""
+    try:
+        return path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        print(f"{path}: cannot read: {exc.strerror or exc}", file=sys.stderr)
+    except UnicodeDecodeError as exc:
+        print(f"{path}: not UTF-8 text (byte {exc.start})", file=sys.stderr)
+    return None
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     """Print every error with its path, or a one-line summary of a valid agreement."""
     from leadloop_scoring.domain.agreement import AgreementInvalid, load_agreement
 
     path = Path(args.file)
+    text = _read(path)
+    if text is None:
+        return 1
     try:
-        agreement = load_agreement(path.read_text())
+        agreement = load_agreement(text)
     except AgreementInvalid as exc:
         for error in exc.errors:
             print(f"{path}: {error['path']}: {error['reason']}", file=sys.stderr)
@@ -28,9 +42,12 @@ def cmd_diff(args: argparse.Namespace) -> int:
     from leadloop_scoring.domain.agreement import AgreementInvalid, load_agreement
     from leadloop_scoring.domain.diff import diff_agreements
 
+    old_text, new_text = _read(Path(args.old)), _read(Path(args.new))
+    if old_text is None or new_text is None:
+        return 1
     try:
-        old = load_agreement(Path(args.old).read_text())
-        new = load_agreement(Path(args.new).read_text())
+        old = load_agreement(old_text)
+        new = load_agreement(new_text)
     except AgreementInvalid as exc:
         for error in exc.errors:
             print(f"{error['path']}: {error['reason']}", file=sys.stderr)
