@@ -7,6 +7,7 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
+from leadloop_events.bounds import MAX_ITEMS
 from leadloop_platform.settings import CommonSettings
 
 EXAMPLE_AGREEMENT = Path(__file__).resolve().parent / "agreement.example.yaml"
@@ -33,7 +34,7 @@ class Settings(CommonSettings):
     consumer_group: str = "leadloop-scoring"
     rescore_interval_s: float = Field(default=30.0, gt=0)
     rescore_batch: int = Field(default=200, ge=1)
-    timeline_limit: int = Field(default=25, ge=1, le=500)
+    timeline_limit: int = Field(default=25, ge=1, le=MAX_ITEMS)  # what an event may carry
     activity_history_limit: int = Field(default=500, ge=10)
     run_relay: bool = True
     run_consumer: bool = True

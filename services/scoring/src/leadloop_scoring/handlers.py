@@ -18,16 +18,11 @@ from leadloop_events import topics
 from leadloop_events.envelope import CloudEvent, EventData, new_event
 from leadloop_events.feedback import DealClosed, LeadStatusChanged
 from leadloop_events.intake import ActivityRecorded, LeadCaptured, LeadErased, LeadProfile
-from leadloop_events.lifecycle import (
-    LeadIntelligence,
-    LeadScored,
-    LeadStageChanged,
-    ScoreLine,
-    TimelineEntry,
-)
+from leadloop_events.lifecycle import LeadIntelligence, LeadScored, LeadStageChanged
 from leadloop_scoring.adapters.repository import LeadRecord, unique_append
 from leadloop_scoring.adapters.uow import SqlUnitOfWork
 from leadloop_scoring.agreements import CurrentAgreement
+from leadloop_scoring.domain.intelligence import lead_intelligence
 from leadloop_scoring.domain.interest import ActivityFact, next_rescore_at
 from leadloop_scoring.domain.lifecycle import (
     Refused,
@@ -216,7 +211,15 @@ class Scoring:
         )
         if transition is not None:
             intelligence = (
-                self._intelligence(lead, profile, result, facts)
+                lead_intelligence(
+                    profile,
+                    result,
+                    facts,
+                    sources=lead.sources,
+                    campaigns=lead.campaigns,
+                    first_seen_at=lead.captured_at,
+                    timeline_limit=self.timeline_limit,
+                )
                 if transition.to_stage == "sql"
                 else None
             )
@@ -271,32 +274,3 @@ class Scoring:
             "cause": cause,
             "changed_at": at,
         }
-
-    def _intelligence(
-        self,
-        lead: LeadRecord,
-        profile: LeadProfile | None,
-        result: Score,
-        facts: list[ActivityFact],
-    ) -> LeadIntelligence:
-        """What sales gets at hand-off: who, why, what they did, where they came from."""
-        timeline = [
-            TimelineEntry(
-                activity_type=f.activity_type,
-                occurred_at=f.occurred_at,
-                url=f.url,
-                campaign=f.campaign,
-            )
-            for f in sorted(facts, key=lambda f: f.occurred_at, reverse=True)[: self.timeline_limit]
-        ]
-        return LeadIntelligence(
-            profile=profile or LeadProfile(email=""),
-            fit=result.fit,
-            interest=result.interest,
-            grade=result.grade,
-            breakdown=[ScoreLine.model_validate(b) for b in result.breakdown],
-            timeline=timeline,
-            sources=lead.sources,
-            campaigns=lead.campaigns,
-            first_seen_at=lead.captured_at,
-        )

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
+from leadloop_events.bounds import MAX_NOTE
 from leadloop_events.intake import LeadProfile
 from leadloop_events.lifecycle import ScoreLine
 from leadloop_scoring.domain.agreement import GRADES, Agreement, FitRule, Grade, NegativeKind, Range
@@ -67,6 +68,11 @@ def matches(rule: FitRule, profile: LeadProfile) -> bool:
     )
 
 
+def _clip(reason: str) -> str:
+    """A reason that fits a ScoreLine (a rule's value may be a long list)."""
+    return reason if len(reason) <= MAX_NOTE else reason[: MAX_NOTE - 1] + "…"
+
+
 def grade_of(agreement: Agreement, fit: float) -> Grade:
     for grade in GRADES:
         if fit >= agreement.fit.grades[grade]:
@@ -119,7 +125,7 @@ def score(
                         rule=f"fit:{rule.id}",
                         kind="fit",
                         points=rule.points,
-                        reason=rule.description or f"{rule.field} {rule.op} {rule.value}",
+                        reason=_clip(rule.description or f"{rule.field} {rule.op} {rule.value}"),
                     )
                 )
     disqualified_by: NegativeKind | None = None
@@ -127,7 +133,7 @@ def score(
         points = agreement.negative.points.get(kind, 0.0)
         fit += points
         lines.append(
-            ScoreLine(rule=f"negative:{kind}", kind="negative", points=points, reason=reason)
+            ScoreLine(rule=f"negative:{kind}", kind="negative", points=points, reason=_clip(reason))
         )
         if kind in agreement.negative.disqualify and disqualified_by is None:
             disqualified_by = kind
