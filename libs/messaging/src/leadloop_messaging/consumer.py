@@ -7,7 +7,6 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 import sqlalchemy as sa
@@ -18,8 +17,15 @@ from sqlalchemy.exc import DBAPIError
 
 from leadloop_db.uow import UnitOfWork
 from leadloop_events import topics
-from leadloop_events.catalog import parse_data
+from leadloop_events.catalog import check_origin, parse_data
 from leadloop_events.envelope import CloudEvent, EventData, InvalidEvent
+from leadloop_messaging.deadletter import (
+    REFERENCE_TYPE,
+    dlq_headers,
+    outbox_key,
+    reference,
+    reference_id,
+)
 from leadloop_platform import metrics
 from leadloop_platform.logs import correlation_id
 
@@ -97,6 +103,9 @@ class ConsumerLoop(Generic[U]):
         topic = record.topic
         try:
             event = CloudEvent.from_bytes(record.value or b"")
+            # A type is trusted only on its own topic and from its own producer (a forged
+            # deal.closed on leads.intake, a stage_changed from anyone but scoring: refused).
+            check_origin(event, record.topic)
             data = parse_data(event)
         except InvalidEvent as exc:
             await self.dead_letter(record, exc, attempts=1, event_type="invalid")
@@ -195,21 +204,47 @@ class ConsumerLoop(Generic[U]):
         attempts: int,
         event_type: str,
     ) -> None:
-        """Send the record to `<topic>.dlq` with the error and where it came from."""
-        headers = list(record.headers or ())
-        headers += [
-            ("dlq.error", str(error)[:2000].encode()),
-            ("dlq.error_type", type(error).__name__.encode()),
-            ("dlq.topic", record.topic.encode()),
-            ("dlq.partition", str(record.partition).encode()),
-            ("dlq.offset", str(record.offset).encode()),
-            ("dlq.consumer", self.name.encode()),
-            ("dlq.attempts", str(attempts).encode()),
-            ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
-        ]
-        await self.dlq_producer.send_and_wait(
-            topics.dlq(record.topic), value=record.value, key=record.key, headers=headers
-        )
+        """Send the record to `<topic>.dlq` with the error and where it came from; when it
+        cannot go whole, a reference to it; when that cannot be sent, park the reference."""
+        dlq_topic = topics.dlq(record.topic)
+        headers = dlq_headers(record, error, consumer=self.name, attempts=attempts)
+        try:
+            await self.dlq_producer.send_and_wait(
+                dlq_topic,
+                value=record.value,
+                key=record.key,
+                headers=list(record.headers or ()) + headers,
+            )
+        except KafkaError as whole_failed:
+            # Too large once the headers are added, or refused: the stream must go on anyway.
+            ref = reference(record, error, whole_failed, consumer=self.name, attempts=attempts)
+            try:
+                await self.dlq_producer.send_and_wait(
+                    dlq_topic,
+                    value=ref,
+                    key=record.key,
+                    headers=[
+                        *headers,
+                        ("dlq.reference", b"true"),
+                        ("ce_type", REFERENCE_TYPE.encode()),
+                    ],
+                )
+                how = "reference"
+            except KafkaError as ref_failed:
+                log.error("dead-letter reference not sent (%r); parking it", ref_failed)
+                await self._park_reference(record, ref)
+                how = "parked"
+            metrics.DLQ_FALLBACKS.labels(self.service, record.topic, how).inc()
+            log.error(
+                "record %s/%d@%d (%d bytes) could not be dead-lettered whole (%r); "
+                "its reference was %s",
+                record.topic,
+                record.partition,
+                record.offset,
+                len(record.value or b""),
+                whole_failed,
+                "sent" if how == "reference" else "parked in the outbox",
+            )
         metrics.DLQ_RECORDS.labels(self.service, record.topic).inc()
         metrics.EVENTS_CONSUMED.labels(
             self.service, record.topic, event_type, "dead_lettered"
@@ -222,6 +257,30 @@ class ConsumerLoop(Generic[U]):
             attempts,
             error,
         )
+
+    async def _park_reference(self, record: ConsumerRecord[bytes, bytes], ref: bytes) -> None:
+        """Write the reference as an outbox row targeting `<topic>.dlq`: the relay sends it."""
+        while True:
+            try:
+                async with self.uow_factory() as uow:
+                    await uow.conn.execute(
+                        insert(uow.outbox)
+                        .values(
+                            event_id=reference_id(record, self.name),
+                            topic=topics.dlq(record.topic),
+                            key=outbox_key(record),
+                            event_type=REFERENCE_TYPE,
+                            payload=ref,
+                        )
+                        .on_conflict_do_nothing()
+                    )
+                    await uow.commit()
+                return
+            except DBAPIError as exc:
+                if not database_away(exc):
+                    raise
+                log.warning("database unavailable, retrying the parked reference: %r", exc)
+                await asyncio.sleep(self.retry_backoff_s * 5)
 
     async def _record_lag(self) -> None:
         for tp in self.consumer.assignment():

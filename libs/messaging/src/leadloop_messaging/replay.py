@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from leadloop_events import topics
+from leadloop_messaging.deadletter import REFERENCE_TYPE
 
 log = logging.getLogger(__name__)
 REPLAY_GROUP = "leadloop-dlq-replay"
@@ -19,6 +21,14 @@ class ReplayResult:
     replayed: int
     dlq_topic: str
     target_topic: str
+
+
+def is_reference(headers: Sequence[tuple[str, bytes]]) -> bool:
+    """A dead-letter reference (the record itself was too large to keep): nothing to replay."""
+    return any(
+        k == "dlq.reference" or (k == "ce_type" and v == REFERENCE_TYPE.encode())
+        for k, v in headers
+    )
 
 
 async def replay_dlq(
@@ -63,17 +73,20 @@ async def replay_dlq(
                 for record in records:
                     if (limit is not None and replayed >= limit) or record.offset >= end[tp]:
                         break
-                    headers = [
-                        (k, v) for k, v in (record.headers or ()) if not k.startswith(DLQ_HEADERS)
-                    ]
-                    headers.append(("replayed", b"true"))
-                    await producer.send_and_wait(
-                        topic, value=record.value, key=record.key, headers=headers
-                    )
+                    if not is_reference(record.headers or ()):
+                        headers = [
+                            (k, v)
+                            for k, v in (record.headers or ())
+                            if not k.startswith(DLQ_HEADERS)
+                        ]
+                        headers.append(("replayed", b"true"))
+                        await producer.send_and_wait(
+                            topic, value=record.value, key=record.key, headers=headers
+                        )
+                        replayed += 1
                     await consumer.commit(
                         {TopicPartition(tp.topic, tp.partition): record.offset + 1}
                     )
-                    replayed += 1
             if end.keys() >= consumer.assignment() and all(
                 [await consumer.position(tp) >= offset for tp, offset in end.items()]
             ):
