@@ -8,6 +8,7 @@ import pytest
 from pydantic import ValidationError
 
 from leadloop_intake.domain import csvimport, hubspot
+from leadloop_intake.domain.csvlines import BoundedLines
 from leadloop_intake.domain.errors import SignatureRejected
 from leadloop_intake.domain.model import Activity, FormSubmission, normalize_email
 
@@ -130,8 +131,13 @@ def test_hubspot_properties_map_onto_a_form_submission() -> None:
     assert sub.utm is not None and sub.utm.campaign == "q4-launch"
 
 
+def lines(text: str) -> BoundedLines:
+    """A CSV file's lines as an import reads them."""
+    return BoundedLines(io.BytesIO(text.encode()))
+
+
 def test_csv_rows_are_validated_one_by_one() -> None:
-    text = io.StringIO(
+    text = lines(
         "Email,First Name,Company,Employees,Country,Booth\n"
         "ana@acme.com,Ana,ACME,120,DE,A12\n"
         "broken-email,Bo,Globex,50,US,B3\n"
@@ -154,4 +160,4 @@ def test_csv_rows_are_validated_one_by_one() -> None:
 
 def test_csv_without_email_column_is_refused() -> None:
     with pytest.raises(ValueError, match="no email column"):
-        list(csvimport.parse(io.StringIO("name,company\nAna,ACME\n"), source=None, campaign=None))
+        list(csvimport.parse(lines("name,company\nAna,ACME\n"), source=None, campaign=None))

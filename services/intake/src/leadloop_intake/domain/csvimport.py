@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from pydantic import ValidationError
 
+from leadloop_intake.domain.csvlines import BoundedLines, RowTooLong
 from leadloop_intake.domain.model import FormSubmission
 
 ALIASES = {
@@ -40,6 +41,8 @@ ALIASES = {
     "consent": "consent",
 }
 MAX_ERRORS_REPORTED = 1000
+MAX_COLUMNS = 200
+"""Columns of a lead list read; a wider header refuses the file, a wider row is reported."""
 
 
 @dataclass(frozen=True)
@@ -61,28 +64,45 @@ def _coerce(field: str, value: str) -> Any:
     return value
 
 
-def parse(lines: Iterable[str], *, source: str | None, campaign: str | None) -> Iterator[Row]:
-    """Yield each data row validated; a missing email column fails the whole file."""
+def _problem(line: int, code: str, message: str) -> Row:
+    return Row(line, {}, None, [{"field": "row", "code": code, "message": message}])
+
+
+def parse(lines: BoundedLines, *, source: str | None, campaign: str | None) -> Iterator[Row]:
+    """Yield each data row validated; a missing email column fails the whole file. A row too
+    long or too wide is reported by its line and skipped, and the rows after it go on."""
     reader = csv.reader(lines)
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except RowTooLong as exc:
+        raise ValueError(f"the header line is longer than {lines.max_bytes} bytes") from exc
     if header is None:
         raise ValueError("the file is empty; the first line must name the columns")
+    if len(header) > MAX_COLUMNS:
+        raise ValueError(f"the header names {len(header)} columns; at most {MAX_COLUMNS} are read")
     if any("\x00" in h for h in header):
         raise ValueError("the header holds a NUL character")
     columns = [ALIASES.get(h.strip().lower(), h.strip()) for h in header]
     if "email" not in columns:
         raise ValueError(f"no email column among {header}")
     while True:
+        lines.start_record()
         try:
             values = next(reader)
         except StopIteration:
             return
+        except RowTooLong as exc:
+            yield _problem(exc.line, "row_too_long", str(exc))
+            continue
         except csv.Error as exc:
-            yield Row(
-                reader.line_num, {}, None, [{"field": "row", "code": "csv", "message": str(exc)}]
+            yield _problem(lines.line, "csv", str(exc))
+            continue
+        line = lines.line
+        if len(values) > MAX_COLUMNS:
+            yield _problem(
+                line, "too_many_columns", f"{len(values)} values; at most {MAX_COLUMNS} are read"
             )
             continue
-        line = reader.line_num
         if not any(v.strip() for v in values):
             continue
         raw = dict(zip(header, values, strict=False))
@@ -102,12 +122,7 @@ def parse(lines: Iterable[str], *, source: str | None, campaign: str | None) -> 
             continue
         if any("\x00" in v for v in values):
             # PostgreSQL cannot store a NUL character: refuse the row, not the whole batch.
-            yield Row(
-                line,
-                {},
-                None,
-                [{"field": "row", "code": "nul", "message": "the row holds a NUL character"}],
-            )
+            yield _problem(line, "nul", "the row holds a NUL character")
             continue
         form: dict[str, Any] = {"fields": {}}
         for column, value in zip(columns, values, strict=True):

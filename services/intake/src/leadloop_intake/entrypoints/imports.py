@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import io
 import itertools
 import tempfile
 import uuid
@@ -16,6 +15,7 @@ from leadloop_intake import handlers
 from leadloop_intake.adapters.tables import imports as imports_table
 from leadloop_intake.config import Settings
 from leadloop_intake.domain import csvimport
+from leadloop_intake.domain.csvlines import BoundedLines
 from leadloop_intake.entrypoints.schemas import ImportResult, RowError
 from leadloop_platform.http.problems import Problem
 from leadloop_platform.logs import correlation_id
@@ -49,8 +49,8 @@ async def _spool(request: Request) -> tempfile.SpooledTemporaryFile[bytes]:
 async def run_import(request: Request, *, source: str | None, campaign: str | None) -> ImportResult:
     """Import every good row; report every bad one with its line number and reasons."""
     with await _spool(request) as spool:
-        text = io.TextIOWrapper(spool, encoding="utf-8-sig", errors="replace", newline="")
-        rows = csvimport.parse(text, source=source, campaign=campaign)
+        # Read in bounded chunks: a row wider than MAX_ROW_BYTES is reported, never held whole.
+        rows = csvimport.parse(BoundedLines(spool), source=source, campaign=campaign)
         try:
             first = await asyncio.to_thread(lambda: list(itertools.islice(rows, 1)))
         except ValueError as exc:
