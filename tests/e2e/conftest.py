@@ -25,6 +25,7 @@ def service_env(database_url: str, bootstrap_servers: str, topic_prefix: str) ->
         "LEADLOOP_ENV": "test",
         "LEADLOOP_KAFKA_SESSION_TIMEOUT_MS": "3000",
         "LEADLOOP_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+        "LEADLOOP_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",  # the local webhook receivers
     }
 
 

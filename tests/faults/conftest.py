@@ -50,6 +50,7 @@ def service_env(settings_env: dict[str, str], smtp_receiver: SmtpReceiver) -> di
         "LEADLOOP_SMTP_STARTTLS": "false",
         "LEADLOOP_DELIVERY_INTERVAL_S": "1",
         "LEADLOOP_LOG_JSON": "false",
+        "LEADLOOP_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",  # the local webhook receivers
     }
 
 

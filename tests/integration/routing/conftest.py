@@ -44,7 +44,7 @@ def build(settings: CommonSettings, **extra: Any) -> FastAPI:
             consumer_group="routing-test",
             sla_interval_s=3600,
             delivery_interval_s=0.2,
-            **extra,
+            **{"webhook_allowed_hosts": "127.0.0.1", **extra},  # the local receivers
         )
     )
 

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from leadloop_platform.outbound import OutboundPolicy
 from leadloop_routing.adapters.mailer import build_alert_email
 from leadloop_routing.adapters.webhook_sender import (
     RETRY_SCHEDULE,
@@ -27,6 +28,7 @@ from leadloop_routing.adapters.webhook_sender import (
 
 BODY = b'{"type":"leadloop.lead.assigned.v1","data":{"lead_id":"lead-ACME-DENTAL"}}'
 DEADLINE = datetime(2026, 11, 22, 14, 30, tzinfo=UTC)
+POLICY = OutboundPolicy()
 
 
 def ana_lopez(**profile: Any) -> dict[str, Any]:
@@ -123,9 +125,11 @@ async def test_a_network_error_is_a_failed_result_not_an_exception() -> None:
         raise httpx.ConnectTimeout("timed out connecting", request=request)
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(refuse)) as client:
-        result = await deliver(client, "https://crm.example/hooks", new_secret(), "msg_1", BODY)
+        result = await deliver(
+            client, "https://crm.example/hooks", new_secret(), "msg_1", BODY, policy=POLICY
+        )
     assert not result.ok and result.status_code is None
-    assert result.error is not None and "ConnectTimeout" in result.error
+    assert result.error == "connection failed"  # nothing that tells a closed port from a slow one
 
 
 async def test_only_2xx_counts_as_delivered() -> None:
@@ -135,8 +139,12 @@ async def test_only_2xx_counts_as_delivered() -> None:
         return httpx.Response(next(statuses))
 
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as client:
-        first = await deliver(client, "https://crm.example/hooks", new_secret(), "msg_1", BODY)
-        second = await deliver(client, "https://crm.example/hooks", new_secret(), "msg_2", BODY)
+        first, second = [
+            await deliver(
+                client, "https://crm.example/hooks", new_secret(), msg, BODY, policy=POLICY
+            )
+            for msg in ("msg_1", "msg_2")
+        ]
     assert first.ok and first.status_code == 204 and first.error is None
     assert not second.ok and second.status_code == 410 and second.error == "HTTP 410"
 
@@ -195,3 +203,32 @@ def test_missing_or_odd_fields_do_not_stop_the_alert() -> None:
         }
     )
     assert odd["Subject"].startswith("New SQL: Line Break, unknown company")
+
+
+def test_a_line_break_in_any_field_cannot_start_a_line_of_its_own() -> None:
+    injected = "\r\nBcc: attacker@evil.example\r\n"
+    message = alert(
+        {
+            **ana_lopez(
+                first_name=f"Ana{injected}",
+                company=f"ACME\nX-Evil: 1",
+                job_title=f"Head\x0bof\x1cOps\u2028Bcc: a@evil.example",
+            ),
+            "grade": f"A{injected}",
+            "sources": [f"webinar{injected}"],
+            "timeline": [{"activity_type": f"demo{injected}", "occurred_at": "2026-11-22T09:00"}],
+        },
+        rep_name=f"Alice{injected}",
+        reason=f"hand-raise{injected}",
+        team=f"dach{injected}",
+        dashboard_url=f"https://leadloop.example/x{injected}",
+    )
+    assert message["Bcc"] is None and message["X-Evil"] is None
+    assert "\n" not in message["Subject"] and "\r" not in message["Subject"]
+    plain = message.get_body(("plain",)).get_content()
+    lines = plain.splitlines()
+    assert not [line for line in lines if line.lstrip().startswith(("Bcc:", "X-Evil:"))], plain
+    assert "Name: Ana  Bcc: attacker@evil.example   Lopez" in lines
+    assert "Title: Head of Ops Bcc: a@evil.example" in lines
+    raw = message.as_bytes()
+    assert b"\nBcc:" not in raw and b"\rBcc:" not in raw

@@ -55,7 +55,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         Outbound(email_enabled=smtp is not None, dashboard_url=settings.dashboard_url)
     )
     sla = SlaTimers(routing, uow_factory, settings.worker_batch)
-    webhooks = WebhookDeliveries(uow_factory, settings.worker_batch, settings.webhook_timeout_s)
+    outbound = settings.outbound_policy()
+    webhooks = WebhookDeliveries(
+        uow_factory, settings.worker_batch, outbound, settings.webhook_concurrency
+    )
     mails = AlertEmails(uow_factory, smtp, settings.worker_batch)
     workers = [
         Worker("sla", sla.run_once, settings.sla_interval_s),
@@ -134,6 +137,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.routing = routing
     app.state.sla = sla
     app.state.webhooks = webhooks
+    app.state.outbound = outbound
     app.state.emails = mails
     app.state.wake_deliveries = workers[1].wake
     return app

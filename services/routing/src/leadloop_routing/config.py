@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from leadloop_platform.outbound import AllowList, OutboundPolicy
 from leadloop_platform.settings import CommonSettings
 
 
@@ -26,7 +27,11 @@ class Settings(CommonSettings):
     sla_interval_s: float = Field(default=5.0, gt=0)
     delivery_interval_s: float = Field(default=2.0, gt=0)
     worker_batch: int = Field(default=100, ge=1)
-    webhook_timeout_s: float = Field(default=10.0, gt=0)
+    webhook_timeout_s: float = Field(default=10.0, gt=0, description="total, per attempt")
+    webhook_max_response_bytes: int = Field(default=64 * 1024, ge=0)
+    webhook_concurrency: int = Field(default=16, ge=1, le=256)
+    # Comma-separated host names, addresses or CIDRs that may be private (development, tests).
+    webhook_allowed_hosts: str = ""
     smtp_host: str | None = None
     smtp_port: int = 587
     smtp_starttls: bool = True
@@ -38,3 +43,17 @@ class Settings(CommonSettings):
     run_relay: bool = True
     run_consumer: bool = True
     run_workers: bool = True
+
+    @field_validator("webhook_allowed_hosts")
+    @classmethod
+    def _allowed_hosts(cls, value: str) -> str:
+        AllowList.parse(value)  # a bad entry stops the start with its name
+        return value
+
+    def outbound_policy(self) -> OutboundPolicy:
+        """The guard of every webhook call: allowed targets, deadline, body cap."""
+        return OutboundPolicy(
+            allowed=AllowList.parse(self.webhook_allowed_hosts),
+            timeout_s=self.webhook_timeout_s,
+            max_response_bytes=self.webhook_max_response_bytes,
+        )

@@ -20,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from leadloop_events.instant import Instant
 from leadloop_feedback import queries
 from leadloop_feedback.domain import reviews, svg
-from leadloop_platform.auth.guard import SESSION_COOKIE, require_scope, resolve
+from leadloop_platform.auth.guard import SESSION_COOKIE, require_scope, resolve, start_session
+from leadloop_platform.auth.sessions import SESSION_SECONDS
 from leadloop_platform.http.problems import Problem
 
 router = APIRouter(tags=["pages"])
@@ -34,7 +35,6 @@ PANELS = TEMPLATES.get_template("panels.html")
 WIDE = frozenset({"kpis"})
 REFRESH_MS = 3000
 CACHE_SECONDS = 2.0
-SESSION_SECONDS = 8 * 3600
 
 
 STAGES = ("lead", "mql", "sql", "accepted", "opportunity", "customer")
@@ -258,7 +258,8 @@ async def dashboard_panels(request: Request, days: Days = 30) -> Response:
     "/dashboard/session",
     response_class=RedirectResponse,
     status_code=303,
-    summary="Sign in to the dashboard with an API key (form post); sets an HttpOnly cookie",
+    summary="Sign in to the dashboard with an API key (form post); sets an HttpOnly cookie "
+    "holding a signed, read-only session (12 h) for the dashboard, reports and reviews",
     responses={303: {"description": "signed in: on to `next`"}, 401: SIGN_IN_PAGE},
     openapi_extra={
         "requestBody": {
@@ -285,9 +286,10 @@ async def sign_in(request: Request) -> Response:
     if not target.startswith("/") or target.startswith("//"):
         target = "/dashboard"
     response = RedirectResponse(target, status_code=303)
+    # A signed, expiring, read-only session, never the key itself.
     response.set_cookie(
         SESSION_COOKIE,
-        key,
+        await start_session(request.app.state, principal, key),
         max_age=SESSION_SECONDS,
         httponly=True,
         samesite="strict",

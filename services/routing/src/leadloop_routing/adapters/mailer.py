@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,9 +28,18 @@ class SmtpSettings:
     timeout_s: float = 10.0
 
 
+# C0 controls but tab, DEL, C1 controls and the Unicode line and paragraph separators.
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _clean(value: Any) -> str:
+    """A value as one line: no field can start a new line (a fake `Bcc:`) in the body."""
+    return _CONTROL.sub(" ", str(value))
+
+
 def _who(profile: Mapping[str, Any]) -> str:
     name = " ".join(str(p) for p in (profile.get("first_name"), profile.get("last_name")) if p)
-    return name or str(profile.get("email") or "") or "a new lead"
+    return _clean(name or str(profile.get("email") or "") or "a new lead")
 
 
 def _mapping(value: Any) -> Mapping[str, Any]:
@@ -41,13 +51,13 @@ def _items(value: Any) -> list[Any]:
 
 
 def _strings(value: Any) -> list[str]:
-    return [str(v) for v in _items(value) if v]
+    return [_clean(v) for v in _items(value) if v]
 
 
 def _number(value: Any) -> str:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return f"{value:.0f}" if float(value).is_integer() else f"{value:.1f}"
-    return "?" if value in (None, "") else str(value)
+    return "?" if value in (None, "") else _clean(value)
 
 
 def _one_line(text: str) -> str:
@@ -60,7 +70,7 @@ def _activity(entry: Any) -> str:
     entry = _mapping(entry)
     when = str(entry.get("occurred_at") or "")[:16].replace("T", " ")
     parts = (when, entry.get("activity_type"), entry.get("url"))
-    return " ".join(str(p) for p in parts if p)
+    return _clean(" ".join(str(p) for p in parts if p))
 
 
 def build_alert_email(
@@ -73,11 +83,14 @@ def build_alert_email(
     team: str,
     dashboard_url: str | None = None,
 ) -> EmailMessage:
-    """A short plain-text and HTML message; every value is escaped in the HTML part."""
+    """A short plain-text and HTML message: every value is one line in the text part and
+    escaped in the HTML part."""
+    rep_name, reason, team = _clean(rep_name), _clean(reason), _clean(team)
+    dashboard_url = _clean(dashboard_url) if dashboard_url else None
     profile = _mapping(lead.get("profile"))
     who = _who(profile)
-    company = str(profile.get("company") or "unknown company")
-    grade = lead.get("grade") or "?"
+    company = _clean(profile.get("company") or "unknown company")
+    grade = _clean(lead.get("grade") or "?")
     # A naive deadline is taken as UTC; an aware one is shown in UTC, as the label says.
     due_utc = deadline.astimezone(UTC) if deadline.tzinfo else deadline.replace(tzinfo=UTC)
     due = f"{due_utc:%Y-%m-%d %H:%M} UTC"
@@ -90,7 +103,7 @@ def build_alert_email(
         ("Email", profile.get("email")),
         ("Phone", profile.get("phone")),
     ]
-    facts = [(k, v) for k, v in facts if v not in (None, "")]
+    facts = [(k, _clean(v)) for k, v in facts if v not in (None, "")]
     score = (
         f"fit {_number(lead.get('fit'))}, interest {_number(lead.get('interest'))}, grade {grade}"
     )

@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import httpx
 
+from leadloop_platform.outbound import OutboundError, OutboundPolicy, RefusedTarget, excerpt
 from leadloop_platform.webhooks import SECRET_PREFIX, sign
 
 __all__ = [
@@ -62,6 +63,7 @@ class DeliveryResult:
     status_code: int | None
     error: str | None
     duration_ms: float
+    bytes_read: int = 0
 
 
 async def deliver(
@@ -71,24 +73,32 @@ async def deliver(
     msg_id: str,
     body: bytes,
     *,
-    timeout_s: float = 10.0,
+    policy: OutboundPolicy,
     now: Callable[[], float] = time.time,
 ) -> DeliveryResult:
-    """POST one signed delivery; 2xx is success. Network errors are results, never raised."""
+    """POST one signed delivery through the outbound guard; 2xx is success. Failures are
+    results, never raised: a refused target, "connection failed" (whatever failed: the log
+    must not tell open ports from closed), or the status with a short sanitized excerpt."""
     started = time.perf_counter()
     try:
-        response = await client.post(
-            url, content=body, headers=headers(secret, msg_id, int(now()), body), timeout=timeout_s
+        reply = await policy.send(
+            client,
+            "POST",
+            url,
+            content=body,
+            headers=headers(secret, msg_id, int(now()), body),
+            read_body=lambda status: not 200 <= status < 300,
         )
-    except (httpx.HTTPError, httpx.InvalidURL) as exc:
+    except RefusedTarget as exc:
         elapsed = (time.perf_counter() - started) * 1000
-        return DeliveryResult(False, None, f"{type(exc).__name__}: {exc}"[:500], elapsed)
-    elapsed = (time.perf_counter() - started) * 1000
-    if 200 <= response.status_code < 300:
-        return DeliveryResult(True, response.status_code, None, elapsed)
-    detail = response.text.strip()[:400]
-    error = f"HTTP {response.status_code}" + (f": {detail}" if detail else "")
-    return DeliveryResult(False, response.status_code, error, elapsed)
+        return DeliveryResult(False, None, f"refused target: {exc}"[:300], elapsed)
+    except OutboundError as exc:
+        return DeliveryResult(False, None, str(exc), (time.perf_counter() - started) * 1000)
+    if 200 <= reply.status_code < 300:
+        return DeliveryResult(True, reply.status_code, None, reply.duration_ms, reply.bytes_read)
+    detail = excerpt(reply.body)
+    error = f"HTTP {reply.status_code}" + (f": {detail}" if detail else "")
+    return DeliveryResult(False, reply.status_code, error, reply.duration_ms, reply.bytes_read)
 
 
 def next_attempt_delay(attempts_made: int) -> timedelta | None:

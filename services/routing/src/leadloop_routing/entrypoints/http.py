@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from leadloop_platform.auth.guard import require_scope
 from leadloop_platform.http.problems import Problem
+from leadloop_platform.outbound import OutboundPolicy, RefusedTarget
 from leadloop_routing.adapters.repository import SqlRepository
 from leadloop_routing.adapters.tables import (
     assignments,
@@ -215,11 +216,23 @@ async def distribution(
     response_model=SubscriptionOut,
     dependencies=[ADMIN],
     summary="Subscribe a URL to lead alerts (signed)",
+    responses={422: {"description": "a private, local or metadata target, or credentials"}},
 )
 async def create_subscription(request: Request, body: SubscriptionIn) -> SubscriptionOut:
+    url = str(body.url)
+    outbound: OutboundPolicy = request.app.state.outbound
+    try:
+        await outbound.check_target(url)
+    except RefusedTarget as exc:
+        raise Problem(
+            422,
+            f"url: {exc}",
+            kind="validation-error",
+            errors=[{"field": "url", "pointer": "/url", "message": str(exc), "code": "refused"}],
+        ) from exc
     values = {
         "subscription_id": str(uuid.uuid4()),
-        "url": str(body.url),
+        "url": url,
         "secret": new_secret(),
         "event_types": body.event_types,
         "description": body.description,
@@ -242,14 +255,22 @@ async def list_subscriptions(request: Request) -> list[SubscriptionOut]:
     "/webhook-subscriptions/{subscription_id}",
     status_code=204,
     dependencies=[ADMIN],
+    summary="Deactivate a subscription and cancel its queued deliveries and retries",
     responses={404: {"description": "no such subscription"}},
 )
 async def delete_subscription(request: Request, subscription_id: str) -> Response:
+    d = webhook_deliveries
     async with request.app.state.engine.begin() as conn:
         done = await conn.execute(
             webhook_subscriptions.update()
             .where(webhook_subscriptions.c.subscription_id == subscription_id)
             .values(active=False)
+        )
+        # Queued deliveries carry lead data: none leaves for a receiver no longer wanted.
+        await conn.execute(
+            d.update()
+            .where(d.c.subscription_id == subscription_id, d.c.status == "pending")
+            .values(status="cancelled", next_attempt_at=None)
         )
     if not done.rowcount:
         raise Problem(404, f"no subscription {subscription_id}", kind="not-found")
@@ -284,15 +305,22 @@ async def list_deliveries(
     response_model=DeliveryOut,
     dependencies=[ADMIN],
     summary="Send a delivery again now",
-    responses={404: {"description": "no such delivery, or it was cancelled"}},
+    responses={
+        404: {"description": "no such delivery, it was cancelled, or its subscription is inactive"}
+    },
 )
 async def redeliver(request: Request, delivery_id: str) -> DeliveryOut:
-    d = webhook_deliveries
+    d, s = webhook_deliveries, webhook_subscriptions
+    active = sa.select(s.c.subscription_id).where(s.c.active)
     async with request.app.state.engine.begin() as conn:
         row = (
             await conn.execute(
                 d.update()
-                .where(d.c.delivery_id == delivery_id, d.c.status != "cancelled")
+                .where(
+                    d.c.delivery_id == delivery_id,
+                    d.c.status != "cancelled",
+                    d.c.subscription_id.in_(active),
+                )
                 .values(status="pending", next_attempt_at=datetime.now(UTC))
                 .returning(d)
             )

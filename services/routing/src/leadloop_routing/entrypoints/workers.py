@@ -1,9 +1,11 @@
 """Time-driven work: SLA timers, webhook deliveries, alert emails.
 
 Due rows are claimed with FOR UPDATE SKIP LOCKED, so any number of routing replicas share the
-work and no timer fires twice. Webhooks and emails are claimed and recorded one per transaction:
-a process that dies after sending and before recording re-sends only that one message, under
-the same webhook-id or Message-ID, so the receiver can tell it is the same.
+work and no timer fires twice. Webhooks and emails never hold a transaction across the network:
+a short transaction claims a row with a lease (its next_attempt_at moves past the attempt's
+deadline) and commits, the message is sent, and another short transaction records the outcome.
+A process that dies mid-send re-sends only the messages it held, after their lease, under the
+same webhook-id or Message-ID, so the receiver can tell it is the same.
 """
 
 from __future__ import annotations
@@ -14,12 +16,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
+from typing import Any
 
 import aiosmtplib
 import httpx
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
+from leadloop_platform.outbound import OutboundPolicy
 from leadloop_routing import metrics
 from leadloop_routing.adapters.mailer import SmtpSettings, send_email
 from leadloop_routing.adapters.tables import emails, webhook_deliveries, webhook_subscriptions
@@ -29,6 +33,14 @@ from leadloop_routing.handlers import Routing
 
 log = logging.getLogger(__name__)
 EMAIL_RETRIES = 8
+# A lease outlives the attempt's deadline by this much, so only a dead process loses one.
+LEASE_MARGIN_S = 30.0
+
+
+def _at(moment: datetime | None) -> sa.ColumnElement[Any]:
+    """A time (or NULL) typed as timestamptz, for a CASE (an untyped one would be text)."""
+    ts = sa.DateTime(timezone=True)
+    return sa.cast(sa.null(), ts) if moment is None else sa.literal(moment, ts)
 
 
 class Worker:
@@ -76,69 +88,108 @@ class SlaTimers:
 
 
 class WebhookDeliveries:
-    def __init__(self, uow: Callable[[], SqlUnitOfWork], batch: int, timeout_s: float) -> None:
-        self.uow, self.batch, self.timeout_s = uow, batch, timeout_s
+    """Sends due webhook deliveries, to different subscribers at the same time."""
+
+    def __init__(
+        self,
+        uow: Callable[[], SqlUnitOfWork],
+        batch: int,
+        policy: OutboundPolicy,
+        concurrency: int = 16,
+    ) -> None:
+        self.uow, self.batch, self.policy = uow, batch, policy
+        self.concurrency = concurrency
+        # One subscriber gets at most this many of a claim: a slow one cannot take every slot.
+        self.per_subscriber = max(1, concurrency // 4)
 
     async def run_once(self, now: datetime | None = None) -> int:
         """Attempt every due delivery once; record the attempt and schedule the retry."""
         now = now or datetime.now(UTC)
         attempted = 0
-        async with httpx.AsyncClient() as client:
-            while attempted < self.batch and await self._attempt_one(client, now):
-                attempted += 1
+        async with self.policy.client() as client:
+            while attempted < self.batch:
+                claimed = await self._claim(now, min(self.concurrency, self.batch - attempted))
+                if not claimed:
+                    break
+                await asyncio.gather(*(self._attempt(client, row, now) for row in claimed))
+                attempted += len(claimed)
         return attempted
 
-    async def _attempt_one(self, client: httpx.AsyncClient, now: datetime) -> bool:
-        """Claim one due delivery, send it, record the outcome; False when none is due.
-
-        One transaction per delivery: a crash (or a lost database) between the POST and the
-        commit re-sends only that one, under the same webhook-id, never the whole round.
-        """
+    async def _claim(self, now: datetime, limit: int) -> list[Any]:
+        """Lease up to `limit` due deliveries of active subscriptions in a short transaction."""
         d, s = webhook_deliveries, webhook_subscriptions
+        lease = now + timedelta(seconds=self.policy.timeout_s + LEASE_MARGIN_S)
         async with self.uow() as uow:
-            row = (
+            rows = (
                 await uow.conn.execute(
                     sa.select(d, s.c.url, s.c.secret)
                     .join(s, s.c.subscription_id == d.c.subscription_id)
-                    .where(d.c.next_attempt_at <= now)
+                    .where(d.c.next_attempt_at <= now, d.c.status == "pending", s.c.active)
                     .order_by(d.c.next_attempt_at)
-                    .limit(1)
+                    .limit(limit * 4)
                     .with_for_update(of=d, skip_locked=True)
                 )
-            ).first()
-            if row is None:
-                return False
-            result = await deliver(
-                client, row.url, row.secret, row.event_id, row.payload, timeout_s=self.timeout_s
-            )
-            attempts = [
-                *row.attempts,
-                {
-                    "at": now.isoformat(),
-                    "ok": result.ok,
-                    "status_code": result.status_code,
-                    "error": result.error,
-                    "duration_ms": round(result.duration_ms, 1),
-                },
-            ]
-            delay = None if result.ok else next_attempt_delay(len(attempts))
-            status = "succeeded" if result.ok else ("pending" if delay else "failed")
-            metrics.WEBHOOK_DELIVERIES.labels("ok" if result.ok else "error").inc()
+            ).all()
+            per_subscriber: dict[str, int] = {}
+            claimed: list[Any] = []
+            for row in rows:
+                taken = per_subscriber.get(row.subscription_id, 0)
+                if taken < self.per_subscriber and len(claimed) < limit:
+                    per_subscriber[row.subscription_id] = taken + 1
+                    claimed.append(row)
+            if claimed:
+                await uow.conn.execute(
+                    d.update()
+                    .where(d.c.delivery_id.in_([row.delivery_id for row in claimed]))
+                    .values(next_attempt_at=lease)
+                )
+            await uow.commit()
+        return claimed
+
+    async def _attempt(self, client: httpx.AsyncClient, row: Any, now: datetime) -> None:
+        """Send one claimed delivery (no transaction open), then record its outcome."""
+        d = webhook_deliveries
+        result = await deliver(
+            client, row.url, row.secret, row.event_id, row.payload, policy=self.policy
+        )
+        attempts = [
+            *row.attempts,
+            {
+                "at": now.isoformat(),
+                "ok": result.ok,
+                "status_code": result.status_code,
+                "error": result.error,
+                "duration_ms": round(result.duration_ms, 1),
+            },
+        ]
+        delay = None if result.ok else next_attempt_delay(len(attempts))
+        status = "succeeded" if result.ok else ("pending" if delay else "failed")
+        metrics.WEBHOOK_DELIVERIES.labels("ok" if result.ok else "error").inc()
+        still_pending = d.c.status == "pending"
+        async with self.uow() as uow:
+            # The attempt count is the version: a late writer (its lease taken over after a
+            # stall) records nothing. Cancelled meanwhile (deactivated, erased) stays cancelled.
             await uow.conn.execute(
                 d.update()
-                .where(d.c.delivery_id == row.delivery_id)
+                .where(
+                    d.c.delivery_id == row.delivery_id,
+                    sa.func.jsonb_array_length(d.c.attempts) == len(row.attempts),
+                )
                 .values(
                     attempts=attempts,
-                    status=status,
-                    next_attempt_at=now + delay if delay else None,
+                    status=sa.case((still_pending, status), else_=d.c.status),
+                    next_attempt_at=sa.case(
+                        (still_pending, _at(now + delay if delay else None)), else_=_at(None)
+                    ),
                     delivered_at=now if result.ok else None,
                 )
             )
             await uow.commit()
-        return True
 
 
 class AlertEmails:
+    """Sends due alert emails, one at a time, with no transaction open while sending."""
+
     def __init__(self, uow: Callable[[], SqlUnitOfWork], smtp: SmtpSettings | None, batch: int):
         self.uow, self.smtp, self.batch = uow, smtp, batch
 
@@ -153,16 +204,13 @@ class AlertEmails:
         return attempted
 
     async def _send_one(self, smtp: SmtpSettings, now: datetime) -> bool:
-        """Claim one due email, send it, record the outcome; False when none is due.
-
-        One transaction per email, as for webhooks: a crash re-sends at most the one in flight
-        (with the same Message-ID).
-        """
+        """Lease one due email, send it, record the outcome; False when none is due."""
+        deadline_s = 3 * smtp.timeout_s  # connect, STARTTLS, DATA: each has smtp.timeout_s
         async with self.uow() as uow:
             row = (
                 await uow.conn.execute(
                     sa.select(emails)
-                    .where(emails.c.next_attempt_at <= now)
+                    .where(emails.c.next_attempt_at <= now, emails.c.status == "pending")
                     .order_by(emails.c.next_attempt_at)
                     .limit(1)
                     .with_for_update(skip_locked=True)
@@ -170,33 +218,46 @@ class AlertEmails:
             ).first()
             if row is None:
                 return False
-            message = message_from_bytes(row.message, policy=policy.default)
-            try:
+            await uow.conn.execute(
+                emails.update()
+                .where(emails.c.email_id == row.email_id)
+                .values(next_attempt_at=now + timedelta(seconds=deadline_s + LEASE_MARGIN_S))
+            )
+            await uow.commit()
+        message = message_from_bytes(row.message, policy=policy.default)
+        error: str | None = None
+        try:
+            async with asyncio.timeout(deadline_s):
                 await send_email(smtp, message)
-            except (aiosmtplib.SMTPException, OSError, TimeoutError, ValueError) as exc:
-                attempts = row.attempts + 1
-                retry = attempts < EMAIL_RETRIES
-                metrics.EMAILS.labels("error").inc()
-                await uow.conn.execute(
-                    emails.update()
-                    .where(emails.c.email_id == row.email_id)
-                    .values(
-                        attempts=attempts,
-                        last_error=str(exc)[:1000],
-                        status="pending" if retry else "failed",
-                        next_attempt_at=now + timedelta(seconds=30 * 2**attempts)
-                        if retry
-                        else None,
-                    )
+        except (aiosmtplib.SMTPException, OSError, TimeoutError, ValueError) as exc:
+            error = str(exc)[:1000] or type(exc).__name__
+        attempts = row.attempts + 1
+        retry = error is not None and attempts < EMAIL_RETRIES
+        metrics.EMAILS.labels("error" if error else "sent").inc()
+        still_pending = emails.c.status == "pending"
+        async with self.uow() as uow:
+            await uow.conn.execute(
+                emails.update()
+                .where(emails.c.email_id == row.email_id, emails.c.attempts == row.attempts)
+                .values(
+                    attempts=attempts,
+                    last_error=error,
+                    status=sa.case(
+                        (
+                            still_pending,
+                            "sent" if error is None else "pending" if retry else "failed",
+                        ),
+                        else_=emails.c.status,
+                    ),
+                    sent_at=now if error is None else None,
+                    next_attempt_at=sa.case(
+                        (
+                            still_pending,
+                            _at(now + timedelta(seconds=30 * 2**attempts) if retry else None),
+                        ),
+                        else_=_at(None),
+                    ),
                 )
-            else:
-                metrics.EMAILS.labels("sent").inc()
-                await uow.conn.execute(
-                    emails.update()
-                    .where(emails.c.email_id == row.email_id)
-                    .values(
-                        status="sent", sent_at=now, next_attempt_at=None, attempts=row.attempts + 1
-                    )
-                )
+            )
             await uow.commit()
         return True
