@@ -7,7 +7,6 @@ import asyncio
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -16,6 +15,7 @@ from pathlib import Path
 import httpx
 
 from leadloop_cli.infra import die_with_parent, free_port, log_tail
+from leadloop_cli.services import server_argv
 
 from .integration.messaging.support import POLL_S
 
@@ -49,18 +49,12 @@ class ServiceProcess:
         with self.log.open("ab") as out:
             out.write(f"\n===== start #{self.starts} of {self.name} =====\n".encode())
             self.proc = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "--factory",
+                server_argv(
                     f"leadloop_{self.name}.bootstrap:create_app",
-                    "--host",
                     "127.0.0.1",
-                    "--port",
-                    str(self.port),
+                    self.port,
                     "--no-access-log",
-                ],
+                ),
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

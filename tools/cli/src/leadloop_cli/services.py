@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import os
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,6 +50,35 @@ class Service:
         module = importlib.import_module(self.package)
         location: Path | None = getattr(module, "MIGRATIONS", None)
         return (location, getattr(module, "SCHEMA", self.name)) if location else None
+
+
+# uvicorn's default parser (httptools) reads headers of any size; h11 stops at about one socket
+# read past this limit, and the app refuses anything over it (431). The same options are set
+# as UVICORN_* variables in deploy/ (compose, k8s, the image).
+MAX_HEADER_BYTES = 16 * 1024
+SERVER_OPTIONS: tuple[str, ...] = (
+    "--http",
+    "h11",
+    "--h11-max-incomplete-event-size",
+    str(MAX_HEADER_BYTES),
+)
+
+
+def server_argv(app: str, host: str, port: int, *extra: str) -> list[str]:
+    """The command that serves one service's app factory with uvicorn, header size capped."""
+    return [
+        sys.executable,
+        "-m",
+        "uvicorn",
+        "--factory",
+        app,
+        "--host",
+        host,
+        "--port",
+        str(port),
+        *SERVER_OPTIONS,
+        *extra,
+    ]
 
 
 # Adding a service is one line here.

@@ -32,6 +32,7 @@ from leadloop_cli.services import (
     env_bootstrap_servers,
     env_database_url,
     migrate_all,
+    server_argv,
 )
 
 HOST = "127.0.0.1"
@@ -188,17 +189,7 @@ class DevStack:
         if port_accepts(HOST, port):
             variable = f"LEADLOOP_{service.name.upper()}_PORT"
             raise StackFailed(f"port {port} for {service.name} is in use; set {variable}")
-        argv = [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            service.app,
-            "--host",
-            HOST,
-            "--port",
-            str(port),
-        ]
+        argv = server_argv(service.app, HOST, port)
         print(f"starting {service.name} on {HOST}:{port}", flush=True)
         log_path = self.logs / f"{service.name}.log"
         self.children.append(spawn(service.name, argv, self.env, log_path))

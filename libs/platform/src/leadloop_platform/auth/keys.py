@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,12 +28,27 @@ api_keys = sa.Table(
 )
 
 
+# Secrets the services share through the database, such as the key that signs dashboard
+# sessions: created by the first process that needs one, read by every other.
+signing_secrets = sa.Table(
+    "signing_secrets",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("secret", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+# Every service LISTENs here; a revocation NOTIFYs the key id, so no process keeps a revoked key.
+REVOKED_CHANNEL: Final = "leadloop_auth_revoked"
+
+
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling, and what they may do."""
+    """Who is calling, and what they may do; `session` when it is a dashboard session (which
+    reads reports only), not an API key."""
 
     key_id: str
     scopes: frozenset[str]
+    session: bool = False
 
     def allows(self, scope: str) -> bool:
         return scope in self.scopes or "admin" in self.scopes
@@ -76,6 +92,9 @@ async def revoke_key(engine: AsyncEngine, key_id: str) -> bool:
             .where(api_keys.c.key_id == key_id, api_keys.c.revoked_at.is_(None))
             .values(revoked_at=datetime.now(UTC))
         )
+        if result.rowcount:
+            # Delivered at commit to every listening process, which forgets the key at once.
+            await conn.execute(sa.select(sa.func.pg_notify(REVOKED_CHANNEL, key_id)))
     return bool(result.rowcount)
 
 
@@ -96,11 +115,29 @@ async def list_keys(engine: AsyncEngine) -> list[dict[str, object]]:
 
 async def find_principal(engine: AsyncEngine, key: str) -> Principal | None:
     """The active key matching `key`, if any."""
+    return await find_by_hash(engine, hash_key(key))
+
+
+async def find_by_hash(engine: AsyncEngine, key_hash: str) -> Principal | None:
+    """The active key whose SHA-256 is `key_hash`, if any."""
+    return await _find(engine, api_keys.c.key_hash == key_hash)
+
+
+async def find_by_id(engine: AsyncEngine, key_id: str, hash_prefix: str) -> Principal | None:
+    """The active key `key_id`, if its SHA-256 still starts with `hash_prefix` (hex)."""
+    if not re.fullmatch(r"[0-9a-f]{8,64}", hash_prefix):
+        return None
+    return await _find(
+        engine, sa.and_(api_keys.c.key_id == key_id, api_keys.c.key_hash.startswith(hash_prefix))
+    )
+
+
+async def _find(engine: AsyncEngine, where: sa.ColumnElement[bool]) -> Principal | None:
     async with engine.connect() as conn:
         row = (
             await conn.execute(
                 sa.select(api_keys.c.key_id, api_keys.c.scopes).where(
-                    api_keys.c.key_hash == hash_key(key), api_keys.c.revoked_at.is_(None)
+                    where, api_keys.c.revoked_at.is_(None)
                 )
             )
         ).first()

@@ -14,7 +14,14 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from leadloop_platform.http.middleware import BodyLimitMiddleware, ObservabilityMiddleware
+from leadloop_platform.auth.cache import AuthCache
+from leadloop_platform.auth.revocation import listen_for_revocations
+from leadloop_platform.http.middleware import (
+    BodyLimitMiddleware,
+    ContentSecurityMiddleware,
+    HeaderLimitMiddleware,
+    ObservabilityMiddleware,
+)
 from leadloop_platform.http.openapi import document_edge
 from leadloop_platform.http.problems import install_problem_handlers, problem_response
 from leadloop_platform.settings import CommonSettings
@@ -53,27 +60,42 @@ def create_app(
     """
     tasks = TaskSupervisor(settings.service_name, stop_delay_s=settings.task_failure_stop_delay_s)
 
+    auth_cache = AuthCache()
+    revocations_listening = asyncio.Event()
+
     @contextlib.asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
-        if lifespan is None:
-            yield
-        else:
-            async with lifespan(app):
-                try:
-                    yield
-                finally:
-                    tasks.stopping()  # before the lifespan stops its tasks
+        revocations = tasks.start(
+            "auth-revocations",
+            listen_for_revocations(settings.database_url, auth_cache, revocations_listening),
+        )
+        try:
+            if lifespan is None:
+                yield
+            else:
+                async with lifespan(app):
+                    try:
+                        yield
+                    finally:
+                        tasks.stopping()  # before the lifespan stops its tasks
+        finally:
+            revocations.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await revocations
         await engine.dispose()
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=run)
     app.state.settings = settings
     app.state.engine = engine
-    app.state.auth_cache = {}
+    app.state.auth_cache = auth_cache
+    app.state.revocations_listening = revocations_listening
     app.state.tasks = tasks
     install_problem_handlers(app)
     app.add_middleware(
         BodyLimitMiddleware, default_limit=settings.max_body_bytes, limits=body_limits or {}
     )
+    app.add_middleware(ContentSecurityMiddleware)
+    app.add_middleware(HeaderLimitMiddleware)
     app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
     for router in routers:
         app.include_router(router)

@@ -1,4 +1,5 @@
-"""ASGI middleware: body size limit, correlation id, HTTP metrics."""
+"""ASGI middleware: body and header size limits, the pages' security policy, correlation id,
+HTTP metrics."""
 
 from __future__ import annotations
 
@@ -74,18 +75,19 @@ class BodyLimitMiddleware:
 
 
 async def _send_413(send: Send, limit: int) -> None:
+    detail = f"the request body is larger than the limit of {limit} bytes"
+    await _send_problem(send, 413, "Content too large", detail)
+
+
+async def _send_problem(send: Send, status: int, title: str, detail: str) -> None:
+    kind = title.lower().replace(" ", "-")
     body = json.dumps(
-        {
-            "type": TYPE_BASE + "content-too-large",
-            "title": "Content too large",
-            "status": 413,
-            "detail": f"the request body is larger than the limit of {limit} bytes",
-        }
+        {"type": TYPE_BASE + kind, "title": title, "status": status, "detail": detail}
     ).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 413,
+            "status": status,
             "headers": [
                 (b"content-type", PROBLEM_JSON.encode()),
                 (b"content-length", str(len(body)).encode()),
@@ -94,6 +96,70 @@ async def _send_413(send: Send, limit: int) -> None:
         }
     )
     await send({"type": "http.response.body", "body": body})
+
+
+# The request line and headers of one request: far above any real client's, far below what
+# would let a flood of huge bogus tokens fill memory.
+MAX_HEADER_BYTES = 16 * 1024
+
+
+class HeaderLimitMiddleware:
+    """Refuse a request whose path and headers exceed `limit` bytes with a 431 problem (the
+    server, uvicorn with h11, also stops reading headers beyond about one read of the socket)."""
+
+    def __init__(self, app: ASGIApp, limit: int = MAX_HEADER_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            size = len(scope.get("raw_path") or b"") + len(scope.get("query_string") or b"")
+            size += sum(len(name) + len(value) + 4 for name, value in scope.get("headers") or [])
+            if size > self.limit:
+                detail = f"the request's headers are larger than the limit of {self.limit} bytes"
+                await _send_problem(send, 431, "Request header fields too large", detail)
+                return
+        await self.app(scope, receive, send)
+
+
+# For every page without a policy of its own: no script, nothing from another origin.
+STRICT_CSP = (
+    "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+# FastAPI's API documentation loads Swagger UI and ReDoc from a CDN with inline scripts.
+CSP_EXEMPT = ("/docs", "/redoc")
+
+
+class ContentSecurityMiddleware:
+    """Give every HTML response that lacks one the strict Content-Security-Policy (and
+    X-Content-Type-Options: nosniff), so no page for people is ever sent without it."""
+
+    def __init__(self, app: ASGIApp, policy: str = STRICT_CSP) -> None:
+        self.app = app
+        self.policy = policy.encode()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"].startswith(CSP_EXEMPT):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_policy(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                names = {name.lower() for name, _ in headers}
+                content_type = dict(headers).get(b"content-type", b"")
+                if (
+                    content_type.startswith(b"text/html")
+                    and b"content-security-policy" not in names
+                ):
+                    headers.append((b"content-security-policy", self.policy))
+                if b"x-content-type-options" not in names:
+                    headers.append((b"x-content-type-options", b"nosniff"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, send_with_policy)
 
 
 class ObservabilityMiddleware:
