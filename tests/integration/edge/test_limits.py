@@ -21,12 +21,17 @@ from .conftest import AUTH, SERVICES, assert_problem, build_app, running
 
 LIMIT = 4096
 IMPORT_LIMIT = 65_536
+ACTIVITIES_LIMIT = 16_384
 LIMITS = {"max_body_bytes": LIMIT}
-EXTRA: dict[str, dict[str, Any]] = {"intake": {"max_import_bytes": IMPORT_LIMIT}}
+EXTRA: dict[str, dict[str, Any]] = {
+    "intake": {"max_import_bytes": IMPORT_LIMIT, "max_activities_bytes": ACTIVITIES_LIMIT}
+}
 WRITES = ("post", "put", "patch")
 
 
 def limit_of(path: str) -> int:
+    if path.startswith("/v1/activities"):
+        return ACTIVITIES_LIMIT
     return IMPORT_LIMIT if path.startswith("/v1/imports") else LIMIT
 
 

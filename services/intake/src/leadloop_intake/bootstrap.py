@@ -83,7 +83,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         routers=[router],
         ready_checks={"postgres": database_check(engine), "broker": BrokerCheck(producers)},
         lifespan=lifespan,
-        body_limits={"/v1/imports": settings.max_import_bytes},
+        body_limits={
+            "/v1/imports": settings.max_import_bytes,
+            "/v1/activities": settings.max_activities_bytes,
+        },
     )
     app.state.uow = functools.partial(SqlUnitOfWork, engine, outbox, settings.topic_prefix)
     app.add_exception_handler(errors.IntakeError, _domain_error)
