@@ -15,7 +15,6 @@ from email.message import EmailMessage
 from typing import Any
 
 import aiosmtplib
-import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from standardwebhooks import Webhook, WebhookVerificationError

@@ -211,8 +211,8 @@ def test_a_line_break_in_any_field_cannot_start_a_line_of_its_own() -> None:
         {
             **ana_lopez(
                 first_name=f"Ana{injected}",
-                company=f"ACME\nX-Evil: 1",
-                job_title=f"Head\x0bof\x1cOps\u2028Bcc: a@evil.example",
+                company="ACME\nX-Evil: 1",
+                job_title="Head\x0bof\x1cOps\u2028Bcc: a@evil.example",
             ),
             "grade": f"A{injected}",
             "sources": [f"webinar{injected}"],
