@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from leadloop_events import topics
@@ -50,7 +51,9 @@ async def publish_agreement(
     Raises AgreementInvalid (every error, with its path) or VersionConflict.
     """
     repo = uow.repo
-    agreement = load_agreement(yaml_text)
+    # Parsing up to a body's worth of YAML is CPU work: off the event loop, so the consumer
+    # and the other requests keep going meanwhile.
+    agreement = await asyncio.to_thread(load_agreement, yaml_text)
     stored = StoredAgreement(
         version=agreement.version,
         checksum=checksum(agreement),

@@ -19,7 +19,8 @@ from leadloop_events.envelope import CloudEvent, EventData, new_event
 from leadloop_events.feedback import DealClosed, LeadStatusChanged
 from leadloop_events.intake import ActivityRecorded, LeadCaptured, LeadErased, LeadProfile
 from leadloop_events.lifecycle import LeadIntelligence, LeadScored, LeadStageChanged
-from leadloop_scoring.adapters.repository import LeadRecord, unique_append
+from leadloop_scoring.adapters.repository import LeadRecord
+from leadloop_scoring.adapters.tables import CAMPAIGN_CHARS
 from leadloop_scoring.adapters.uow import SqlUnitOfWork
 from leadloop_scoring.agreements import CurrentAgreement
 from leadloop_scoring.domain.intelligence import lead_intelligence
@@ -67,10 +68,7 @@ class Scoring:
         if lead.erased_at is not None:
             return
         lead.profile = data.profile.model_dump(mode="json")
-        lead.sources = unique_append(lead.sources, data.source)
-        lead.campaigns = unique_append(lead.campaigns, data.campaign)
-        lead.first_source = lead.first_source or data.source
-        lead.first_campaign = lead.first_campaign or data.campaign
+        lead.came_through(data.source, data.campaign)
         lead.captured_at = min(filter(None, [lead.captured_at, data.submitted_at]))
         await self.rescore(uow, lead, cause=event.type, correlation_id=event.correlationid)
 
@@ -87,10 +85,10 @@ class Scoring:
                 "activity_type": data.activity_type,
                 "occurred_at": data.occurred_at,
                 "url": data.url,
-                "campaign": data.campaign,
+                "campaign": data.campaign[:CAMPAIGN_CHARS] if data.campaign else None,
             }
         )
-        lead.campaigns = unique_append(lead.campaigns, data.campaign)
+        lead.came_through(campaign=data.campaign)
         await self.rescore(uow, lead, cause=event.type, correlation_id=event.correlationid)
 
     async def on_erased(self, uow: SqlUnitOfWork, event: CloudEvent, data: LeadErased) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -11,8 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from leadloop_events.bounds import MAX_ITEMS
 from leadloop_events.lifecycle import Stage
 from leadloop_scoring.adapters.tables import (
+    CAMPAIGN_CHARS,
+    SOURCE_CHARS,
     activities,
     agreements,
     leads,
@@ -46,9 +48,34 @@ class LeadRecord:
     next_rescore_at: datetime | None = None
     erased_at: datetime | None = None
     is_new: bool = False
+    added_sources: list[str] = field(default_factory=list)
+    added_campaigns: list[str] = field(default_factory=list)
+
+    def came_through(self, source: str | None = None, campaign: str | None = None) -> None:
+        """Note where the lead came from; `sources` and `campaigns` hold the most recent ones."""
+        if source:
+            self.first_source = self.first_source or source[:SOURCE_CHARS]
+            _remember(self.sources, self.added_sources, source[:SOURCE_CHARS])
+        if campaign:
+            self.first_campaign = self.first_campaign or campaign[:CAMPAIGN_CHARS]
+            _remember(self.campaigns, self.added_campaigns, campaign[:CAMPAIGN_CHARS])
+
+
+def _remember(recent: list[str], added: list[str], value: str) -> None:
+    if value not in recent:
+        recent.append(value)
+        del recent[:-MAX_ITEMS]
+        added.append(value)
 
 
 _COLUMNS = [c.name for c in leads.columns if c.name != "updated_at"]
+_APPENDED = ("sources", "campaigns")  # appended to in SQL: a lead may have thousands
+
+
+def _most_recent(column: Any) -> Any:
+    """The column's last MAX_ITEMS elements, cut in PostgreSQL (not loaded whole)."""
+    n = sa.func.cardinality(column)
+    return column[sa.func.greatest(n - (MAX_ITEMS - 1), 1) : n].label(column.name)
 
 
 def _upsert_lead() -> Any:
@@ -60,7 +87,11 @@ def _upsert_lead() -> Any:
     stmt = insert(leads)
     return stmt.on_conflict_do_update(
         index_elements=[leads.c.lead_id],
-        set_={c.name: stmt.excluded[c.name] for c in leads.columns if c.name != "lead_id"},
+        set_={
+            c.name: stmt.excluded[c.name]
+            for c in leads.columns
+            if c.name != "lead_id" and c.name not in _APPENDED
+        },
     )
 
 
@@ -85,7 +116,15 @@ class SqlRepository:
     async def lead_for_update(self, lead_id: str) -> LeadRecord | None:
         row = (
             await self.conn.execute(
-                sa.select(leads).where(leads.c.lead_id == lead_id).with_for_update()
+                sa.select(
+                    *(
+                        _most_recent(c) if c.name in _APPENDED else c
+                        for c in leads.columns
+                        if c.name in _COLUMNS
+                    )
+                )
+                .where(leads.c.lead_id == lead_id)
+                .with_for_update()
             )
         ).first()
         if row is None:
@@ -97,6 +136,15 @@ class SqlRepository:
         values = {c: getattr(lead, c) for c in _COLUMNS} | {"updated_at": now}
         values["stage_changed_at"] = lead.stage_changed_at or now
         await self.conn.execute(_UPSERT_LEAD, values)
+        for name, added in (("sources", lead.added_sources), ("campaigns", lead.added_campaigns)):
+            column = leads.c[name]
+            for value in added:  # a new lead was inserted with them: ANY() skips those
+                await self.conn.execute(
+                    leads.update()
+                    .where(leads.c.lead_id == lead.lead_id, sa.literal(value) != sa.all_(column))
+                    .values({name: sa.func.array_append(column, value, type_=column.type)})
+                )
+            added.clear()
 
     async def add_activity(self, row: dict[str, Any]) -> bool:
         """Store an activity; False when it was already there."""
@@ -231,11 +279,3 @@ async def score_view(conn: AsyncConnection, lead_id: str) -> dict[str, Any] | No
         "stages": [dict(r._mapping) for r in stages],
         "scores": [dict(r._mapping) for r in scores],
     }
-
-
-def unique_append(values: Sequence[str], value: str | None) -> list[str]:
-    """`values` with `value` added once, order kept."""
-    out = list(values)
-    if value and value not in out:
-        out.append(value)
-    return out

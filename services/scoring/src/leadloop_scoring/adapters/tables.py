@@ -22,6 +22,11 @@ agreements = sa.Table(
     sa.Column("published_by", sa.String(100)),
 )
 
+SOURCE_CHARS = 100
+"""A source as scoring keeps it (longer ones are cut: attribution labels, not data)."""
+CAMPAIGN_CHARS = 200
+"""A campaign as scoring keeps it."""
+
 leads = sa.Table(
     "leads",
     metadata,
@@ -36,10 +41,10 @@ leads = sa.Table(
     sa.Column("interest_band", sa.String(40), nullable=False, server_default=""),
     sa.Column("breakdown", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
     sa.Column("agreement_version", sa.String(100)),
-    sa.Column("sources", ARRAY(sa.String(100)), nullable=False, server_default="{}"),
-    sa.Column("campaigns", ARRAY(sa.String(200)), nullable=False, server_default="{}"),
-    sa.Column("first_source", sa.String(100)),
-    sa.Column("first_campaign", sa.String(200)),
+    sa.Column("sources", ARRAY(sa.String(SOURCE_CHARS)), nullable=False, server_default="{}"),
+    sa.Column("campaigns", ARRAY(sa.String(CAMPAIGN_CHARS)), nullable=False, server_default="{}"),
+    sa.Column("first_source", sa.String(SOURCE_CHARS)),
+    sa.Column("first_campaign", sa.String(CAMPAIGN_CHARS)),
     sa.Column("captured_at", TS),
     sa.Column("recycled_at", TS),
     sa.Column("next_rescore_at", TS),
@@ -60,7 +65,7 @@ activities = sa.Table(
     sa.Column("activity_type", sa.String(40), nullable=False),
     sa.Column("occurred_at", TS, nullable=False),
     sa.Column("url", sa.String(2048)),
-    sa.Column("campaign", sa.String(200)),
+    sa.Column("campaign", sa.String(CAMPAIGN_CHARS)),
     sa.Index("ix_scoring_activities_lead", "lead_id", "occurred_at"),
 )
 

@@ -1,0 +1,93 @@
+"""A lead's many campaigns on real Postgres: scoring keeps them all, loads and hands off only
+the most recent 100 (issue #12, item 3: 6,000 campaigns made a 1.2 MB stage_changed)."""
+
+from __future__ import annotations
+
+import functools
+import json
+from datetime import UTC, datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from leadloop_events.bounds import MAX_ITEMS
+from leadloop_events.envelope import CloudEvent, new_event
+from leadloop_events.intake import ActivityRecorded, LeadCaptured, LeadProfile
+from leadloop_platform.settings import CommonSettings
+from leadloop_scoring.adapters.tables import leads, outbox
+from leadloop_scoring.adapters.uow import SqlUnitOfWork
+from leadloop_scoring.agreements import CurrentAgreement, publish_agreement
+from leadloop_scoring.domain.agreement import EXAMPLE_FILE
+from leadloop_scoring.handlers import Scoring
+
+LEAD = "lead-ana-many-campaigns"
+ANA = LeadProfile(
+    email="ana.lopez@acme-dental.com",
+    company="ACME Dental",
+    company_size=240,
+    industry="Healthcare",
+    country="DE",
+    job_title="Head of Operations",
+)
+CAMPAIGNS = [f"campaign-{i:03d}" for i in range(150)]
+
+
+def captured(campaign: str, at: datetime) -> tuple[CloudEvent, LeadCaptured]:
+    data = LeadCaptured(
+        lead_id=LEAD,
+        submission_id=f"sub-{campaign}",
+        is_new_lead=False,
+        channel="form",
+        profile=ANA,
+        source="webinar",
+        campaign=campaign,
+        submitted_at=at,
+    )
+    return new_event(data, subject=LEAD), data
+
+
+async def test_150_campaigns_are_kept_and_the_sql_carries_the_100_most_recent(
+    settings: CommonSettings, engine: AsyncEngine
+) -> None:
+    uow = functools.partial(SqlUnitOfWork, engine, outbox, settings.topic_prefix)
+    scoring = Scoring(CurrentAgreement(), timeline_limit=25, history_limit=500)
+    async with uow() as u:
+        await publish_agreement(u, EXAMPLE_FILE.read_text(), published_by="test")
+        await u.commit()
+    start = datetime.now(UTC) - timedelta(hours=3)
+    for i, campaign in enumerate([*CAMPAIGNS, CAMPAIGNS[0]]):  # the first one seen again
+        event, data = captured(campaign, start + timedelta(seconds=i))
+        async with uow() as u:
+            await scoring.on_captured(u, event, data)
+            await u.commit()
+    demo = ActivityRecorded(
+        lead_id=LEAD,
+        activity_id="act-ana-demo",
+        activity_type="demo_request",
+        occurred_at=datetime.now(UTC),
+        campaign="demo-page",
+    )
+    async with uow() as u:
+        await scoring.on_activity(u, new_event(demo, subject=LEAD), demo)
+        await u.commit()
+
+    async with engine.connect() as conn:
+        kept = await conn.scalar(sa.select(leads.c.campaigns).where(leads.c.lead_id == LEAD))
+        payloads = (
+            await conn.execute(
+                sa.select(outbox.c.payload).where(
+                    outbox.c.event_type == "leadloop.lead.stage_changed.v1"
+                )
+            )
+        ).scalars()
+        changes = [json.loads(p)["data"] for p in payloads]
+    assert kept == [*CAMPAIGNS, "demo-page"], "scoring keeps every campaign, each once"
+    [sql] = [c for c in changes if c["to_stage"] == "sql"]
+    campaigns = sql["intelligence"]["campaigns"]
+    assert len(campaigns) == MAX_ITEMS
+    assert campaigns == [*CAMPAIGNS[-(MAX_ITEMS - 1) :], "demo-page"]
+    assert sql["first_campaign"] == "campaign-000"
+
+    async with uow() as u:
+        record = await u.repo.lead_for_update(LEAD)
+    assert record is not None and record.campaigns == campaigns, "only the recent ones load"
