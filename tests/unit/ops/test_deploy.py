@@ -8,12 +8,16 @@ import importlib
 import json
 import os
 import re
+import secrets
 import subprocess
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 from prometheus_client import REGISTRY
+
+from leadloop_platform.settings import CommonSettings, is_placeholder, key_weakness
 
 from ...tools import require_tool
 
@@ -195,3 +199,54 @@ def test_kustomize_renders_the_expected_objects() -> None:
 def test_the_agreement_in_kubernetes_is_the_example() -> None:
     example = ROOT / "services/scoring/src/leadloop_scoring/agreement.example.yaml"
     assert (DEPLOY / "k8s" / "agreement.yaml").read_text() == example.read_text()
+
+
+def test_compose_ships_no_usable_secret() -> None:
+    """Without a bootstrap key compose refuses to start; optional secrets stay unset (never ""),
+    and uvicorn caps request headers."""
+    compose = require_tool("docker-compose")
+    done = subprocess.run(
+        [compose, "-f", "docker-compose.yml", "config"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+        env={k: v for k, v in os.environ.items() if k != "LEADLOOP_BOOTSTRAP_API_KEY"},
+    )
+    assert done.returncode != 0 and "LEADLOOP_BOOTSTRAP_API_KEY" in done.stderr
+    unset = {k: v for k, v in os.environ.items() if not k.startswith("LEADLOOP_")}
+    config = yaml.safe_load(
+        run(
+            compose,
+            "-f",
+            "docker-compose.yml",
+            "config",
+            env={**unset, "LEADLOOP_BOOTSTRAP_API_KEY": secrets.token_hex(24)},
+        )
+    )
+    for name in (*SERVICES, "setup"):
+        environment = config["services"][name]["environment"]
+        for variable, value in environment.items():
+            if re.search(r"SECRET|PASSWORD|API_KEY", variable):
+                assert value is None or is_placeholder(str(value)) is False, (name, variable)
+        if name != "setup":
+            assert environment["UVICORN_HTTP"] == "h11"
+            assert int(environment["UVICORN_H11_MAX_INCOMPLETE_EVENT_SIZE"]) <= 16 * 1024
+
+
+def test_kubernetes_ships_no_secret_that_passes() -> None:
+    """Every value in the shipped Secret is refused at start in production."""
+    secret = yaml.safe_load((DEPLOY / "k8s" / "secrets.yaml").read_text())
+    values = secret["stringData"]
+    assert key_weakness(values["LEADLOOP_BOOTSTRAP_API_KEY"]) is not None
+    with pytest.raises(ValueError, match="LEADLOOP_BOOTSTRAP_API_KEY"):
+        CommonSettings(env="production", bootstrap_api_key=values["LEADLOOP_BOOTSTRAP_API_KEY"])
+    for variable, value in values.items():
+        if variable != "DATABASE_URL":
+            assert is_placeholder(value) or key_weakness(value), variable
+    assert urlsplit(values["DATABASE_URL"]).password == "change-me"
+    kustomization = yaml.safe_load((DEPLOY / "k8s" / "kustomization.yaml").read_text())
+    literals = kustomization["configMapGenerator"][0]["literals"]
+    assert "UVICORN_HTTP=h11" in literals and "LEADLOOP_ENV=production" in literals
+    dockerfile = (DEPLOY / "Dockerfile").read_text()
+    assert "UVICORN_HTTP=h11" in dockerfile
