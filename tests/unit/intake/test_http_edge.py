@@ -19,6 +19,7 @@ async def client() -> AsyncIterator[httpx.AsyncClient]:
         bootstrap_api_key=KEY,
         database_url="postgresql://nobody@127.0.0.1:1/none",
         max_body_bytes=4096,
+        max_activities_bytes=4096,
     )
     app = create_app(settings)
     transport = httpx.ASGITransport(app=app)
