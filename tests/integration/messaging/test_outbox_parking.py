@@ -18,6 +18,7 @@ from leadloop_events.envelope import new_event
 from leadloop_events.intake import LeadErased
 from leadloop_events.limits import MAX_RECORD_BYTES
 from leadloop_intake.adapters.tables import outbox
+from leadloop_messaging.parked import parked_rows
 from leadloop_messaging.relay import OutboxRelay
 from leadloop_platform import metrics
 from leadloop_platform.settings import CommonSettings
@@ -94,6 +95,10 @@ async def test_an_oversized_row_is_parked_and_every_later_row_is_published(
     assert "MessageSizeTooLargeError" in rows[big].park_error
     assert all(rows[i].sent_at is not None and rows[i].parked_at is None for i in before + after)
     assert gauge(metrics.OUTBOX_OLDEST_AGE, service) == 0
+    # What `leadloop outbox parked` lists.
+    [listed] = await parked_rows(engine, ["intake", "no_such_schema"])
+    assert (listed.event_id, listed.key) == (big, "lead-ACME-DENTAL")
+    assert listed.size > MAX_RECORD_BYTES and "MessageSizeTooLargeError" in listed.error
 
     records = await read_all(
         settings.kafka_bootstrap_servers, settings.topic(topics.INTAKE), expect=len(before + after)

@@ -2,15 +2,56 @@
 
 from __future__ import annotations
 
+import logging
+from typing import Any
+
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.helpers import create_ssl_context
 
 from leadloop_events.limits import MAX_RECORD_BYTES
 from leadloop_platform.settings import CommonSettings
 
+log = logging.getLogger(__name__)
+
+
+def client_security(settings: CommonSettings) -> dict[str, Any]:
+    """The authentication and TLS options every aiokafka client (producer, consumer, admin)
+    takes: SASL credentials for SASL_*, a TLS context (with LEADLOOP_KAFKA_SSL_CAFILE) for *SSL."""
+    protocol = settings.kafka_security_protocol
+    options: dict[str, Any] = {"security_protocol": protocol}
+    if protocol.startswith("SASL_"):
+        password = settings.kafka_sasl_password
+        if not settings.kafka_sasl_username or password is None:
+            raise ValueError(
+                f"LEADLOOP_KAFKA_SECURITY_PROTOCOL={protocol} needs LEADLOOP_KAFKA_SASL_USERNAME "
+                "and LEADLOOP_KAFKA_SASL_PASSWORD"
+            )
+        options |= {
+            "sasl_mechanism": settings.kafka_sasl_mechanism,
+            "sasl_plain_username": settings.kafka_sasl_username,
+            "sasl_plain_password": password.get_secret_value(),
+        }
+    if protocol.endswith("SSL"):
+        options["ssl_context"] = create_ssl_context(cafile=settings.kafka_ssl_cafile)
+    return options
+
+
+def warn_if_unauthenticated(settings: CommonSettings) -> None:
+    """A WARNING at start when production talks to the broker without authentication."""
+    if settings.env == "production" and settings.kafka_security_protocol in ("PLAINTEXT", "SSL"):
+        log.warning(
+            "LEADLOOP_ENV=production with LEADLOOP_KAFKA_SECURITY_PROTOCOL=%s: the broker does "
+            "not authenticate this service, so anyone who reaches it can forge events; use "
+            "SASL_SSL (see README, Security)",
+            settings.kafka_security_protocol,
+        )
+
 
 def make_producer(settings: CommonSettings, *, client_id: str | None = None) -> AIOKafkaProducer:
     """acks=all; idempotence only where the broker supports it (see BROKER-NOTES.md)."""
+    warn_if_unauthenticated(settings)
     return AIOKafkaProducer(
+        **client_security(settings),
         bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id=client_id or settings.service_name,
         acks="all",
@@ -30,6 +71,7 @@ def make_consumer(
     """A manual-commit consumer reading from the earliest offset of a new group."""
     return AIOKafkaConsumer(
         *topics,
+        **client_security(settings),
         bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id=client_id or settings.service_name,
         group_id=group_id,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
@@ -29,9 +31,15 @@ async def ensure_topics(
     plan: dict[str, int],
     *,
     replication_factor: int = 1,
+    security: Mapping[str, Any] | None = None,
 ) -> list[str]:
-    """Create missing topics; returns the names created. Existing topics are left alone."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers, client_id="leadloop-admin")
+    """Create missing topics; returns the names created. Existing topics are left alone.
+
+    `security` holds the client's authentication options (leadloop_messaging.kafka.client_security).
+    """
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap_servers, client_id="leadloop-admin", **(security or {})
+    )
     await admin.start()
     try:
         existing = set(await admin.list_topics())

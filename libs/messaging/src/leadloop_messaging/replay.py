@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
@@ -38,6 +39,7 @@ async def replay_dlq(
     limit: int | None = None,
     group_id: str = REPLAY_GROUP,
     idle_timeout_ms: int = 2000,
+    security: Mapping[str, Any] | None = None,
 ) -> ReplayResult:
     """Republish `<topic>.dlq` records (not yet replayed by `group_id`) onto `topic`.
 
@@ -49,12 +51,13 @@ async def replay_dlq(
     dlq_topic = topics.dlq(topic)
     consumer = AIOKafkaConsumer(
         dlq_topic,
+        **(security or {}),
         bootstrap_servers=bootstrap_servers,
         group_id=group_id,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
     )
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+    producer = AIOKafkaProducer(**(security or {}), bootstrap_servers=bootstrap_servers, acks="all")
     await consumer.start()
     await producer.start()
     replayed = 0

@@ -108,6 +108,15 @@ class CommonSettings(BaseSettings):
     kafka_fetch_max_wait_ms: int = Field(default=10, ge=1, le=10_000)
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1_000)
     kafka_heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    # Broker authentication: production brokers must require it (README, Security); PLAINTEXT
+    # in production is logged as a WARNING at start.
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT", "SASL_SSL", "SSL"] = (
+        "PLAINTEXT"
+    )
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: str | None = None
     topic_prefix: str = ""
     bootstrap_api_key: BootstrapKey = None
     # Well under the broker's record limit (1 MiB), so an accepted body always fits an event.

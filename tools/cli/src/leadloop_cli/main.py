@@ -13,6 +13,8 @@ from leadloop_cli.services import create_topics, migrate_all
 from leadloop_cli.stack import DevStack
 from leadloop_db.engine import make_engine
 from leadloop_events.topics import ALL as TOPICS
+from leadloop_messaging.kafka import client_security
+from leadloop_messaging.parked import parked_rows
 from leadloop_messaging.provisioning import DEFAULT_PARTITIONS
 from leadloop_messaging.replay import replay_dlq
 from leadloop_platform.auth.keys import SCOPES, create_key, list_keys, revoke_key
@@ -36,7 +38,12 @@ def cmd_topics_create(args: argparse.Namespace) -> int:
     """Create every topic (and its DLQ) with explicit partition counts."""
     settings = CommonSettings()
     created = asyncio.run(
-        create_topics(settings.kafka_bootstrap_servers, settings.topic_prefix, args.partitions)
+        create_topics(
+            settings.kafka_bootstrap_servers,
+            settings.topic_prefix,
+            args.partitions,
+            security=client_security(settings),
+        )
     )
     print(f"created: {', '.join(created)}" if created else "every topic already exists")
     return 0
@@ -105,10 +112,35 @@ def cmd_dlq_replay(args: argparse.Namespace) -> int:
     """Replay a topic's dead letters after the fix."""
     settings = CommonSettings()
     result = asyncio.run(
-        replay_dlq(settings.kafka_bootstrap_servers, settings.topic(args.topic), limit=args.limit)
+        replay_dlq(
+            settings.kafka_bootstrap_servers,
+            settings.topic(args.topic),
+            limit=args.limit,
+            security=client_security(settings),
+        )
     )
     print(f"replayed {result.replayed} record(s) from {result.dlq_topic} to {result.target_topic}")
     return 0
+
+
+async def _parked(schemas: list[str]) -> list[str]:
+    engine = make_engine(CommonSettings().database_url, pool_size=1)
+    try:
+        rows = await parked_rows(engine, schemas)
+    finally:
+        await engine.dispose()
+    return [
+        f"{r.schema}\t{r.id}\t{r.parked_at:%Y-%m-%dT%H:%M:%SZ}\t{r.event_type}\t{r.event_id}"
+        f"\t{r.topic}\t{r.key}\t{r.size} bytes\t{r.error}"
+        for r in rows
+    ]
+
+
+def cmd_outbox_parked(args: argparse.Namespace) -> int:
+    """Outbox rows the broker refused for good, with its error (exit 1 when there are any)."""
+    lines = asyncio.run(_parked(args.schema or ["intake", "scoring", "routing", "feedback"]))
+    print("\n".join(lines) if lines else "no parked outbox rows")
+    return 1 if lines else 0
 
 
 def parser() -> argparse.ArgumentParser:
@@ -161,6 +193,13 @@ def parser() -> argparse.ArgumentParser:
     replay.add_argument("topic", choices=TOPICS, help="the source topic, e.g. leads.intake")
     replay.add_argument("--limit", type=int, default=None)
     replay.set_defaults(func=cmd_dlq_replay)
+
+    outbox = sub.add_parser("outbox", help="service outboxes").add_subparsers(
+        dest="outbox_command", required=True
+    )
+    parked = outbox.add_parser("parked", help="list rows the broker refused for good")
+    parked.add_argument("--schema", action="append", help="a service schema; repeat for several")
+    parked.set_defaults(func=cmd_outbox_parked)
     return root
 
 

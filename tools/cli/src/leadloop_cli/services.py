@@ -9,6 +9,7 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from leadloop_db import AUTH_MIGRATIONS
 from leadloop_db.migrate import upgrade_async
@@ -113,7 +114,10 @@ async def migrate_all(database_url: str, env: Mapping[str, str] = os.environ) ->
 
 
 async def create_topics(
-    bootstrap_servers: str, prefix: str = "", partitions: int = DEFAULT_PARTITIONS
+    bootstrap_servers: str,
+    prefix: str = "",
+    partitions: int = DEFAULT_PARTITIONS,
+    security: Mapping[str, Any] | None = None,
 ) -> list[str]:
     """Every topic with its partition count; returns those created now."""
-    return await ensure_topics(bootstrap_servers, topic_plan(prefix, partitions))
+    return await ensure_topics(bootstrap_servers, topic_plan(prefix, partitions), security=security)
