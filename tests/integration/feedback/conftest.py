@@ -26,6 +26,7 @@ async def feedback(settings: CommonSettings) -> AsyncIterator[httpx.AsyncClient]
             log_json=False,
             outbox_poll_interval_s=0.2,
             crm_webhook_secret=CRM_SECRET,
+            fx_rates="USD=0.92",  # EUR is the reporting currency; JPY has no rate
             consumer_group="feedback-test",
         )
     )

@@ -37,6 +37,21 @@ def stage(lead_id: str, to: str, days: float, frm: str = "lead") -> LeadStageCha
     )
 
 
+def handed(lead_id: str, rep_id: str) -> LeadAssigned:
+    """The hand-off of `lead_id` to `rep_id`, a day after T0."""
+    return LeadAssigned(
+        lead_id=lead_id,
+        assignment_id=f"a-{lead_id}",
+        owner_rep_id=rep_id,
+        team="dach",
+        business="new",
+        sla_deadline=T0 + timedelta(days=1, minutes=30),
+        agreement_version="2026-11",
+        intelligence=LeadIntelligence(profile=PROFILE, fit=80, interest=40, grade="A"),
+        assigned_at=T0 + timedelta(days=1),
+    )
+
+
 async def test_reports_survive_duplicates_and_out_of_order_topics(
     feedback: httpx.AsyncClient, settings: CommonSettings
 ) -> None:
@@ -124,6 +139,7 @@ async def test_crm_updates_are_checked_published_and_idempotent(
         ),
     )
     await send(settings, topics.LIFECYCLE, stage(lead, "sql", 0.2))
+    await send(settings, topics.HANDOFF, handed(lead, "rep-bob"))
     early = {
         "crm_event_id": "s-early",
         "lead_id": "lead-NOBODY",
@@ -193,6 +209,12 @@ async def test_crm_updates_are_checked_published_and_idempotent(
     impossible = await feedback.post("/v1/crm/deals", json=deal)
     assert impossible.json()["errors"][0]["pointer"] == "/items/0"
 
+    async def bob_known() -> bool:
+        sla = (await feedback.get("/v1/reports/sla", params={"from": T0.isoformat()})).json()
+        return any(g["group"] == "rep-bob" for g in sla["sales"]["groups"])
+
+    # a touch follows the hand-off: wait until feedback has read it
+    await wait_for(bob_known, timeout_s=30, what="feedback to read rep-bob's hand-off")
     body = json.dumps(
         {
             "crm_event_id": "t-9",

@@ -181,8 +181,8 @@ async def test_weekly_review_in_markdown_and_html(
     ]
     # this week against the week before: 2 SQLs now, 1 then
     assert "| SQL | 2 | 1 | +100% |" in text
-    assert "| won revenue | 24,000 | 0 | new |" in text
-    assert "bad fit (1)" in text
+    assert "| won revenue \\(EUR\\) | 24,000 | 0 | new |" in text
+    assert "bad fit \\(1\\)" in text
     # rep-alice: one of two hand-offs touched (in 10 minutes), one breach
     assert "| rep-alice | 2 | 1 | 10 min | 10 min | 50% | 1 |" in text
     assert "rep-alice touched 50% of hand-offs within the SLA" in text

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from leadloop_feedback.domain import reports, sla
+from leadloop_feedback.domain import reports, revenue, sla
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -90,6 +90,7 @@ DEALS = [
         "lead_id": "ACME-DENTAL",
         "stage": "created",
         "amount": "30000",
+        "currency": "EUR",
         "closed_at": T0,
         "recurring": True,
     },
@@ -98,6 +99,7 @@ DEALS = [
         "lead_id": "ACME-DENTAL",
         "stage": "won",
         "amount": "24000",
+        "currency": "EUR",
         "closed_at": T0 + timedelta(days=30),
         "recurring": True,
     },
@@ -106,6 +108,7 @@ DEALS = [
         "lead_id": "UMBRELLA",
         "stage": "created",
         "amount": "10000",
+        "currency": "EUR",
         "closed_at": T0,
         "recurring": False,
     },
@@ -114,6 +117,7 @@ DEALS = [
         "lead_id": "GLOBEX",
         "stage": "lost",
         "amount": "5000",
+        "currency": "EUR",
         "closed_at": T0,
         "recurring": False,
     },
@@ -129,20 +133,20 @@ DEALS = [
     ],
 )
 def test_attribution_models_split_won_revenue(model: str, expected: dict[str, float]) -> None:
-    rows = reports.revenue(LEADS, DEALS, by="campaign", model=model)
+    rows = revenue.revenue(LEADS, DEALS, by="campaign", model=model)
     won = {r["group"]: r["won_revenue"] for r in rows if r["won_revenue"]}
     assert won == expected
 
 
 def test_revenue_by_source_win_rate_pipeline_cost_and_roi() -> None:
-    rows = {r["group"]: r for r in reports.revenue(LEADS, DEALS, by="source")}
+    rows = {r["group"]: r for r in revenue.revenue(LEADS, DEALS, by="source")}
     webinar = rows["webinar"]
     assert webinar["won_revenue"] == 24000 and webinar["win_rate"] == 0.5
     assert webinar["average_deal_size"] == 24000
     assert rows["paid_search"]["pipeline"] == 10000
     costed = {
         r["group"]: r
-        for r in reports.revenue(
+        for r in revenue.revenue(
             LEADS,
             DEALS,
             by="campaign",
@@ -161,11 +165,11 @@ def test_a_deal_won_at_the_moment_it_was_created_counts_as_won() -> None:
         {"deal_id": "D9", "lead_id": "GLOBEX", "stage": "won", "amount": "100", "closed_at": T0},
         {"deal_id": "D9", "lead_id": "GLOBEX", "stage": "created", "amount": "90", "closed_at": T0},
     ]
-    assert reports.latest_deals(same_time)["D9"]["stage"] == "won"
+    assert revenue.latest_deals(same_time)["D9"]["stage"] == "won"
 
 
 def test_lifetime_value_of_recurring_deals() -> None:
-    assert reports.lifetime_value(LEADS, DEALS, years=1) == {"webinar": 24000.0}
+    assert revenue.lifetime_value(LEADS, DEALS, years=1) == {"webinar": 24000.0}
 
 
 def test_speed_to_lead_percentiles_and_sla_share() -> None:
@@ -256,7 +260,7 @@ def test_score_calibration_by_grade_band_and_threshold() -> None:
         {**LEADS[2], "grade": "C", "interest_band": "low", "fit": 25, "interest": 5},
         {**LEADS[3], "grade": "B", "interest_band": "hot", "fit": 45, "interest": 40},
     ]
-    result = reports.score_calibration(scored, DEALS, thresholds=[50, 100])
+    result = revenue.score_calibration(scored, DEALS, thresholds=[50, 100])
     cell = next(c for c in result["matrix"] if (c["grade"], c["interest_band"]) == ("A", "hot"))
     assert (cell["customers"], cell["won_revenue"], cell["lead_to_customer"]) == (1, 24000.0, 1.0)
     cut = {c["threshold"]: c for c in result["thresholds"]}

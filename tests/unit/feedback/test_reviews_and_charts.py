@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from leadloop_feedback.domain import reviews, svg
+from leadloop_feedback.domain import markdown, reviews, svg
 
 START, END = datetime(2026, 11, 16, tzinfo=UTC), datetime(2026, 11, 23, tzinfo=UTC)
 
@@ -105,8 +105,9 @@ def test_agenda_flags_what_missed_and_compares_periods() -> None:
     md = reviews.to_markdown(agenda)
     assert md.startswith("# Weekly sales and marketing review\n\n2026-11-16 00:00 to 2026-11-23")
     assert "| SQL | 6 | 4 | +50% |" in md
-    assert "Touched within the SLA: 60% (previous period 90%)" in md
-    assert "Why sales sent leads back: bad fit (2), duplicate (1)." in md
+    # Markdown output escapes parentheses (names are escaped, and so is the text around them)
+    assert "Touched within the SLA: 60% \\(previous period 90%\\)" in md
+    assert "Why sales sent leads back: bad fit \\(2\\), duplicate \\(1\\)." in md
     decide = agenda.sections[-1].bullets
     assert decide == [
         "Marketing: MQL volume is pacing at 80% of target: which programs add volume, or "
@@ -133,6 +134,44 @@ def test_markdown_tables_escape_pipes() -> None:
         "T", START, END, [reviews.Section("S", ["b"], reviews.Table(["a|b"], [["x|y"]]))]
     )
     assert "| a\\|b |\n|---|\n| x\\|y |" in reviews.to_markdown(agenda)
+
+
+HOSTILE_SCRIPT = "<script>alert(1)</script>"
+HOSTILE_LINK = "[x](javascript:alert(1))"
+
+
+def test_markdown_makes_html_and_links_in_names_inert() -> None:
+    now = snapshot(sql=6, pacing=0.8, within=0.6, rejected=0.75, roi=-0.4)
+    now.revenue["groups"][0]["group"] = HOSTILE_SCRIPT  # type: ignore[index]
+    now.lead_quality["groups"][0]["group"] = HOSTILE_LINK  # type: ignore[index]
+    now.lead_quality["groups"][0]["rejection_reasons"] = {"![img](http://x/y.png)": 3}  # type: ignore[index]
+    now.sla["sales"]["groups"][0]["group"] = "**rep**_`x`|y"  # type: ignore[index]
+    md = reviews.to_markdown(reviews.agenda("weekly", now, now))
+    assert "<script>" not in md and "&lt;script&gt;alert\\(1\\)&lt;/script&gt;" in md
+    assert "](" not in md and "\\[x\\]\\(javascript:alert\\(1\\)\\)" in md
+    assert "!\\[img\\]\\(http://x/y.png\\)" in md
+    assert "| \\*\\*rep\\*\\*\\_\\`x\\`\\|y | 5 |" in md
+    # every table row still has as many cells as its header
+    for line in md.splitlines():
+        if line.startswith("| rep |"):
+            header_cells = len(line.split(" | "))
+        if line.startswith("| \\*\\*rep"):
+            assert len(line.replace("\\|", "").split(" | ")) == header_cells
+
+
+def test_markdown_escape_keeps_one_line() -> None:
+    assert markdown.escape("a\n# b\r\n<i>&") == "a # b  &lt;i&gt;&amp;"
+
+
+def test_review_says_the_currency_and_lists_unconverted_amounts_apart() -> None:
+    now = snapshot(sql=6, pacing=1.1, within=0.95, rejected=0.0, roi=2.0, won=1000)
+    now.revenue["currency"] = "EUR"  # type: ignore[index]
+    now.revenue["unconverted"] = {"won_revenue": {"JPY": 5_000_000.0}}  # type: ignore[index]
+    md = reviews.to_markdown(reviews.agenda("weekly", now, now))
+    assert "| won revenue \\(EUR\\) | 1,000 | 1,000 | unchanged |" in md
+    assert "- Won 1,000 EUR from 1 deals; 5,000 EUR in open pipeline" in md
+    assert "- Not added, no exchange rate configured: won revenue 5,000,000 JPY." in md
+    assert "5,001,000" not in md
 
 
 def parse(drawing: str) -> ET.Element:

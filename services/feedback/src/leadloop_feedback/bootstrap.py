@@ -16,6 +16,7 @@ from leadloop_feedback.adapters.tables import outbox, processed_events
 from leadloop_feedback.adapters.uow import SqlUnitOfWork
 from leadloop_feedback.config import Settings
 from leadloop_feedback.crm import CrmRefused
+from leadloop_feedback.domain.money import Exchange
 from leadloop_feedback.entrypoints.crm_http import router as crm_router
 from leadloop_feedback.entrypoints.pages_http import router as pages_router
 from leadloop_feedback.entrypoints.reports_http import router as reports_router
@@ -32,9 +33,8 @@ from leadloop_platform.tasks import TaskSupervisor
 
 async def _refused(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, CrmRefused)
-    kind = "impossible-transition" if exc.status == 409 else "unknown-lead"
     return problem_response(
-        exc.status, str(exc), kind=kind, instance=request.url.path, errors=exc.errors
+        exc.status, str(exc), kind=exc.kind, instance=request.url.path, errors=exc.errors
     )
 
 
@@ -105,5 +105,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.uow = uow_factory
+    app.state.exchange = Exchange(settings.reporting_currency, settings.fx_rates)
     app.add_exception_handler(CrmRefused, _refused)
     return app

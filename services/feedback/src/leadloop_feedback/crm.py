@@ -9,13 +9,15 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.dialects.postgresql import insert
 
 from leadloop_events import topics
 from leadloop_events.envelope import EventData, new_event
 from leadloop_events.feedback import DealClosed, LeadStatusChanged, LeadTouched
-from leadloop_feedback.adapters.tables import agreements, crm_requests, leads
+from leadloop_events.instant import PastInstant
+from leadloop_events.money import CurrencyCode
+from leadloop_feedback.adapters.tables import agreements, assignments, crm_requests, leads, reps
 from leadloop_feedback.adapters.uow import SqlUnitOfWork
 from leadloop_scoring.domain.agreement import Agreement
 from leadloop_scoring.domain.lifecycle import Refused, sales_transition
@@ -35,7 +37,7 @@ class Touch(Item):
     rep_id: Annotated[str, Field(min_length=1, max_length=100)]
     channel: Literal["email", "call", "meeting", "social"]
     outcome: Literal["attempted", "connected", "meeting_booked"]
-    touched_at: datetime
+    touched_at: PastInstant
 
 
 class StatusUpdate(Item):
@@ -45,18 +47,18 @@ class StatusUpdate(Item):
     reason_code: Annotated[str, Field(max_length=100)] | None = None
     note: Annotated[str, Field(max_length=2000)] | None = None
     rep_id: Annotated[str, Field(max_length=100)] | None = None
-    changed_at: datetime
+    changed_at: PastInstant
 
 
 class Deal(Item):
     deal_id: CrmId
     stage: Literal["created", "won", "lost"]
     amount: Decimal = Field(ge=0, max_digits=16, decimal_places=2)
-    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")]
+    currency: CurrencyCode
     products: list[Annotated[str, Field(max_length=200)]] = []
     recurring: bool = False
     reason: Annotated[str, Field(max_length=2000)] | None = None
-    closed_at: datetime
+    closed_at: PastInstant
 
 
 @dataclass
@@ -65,13 +67,26 @@ class Outcome:
     errors: list[dict[str, Any]] = field(default_factory=list)
 
 
+UNKNOWN = ("unknown_lead", "not_assigned", "unknown_rep")
+"""Codes of items naming what the loop does not know (422); the others conflict (409)."""
+
+
 class CrmRefused(ValueError):
-    """Items refused: unknown leads (404) or impossible transitions (409); nothing was written."""
+    """Items refused: unknown leads or reps (422), impossible transitions or a reused
+    crm_event_id (409); nothing was written."""
 
     def __init__(self, errors: list[dict[str, Any]]) -> None:
         super().__init__(f"{len(errors)} item(s) refused")
         self.errors = errors
-        self.status = 409 if all(e["code"] != "unknown_lead" for e in errors) else 422
+        self.status = 422 if any(e["code"] in UNKNOWN for e in errors) else 409
+
+    @property
+    def kind(self) -> str:
+        """The problem type: the first error's code of the status answered."""
+        first: str = next(
+            e["code"] for e in self.errors if (e["code"] in UNKNOWN) == (self.status == 422)
+        )
+        return {"reason_code": "impossible_transition"}.get(first, first).replace("_", "-")
 
 
 def _event(kind: str, item: Item) -> EventData:
@@ -88,6 +103,7 @@ async def record(uow: SqlUnitOfWork, kind: str, items: list[Item], now: datetime
     outcome = Outcome()
     stages = await _stages(uow, [i.lead_id for i in items])
     reasons = await _rejection_reasons(uow)
+    handoffs = await _handoffs(uow, items)
     for index, item in enumerate(items):
         claimed = await uow.conn.execute(
             insert(crm_requests)
@@ -105,17 +121,32 @@ async def record(uow: SqlUnitOfWork, kind: str, items: list[Item], now: datetime
         if claimed.first() is None:
             previous = (
                 await uow.conn.execute(
-                    sa.select(crm_requests.c.event_id).where(
+                    sa.select(crm_requests.c.event_id, crm_requests.c.body).where(
                         crm_requests.c.kind == kind,
                         crm_requests.c.crm_event_id == item.crm_event_id,
                     )
                 )
-            ).scalar_one()
+            ).one()
+            if not _same(item, previous.body):
+                outcome.errors.append(
+                    {
+                        "pointer": f"/items/{index}/crm_event_id",
+                        "field": f"items.{index}.crm_event_id",
+                        "code": "crm_event_id_reused",
+                        "message": f"crm_event_id {item.crm_event_id} was sent before with "
+                        "a different body: send a new id for a new fact",
+                    }
+                )
+                continue
             outcome.accepted.append(
-                {"crm_event_id": item.crm_event_id, "event_id": previous, "duplicate": True}
+                {
+                    "crm_event_id": item.crm_event_id,
+                    "event_id": previous.event_id,
+                    "duplicate": True,
+                }
             )
             continue
-        problem = _check(item, stages, reasons)
+        problem = _check(item, stages, reasons) or _check_handoff(item, index, handoffs)
         if problem is not None:
             outcome.errors.append(
                 {"pointer": f"/items/{index}", "field": f"items.{index}", **problem}
@@ -134,6 +165,58 @@ async def record(uow: SqlUnitOfWork, kind: str, items: list[Item], now: datetime
     if outcome.errors:
         raise CrmRefused(outcome.errors)
     return outcome
+
+
+def _same(item: Item, stored: dict[str, Any]) -> bool:
+    """Whether the body first sent under this crm_event_id says what `item` says (the same
+    values, however written: 1000 and 1000.00, an offset or UTC). An erased lead's body is
+    gone: a repeat is still answered as a duplicate."""
+    if stored == {"erased": True}:
+        return True
+    try:
+        return type(item).model_validate(stored) == item
+    except ValidationError:  # stored before today's rules (a time now in the future, say)
+        return bool(stored == item.model_dump(mode="json"))
+
+
+@dataclass(frozen=True)
+class Handoffs:
+    """What leads.handoff told feedback: the leads handed to sales and the reps it named."""
+
+    leads: set[str]
+    reps: set[str]
+
+
+async def _handoffs(uow: SqlUnitOfWork, items: list[Item]) -> Handoffs:
+    touches = [i for i in items if isinstance(i, Touch)]
+    if not touches:
+        return Handoffs(set(), set())
+    lead_ids = {t.lead_id for t in touches}
+    rep_ids = {t.rep_id for t in touches}
+    handed = await uow.conn.execute(
+        sa.select(assignments.c.lead_id).where(assignments.c.lead_id.in_(lead_ids))
+    )
+    known = await uow.conn.execute(sa.select(reps.c.rep_id).where(reps.c.rep_id.in_(rep_ids)))
+    return Handoffs({r.lead_id for r in handed}, {r.rep_id for r in known})
+
+
+def _check_handoff(item: Item, index: int, handoffs: Handoffs) -> dict[str, Any] | None:
+    """A touch follows a hand-off, by a rep the hand-offs named; None when it does."""
+    if not isinstance(item, Touch):
+        return None
+    if item.lead_id not in handoffs.leads:
+        return {
+            "code": "not_assigned",
+            "message": f"lead {item.lead_id} was never handed to sales (no hand-off seen yet)",
+        }
+    if item.rep_id not in handoffs.reps:
+        return {
+            "pointer": f"/items/{index}/rep_id",
+            "field": f"items.{index}.rep_id",
+            "code": "unknown_rep",
+            "message": f"{item.rep_id} is not a rep any hand-off named",
+        }
+    return None
 
 
 def _check(item: Item, stages: dict[str, str], reasons: list[str]) -> dict[str, Any] | None:

@@ -27,6 +27,7 @@ from leadloop_feedback.adapters.tables import (
     journey,
     leads,
     outbox,
+    reps,
     stage_events,
     statuses,
     touches,
@@ -132,7 +133,19 @@ async def on_stage_changed(uow: SqlUnitOfWork, event: CloudEvent, data: LeadStag
     await _touch_lead(uow, data.lead_id, stage=data.to_stage)
 
 
+async def _know_reps(uow: SqlUnitOfWork, at: datetime, *rep_ids: str | None) -> None:
+    """Remember the reps a hand-off named: a CRM touch must come from one of them."""
+    named = sorted({r for r in rep_ids if r})
+    if named:
+        await uow.conn.execute(
+            insert(reps)
+            .values([{"rep_id": r, "first_seen_at": at} for r in named])
+            .on_conflict_do_nothing()
+        )
+
+
 async def on_assigned(uow: SqlUnitOfWork, event: CloudEvent, data: LeadAssigned) -> None:
+    await _know_reps(uow, data.assigned_at, data.owner_rep_id)
     await uow.conn.execute(
         insert(assignments)
         .values(
@@ -148,6 +161,7 @@ async def on_assigned(uow: SqlUnitOfWork, event: CloudEvent, data: LeadAssigned)
 
 
 async def on_reassigned(uow: SqlUnitOfWork, event: CloudEvent, data: LeadReassigned) -> None:
+    await _know_reps(uow, data.reassigned_at, data.from_rep_id, data.to_rep_id)
     await uow.conn.execute(
         assignments.update()
         .where(assignments.c.assignment_id == data.assignment_id)

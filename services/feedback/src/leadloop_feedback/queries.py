@@ -27,7 +27,9 @@ from leadloop_feedback.adapters.tables import (
     touches,
 )
 from leadloop_feedback.domain import reports
+from leadloop_feedback.domain import revenue as money_math
 from leadloop_feedback.domain import sla as sla_math
+from leadloop_feedback.domain.money import Exchange, split_spend
 
 Row = dict[str, Any]
 AVERAGE_MONTH_DAYS = 30.4375
@@ -133,25 +135,39 @@ async def lead_quality(
 
 
 async def revenue(
-    conn: AsyncConnection, p: Period, f: Filters, group_by: str, model: str
+    conn: AsyncConnection, p: Period, f: Filters, group_by: str, model: str, exchange: Exchange
 ) -> dict[str, Any]:
+    """Revenue in the reporting currency; amounts in a currency without a rate listed apart."""
     found = await leads_in(conn, p, f)
     closed = await of_leads(conn, deals, _ids(found))
     counts: dict[str, dict[str, int]] = {}
     spend: dict[str, Decimal] | None = None
+    spend_apart: dict[str, dict[str, Decimal]] = {}
     if group_by == "campaign":
         events = await of_leads(conn, stage_events, _ids(found))
         counts = {g["group"]: g["counts"] for g in reports.funnel(found, events, by="campaign")}
-        spend = {r["campaign_id"]: r["spend"] for r in await rows(conn, sa.select(campaigns))}
+        costs = await rows(conn, sa.select(campaigns))
+        spend, spend_apart = split_spend(
+            {r["campaign_id"]: (r["spend"], r["currency"]) for r in costs}, exchange
+        )
     return {
         "period": p.as_dict(),
         "filters": f.as_dict(),
         "group_by": group_by,
         "attribution": model,
-        "groups": reports.revenue(
-            found, closed, by=group_by, model=model, spend=spend, stage_counts=counts
+        **exchange.describe(),
+        "unconverted": money_math.unconverted(found, closed, exchange, spend_apart),
+        "groups": money_math.revenue(
+            found,
+            closed,
+            by=group_by,
+            model=model,
+            spend=spend,
+            stage_counts=counts,
+            exchange=exchange,
+            spend_apart=spend_apart,
         ),
-        "lifetime_value_by_source": reports.lifetime_value(found, closed),
+        "lifetime_value_by_source": money_math.lifetime_value(found, closed, exchange=exchange),
     }
 
 
@@ -218,7 +234,7 @@ async def sla(conn: AsyncConnection, p: Period, f: Filters, by: str) -> dict[str
 
 
 async def score_calibration(
-    conn: AsyncConnection, p: Period, f: Filters, thresholds: list[float]
+    conn: AsyncConnection, p: Period, f: Filters, thresholds: list[float], exchange: Exchange
 ) -> dict[str, Any]:
     found = await leads_in(conn, p, f)
     closed = await of_leads(conn, deals, _ids(found))
@@ -230,12 +246,15 @@ async def score_calibration(
     return {
         "period": p.as_dict(),
         "filters": f.as_dict(),
-        **reports.score_calibration(found, closed, thresholds=thresholds),
+        **money_math.score_calibration(found, closed, thresholds=thresholds, exchange=exchange),
     }
 
 
-async def plan(conn: AsyncConnection, revenue_goal: Decimal, months: int) -> dict[str, Any]:
-    """Work back from a goal with the last twelve months' rates; ValueError without history."""
+async def plan(
+    conn: AsyncConnection, revenue_goal: Decimal, months: int, exchange: Exchange
+) -> dict[str, Any]:
+    """Work back from a goal (in the reporting currency) with the last twelve months' rates;
+    ValueError without history. Won deals without a rate stay out of the average deal size."""
     window = last_days(365)
     found = await leads_in(conn, window)
     closed = await of_leads(conn, deals, _ids(found))
@@ -247,15 +266,21 @@ async def plan(conn: AsyncConnection, revenue_goal: Decimal, months: int) -> dic
             **everything["conversion"],
             "sql_to_opportunity": reports.rate(counts["opportunity"], counts["sql"]),
         }
-    won = [d for d in reports.latest_deals(closed).values() if d["stage"] == "won"]
-    average = sum((Decimal(d["amount"]) for d in won), Decimal()) / len(won) if won else Decimal()
-    return reports.plan(
+    won = [d for d in money_math.latest_deals(closed).values() if d["stage"] == "won"]
+    amounts = [exchange.convert(Decimal(d["amount"]), d["currency"]) for d in won]
+    known = [a for a in amounts if a is not None]
+    if won and not known:
+        raise ValueError(f"no won deal in {exchange.currency} or in a currency with a rate yet")
+    average = sum(known, Decimal()) / len(known) if known else Decimal()
+    answer = reports.plan(
         revenue_goal,
         average_deal_size=average,
         rates=rates,
         months=months,
         run_rate_leads_per_month=len(found) / 12,
     )
+    left_out = money_math.unconverted(found, closed, exchange).get("won_revenue", {})
+    return {**answer, **exchange.describe(), "unconverted": {"won_revenue": left_out}}
 
 
 async def journey_of(conn: AsyncConnection, lead_id: str) -> list[Row]:

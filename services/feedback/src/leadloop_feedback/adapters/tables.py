@@ -54,6 +54,14 @@ assignments = sa.Table(
     sa.Column("reassignments", sa.Integer, nullable=False, server_default="0"),
 )
 
+reps = sa.Table(
+    "reps",
+    metadata,
+    sa.Column("rep_id", sa.String(500), primary_key=True),
+    sa.Column("first_seen_at", TS, nullable=False),
+)
+"""Every rep a hand-off named (assigned, or reassigned from or to): who may touch a lead."""
+
 touches = sa.Table(
     "touches",
     metadata,

@@ -27,10 +27,10 @@ def parse_rates(value: Any) -> dict[str, Decimal]:
         entries = [e.strip() for e in value.split(",") if e.strip()]
         pairs = []
         for entry in entries:
-            code, sep, rate = entry.partition("=")
+            code, sep, number = entry.partition("=")
             if not sep:
                 raise ValueError(f"{entry!r}: write CODE=RATE, e.g. USD=0.92")
-            pairs.append((code, rate))
+            pairs.append((code, number))
     else:
         raise ValueError("write the rates as CODE=RATE,CODE=RATE (e.g. USD=0.92,JPY=0.0061)")
     rates: dict[str, Decimal] = {}

@@ -33,6 +33,7 @@ def rate(part: float, whole: float) -> float | None:
 
 
 def group_key(lead: Row, by: str) -> str:
+    """The group a lead counts in: its source, campaign, monthly cohort, or "all"."""
     if by == "cohort":
         seen = lead.get("first_seen_at")
         return seen.strftime("%Y-%m") if isinstance(seen, datetime) else "unknown"
@@ -124,106 +125,8 @@ def lead_quality(
     return out
 
 
-def attribution(campaigns: Sequence[str], model: str) -> dict[str, Decimal]:
-    """How one lead's revenue splits over the campaigns it touched."""
-    touched = [c for c in campaigns if c]
-    if not touched:
-        return {"none": Decimal(1)}
-    if model == "first_touch":
-        return {touched[0]: Decimal(1)}
-    if model == "last_touch":
-        return {touched[-1]: Decimal(1)}
-    share = Decimal(1) / len(touched)
-    out: dict[str, Decimal] = defaultdict(Decimal)
-    for c in touched:
-        out[c] += share
-    return dict(out)
-
-
-def latest_deals(deals: Sequence[Row]) -> dict[str, Row]:
-    """Each deal's latest state; at the same moment a close (won, lost) outranks `created`."""
-    out: dict[str, Row] = {}
-    for d in sorted(deals, key=lambda r: (r["closed_at"], r["stage"] != "created")):
-        out[d["deal_id"]] = d
-    return out
-
-
-def revenue(
-    leads: Sequence[Row],
-    deals: Sequence[Row],
-    *,
-    by: str = "campaign",
-    model: str = "linear",
-    spend: Mapping[str, Decimal] | None = None,
-    stage_counts: Mapping[str, Mapping[str, int]] | None = None,
-) -> list[dict[str, Any]]:
-    """Won revenue, pipeline, win rate and average deal size per source or campaign.
-
-    By campaign, won revenue and pipeline are attributed over the campaigns each lead touched
-    (`first_touch`, `last_touch` or `linear`); by source, each lead counts for its first source.
-    With `spend` (per campaign) and `stage_counts` (leads, mqls, customers per campaign), cost per
-    lead, MQL and customer, and ROI.
-    """
-    by_lead = {lead["lead_id"]: lead for lead in leads}
-    groups: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
-    for deal in latest_deals(deals).values():
-        lead = by_lead.get(deal["lead_id"])
-        if lead is None:
-            continue
-        if by == "campaign":
-            split = attribution(list(lead.get("campaigns") or [lead.get("campaign")]), model)
-        else:
-            split = {group_key(lead, by): Decimal(1)}
-        amount = Decimal(deal["amount"])
-        for key, share in split.items():
-            g = groups[key]
-            if deal["stage"] == "won":
-                g["won"] += amount * share
-                g["won_deals"] += share
-            elif deal["stage"] == "lost":
-                g["lost_deals"] += share
-            else:
-                g["pipeline"] += amount * share
-    keys = sorted(set(groups) | set(spend or {}))
-    out = []
-    for key in keys:
-        g = groups[key]
-        closed = g["won_deals"] + g["lost_deals"]
-        row: dict[str, Any] = {
-            "group": key,
-            "won_revenue": _money(g["won"]),
-            "pipeline": _money(g["pipeline"]),
-            "won_deals": float(round(g["won_deals"], 4)),
-            "win_rate": float(round(g["won_deals"] / closed, 4)) if closed else None,
-            "average_deal_size": _money(g["won"] / g["won_deals"]) if g["won_deals"] else None,
-        }
-        if spend is not None and key in spend:
-            cost = spend[key]
-            counts = (stage_counts or {}).get(key, {})
-            row["spend"] = _money(cost)
-            for stage in ("lead", "mql", "customer"):
-                n = counts.get(stage, 0)
-                row[f"cost_per_{stage}"] = _money(cost / n) if n else None
-            row["roi"] = float(round((g["won"] - cost) / cost, 4)) if cost else None
-        out.append(row)
-    return out
-
-
 def _money(value: Decimal) -> float:
     return float(value.quantize(Decimal("0.01")))
-
-
-def lifetime_value(
-    leads: Sequence[Row], deals: Sequence[Row], *, years: int = 3, by: str = "source"
-) -> dict[str, float]:
-    """Recurring won deals, whose amount is the annual contract value: the average annual
-    value × an expected customer lifetime in years, per group."""
-    by_lead = {lead["lead_id"]: lead for lead in leads}
-    sums: dict[str, list[Decimal]] = defaultdict(list)
-    for deal in latest_deals(deals).values():
-        if deal["stage"] == "won" and deal.get("recurring") and deal["lead_id"] in by_lead:
-            sums[group_key(by_lead[deal["lead_id"]], by)].append(Decimal(deal["amount"]))
-    return {k: _money(sum(v, Decimal()) / len(v) * years) for k, v in sorted(sums.items())}
 
 
 def plan(
@@ -260,57 +163,4 @@ def plan(
         "per_month": per_month,
         "run_rate_leads_per_month": round(run_rate_leads_per_month, 1),
         "lead_gap_per_month": round(per_month["lead"] - run_rate_leads_per_month, 1),
-    }
-
-
-def score_calibration(
-    leads: Sequence[Row], deals: Sequence[Row], *, thresholds: Sequence[float] = ()
-) -> dict[str, Any]:
-    """Win rate and revenue by fit grade and interest band, and by total-score threshold:
-    does the agreement's definition of a qualified lead predict revenue?"""
-    latest = latest_deals(deals)
-    won_by_lead: dict[str, Decimal] = defaultdict(Decimal)
-    closed_by_lead: dict[str, int] = defaultdict(int)
-    for deal in latest.values():
-        if deal["stage"] in ("won", "lost"):
-            closed_by_lead[deal["lead_id"]] += 1
-        if deal["stage"] == "won":
-            won_by_lead[deal["lead_id"]] += Decimal(deal["amount"])
-
-    def summary(members: Sequence[Row]) -> dict[str, Any]:
-        ids = [m["lead_id"] for m in members]
-        customers = sum(1 for i in ids if won_by_lead.get(i))
-        closed = sum(1 for i in ids if closed_by_lead.get(i))
-        revenue = sum((won_by_lead.get(i, Decimal()) for i in ids), Decimal())
-        return {
-            "leads": len(ids),
-            "customers": customers,
-            "win_rate": rate(customers, closed),
-            "lead_to_customer": rate(customers, len(ids)),
-            "won_revenue": _money(revenue),
-            "revenue_per_lead": _money(revenue / len(ids)) if ids else None,
-        }
-
-    cells: dict[tuple[str, str], list[Row]] = defaultdict(list)
-    for lead in leads:
-        cells[(lead.get("grade") or "?", lead.get("interest_band") or "?")].append(lead)
-    matrix = [{"grade": g, "interest_band": b, **summary(m)} for (g, b), m in sorted(cells.items())]
-    cuts: list[dict[str, Any]] = []
-    for cut in sorted(thresholds):
-        above = [
-            lead for lead in leads if (lead.get("fit") or 0) + (lead.get("interest") or 0) >= cut
-        ]
-        below = [
-            lead for lead in leads if (lead.get("fit") or 0) + (lead.get("interest") or 0) < cut
-        ]
-        cuts.append({"threshold": cut, "above": summary(above), "below": summary(below)})
-    best = max(
-        (c for c in cuts if c["above"]["leads"]),
-        key=lambda c: (c["above"]["lead_to_customer"] or 0) - (c["below"]["lead_to_customer"] or 0),
-        default=None,
-    )
-    return {
-        "matrix": matrix,
-        "thresholds": cuts,
-        "best_separating_threshold": best["threshold"] if best else None,
     }

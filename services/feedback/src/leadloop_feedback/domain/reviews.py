@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from leadloop_feedback.domain.markdown import escape
+
 Report = Mapping[str, Any]
 REJECTION_ALERT = 0.3  # a source whose rejection rate is above this needs a conversation
 WITHIN_SLA_ALERT = 0.8  # a rep touching fewer hand-offs than this in time needs one too
@@ -102,6 +104,25 @@ def _totals(revenue: Report) -> dict[str, float]:
     }
 
 
+def _in(revenue: Report, label: str) -> str:
+    """A money label with the reporting currency the report summed in."""
+    currency = revenue.get("currency")
+    return f"{label} ({currency})" if currency else label
+
+
+def _apart(revenue: Report) -> list[str]:
+    """A bullet for amounts in currencies without a rate: shown, never added."""
+    left = revenue.get("unconverted") or {}
+    parts = [
+        f"{metric.replace('_', ' ')} "
+        + ", ".join(f"{money(amount)} {currency}" for currency, amount in by.items())
+        for metric, by in left.items()
+    ]
+    if not parts:
+        return []
+    return [f"Not added, no exchange rate configured: {'; '.join(parts)}."]
+
+
 def _overall(sla: Report) -> Mapping[str, Any]:
     return (sla.get("sales") or {}).get("overall") or {}
 
@@ -121,7 +142,7 @@ def results(now: Snapshot, before: Snapshot) -> Section:
     ]
     rows.append(
         [
-            "won revenue",
+            _in(now.revenue, "won revenue"),
             money(money_now["won"]),
             money(money_before["won"]),
             change(money_now["won"], money_before["won"]),
@@ -129,7 +150,7 @@ def results(now: Snapshot, before: Snapshot) -> Section:
     )
     rows.append(
         [
-            "open pipeline",
+            _in(now.revenue, "open pipeline"),
             money(money_now["pipeline"]),
             money(money_before["pipeline"]),
             change(money_now["pipeline"], money_before["pipeline"]),
@@ -234,12 +255,17 @@ def revenue(now: Snapshot) -> Section:
         for g in groups
     ]
     totals = _totals(now.revenue)
+    currency = f" {now.revenue['currency']}" if now.revenue.get("currency") else ""
     bullets = [
-        f"Won {money(totals['won'])} from {round(totals['deals'], 1):g} deals; "
-        f"{money(totals['pipeline'])} in open pipeline "
-        f"({now.revenue.get('attribution', 'linear').replace('_', ' ')} attribution)."
+        f"Won {money(totals['won'])}{currency} from {round(totals['deals'], 1):g} deals; "
+        f"{money(totals['pipeline'])}{currency} in open pipeline "
+        f"({now.revenue.get('attribution', 'linear').replace('_', ' ')} attribution).",
+        *_apart(now.revenue),
     ]
-    table = Table(["campaign", "won", "pipeline", "win rate", "spend", "ROI"], rows)
+    columns = ["won", "pipeline", "win rate", "spend", "ROI"]
+    money_columns = ("won", "pipeline", "spend")
+    columns = [_in(now.revenue, c) if c in money_columns else c for c in columns]
+    table = Table(["campaign", *columns], rows)
     return Section("Revenue by campaign", bullets, table if rows else None)
 
 
@@ -329,21 +355,18 @@ def agenda(
     )
 
 
-def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
 def to_markdown(a: Agenda) -> str:
+    """The agenda as Markdown; every text is escaped, since names come from outside."""
     lines = [
-        f"# {a.title}",
+        f"# {escape(a.title)}",
         "",
         f"{a.period_start:%Y-%m-%d %H:%M} to {a.period_end:%Y-%m-%d %H:%M} UTC",
     ]
     for number, section in enumerate(a.sections, 1):
-        lines += ["", f"## {number}. {section.title}", ""]
-        lines += [f"- {b}" for b in section.bullets]
+        lines += ["", f"## {number}. {escape(section.title)}", ""]
+        lines += [f"- {escape(b)}" for b in section.bullets]
         if section.table:
-            lines += ["", "| " + " | ".join(_cell(c) for c in section.table.columns) + " |"]
+            lines += ["", "| " + " | ".join(escape(c) for c in section.table.columns) + " |"]
             lines.append("|" + "---|" * len(section.table.columns))
-            lines += ["| " + " | ".join(_cell(c) for c in r) + " |" for r in section.table.rows]
+            lines += ["| " + " | ".join(escape(c) for c in r) + " |" for r in section.table.rows]
     return "\n".join(lines) + "\n"

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from leadloop_events.instant import Instant
 from leadloop_feedback import queries
 from leadloop_feedback.domain import reviews, svg
+from leadloop_feedback.domain.money import Exchange
 from leadloop_platform.auth.guard import SESSION_COOKIE, require_scope, resolve, start_session
 from leadloop_platform.auth.sessions import SESSION_SECONDS
 from leadloop_platform.http.problems import Problem
@@ -115,13 +116,13 @@ def _grouped_panel(
     )
 
 
-async def panels(conn: AsyncConnection, days: int) -> dict[str, str]:
+async def panels(conn: AsyncConnection, days: int, exchange: Exchange) -> dict[str, str]:
     """Every panel of the dashboard as HTML (SVG inside), from the same queries as the API:
     the funnel and the groups over the last `days`, the agreement over this month."""
     p = queries.last_days(days)
     none = queries.NO_FILTERS
     everything = await queries.funnel(conn, p, none, "all")
-    revenue_source = await queries.revenue(conn, p, none, "source", "linear")
+    revenue_source = await queries.revenue(conn, p, none, "source", "linear", exchange)
     sla = await queries.sla(conn, queries.month_of(datetime.now(UTC)), none, "rep_id")
     funnel_panel, counts = _funnel_panel(everything, days)
     # every lead has one source, so the totals over sources count each deal once
@@ -131,6 +132,8 @@ async def panels(conn: AsyncConnection, days: int) -> dict[str, str]:
         counts=counts,
         won=sum(g["won_revenue"] for g in revenue_source["groups"]),
         pipeline=sum(g["pipeline"] for g in revenue_source["groups"]),
+        currency=revenue_source["currency"],
+        unconverted=revenue_source["unconverted"],
         p50=_minutes((sla["sales"]["overall"] or {}).get("p50_minutes")),
     )
     return {
@@ -147,7 +150,7 @@ async def panels(conn: AsyncConnection, days: int) -> dict[str, str]:
         "campaigns": _grouped_panel(
             "By campaign",
             await queries.funnel(conn, p, none, "campaign"),
-            await queries.revenue(conn, p, none, "campaign", "linear"),
+            await queries.revenue(conn, p, none, "campaign", "linear", exchange),
             "campaign",
             days,
         ),
@@ -175,7 +178,7 @@ async def cached_panels(request: Request, days: int) -> tuple[dict[str, str], st
     if hit is not None and time.monotonic() - hit[0] < CACHE_SECONDS:
         return hit[1], hit[2]
     async with request.app.state.engine.connect() as conn:
-        found = await panels(conn, days)
+        found = await panels(conn, days, request.app.state.exchange)
     etag = '"' + hashlib.sha256(json.dumps(found, sort_keys=True).encode()).hexdigest()[:20] + '"'
     cache[days] = (time.monotonic(), found, etag)
     return found, etag
@@ -325,7 +328,9 @@ async def review(request: Request, kind: str, end: datetime | None) -> reviews.A
                     funnel=await queries.funnel(conn, p, none, "all"),
                     sla=await queries.sla(conn, p, none, "rep_id"),
                     lead_quality=await queries.lead_quality(conn, p, none, "source"),
-                    revenue=await queries.revenue(conn, p, none, "campaign", "linear"),
+                    revenue=await queries.revenue(
+                        conn, p, none, "campaign", "linear", request.app.state.exchange
+                    ),
                 )
             )
         published = await queries.agreements_published(conn, now)

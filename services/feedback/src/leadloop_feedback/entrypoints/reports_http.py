@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.dialects.postgresql import insert
 
 from leadloop_events.instant import Instant
+from leadloop_events.money import CurrencyCode
 from leadloop_feedback import queries
 from leadloop_feedback.adapters.tables import campaigns
 from leadloop_platform.auth.guard import require_scope
@@ -81,17 +82,33 @@ def flatten(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     return out
 
 
-def answer(body: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> Any:
-    """The report as JSON, or its rows as CSV (nested fields dotted)."""
-    if fmt == "json":
-        return body
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula gets a leading quote (OWASP's rule);
+    numbers stay numbers (-12.5 is a value, not a formula)."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    """Rows as CSV (nested fields dotted), every text cell and header made inert."""
     flat = [flatten(r) for r in rows]
     columns = sorted({k for r in flat for k in r}, key=lambda k: (k != "group", k))
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=columns)
-    writer.writeheader()
-    writer.writerows(flat)
-    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8")
+    writer = csv.writer(buffer)
+    writer.writerow([inert(c) for c in columns])
+    writer.writerows([inert(r.get(c)) for c in columns] for r in flat)
+    return buffer.getvalue()
+
+
+def answer(body: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> Any:
+    """The report as JSON, or its rows as CSV."""
+    if fmt == "json":
+        return body
+    return Response(to_csv(rows), media_type="text/csv; charset=utf-8")
 
 
 @router.get(
@@ -146,7 +163,7 @@ async def revenue_report(
     format: Format = "json",
 ) -> Any:
     async with request.app.state.engine.connect() as conn:
-        body = await queries.revenue(conn, p, f, group_by, model)
+        body = await queries.revenue(conn, p, f, group_by, model, request.app.state.exchange)
     return answer(body, body["groups"], format)
 
 
@@ -183,7 +200,9 @@ async def score_calibration_report(
     format: Format = "json",
 ) -> Any:
     async with request.app.state.engine.connect() as conn:
-        body = await queries.score_calibration(conn, p, f, threshold or [])
+        body = await queries.score_calibration(
+            conn, p, f, threshold or [], request.app.state.exchange
+        )
     return answer(body, body["matrix"], format)
 
 
@@ -201,7 +220,7 @@ async def plan_report(
 ) -> Any:
     async with request.app.state.engine.connect() as conn:
         try:
-            body = await queries.plan(conn, revenue_goal, period)
+            body = await queries.plan(conn, revenue_goal, period, request.app.state.exchange)
         except ValueError as exc:
             raise Problem(
                 422, f"not enough history to plan: {exc}", kind="insufficient-data"
@@ -231,7 +250,7 @@ class CampaignIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
     spend: Decimal = Field(ge=0, max_digits=16, decimal_places=2)
-    currency: str = Field(default="EUR", pattern=r"^[A-Z]{3}$")
+    currency: CurrencyCode = "EUR"
 
 
 @router.put(
