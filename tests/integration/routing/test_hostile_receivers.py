@@ -117,7 +117,7 @@ async def test_a_huge_error_body_is_read_only_up_to_the_cap() -> None:
 
 async def test_a_dribbling_receiver_ends_at_the_attempts_deadline() -> None:
     receiver = RawReceiver(dribble)
-    quick = dataclasses.replace(LOCAL, timeout_s=0.5)  # per read, no single byte would time out
+    quick = dataclasses.replace(LOCAL, timeout_s=2.0)  # a byte every 50 ms: no read times out
     async with serving(receiver) as port, quick.client() as client:
         result = await asyncio.wait_for(
             deliver(client, f"http://127.0.0.1:{port}/", new_secret(), "m", BODY, policy=quick),
