@@ -83,7 +83,11 @@ async def test_a_subscription_to_any_spelling_is_a_422_naming_url(
 
 @pytest.mark.parametrize(
     "url",
-    ["https://crm.northwind.example/hooks", "http://93.184.216.34/hooks", "https://[2606:4700::1]/"],
+    [
+        "https://crm.northwind.example/hooks",
+        "http://93.184.216.34/hooks",
+        "https://[2606:4700::1]/",
+    ],
 )
 def test_public_targets_pass(url: str) -> None:
     OutboundPolicy().check_url(url)
