@@ -35,7 +35,7 @@ CAMPAIGNS = [f"campaign-{i:03d}" for i in range(150)]
 def captured(campaign: str, at: datetime) -> tuple[CloudEvent, LeadCaptured]:
     data = LeadCaptured(
         lead_id=LEAD,
-        submission_id=f"sub-{campaign}",
+        submission_id=f"sub-{campaign[:40]}",
         is_new_lead=False,
         channel="form",
         profile=ANA,
@@ -91,3 +91,31 @@ async def test_150_campaigns_are_kept_and_the_sql_carries_the_100_most_recent(
     async with uow() as u:
         record = await u.repo.lead_for_update(LEAD)
     assert record is not None and record.campaigns == campaigns, "only the recent ones load"
+
+
+async def test_sources_and_campaigns_longer_than_their_columns_are_cut_not_fatal(
+    settings: CommonSettings, engine: AsyncEngine
+) -> None:
+    uow = functools.partial(SqlUnitOfWork, engine, outbox, settings.topic_prefix)
+    scoring = Scoring(CurrentAgreement(), timeline_limit=25, history_limit=500)
+    async with uow() as u:
+        await publish_agreement(u, EXAMPLE_FILE.read_text(), published_by="test")
+        await u.commit()
+    long_campaign, long_source = "c" * 500, "s" * 500  # the most intake lets through
+    event, data = captured(long_campaign, datetime.now(UTC))
+    data = data.model_copy(update={"source": long_source})
+    activity = ActivityRecorded(
+        lead_id=LEAD,
+        activity_id="act-ana-long",
+        activity_type="page_view",
+        occurred_at=datetime.now(UTC),
+        campaign="d" * 500,
+    )
+    async with uow() as u:
+        await scoring.on_captured(u, event, data)
+        await scoring.on_activity(u, new_event(activity, subject=LEAD), activity)
+        await u.commit()
+    async with engine.connect() as conn:
+        row = (await conn.execute(sa.select(leads).where(leads.c.lead_id == LEAD))).one()
+    assert row.sources == ["s" * 100] and row.first_source == "s" * 100
+    assert row.campaigns == ["c" * 200, "d" * 200] and row.first_campaign == "c" * 200

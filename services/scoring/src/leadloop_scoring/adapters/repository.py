@@ -72,6 +72,11 @@ _COLUMNS = [c.name for c in leads.columns if c.name != "updated_at"]
 _APPENDED = ("sources", "campaigns")  # appended to in SQL: a lead may have thousands
 
 
+def _select_lead() -> sa.Select[Any]:
+    """Every column of a lead, its sources and campaigns cut to the most recent."""
+    return sa.select(*(_most_recent(c) if c.name in _APPENDED else c for c in leads.columns))
+
+
 def _most_recent(column: Any) -> Any:
     """The column's last MAX_ITEMS elements, cut in PostgreSQL (not loaded whole)."""
     n = sa.func.cardinality(column)
@@ -116,15 +121,7 @@ class SqlRepository:
     async def lead_for_update(self, lead_id: str) -> LeadRecord | None:
         row = (
             await self.conn.execute(
-                sa.select(
-                    *(
-                        _most_recent(c) if c.name in _APPENDED else c
-                        for c in leads.columns
-                        if c.name in _COLUMNS
-                    )
-                )
-                .where(leads.c.lead_id == lead_id)
-                .with_for_update()
+                _select_lead().where(leads.c.lead_id == lead_id).with_for_update()
             )
         ).first()
         if row is None:
@@ -254,7 +251,7 @@ def _agreement(row: sa.Row[Any]) -> StoredAgreement:
 
 async def score_view(conn: AsyncConnection, lead_id: str) -> dict[str, Any] | None:
     """The current score with its breakdown and the stage history, for the HTTP API."""
-    lead = (await conn.execute(sa.select(leads).where(leads.c.lead_id == lead_id))).first()
+    lead = (await conn.execute(_select_lead().where(leads.c.lead_id == lead_id))).first()
     if lead is None:
         return None
     stages = await conn.execute(
