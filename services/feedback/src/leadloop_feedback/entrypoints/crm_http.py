@@ -21,8 +21,12 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     for s, d in [
         (401, "no key and no valid signature"),
         (403, "key lacks crm:write"),
-        (409, "an impossible transition"),
-        (422, "invalid items or unknown leads"),
+        (409, "an impossible transition, or a crm_event_id reused with another body"),
+        (
+            422,
+            "invalid items (a time in the future, a currency not ISO 4217), unknown leads, "
+            "a touch before any hand-off or by a rep no hand-off named",
+        ),
     ]
 }
 
