@@ -34,7 +34,7 @@ from leadloop_routing.handlers import Routing
 log = logging.getLogger(__name__)
 EMAIL_RETRIES = 8
 # A lease outlives the attempt's deadline by this much, so only a dead process loses one.
-LEASE_MARGIN_S = 30.0
+LEASE_MARGIN_S = 10.0
 
 
 def _at(moment: datetime | None) -> sa.ColumnElement[Any]:
@@ -99,8 +99,9 @@ class WebhookDeliveries:
     ) -> None:
         self.uow, self.batch, self.policy = uow, batch, policy
         self.concurrency = concurrency
-        # One subscriber gets at most this many of a claim: a slow one cannot take every slot.
-        self.per_subscriber = max(1, concurrency // 4)
+        # One delivery at a time per subscriber: a slow one takes one slot, never the batch,
+        # and a crash re-sends at most one message to each receiver.
+        self.per_subscriber = 1
 
     async def run_once(self, now: datetime | None = None) -> int:
         """Attempt every due delivery once; record the attempt and schedule the retry."""
@@ -205,7 +206,7 @@ class AlertEmails:
 
     async def _send_one(self, smtp: SmtpSettings, now: datetime) -> bool:
         """Lease one due email, send it, record the outcome; False when none is due."""
-        deadline_s = 3 * smtp.timeout_s  # connect, STARTTLS, DATA: each has smtp.timeout_s
+        deadline_s = 2 * smtp.timeout_s  # the whole exchange; each step has smtp.timeout_s
         async with self.uow() as uow:
             row = (
                 await uow.conn.execute(
