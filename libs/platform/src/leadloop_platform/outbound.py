@@ -275,7 +275,10 @@ class OutboundPolicy:
         deadline = asyncio.get_running_loop().time() + self.timeout_s
         try:
             async with asyncio.timeout_at(deadline):
-                request = client.build_request(method, url, content=content, headers=headers)
+                try:
+                    request = client.build_request(method, url, content=content, headers=headers)
+                except httpx.InvalidURL as exc:
+                    raise RefusedTarget(f"not a valid URL: {exc}") from exc
                 response = await client.send(request, stream=True)
         except (httpx.HTTPError, OSError, TimeoutError) as exc:
             raise OutboundError(CONNECTION_FAILED) from exc

@@ -112,7 +112,13 @@ class WebhookDeliveries:
                 claimed = await self._claim(now, min(self.concurrency, self.batch - attempted))
                 if not claimed:
                     break
-                await asyncio.gather(*(self._attempt(client, row, now) for row in claimed))
+                # Every attempt finishes (and is recorded) before a failure is raised.
+                outcomes = await asyncio.gather(
+                    *(self._attempt(client, row, now) for row in claimed), return_exceptions=True
+                )
+                for outcome in outcomes:
+                    if isinstance(outcome, BaseException):
+                        raise outcome
                 attempted += len(claimed)
         return attempted
 
