@@ -120,3 +120,36 @@ async def test_the_unit_of_work_refuses_an_event_over_the_outbox_limit(
     assert refused.value.status == 413 and isinstance(refused.value, ValueError)
     async with engine.connect() as conn:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(outbox)) == 0
+
+
+async def test_the_gauges_tell_the_truth_while_the_broker_refuses_everything(
+    engine: AsyncEngine, settings: CommonSettings
+) -> None:
+    ids = [await publish(engine, settings.topic_prefix, "lead-UMBRELLA", n) for n in range(3)]
+    # A producer that can send nothing (closed): every batch fails, as with the broker away.
+    closed = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    await closed.start()
+    await closed.stop()
+    service = f"stuck-{uuid.uuid4().hex[:6]}"
+    relay = OutboxRelay(
+        service=service,
+        engine=engine,
+        database_url=settings.database_url,
+        outbox=outbox,
+        producer=closed,
+        poll_interval_s=0.1,
+    )
+    task = asyncio.create_task(relay.run())
+    try:
+
+        async def stuck_and_counted() -> bool:
+            return (
+                gauge(metrics.OUTBOX_BACKLOG, service) == len(ids)
+                and gauge(metrics.OUTBOX_OLDEST_AGE, service) > 0
+            )
+
+        await wait_for(stuck_and_counted, what="the backlog gauges to show the stuck rows")
+    finally:
+        relay.stop()
+        await asyncio.wait_for(task, 10)
+    assert gauge(metrics.OUTBOX_PARKED, service) == 0, "a broker away is retried, never parked"
