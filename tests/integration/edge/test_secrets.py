@@ -62,8 +62,9 @@ async def test_crm_call_signed_with_an_empty_key_is_refused(
             body = touch(f"t-forged-{n}")
             forged = crm_headers(body, f"msg-{n}", now, secret=blank)
             r = await http.post("/v1/crm/touches", content=body, headers=forged)
-            # No secret is configured, so the signature counts for nothing: the call needs a key.
-            assert_problem(r, 401)
+            # No secret is configured: a call that relies on a signature finds it not configured.
+            problem = assert_problem(r, 503)
+            assert "LEADLOOP_CRM_WEBHOOK_SECRET" in problem["detail"]
     t = feedback_tables
     async with engine.connect() as conn:
         assert await conn.scalar(sa.select(sa.func.count()).select_from(t.crm_requests)) == 0

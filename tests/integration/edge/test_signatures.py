@@ -16,7 +16,9 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadloop_events import topics
+from leadloop_events.handoff import LeadAssigned
 from leadloop_events.intake import LeadCaptured
+from leadloop_events.lifecycle import LeadIntelligence
 from leadloop_feedback.adapters import tables as feedback_tables
 from leadloop_intake.adapters import tables as intake_tables
 from leadloop_platform.settings import CommonSettings
@@ -134,6 +136,21 @@ def touch(crm_event_id: str) -> bytes:
     ).encode()
 
 
+def handed_to_alice() -> LeadAssigned:
+    """ACME Dental's hand-off to rep-alice, as routing publishes it."""
+    return LeadAssigned(
+        lead_id="lead-ACME-DENTAL",
+        assignment_id="a-acme",
+        owner_rep_id="rep-alice",
+        team="dach",
+        business="new",
+        sla_deadline=T0,
+        agreement_version="2026-11",
+        intelligence=LeadIntelligence(profile=PROFILE, fit=80, interest=40, grade="A"),
+        assigned_at=T0,
+    )
+
+
 async def test_crm_webhooks_refuse_bad_signatures_and_answer_a_replay_once(
     settings: CommonSettings, engine: AsyncEngine
 ) -> None:
@@ -150,11 +167,13 @@ async def test_crm_webhooks_refuse_bad_signatures_and_answer_a_replay_once(
     )
     async with running(app, "http://feedback") as http:
         await send(settings, topics.INTAKE, captured)
+        # a touch follows a hand-off (#12 item 15): rep-alice is handed the lead
+        await send(settings, topics.HANDOFF, handed_to_alice())
 
         async def lead_known() -> bool:
-            return (await count(engine, t.leads)) == [1]
+            return (await count(engine, t.leads, t.assignments)) == [1, 1]
 
-        await wait_for(lead_known, what="feedback to learn the lead from leads.intake")
+        await wait_for(lead_known, what="feedback to learn the lead and its hand-off")
         now = int(time.time())
         # Each refused call carries a crm_event_id of its own, so accepting it would show.
         body = touch("t-refused")

@@ -102,6 +102,8 @@ def test_every_alert_rule_names_an_exposed_metric() -> None:
         "LeadloopDeadLetters",
         "LeadloopSlaBreachRateHigh",
         "LeadloopBackgroundTaskFailed",
+        "LeadloopOutboxParked",
+        "LeadloopDeadLetterNotWhole",
     }
     for name, expr in alerts.items():
         assert metric_names(expr) <= exposed, f"{name}: {metric_names(expr) - exposed}"
@@ -150,7 +152,10 @@ def test_compose_file_validates() -> None:
         "-f",
         "docker-compose.yml",
         "config",
-        env={"LEADLOOP_BOOTSTRAP_API_KEY": "a-random-key-of-24-characters-or-more"},
+        env={
+            "LEADLOOP_BOOTSTRAP_API_KEY": "a-random-key-of-24-characters-or-more",
+            "KAFKA_LEADLOOP_PASSWORD": secrets.token_hex(24),
+        },
     )
     config = yaml.safe_load(out)
     assert {"kafka", "postgres", "setup", *SERVICES, "prometheus", "grafana"} <= set(
@@ -211,7 +216,10 @@ def test_compose_ships_no_usable_secret() -> None:
         text=True,
         cwd=ROOT,
         check=False,
-        env={k: v for k, v in os.environ.items() if k != "LEADLOOP_BOOTSTRAP_API_KEY"},
+        env={
+            **{k: v for k, v in os.environ.items() if k != "LEADLOOP_BOOTSTRAP_API_KEY"},
+            "KAFKA_LEADLOOP_PASSWORD": secrets.token_hex(24),
+        },
     )
     assert done.returncode != 0 and "LEADLOOP_BOOTSTRAP_API_KEY" in done.stderr
     unset = {k: v for k, v in os.environ.items() if not k.startswith("LEADLOOP_")}
@@ -221,7 +229,11 @@ def test_compose_ships_no_usable_secret() -> None:
             "-f",
             "docker-compose.yml",
             "config",
-            env={**unset, "LEADLOOP_BOOTSTRAP_API_KEY": secrets.token_hex(24)},
+            env={
+                **unset,
+                "LEADLOOP_BOOTSTRAP_API_KEY": secrets.token_hex(24),
+                "KAFKA_LEADLOOP_PASSWORD": secrets.token_hex(24),
+            },
         )
     )
     for name in (*SERVICES, "setup"):

@@ -11,6 +11,7 @@ from pydantic import Field
 from leadloop_events import topics
 from leadloop_events.bounds import MAX_ITEMS, Note, Text
 from leadloop_events.envelope import EventData
+from leadloop_events.money import CurrencyCode
 
 
 class LeadTouched(EventData):
@@ -55,7 +56,7 @@ class DealClosed(EventData):
     deal_id: Text
     stage: Literal["created", "won", "lost"]
     amount: Decimal = Field(ge=0)
-    currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217")
+    currency: CurrencyCode = Field(description="ISO 4217")
     products: list[Text] = Field(default_factory=list, max_length=MAX_ITEMS)
     recurring: bool = False
     reason: Note | None = None

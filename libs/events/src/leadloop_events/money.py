@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 import pycountry
-from pydantic import AfterValidator
+from pydantic import AfterValidator, WithJsonSchema
 
 
 def iso_currency(value: str) -> str:
@@ -16,5 +16,11 @@ def iso_currency(value: str) -> str:
     return code
 
 
-CurrencyCode = Annotated[str, AfterValidator(iso_currency)]
+ISO_CODES = sorted(currency.alpha_3 for currency in pycountry.currencies)
+
+CurrencyCode = Annotated[
+    str,
+    AfterValidator(iso_currency),
+    WithJsonSchema({"type": "string", "enum": ISO_CODES, "description": "ISO 4217"}),
+]
 """An ISO 4217 alphabetic currency code."""

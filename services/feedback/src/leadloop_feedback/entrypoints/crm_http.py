@@ -32,11 +32,21 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 
 
 async def signed_by_crm(request: Request) -> bool:
-    """Whether the call carries a valid Standard Webhooks signature (when the secret is set);
-    False when it carries none, 401 when the one it carries is wrong or stale."""
+    """Whether the call carries a valid Standard Webhooks signature; False when it carries none
+    (or a key decides), 401 when the one it carries is wrong or stale, 503 when it relies on a
+    signature while no secret is configured."""
     secret = request.app.state.settings.crm_webhook_secret
-    if secret is None or "webhook-signature" not in request.headers:
+    if "webhook-signature" not in request.headers:
         return False
+    if secret is None:
+        if "authorization" in request.headers:
+            return False  # a key decides; the stray signature counts for nothing
+        raise Problem(
+            503,
+            "CRM signatures are not configured: set LEADLOOP_CRM_WEBHOOK_SECRET "
+            "or call with an API key",
+            kind="not-configured",
+        )
     try:
         verify(
             secret.get_secret_value(),
