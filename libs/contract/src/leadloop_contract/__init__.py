@@ -1,0 +1,1 @@
+"""The contract every leadloop service lives by: agreement, lifecycle, shared value types."""
