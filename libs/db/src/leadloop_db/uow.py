@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import Self
+from typing import Concatenate, Generic, ParamSpec, Self, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -101,3 +101,31 @@ class UnitOfWork:
             await conn.execute(sa.text(f"NOTIFY {notify_channel(schema)}"))
         await conn.commit()
         self.committed = True
+
+
+U = TypeVar("U", bound=UnitOfWork)
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class Transactions(Generic[U]):
+    """The one way to change state: open a unit of work, run a handler in it, commit once.
+
+    An HTTP command, a worker's round and a start hook all go through `run`; the consumer loop
+    does the same for an event. A handler that raises commits nothing.
+    """
+
+    def __init__(self, uow_factory: Callable[[], U]) -> None:
+        self.uow_factory = uow_factory
+
+    async def run(
+        self,
+        handler: Callable[Concatenate[U, P], Awaitable[R]],
+        *args: P.args,
+        **kwargs: P.kwargs,
+    ) -> R:
+        """`handler(uow, *args, **kwargs)` in a fresh unit of work, committed once; its result."""
+        async with self.uow_factory() as uow:
+            result = await handler(uow, *args, **kwargs)
+            await uow.commit()
+        return result
