@@ -91,7 +91,7 @@ class Service(Generic[U]):
         return Registry.of(self.registry)
 
 
-def _parts(service: Service[U], producer: AIOKafkaProducer, app: FastAPI) -> Parts:
+def parts_of(service: Service[U], producer: AIOKafkaProducer, app: FastAPI) -> Parts:
     """The relay, the consumer subscribed to what the registry handles, and the workers."""
     settings, db = service.settings, service.database
     relay = OutboxRelay(
@@ -140,7 +140,7 @@ def build_app(service: Service[U]) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         producer = make_producer(settings)
-        parts = _parts(service, producer, app)
+        parts = parts_of(service, producer, app)
         supervisor: TaskSupervisor = app.state.tasks
         async with running(parts, supervisor):
             producers.append(producer)

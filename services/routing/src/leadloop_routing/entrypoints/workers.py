@@ -5,15 +5,14 @@ work and no timer fires twice. Webhooks and emails never hold a transaction acro
 a short transaction claims a row with a lease (its next_attempt_at moves past the attempt's
 deadline) and commits, the message is sent, and another short transaction records the outcome.
 A process that dies mid-send re-sends only the messages it held, after their lease, under the
-same webhook-id or Message-ID, so the receiver can tell it is the same.
+same webhook-id or Message-ID, so the receiver can tell it is the same. Each short transaction
+goes through the runtime's transaction runner; the runtime's `Periodic` runs the rounds.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes, policy
 from typing import Any
@@ -23,6 +22,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.exc import DBAPIError
 
+from leadloop_db.uow import Transactions
 from leadloop_platform.outbound import OutboundPolicy
 from leadloop_routing import metrics
 from leadloop_routing.adapters.mailer import SmtpSettings, send_email
@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 EMAIL_RETRIES = 8
 # A lease outlives the attempt's deadline by this much, so only a dead process loses one.
 LEASE_MARGIN_S = 10.0
+# Expected while running: the database away, no agreement received yet (LookupError).
+RETRIED = (DBAPIError, OSError, LookupError)
+Runner = Transactions[SqlUnitOfWork]
 
 
 def _at(moment: datetime | None) -> sa.ColumnElement[Any]:
@@ -43,47 +46,21 @@ def _at(moment: datetime | None) -> sa.ColumnElement[Any]:
     return sa.cast(sa.null(), ts) if moment is None else sa.literal(moment, ts)
 
 
-class Worker:
-    """Runs `round` every `interval_s` until stopped; a failing round is logged and retried."""
-
-    def __init__(self, name: str, round_: Callable[[], Awaitable[int]], interval_s: float) -> None:
-        self.name = name
-        self.round = round_
-        self.interval_s = interval_s
-        self._stopping = asyncio.Event()
-        self._wake = asyncio.Event()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
-
-    def wake(self) -> None:
-        """Run a round now."""
-        self._wake.set()
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            self._wake.clear()
-            try:
-                await self.round()
-            except (DBAPIError, OSError, LookupError) as exc:
-                log.warning("%s round failed, the next one retries: %r", self.name, exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval_s)
-
-
 class SlaTimers:
-    def __init__(self, routing: Routing, uow: Callable[[], SqlUnitOfWork], batch: int) -> None:
-        self.routing, self.uow, self.batch = routing, uow, batch
+    """Fires due SLA steps, in one transaction per round."""
+
+    def __init__(self, routing: Routing, transactions: Runner, batch: int) -> None:
+        self.routing, self.transactions, self.batch = routing, transactions, batch
 
     async def run_once(self, now: datetime | None = None) -> int:
         """Fire every due SLA step once; returns how many fired."""
-        now = now or datetime.now(UTC)
-        async with self.uow() as uow:
-            due = await uow.repo.due_timers(now, self.batch)
-            for row in due:
-                await self.routing.escalate(uow, row, now)
-            await uow.commit()
+        return await self.transactions.run(self.escalate_due, now or datetime.now(UTC))
+
+    async def escalate_due(self, uow: SqlUnitOfWork, now: datetime) -> int:
+        """Escalate the timers due at `now`, at most `batch` of them."""
+        due = await uow.repo.due_timers(now, self.batch)
+        for row in due:
+            await self.routing.escalate(uow, row, now)
         return len(due)
 
 
@@ -92,12 +69,12 @@ class WebhookDeliveries:
 
     def __init__(
         self,
-        uow: Callable[[], SqlUnitOfWork],
+        transactions: Runner,
         batch: int,
         policy: OutboundPolicy,
         concurrency: int = 16,
     ) -> None:
-        self.uow, self.batch, self.policy = uow, batch, policy
+        self.transactions, self.batch, self.policy = transactions, batch, policy
         self.concurrency = concurrency
         # One delivery at a time per subscriber: a slow one takes one slot, never the batch,
         # and a crash re-sends at most one message to each receiver.
@@ -124,33 +101,34 @@ class WebhookDeliveries:
 
     async def _claim(self, now: datetime, limit: int) -> list[Any]:
         """Lease up to `limit` due deliveries of active subscriptions in a short transaction."""
+        return await self.transactions.run(self._lease, now, limit)
+
+    async def _lease(self, uow: SqlUnitOfWork, now: datetime, limit: int) -> list[Any]:
         d, s = webhook_deliveries, webhook_subscriptions
         lease = now + timedelta(seconds=self.policy.timeout_s + LEASE_MARGIN_S)
-        async with self.uow() as uow:
-            rows = (
-                await uow.conn.execute(
-                    sa.select(d, s.c.url, s.c.secret)
-                    .join(s, s.c.subscription_id == d.c.subscription_id)
-                    .where(d.c.next_attempt_at <= now, d.c.status == "pending", s.c.active)
-                    .order_by(d.c.next_attempt_at)
-                    .limit(limit * 4)
-                    .with_for_update(of=d, skip_locked=True)
-                )
-            ).all()
-            per_subscriber: dict[str, int] = {}
-            claimed: list[Any] = []
-            for row in rows:
-                taken = per_subscriber.get(row.subscription_id, 0)
-                if taken < self.per_subscriber and len(claimed) < limit:
-                    per_subscriber[row.subscription_id] = taken + 1
-                    claimed.append(row)
-            if claimed:
-                await uow.conn.execute(
-                    d.update()
-                    .where(d.c.delivery_id.in_([row.delivery_id for row in claimed]))
-                    .values(next_attempt_at=lease)
-                )
-            await uow.commit()
+        rows = (
+            await uow.conn.execute(
+                sa.select(d, s.c.url, s.c.secret)
+                .join(s, s.c.subscription_id == d.c.subscription_id)
+                .where(d.c.next_attempt_at <= now, d.c.status == "pending", s.c.active)
+                .order_by(d.c.next_attempt_at)
+                .limit(limit * 4)
+                .with_for_update(of=d, skip_locked=True)
+            )
+        ).all()
+        per_subscriber: dict[str, int] = {}
+        claimed: list[Any] = []
+        for row in rows:
+            taken = per_subscriber.get(row.subscription_id, 0)
+            if taken < self.per_subscriber and len(claimed) < limit:
+                per_subscriber[row.subscription_id] = taken + 1
+                claimed.append(row)
+        if claimed:
+            await uow.conn.execute(
+                d.update()
+                .where(d.c.delivery_id.in_([row.delivery_id for row in claimed]))
+                .values(next_attempt_at=lease)
+            )
         return claimed
 
     async def _attempt(self, client: httpx.AsyncClient, row: Any, now: datetime) -> None:
@@ -173,32 +151,31 @@ class WebhookDeliveries:
         status = "succeeded" if result.ok else ("pending" if delay else "failed")
         metrics.WEBHOOK_DELIVERIES.labels("ok" if result.ok else "error").inc()
         still_pending = d.c.status == "pending"
-        async with self.uow() as uow:
-            # The attempt count is the version: a late writer (its lease taken over after a
-            # stall) records nothing. Cancelled meanwhile (deactivated, erased) stays cancelled.
-            await uow.conn.execute(
-                d.update()
-                .where(
-                    d.c.delivery_id == row.delivery_id,
-                    sa.func.jsonb_array_length(d.c.attempts) == len(row.attempts),
-                )
-                .values(
-                    attempts=attempts,
-                    status=sa.case((still_pending, status), else_=d.c.status),
-                    next_attempt_at=sa.case(
-                        (still_pending, _at(now + delay if delay else None)), else_=_at(None)
-                    ),
-                    delivered_at=now if result.ok else None,
-                )
+        # The attempt count is the version: a late writer (its lease taken over after a
+        # stall) records nothing. Cancelled meanwhile (deactivated, erased) stays cancelled.
+        outcome = (
+            d.update()
+            .where(
+                d.c.delivery_id == row.delivery_id,
+                sa.func.jsonb_array_length(d.c.attempts) == len(row.attempts),
             )
-            await uow.commit()
+            .values(
+                attempts=attempts,
+                status=sa.case((still_pending, status), else_=d.c.status),
+                next_attempt_at=sa.case(
+                    (still_pending, _at(now + delay if delay else None)), else_=_at(None)
+                ),
+                delivered_at=now if result.ok else None,
+            )
+        )
+        await self.transactions.run(_execute, outcome)
 
 
 class AlertEmails:
     """Sends due alert emails, one at a time, with no transaction open while sending."""
 
-    def __init__(self, uow: Callable[[], SqlUnitOfWork], smtp: SmtpSettings | None, batch: int):
-        self.uow, self.smtp, self.batch = uow, smtp, batch
+    def __init__(self, transactions: Runner, smtp: SmtpSettings | None, batch: int):
+        self.transactions, self.smtp, self.batch = transactions, smtp, batch
 
     async def run_once(self, now: datetime | None = None) -> int:
         """Send every due email once; failures retry with backoff, then stay failed."""
@@ -213,24 +190,10 @@ class AlertEmails:
     async def _send_one(self, smtp: SmtpSettings, now: datetime) -> bool:
         """Lease one due email, send it, record the outcome; False when none is due."""
         deadline_s = 2 * smtp.timeout_s  # the whole exchange; each step has smtp.timeout_s
-        async with self.uow() as uow:
-            row = (
-                await uow.conn.execute(
-                    sa.select(emails)
-                    .where(emails.c.next_attempt_at <= now, emails.c.status == "pending")
-                    .order_by(emails.c.next_attempt_at)
-                    .limit(1)
-                    .with_for_update(skip_locked=True)
-                )
-            ).first()
-            if row is None:
-                return False
-            await uow.conn.execute(
-                emails.update()
-                .where(emails.c.email_id == row.email_id)
-                .values(next_attempt_at=now + timedelta(seconds=deadline_s + LEASE_MARGIN_S))
-            )
-            await uow.commit()
+        lease = now + timedelta(seconds=deadline_s + LEASE_MARGIN_S)
+        row = await self.transactions.run(_lease_email, now, lease)
+        if row is None:
+            return False
         message = message_from_bytes(row.message, policy=policy.default)
         error: str | None = None
         try:
@@ -242,29 +205,48 @@ class AlertEmails:
         retry = error is not None and attempts < EMAIL_RETRIES
         metrics.EMAILS.labels("error" if error else "sent").inc()
         still_pending = emails.c.status == "pending"
-        async with self.uow() as uow:
-            await uow.conn.execute(
-                emails.update()
-                .where(emails.c.email_id == row.email_id, emails.c.attempts == row.attempts)
-                .values(
-                    attempts=attempts,
-                    last_error=error,
-                    status=sa.case(
-                        (
-                            still_pending,
-                            "sent" if error is None else "pending" if retry else "failed",
-                        ),
-                        else_=emails.c.status,
+        outcome = (
+            emails.update()
+            .where(emails.c.email_id == row.email_id, emails.c.attempts == row.attempts)
+            .values(
+                attempts=attempts,
+                last_error=error,
+                status=sa.case(
+                    (still_pending, "sent" if error is None else "pending" if retry else "failed"),
+                    else_=emails.c.status,
+                ),
+                sent_at=now if error is None else None,
+                next_attempt_at=sa.case(
+                    (
+                        still_pending,
+                        _at(now + timedelta(seconds=30 * 2**attempts) if retry else None),
                     ),
-                    sent_at=now if error is None else None,
-                    next_attempt_at=sa.case(
-                        (
-                            still_pending,
-                            _at(now + timedelta(seconds=30 * 2**attempts) if retry else None),
-                        ),
-                        else_=_at(None),
-                    ),
-                )
+                    else_=_at(None),
+                ),
             )
-            await uow.commit()
+        )
+        await self.transactions.run(_execute, outcome)
         return True
+
+
+async def _execute(uow: SqlUnitOfWork, statement: sa.Executable) -> None:
+    """Run one statement (an attempt's outcome) in its own short transaction."""
+    await uow.conn.execute(statement)
+
+
+async def _lease_email(uow: SqlUnitOfWork, now: datetime, lease: datetime) -> Any:
+    """Lease the next due email until `lease`; None when none is due."""
+    row = (
+        await uow.conn.execute(
+            sa.select(emails)
+            .where(emails.c.next_attempt_at <= now, emails.c.status == "pending")
+            .order_by(emails.c.next_attempt_at)
+            .limit(1)
+            .with_for_update(skip_locked=True)
+        )
+    ).first()
+    if row is not None:
+        await uow.conn.execute(
+            emails.update().where(emails.c.email_id == row.email_id).values(next_attempt_at=lease)
+        )
+    return row

@@ -1,70 +1,55 @@
 """Decay runs on time: re-score leads whose interest is due to cross a threshold.
 
 Each round claims due leads with FOR UPDATE SKIP LOCKED, so any number of replicas can run it
-and no lead is re-scored by two of them at once.
+and no lead is re-scored by two of them at once. The runtime's `Periodic` runs the rounds.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import DBAPIError
 
+from leadloop_runtime import Periodic, Transactions
 from leadloop_scoring.adapters.uow import SqlUnitOfWork
 from leadloop_scoring.agreements import NoAgreement
 from leadloop_scoring.handlers import Scoring
 
-log = logging.getLogger(__name__)
 CAUSE = "leadloop.scoring.decay"
+# Expected while running: the database away, no agreement published yet.
+RETRIED = (DBAPIError, OSError, NoAgreement)
 
 
 class DecayScheduler:
+    """Re-scores due leads, `batch` at a time, in one transaction per round."""
+
     def __init__(
         self,
         scoring: Scoring,
-        uow_factory: Callable[[], SqlUnitOfWork],
+        transactions: Transactions[SqlUnitOfWork],
         *,
         interval_s: float,
         batch: int,
     ) -> None:
         self.scoring = scoring
-        self.uow_factory = uow_factory
-        self.interval_s = interval_s
+        self.transactions = transactions
         self.batch = batch
-        self._stopping = asyncio.Event()
-        self._wake = asyncio.Event()
-
-    def stop(self) -> None:
-        self._stopping.set()
-        self._wake.set()
+        # A full batch runs again at once: more leads are due.
+        self.worker = Periodic("decay", self.run_once, interval_s, batch=batch, retry_on=RETRIED)
 
     def wake(self) -> None:
         """Run a round now (after an agreement was published with rescore)."""
-        self._wake.set()
-
-    async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                while await self.run_once() == self.batch and not self._stopping.is_set():
-                    pass
-            except (DBAPIError, OSError, NoAgreement) as exc:
-                log.warning("decay round failed, next round retries: %r", exc)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.interval_s)
-            self._wake.clear()
+        self.worker.wake()
 
     async def run_once(self, now: datetime | None = None) -> int:
         """One round in one transaction: claim due leads, re-score them. Returns the count."""
-        now = now or datetime.now(UTC)
-        async with self.uow_factory() as uow:
-            due = await uow.repo.due_for_rescore(now, self.batch)
-            for lead_id in due:
-                lead = await uow.repo.lead_for_update(lead_id)
-                if lead is not None:
-                    await self.scoring.rescore(uow, lead, cause=CAUSE, now=now)
-            await uow.commit()
+        return await self.transactions.run(self.rescore_due, now or datetime.now(UTC))
+
+    async def rescore_due(self, uow: SqlUnitOfWork, now: datetime) -> int:
+        """Re-score the leads due at `now`, at most `batch` of them."""
+        due = await uow.repo.due_for_rescore(now, self.batch)
+        for lead_id in due:
+            lead = await uow.repo.lead_for_update(lead_id)
+            if lead is not None:
+                await self.scoring.rescore(uow, lead, cause=CAUSE, now=now)
         return len(due)
