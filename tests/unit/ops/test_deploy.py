@@ -164,19 +164,23 @@ def test_compose_file_validates() -> None:
     assert "--partitions" in " ".join(config["services"]["setup"]["command"])
     for name in SERVICES:
         service = config["services"][name]
-        assert service["build"]["dockerfile"] == f"services/{name}/Dockerfile"
+        assert service["build"]["dockerfile"] == "deploy/Dockerfile"
+        assert service["build"]["args"]["SERVICE"] == name
         assert service["depends_on"]["setup"]["condition"] == "service_completed_successfully"
         assert service["environment"]["LEADLOOP_KAFKA_ENABLE_IDEMPOTENCE"] == "true"
 
 
-@pytest.mark.parametrize("name", SERVICES)
-def test_each_service_has_a_multi_stage_non_root_image(name: str) -> None:
-    text = (ROOT / "services" / name / "Dockerfile").read_text()
+def test_one_multi_stage_non_root_image_recipe_takes_the_service_as_a_build_argument() -> None:
+    text = (DEPLOY / "Dockerfile").read_text()
     assert len(re.findall(r"^FROM ", text, flags=re.M)) == 2
+    assert len(re.findall(r"^ARG SERVICE", text, flags=re.M)) == 2  # one per stage
     assert re.search(r"^USER (?!root|0\b)\S+", text, flags=re.M)
     assert "HEALTHCHECK" in text and "/healthz" in text
-    assert f"leadloop_{name}.bootstrap:create_app" in text
-    assert f"--package leadloop-{name}" in text
+    assert "--package leadloop-${SERVICE}" in text
+    assert "leadloop_${LEADLOOP_IMAGE_SERVICE}.bootstrap:create_app" in text
+    assert not list((ROOT / "services").glob("*/Dockerfile")), "one Dockerfile: deploy/Dockerfile"
+    for name in SERVICES:  # what the image runs for each SERVICE exists
+        assert (ROOT / "services" / name / "src" / f"leadloop_{name}" / "bootstrap.py").exists()
 
 
 def test_kustomize_renders_the_expected_objects() -> None:
@@ -202,7 +206,7 @@ def test_kustomize_renders_the_expected_objects() -> None:
 
 
 def test_the_agreement_in_kubernetes_is_the_example() -> None:
-    example = ROOT / "services/scoring/src/leadloop_scoring/agreement.example.yaml"
+    example = ROOT / "libs/contract/src/leadloop_contract/agreement/agreement.example.yaml"
     assert (DEPLOY / "k8s" / "agreement.yaml").read_text() == example.read_text()
 
 
