@@ -8,7 +8,9 @@ from pathlib import Path
 import sqlalchemy as sa
 from alembic import command, context, op
 from alembic.config import Config
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
+from sqlalchemy.schema import SchemaItem
 
 from leadloop_db.engine import make_engine
 
@@ -90,3 +92,84 @@ def park_outbox_downgrade(schema: str) -> None:
     )
     op.drop_column("outbox", "park_error", schema=schema)
     op.drop_column("outbox", "parked_at", schema=schema)
+
+
+def outbox_tables_upgrade(schema: str, *, parked: bool = True) -> None:
+    """Create `schema`'s outbox and processed-events tables, as every service has them.
+
+    New migrations call it as is (the outbox with its parking columns). The four initial
+    migrations call it with `parked=False`: the shape they created before the parking columns
+    were added by `park_outbox_upgrade` in a later revision.
+    """
+    parking: list[SchemaItem] = (
+        [
+            sa.Column("parked_at", sa.DateTime(timezone=True)),
+            sa.Column("park_error", sa.Text()),
+        ]
+        if parked
+        else []
+    )
+    op.create_table(
+        "outbox",
+        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
+        sa.Column("event_id", sa.String(length=64), nullable=False),
+        sa.Column("topic", sa.String(length=200), nullable=False),
+        sa.Column("key", sa.String(length=200), nullable=False),
+        sa.Column("event_type", sa.String(length=200), nullable=False),
+        sa.Column("payload", sa.LargeBinary(), nullable=False),
+        sa.Column(
+            "headers",
+            postgresql.JSONB(astext_type=sa.Text()),
+            server_default=sa.text("'{}'::jsonb"),
+            nullable=False,
+        ),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+        *parking,
+        sa.PrimaryKeyConstraint("id"),
+        sa.UniqueConstraint("event_id"),
+        schema=schema,
+    )
+    unsent = "sent_at IS NULL AND parked_at IS NULL" if parked else "sent_at IS NULL"
+    op.create_index(
+        "ix_outbox_unsent",
+        "outbox",
+        ["id"],
+        unique=False,
+        schema=schema,
+        postgresql_where=sa.text(unsent),
+    )
+    op.create_table(
+        "processed_events",
+        sa.Column("consumer", sa.String(length=200), nullable=False),
+        sa.Column("event_id", sa.String(length=64), nullable=False),
+        sa.Column("topic", sa.String(length=200), nullable=False),
+        sa.Column("partition", sa.Integer(), nullable=False),
+        sa.Column("offset", sa.BigInteger(), nullable=False),
+        sa.Column(
+            "processed_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("consumer", "event_id"),
+        schema=schema,
+    )
+
+
+def outbox_tables_downgrade(schema: str, *, parked: bool = True) -> None:
+    """Drop what `outbox_tables_upgrade` created."""
+    op.drop_table("processed_events", schema=schema)
+    unsent = "sent_at IS NULL AND parked_at IS NULL" if parked else "sent_at IS NULL"
+    op.drop_index(
+        "ix_outbox_unsent",
+        table_name="outbox",
+        schema=schema,
+        postgresql_where=sa.text(unsent),
+    )
+    op.drop_table("outbox", schema=schema)

@@ -9,6 +9,8 @@ from alembic import op
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
+from leadloop_db.migrate import outbox_tables_downgrade, outbox_tables_upgrade
+
 revision = "feedback_0001"
 down_revision = None
 branch_labels = None
@@ -108,55 +110,8 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("lead_id"),
         schema="feedback",
     )
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
-        sa.Column("event_id", sa.String(length=64), nullable=False),
-        sa.Column("topic", sa.String(length=200), nullable=False),
-        sa.Column("key", sa.String(length=200), nullable=False),
-        sa.Column("event_type", sa.String(length=200), nullable=False),
-        sa.Column("payload", sa.LargeBinary(), nullable=False),
-        sa.Column(
-            "headers",
-            postgresql.JSONB(astext_type=Text()),
-            server_default=sa.text("'{}'::jsonb"),
-            nullable=False,
-        ),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("event_id"),
-        schema="feedback",
-    )
-    op.create_index(
-        "ix_outbox_unsent",
-        "outbox",
-        ["id"],
-        unique=False,
-        schema="feedback",
-        postgresql_where=sa.text("sent_at IS NULL"),
-    )
-    op.create_table(
-        "processed_events",
-        sa.Column("consumer", sa.String(length=200), nullable=False),
-        sa.Column("event_id", sa.String(length=64), nullable=False),
-        sa.Column("topic", sa.String(length=200), nullable=False),
-        sa.Column("partition", sa.Integer(), nullable=False),
-        sa.Column("offset", sa.BigInteger(), nullable=False),
-        sa.Column(
-            "processed_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("consumer", "event_id"),
-        schema="feedback",
-    )
+    # the outbox before its parking columns (feedback_0003 adds them)
+    outbox_tables_upgrade("feedback", parked=False)
     op.create_table(
         "stage_events",
         sa.Column("event_id", sa.String(length=64), nullable=False),
@@ -217,14 +172,7 @@ def downgrade() -> None:
         op.f("ix_feedback_stage_events_lead_id"), table_name="stage_events", schema="feedback"
     )
     op.drop_table("stage_events", schema="feedback")
-    op.drop_table("processed_events", schema="feedback")
-    op.drop_index(
-        "ix_outbox_unsent",
-        table_name="outbox",
-        schema="feedback",
-        postgresql_where=sa.text("sent_at IS NULL"),
-    )
-    op.drop_table("outbox", schema="feedback")
+    outbox_tables_downgrade("feedback", parked=False)
     op.drop_table("leads", schema="feedback")
     op.drop_index(op.f("ix_feedback_deals_lead_id"), table_name="deals", schema="feedback")
     op.drop_index(op.f("ix_feedback_deals_deal_id"), table_name="deals", schema="feedback")

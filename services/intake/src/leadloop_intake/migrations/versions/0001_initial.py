@@ -9,6 +9,8 @@ from alembic import op
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
+from leadloop_db.migrate import outbox_tables_downgrade, outbox_tables_upgrade
+
 revision = "intake_0001"
 down_revision = None
 branch_labels = None
@@ -69,55 +71,8 @@ def upgrade() -> None:
         sa.UniqueConstraint("email_normalized"),
         schema="intake",
     )
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
-        sa.Column("event_id", sa.String(length=64), nullable=False),
-        sa.Column("topic", sa.String(length=200), nullable=False),
-        sa.Column("key", sa.String(length=200), nullable=False),
-        sa.Column("event_type", sa.String(length=200), nullable=False),
-        sa.Column("payload", sa.LargeBinary(), nullable=False),
-        sa.Column(
-            "headers",
-            postgresql.JSONB(astext_type=Text()),
-            server_default=sa.text("'{}'::jsonb"),
-            nullable=False,
-        ),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("event_id"),
-        schema="intake",
-    )
-    op.create_index(
-        "ix_outbox_unsent",
-        "outbox",
-        ["id"],
-        unique=False,
-        schema="intake",
-        postgresql_where=sa.text("sent_at IS NULL"),
-    )
-    op.create_table(
-        "processed_events",
-        sa.Column("consumer", sa.String(length=200), nullable=False),
-        sa.Column("event_id", sa.String(length=64), nullable=False),
-        sa.Column("topic", sa.String(length=200), nullable=False),
-        sa.Column("partition", sa.Integer(), nullable=False),
-        sa.Column("offset", sa.BigInteger(), nullable=False),
-        sa.Column(
-            "processed_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("consumer", "event_id"),
-        schema="intake",
-    )
+    # the outbox before its parking columns (intake_0002 adds them)
+    outbox_tables_upgrade("intake", parked=False)
     op.create_table(
         "activities",
         sa.Column("activity_id", sa.String(length=36), nullable=False),
@@ -176,14 +131,7 @@ def downgrade() -> None:
     op.drop_table("submissions", schema="intake")
     op.drop_index(op.f("ix_intake_activities_lead_id"), table_name="activities", schema="intake")
     op.drop_table("activities", schema="intake")
-    op.drop_table("processed_events", schema="intake")
-    op.drop_index(
-        "ix_outbox_unsent",
-        table_name="outbox",
-        schema="intake",
-        postgresql_where=sa.text("sent_at IS NULL"),
-    )
-    op.drop_table("outbox", schema="intake")
+    outbox_tables_downgrade("intake", parked=False)
     op.drop_table("leads", schema="intake")
     op.drop_table("imports", schema="intake")
     op.drop_index(

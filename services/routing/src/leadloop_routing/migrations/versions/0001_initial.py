@@ -10,6 +10,8 @@ from alembic import op
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
+from leadloop_db.migrate import outbox_tables_downgrade, outbox_tables_upgrade
+
 revision = "routing_0001"
 down_revision = None
 branch_labels = None
@@ -104,55 +106,8 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_routing_emails_lead_id"), "emails", ["lead_id"], unique=False, schema="routing"
     )
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
-        sa.Column("event_id", sa.String(length=64), nullable=False),
-        sa.Column("topic", sa.String(length=200), nullable=False),
-        sa.Column("key", sa.String(length=200), nullable=False),
-        sa.Column("event_type", sa.String(length=200), nullable=False),
-        sa.Column("payload", sa.LargeBinary(), nullable=False),
-        sa.Column(
-            "headers",
-            postgresql.JSONB(astext_type=Text()),
-            server_default=sa.text("'{}'::jsonb"),
-            nullable=False,
-        ),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("event_id"),
-        schema="routing",
-    )
-    op.create_index(
-        "ix_outbox_unsent",
-        "outbox",
-        ["id"],
-        unique=False,
-        schema="routing",
-        postgresql_where=sa.text("sent_at IS NULL"),
-    )
-    op.create_table(
-        "processed_events",
-        sa.Column("consumer", sa.String(length=200), nullable=False),
-        sa.Column("event_id", sa.String(length=64), nullable=False),
-        sa.Column("topic", sa.String(length=200), nullable=False),
-        sa.Column("partition", sa.Integer(), nullable=False),
-        sa.Column("offset", sa.BigInteger(), nullable=False),
-        sa.Column(
-            "processed_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("consumer", "event_id"),
-        schema="routing",
-    )
+    # the outbox before its parking columns (routing_0002 adds them)
+    outbox_tables_upgrade("routing", parked=False)
     op.create_table(
         "reps",
         sa.Column("rep_id", sa.String(length=100), nullable=False),
@@ -259,14 +214,7 @@ def downgrade() -> None:
     op.drop_table("webhook_deliveries", schema="routing")
     op.drop_table("round_robin", schema="routing")
     op.drop_table("reps", schema="routing")
-    op.drop_table("processed_events", schema="routing")
-    op.drop_index(
-        "ix_outbox_unsent",
-        table_name="outbox",
-        schema="routing",
-        postgresql_where=sa.text("sent_at IS NULL"),
-    )
-    op.drop_table("outbox", schema="routing")
+    outbox_tables_downgrade("routing", parked=False)
     op.drop_index(op.f("ix_routing_emails_lead_id"), table_name="emails", schema="routing")
     op.drop_table("emails", schema="routing")
     op.drop_index(

@@ -9,6 +9,8 @@ from alembic import op
 from sqlalchemy import Text
 from sqlalchemy.dialects import postgresql
 
+from leadloop_db.migrate import outbox_tables_downgrade, outbox_tables_upgrade
+
 revision = "scoring_0001"
 down_revision = None
 branch_labels = None
@@ -90,55 +92,8 @@ def upgrade() -> None:
         schema="scoring",
         postgresql_where=sa.text("next_rescore_at IS NOT NULL"),
     )
-    op.create_table(
-        "outbox",
-        sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
-        sa.Column("event_id", sa.String(length=64), nullable=False),
-        sa.Column("topic", sa.String(length=200), nullable=False),
-        sa.Column("key", sa.String(length=200), nullable=False),
-        sa.Column("event_type", sa.String(length=200), nullable=False),
-        sa.Column("payload", sa.LargeBinary(), nullable=False),
-        sa.Column(
-            "headers",
-            postgresql.JSONB(astext_type=Text()),
-            server_default=sa.text("'{}'::jsonb"),
-            nullable=False,
-        ),
-        sa.Column(
-            "created_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
-        sa.PrimaryKeyConstraint("id"),
-        sa.UniqueConstraint("event_id"),
-        schema="scoring",
-    )
-    op.create_index(
-        "ix_outbox_unsent",
-        "outbox",
-        ["id"],
-        unique=False,
-        schema="scoring",
-        postgresql_where=sa.text("sent_at IS NULL"),
-    )
-    op.create_table(
-        "processed_events",
-        sa.Column("consumer", sa.String(length=200), nullable=False),
-        sa.Column("event_id", sa.String(length=64), nullable=False),
-        sa.Column("topic", sa.String(length=200), nullable=False),
-        sa.Column("partition", sa.Integer(), nullable=False),
-        sa.Column("offset", sa.BigInteger(), nullable=False),
-        sa.Column(
-            "processed_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("consumer", "event_id"),
-        schema="scoring",
-    )
+    # the outbox before its parking columns (scoring_0002 adds them)
+    outbox_tables_upgrade("scoring", parked=False)
     op.create_table(
         "score_history",
         sa.Column("id", sa.BigInteger(), sa.Identity(always=False), nullable=False),
@@ -194,14 +149,7 @@ def downgrade() -> None:
         op.f("ix_scoring_score_history_lead_id"), table_name="score_history", schema="scoring"
     )
     op.drop_table("score_history", schema="scoring")
-    op.drop_table("processed_events", schema="scoring")
-    op.drop_index(
-        "ix_outbox_unsent",
-        table_name="outbox",
-        schema="scoring",
-        postgresql_where=sa.text("sent_at IS NULL"),
-    )
-    op.drop_table("outbox", schema="scoring")
+    outbox_tables_downgrade("scoring", parked=False)
     op.drop_index(
         "ix_scoring_leads_rescore",
         table_name="leads",
