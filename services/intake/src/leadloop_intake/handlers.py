@@ -241,11 +241,11 @@ async def once(
     """Run `action` at most once per (caller, scope, key) within `ttl`: a retry gets the first
     answer back; another caller's key, or one older than `ttl`, is a new key.
 
-    Returns (status, body, replayed). The key and the effect commit together.
+    Returns (status, body, replayed). The key and the effect commit together, when the runtime
+    commits the unit of work this runs in.
     """
     if key is None:
         status, response, _ = await action()
-        await uow.commit()
         return status, response, False
     now = datetime.now(UTC)
     stored = await uow.repo.claim_idempotency_key(caller, scope, key, fingerprint(body), now, ttl)
@@ -255,5 +255,4 @@ async def once(
         return stored.status_code, dict(stored.response), True
     status, response, lead_id = await action()
     await uow.repo.store_idempotent_response(caller, scope, key, status, response, lead_id)
-    await uow.commit()
     return status, response, False

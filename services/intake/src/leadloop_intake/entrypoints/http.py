@@ -32,6 +32,7 @@ from leadloop_platform.auth.guard import require_scope
 from leadloop_platform.auth.keys import Principal
 from leadloop_platform.http.problems import Problem, validation_errors
 from leadloop_platform.logs import correlation_id
+from leadloop_runtime import Transactions
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
@@ -50,6 +51,12 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _transactions(request: Request) -> Transactions[Any]:
+    """The runtime's runner: opens the unit of work, runs the handler, commits once."""
+    transactions: Transactions[Any] = request.app.state.transactions
+    return transactions
+
+
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
@@ -66,8 +73,9 @@ async def _once(
 ) -> JSONResponse:
     """Run `action` in one unit of work, once per caller's idempotency key."""
     ttl = timedelta(hours=_settings(request).idempotency_ttl_hours)
-    async with request.app.state.uow() as uow:
-        status, answer, replayed = await handlers.once(
+
+    async def run_once(uow: IntakeUnitOfWork) -> tuple[int, dict[str, Any], bool]:
+        return await handlers.once(
             uow,
             caller=caller,
             scope=scope,
@@ -76,6 +84,8 @@ async def _once(
             ttl=ttl,
             action=lambda: action(uow),
         )
+
+    status, answer, replayed = await _transactions(request).run(run_once)
     headers = {"Idempotent-Replayed": "true"} if replayed else {}
     return JSONResponse(answer, status_code=status, headers=headers)
 
@@ -307,9 +317,6 @@ def _parse_raw(raw: str) -> Any:
     dependencies=[Depends(require_scope("admin"))],
 )
 async def delete_lead(request: Request, lead_id: str) -> Erased:
-    async with request.app.state.uow() as uow:
-        erased_at = await handlers.erase_lead(
-            uow, handlers.EraseLead(lead_id, correlation_id=correlation_id.get())
-        )
-        await uow.commit()
+    command = handlers.EraseLead(lead_id, correlation_id=correlation_id.get())
+    erased_at = await _transactions(request).run(handlers.erase_lead, command)
     return Erased(lead_id=lead_id, erased_at=erased_at)
