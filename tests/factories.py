@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from leadloop_contract.agreement import EXAMPLE_FILE, Agreement, checksum, load_agreement
 from leadloop_events.agreement import AgreementPublished
 from leadloop_events.intake import LeadProfile
 from leadloop_events.lifecycle import LeadIntelligence, LeadStageChanged, TimelineEntry
-from leadloop_scoring.domain.agreement import EXAMPLE_FILE, Agreement, checksum, load_agreement
 
 AGREEMENT_VERSION = "2026-11"  # the example agreement's
 # A rep's working hours that are always open: every SQL finds a rep at work.
@@ -91,5 +91,5 @@ def agreement_published(agreement: Agreement | None = None) -> AgreementPublishe
         version=agreement.version,
         published_at=datetime.now(UTC),
         checksum=checksum(agreement),
-        document=agreement.model_dump(mode="json"),
+        document=agreement,
     )

@@ -28,10 +28,10 @@ import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from leadloop_contract.agreement import EXAMPLE_FILE, Agreement, load_agreement
 from leadloop_events import topics
 from leadloop_events.envelope import EventData, new_event
 from leadloop_events.lifecycle import LeadStageChanged
-from leadloop_scoring.domain.agreement import EXAMPLE_FILE, Agreement, load_agreement
 
 from ..factories import ALWAYS, agreement_published, stage_changed
 from ..integration.messaging.support import produce
@@ -81,10 +81,7 @@ def sql(lead_id: str) -> LeadStageChanged:
 
 async def publish(bootstrap: str, topic: str, items: Sequence[tuple[str, EventData]]) -> None:
     """Events as scoring would publish them, keyed by their subject."""
-    records = [
-        (key.encode(), new_event(data, subject=key).to_bytes())
-        for key, data in items
-    ]
+    records = [(key.encode(), new_event(data, subject=key).to_bytes()) for key, data in items]
     await produce(bootstrap, topic, records)
 
 

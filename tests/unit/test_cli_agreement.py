@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from leadloop_cli.main import main
-from leadloop_scoring.domain.agreement import EXAMPLE_FILE
+from leadloop_contract.agreement import EXAMPLE_FILE
 
 
 def test_validate_accepts_the_example(capsys: pytest.CaptureFixture[str]) -> None:

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from leadloop_contract.agreement import EXAMPLE_FILE
 from leadloop_events.bounds import MAX_ITEMS
 from leadloop_events.envelope import CloudEvent, new_event
 from leadloop_events.intake import ActivityRecorded, LeadCaptured, LeadProfile
@@ -17,7 +18,6 @@ from leadloop_platform.settings import CommonSettings
 from leadloop_scoring.adapters.tables import leads, outbox
 from leadloop_scoring.adapters.uow import SqlUnitOfWork
 from leadloop_scoring.agreements import CurrentAgreement, publish_agreement
-from leadloop_scoring.domain.agreement import EXAMPLE_FILE
 from leadloop_scoring.handlers import Scoring
 
 LEAD = "lead-ana-many-campaigns"

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadloop_events import topics
-from leadloop_events.envelope import new_event
-from leadloop_events.feedback import LeadStatusChanged
+from leadloop_events.envelope import EventData, new_event
+from leadloop_events.feedback import DealClosed, LeadStatusChanged
 from leadloop_platform.settings import CommonSettings
 from leadloop_scoring.adapters.tables import score_history, stage_history
 
@@ -160,7 +161,7 @@ async def test_duplicates_change_nothing_and_poison_goes_to_the_dlq(
     assert [dict(r.headers)["dlq.error_type"] for r in dlq] == [b"InvalidEvent"]
 
 
-async def test_sales_feedback_moves_the_lead_and_illegal_moves_are_recorded(
+async def test_scoring_applies_the_sales_moves_feedback_decided(
     loop: Loop, settings: CommonSettings, engine: AsyncEngine
 ) -> None:
     lead_id = (await loop.intake.post("/v1/form-submissions", json=ANA)).json()["lead_id"]
@@ -179,56 +180,74 @@ async def test_sales_feedback_moves_the_lead_and_illegal_moves_are_recorded(
 
     await wait_for(lambda: stage_is("sql"), timeout_s=30, what="the lead to become an SQL")
     now = datetime.now(UTC)
-    feedback = [
-        LeadStatusChanged(lead_id=lead_id, crm_event_id="crm-1", status="accepted", changed_at=now),
-        LeadStatusChanged(lead_id=lead_id, crm_event_id="crm-2", status="accepted", changed_at=now),
+    # Feedback decides sales-side moves and publishes them; scoring applies them as decided.
+    feedback: list[EventData] = [
+        LeadStatusChanged(
+            lead_id=lead_id,
+            crm_event_id="crm-1",
+            status="accepted",
+            changed_at=now,
+            from_stage="sql",
+            to_stage="accepted",
+        ),
+        # Already accepted: feedback decided no move, and none is made.
+        LeadStatusChanged(lead_id=lead_id, crm_event_id="crm-2", status="working", changed_at=now),
         LeadStatusChanged(
             lead_id=lead_id,
             crm_event_id="crm-3",
             status="rejected",
             reason_code="bad_fit",
             changed_at=now,
+            from_stage="accepted",
+            to_stage="recycled",
+        ),
+        # A deal without a decided move (none was published): scoring does not decide one.
+        DealClosed(
+            lead_id=lead_id,
+            crm_event_id="crm-4",
+            deal_id="d-1",
+            stage="won",
+            amount=Decimal(12000),
+            currency="EUR",
+            closed_at=now,
+        ),
+        LeadStatusChanged(
+            lead_id=lead_id,
+            crm_event_id="crm-5",
+            status="disqualified",
+            reason_code="competitor",
+            changed_at=now,
+            from_stage="recycled",
+            to_stage="disqualified",
         ),
     ]
-    # A stage skip the lifecycle does not allow: recycled -> customer.
-    from leadloop_events.feedback import DealClosed
-
-    won = DealClosed(
-        lead_id=lead_id,
-        crm_event_id="crm-4",
-        deal_id="d-1",
-        stage="won",
-        amount=12000,
-        currency="EUR",
-        closed_at=now,
-    )  # type: ignore[arg-type]
-    events = [new_event(f, subject=lead_id) for f in [*feedback, won]]
+    events = [new_event(f, subject=lead_id) for f in feedback]
     await produce(
         settings.kafka_bootstrap_servers,
         settings.topic(topics.FEEDBACK),
         [(lead_id.encode(), e.to_bytes()) for e in events],
     )
 
-    async def refused_recorded() -> bool:
-        async with engine.connect() as conn:
-            return bool(
-                await conn.scalar(
-                    sa.select(sa.func.count())
-                    .select_from(stage_history)
-                    .where(stage_history.c.lead_id == lead_id, stage_history.c.applied.is_(False))
-                )
-            )
-
-    await wait_for(refused_recorded, timeout_s=30, what="the refused move to be recorded")
+    await wait_for(lambda: stage_is("disqualified"), timeout_s=30, what="the last move applied")
     view = (await loop.scoring.get(f"/v1/leads/{lead_id}/score")).json()
-    assert view["stage"] == "recycled"
     moves = [(s["from_stage"], s["to_stage"], s["applied"]) for s in view["stage_history"]]
     assert moves[-3:] == [
         ("sql", "accepted", True),
         ("accepted", "recycled", True),
-        ("recycled", "customer", False),
+        ("recycled", "disqualified", True),
     ]
-    assert "does not allow" in view["stage_history"][-1]["reason"]
+    assert [s["reason"] for s in view["stage_history"][-3:]] == [
+        "CRM: accepted",
+        "CRM: rejected",
+        "CRM: disqualified",
+    ]
+    async with engine.connect() as conn:
+        refused = await conn.scalar(
+            sa.select(sa.func.count())
+            .select_from(stage_history)
+            .where(stage_history.c.lead_id == lead_id, stage_history.c.applied.is_(False))
+        )
+    assert refused == 0
 
 
 async def test_agreement_api(loop: Loop) -> None:

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from leadloop_contract.agreement import EXAMPLE_FILE, MAX_DOCUMENT_BYTES, load_agreement
 from leadloop_events import topics
-from leadloop_events.agreement import MAX_DOCUMENT_BYTES, AgreementPublished
+from leadloop_events.agreement import AgreementPublished
 from leadloop_events.bounds import MAX_ITEMS, MAX_TEXT
 from leadloop_events.catalog import check_origin
 from leadloop_events.envelope import CloudEvent, new_event
@@ -61,7 +62,8 @@ def test_deeply_nested_activity_properties_are_refused() -> None:
 
 
 def test_an_agreement_document_over_the_limit_is_refused() -> None:
-    document = {"rules": ["r" * 1000] * (MAX_DOCUMENT_BYTES // 1000 + 1)}
+    document = load_agreement(EXAMPLE_FILE.read_text()).model_dump(mode="json")
+    document["rejection_reasons"] = ["r" * 1000] * (MAX_DOCUMENT_BYTES // 1000 + 1)
     with pytest.raises(ValidationError, match="bytes as JSON"):
         AgreementPublished(version="v1", published_at=NOW, checksum="0" * 64, document=document)
 

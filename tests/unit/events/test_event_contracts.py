@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 
+from leadloop_contract.agreement import EXAMPLE_FILE, load_agreement
 from leadloop_events import generate, topics
 from leadloop_events.agreement import AgreementPublished
 from leadloop_events.catalog import EVENT_TYPES, parse_data, types_on
@@ -20,6 +21,7 @@ NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 LEAD = "lead-ACME-DENTAL"
 ANA = LeadProfile(email="ana@acme-dental.com", company="ACME Dental", company_size=240)
 LINE = ScoreLine(rule="company_size_100_plus", kind="fit", points=20, reason="240 employees")
+EXAMPLE_AGREEMENT = load_agreement(EXAMPLE_FILE.read_text())
 INTEL = LeadIntelligence(profile=ANA, fit=60, interest=45, grade="A", breakdown=[LINE])
 
 SAMPLES: list[EventData] = [
@@ -54,7 +56,9 @@ SAMPLES: list[EventData] = [
         changed_at=NOW,
         intelligence=INTEL,
     ),
-    AgreementPublished(version="2026-11", published_at=NOW, checksum="0" * 64, document={}),
+    AgreementPublished(
+        version="2026-11", published_at=NOW, checksum="0" * 64, document=EXAMPLE_AGREEMENT
+    ),
     LeadAssigned(
         lead_id=LEAD,
         assignment_id="as1",

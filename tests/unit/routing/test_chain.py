@@ -7,11 +7,11 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 
+from leadloop_contract.agreement import Range, Routing, Sla, Team
 from leadloop_routing.domain.calendar import WorkingCalendar
 from leadloop_routing.domain.chain import LeadFacts, decide, team_matches, weighted_round_robin
 from leadloop_routing.domain.model import Absence, Account, Load, Rep
 from leadloop_routing.domain.sla import SlaPolicy, policy_from, step_at
-from leadloop_scoring.domain.agreement import Range, Routing, Sla, Team
 
 NOW = datetime(2026, 11, 24, 10, 0, tzinfo=UTC)  # a Tuesday
 ALWAYS = WorkingCalendar("UTC", time(0), time(23, 59, 59), frozenset(range(7)))

@@ -2,27 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
-from leadloop_events.intake import LeadProfile
-from leadloop_scoring.domain.agreement import EXAMPLE_FILE, Agreement, load_agreement
+from leadloop_contract.profile import LeadProfile
 from leadloop_scoring.domain.interest import ActivityFact
+from tests.unit.contract.factories import AGREEMENT, NOW, agreement_with
 
-NOW = datetime(2026, 11, 22, 9, 0, tzinfo=UTC)
-AGREEMENT = load_agreement(EXAMPLE_FILE.read_text())
-
-
-def agreement_with(**changes: Any) -> Agreement:
-    """The example agreement with top-level sections replaced or deep-updated."""
-    document = AGREEMENT.model_dump(mode="json")
-    for path, value in changes.items():
-        target = document
-        *parents, leaf = path.split("__")
-        for key in parents:
-            target = target[key]
-        target[leaf] = value
-    return Agreement.model_validate(document)
+__all__ = ["AGREEMENT", "NOW", "agreement_with", "did", "person"]
 
 
 def person(**fields: Any) -> LeadProfile:
@@ -39,4 +26,5 @@ def person(**fields: Any) -> LeadProfile:
 
 
 def did(activity_type: str, days_ago: float = 0.0, campaign: str | None = None) -> ActivityFact:
+    """An activity of `activity_type` some days before NOW."""
     return ActivityFact(activity_type, NOW - timedelta(days=days_ago), campaign)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from leadloop_contract.agreement import Agreement
 from leadloop_events.bounds import MAX_ITEMS
 from leadloop_events.envelope import new_event
 from leadloop_events.lifecycle import LeadStageChanged
-from leadloop_scoring.domain.agreement import Agreement
 from leadloop_scoring.domain.intelligence import lead_intelligence
 from leadloop_scoring.domain.rules import score
 

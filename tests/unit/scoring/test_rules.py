@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from leadloop_scoring.domain.agreement import FitRule
+from leadloop_contract.agreement import FitRule
 from leadloop_scoring.domain.interest import decayed, interest_at, next_rescore_at
 from leadloop_scoring.domain.rules import grade_of, matches, score
 

@@ -3,23 +3,19 @@ version scoring applies."""
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Annotated, Any, ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import AfterValidator, Field
 
+from leadloop_contract.agreement import MAX_DOCUMENT_BYTES, Agreement, document_bytes
+from leadloop_contract.bounds import Text
 from leadloop_events import topics
-from leadloop_events.bounds import Text
 from leadloop_events.envelope import EventData
 
-MAX_DOCUMENT_BYTES = 256 * 1024
-"""An agreement document's size as compact JSON: a few hundred rules fit many times over, and
-the event stays far under the broker's record limit."""
 
-
-def _bounded_document(value: dict[str, Any]) -> dict[str, Any]:
-    size = len(json.dumps(value, separators=(",", ":"), ensure_ascii=False, default=str).encode())
+def _bounded_document(value: Agreement) -> Agreement:
+    size = document_bytes(value)
     if size > MAX_DOCUMENT_BYTES:
         raise ValueError(f"is {size} bytes as JSON; at most {MAX_DOCUMENT_BYTES} are accepted")
     return value
@@ -34,4 +30,6 @@ class AgreementPublished(EventData):
     version: Text
     published_at: datetime
     checksum: str = Field(pattern=r"^[0-9a-f]{64}$", description="sha256 of the document")
-    document: Annotated[dict[str, Any], AfterValidator(_bounded_document)]
+    document: Annotated[Agreement, AfterValidator(_bounded_document)] = Field(
+        description="the agreement, typed: readers get it validated"
+    )

@@ -3,28 +3,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, Literal, get_args
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from leadloop_contract.bounds import FreeForm, Note, Text, Url
+from leadloop_contract.profile import LeadProfile
+from leadloop_contract.values import ACTIVITY_TYPES, ActivityType
 from leadloop_events import topics
-from leadloop_events.bounds import Email, FreeForm, Note, Text, Url
 from leadloop_events.envelope import EventData
 
-ActivityType = Literal[
-    "page_view",
-    "pricing_page_view",
-    "email_open",
-    "email_click",
-    "content_download",
-    "webinar_registered",
-    "webinar_attended",
-    "demo_request",
-    "free_trial_signup",
-    "contact_sales_request",
-    "unsubscribe",
+__all__ = [
+    "ACTIVITY_TYPES",
+    "ActivityRecorded",
+    "ActivityType",
+    "LeadCaptured",
+    "LeadErased",
+    "LeadProfile",
+    "Utm",
 ]
-ACTIVITY_TYPES: tuple[str, ...] = get_args(ActivityType)
 
 
 class Utm(BaseModel):
@@ -37,22 +34,6 @@ class Utm(BaseModel):
     campaign: Text | None = None
     term: Text | None = None
     content: Text | None = None
-
-
-class LeadProfile(BaseModel):
-    """Who the lead is, as far as marketing knows: the fields fit rules read."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    email: Email
-    first_name: Text | None = None
-    last_name: Text | None = None
-    company: Text | None = None
-    job_title: Text | None = None
-    company_size: int | None = Field(default=None, ge=0)
-    industry: Text | None = None
-    country: Text | None = Field(default=None, description="ISO 3166-1 alpha-2")
-    phone: Text | None = None
 
 
 class LeadCaptured(EventData):

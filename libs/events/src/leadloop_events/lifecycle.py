@@ -7,15 +7,21 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from leadloop_contract.bounds import MAX_ITEMS, Note, Text, Url
+from leadloop_contract.profile import LeadProfile
+from leadloop_contract.values import ActivityType, Grade, Stage
 from leadloop_events import topics
-from leadloop_events.bounds import MAX_ITEMS, Note, Text, Url
 from leadloop_events.envelope import EventData
-from leadloop_events.intake import ActivityType, LeadProfile
 
-Stage = Literal[
-    "lead", "mql", "sql", "accepted", "opportunity", "customer", "recycled", "disqualified"
+__all__ = [
+    "Grade",
+    "LeadIntelligence",
+    "LeadScored",
+    "LeadStageChanged",
+    "ScoreLine",
+    "Stage",
+    "TimelineEntry",
 ]
-Grade = Literal["A", "B", "C", "D"]
 
 
 class ScoreLine(BaseModel):

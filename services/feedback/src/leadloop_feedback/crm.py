@@ -1,17 +1,25 @@
 """CRM in: touches, status updates and deals, validated against what the loop knows, made
-idempotent by the CRM's own event id, and published on leads.feedback."""
+idempotent by the CRM's own event id, and published on leads.feedback.
+
+Feedback decides the sales side of the lifecycle: a status or deal that moves the lead is
+checked against the lead's stage here, refused (409) when the lifecycle does not allow it, and
+otherwise published with the move it makes (`from_stage`, `to_stage`) for scoring to apply.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, cast
 
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy.dialects.postgresql import insert
 
+from leadloop_contract.agreement import rejection_reasons
+from leadloop_contract.lifecycle import Refused, Transition, sales_transition
+from leadloop_contract.values import CrmStatus, DealStage, Stage, TouchChannel, TouchOutcome
 from leadloop_events import topics
 from leadloop_events.envelope import EventData, new_event
 from leadloop_events.feedback import DealClosed, LeadStatusChanged, LeadTouched
@@ -19,8 +27,6 @@ from leadloop_events.instant import PastInstant
 from leadloop_events.money import CurrencyCode
 from leadloop_feedback.adapters.tables import agreements, assignments, crm_requests, leads, reps
 from leadloop_feedback.adapters.uow import SqlUnitOfWork
-from leadloop_scoring.domain.agreement import Agreement
-from leadloop_scoring.domain.lifecycle import Refused, sales_transition
 
 SOURCE = "/leadloop/feedback"
 CrmId = Annotated[str, Field(min_length=1, max_length=200)]
@@ -35,15 +41,13 @@ class Item(BaseModel):
 
 class Touch(Item):
     rep_id: Annotated[str, Field(min_length=1, max_length=100)]
-    channel: Literal["email", "call", "meeting", "social"]
-    outcome: Literal["attempted", "connected", "meeting_booked"]
+    channel: TouchChannel
+    outcome: TouchOutcome
     touched_at: PastInstant
 
 
 class StatusUpdate(Item):
-    status: Literal[
-        "accepted", "working", "rejected", "unqualified", "recycled", "disqualified", "opportunity"
-    ]
+    status: CrmStatus
     reason_code: Annotated[str, Field(max_length=100)] | None = None
     note: Annotated[str, Field(max_length=2000)] | None = None
     rep_id: Annotated[str, Field(max_length=100)] | None = None
@@ -52,7 +56,7 @@ class StatusUpdate(Item):
 
 class Deal(Item):
     deal_id: CrmId
-    stage: Literal["created", "won", "lost"]
+    stage: DealStage
     amount: Decimal = Field(ge=0, max_digits=16, decimal_places=2)
     currency: CurrencyCode
     products: list[Annotated[str, Field(max_length=200)]] = []
@@ -89,13 +93,17 @@ class CrmRefused(ValueError):
         return {"reason_code": "impossible_transition"}.get(first, first).replace("_", "-")
 
 
-def _event(kind: str, item: Item) -> EventData:
+def _event(item: Item, move: Transition | None) -> EventData:
+    """The item as its event; a status or deal carries the move feedback decided, if any."""
     if isinstance(item, Touch):
         return LeadTouched(**item.model_dump())
+    decided: dict[str, Stage] = (
+        {"from_stage": move.from_stage, "to_stage": move.to_stage} if move else {}
+    )
     if isinstance(item, StatusUpdate):
-        return LeadStatusChanged(**item.model_dump())
+        return LeadStatusChanged(**item.model_dump(), **decided)
     assert isinstance(item, Deal)
-    return DealClosed(**item.model_dump())
+    return DealClosed(**item.model_dump(), **decided)
 
 
 async def record(uow: SqlUnitOfWork, kind: str, items: list[Item], now: datetime) -> Outcome:
@@ -146,14 +154,18 @@ async def record(uow: SqlUnitOfWork, kind: str, items: list[Item], now: datetime
                 }
             )
             continue
-        problem = _check(item, stages, reasons) or _check_handoff(item, index, handoffs)
+        decision = _check(item, stages, reasons)
+        problem = decision if isinstance(decision, dict) else _check_handoff(item, index, handoffs)
         if problem is not None:
             outcome.errors.append(
                 {"pointer": f"/items/{index}", "field": f"items.{index}", **problem}
             )
             continue
-        event = new_event(_event(kind, item), source=SOURCE, subject=item.lead_id, time=now)
+        move = decision if isinstance(decision, Transition) else None
+        event = new_event(_event(item, move), source=SOURCE, subject=item.lead_id, time=now)
         uow.publish(topics.FEEDBACK, event)
+        if move is not None:
+            await _decided(uow, item.lead_id, move.to_stage, now)
         await uow.conn.execute(
             crm_requests.update()
             .where(crm_requests.c.kind == kind, crm_requests.c.crm_event_id == item.crm_event_id)
@@ -219,8 +231,11 @@ def _check_handoff(item: Item, index: int, handoffs: Handoffs) -> dict[str, Any]
     return None
 
 
-def _check(item: Item, stages: dict[str, str], reasons: list[str]) -> dict[str, Any] | None:
-    """Why the item cannot be accepted, or None. Updates `stages` for later items."""
+def _check(
+    item: Item, stages: dict[str, Stage], reasons: list[str]
+) -> dict[str, Any] | Transition | None:
+    """Why the item cannot be accepted, else the move it makes (None: none). Updates `stages`
+    for later items."""
     stage = stages.get(item.lead_id)
     if stage is None:
         return {"code": "unknown_lead", "message": f"no lead {item.lead_id} (or it was erased)"}
@@ -238,21 +253,29 @@ def _check(item: Item, stages: dict[str, str], reasons: list[str]) -> dict[str, 
         status = f"deal_{item.stage}"
     if status is None:
         return None
-    move = sales_transition(stage, status)  # type: ignore[arg-type]
+    move = sales_transition(stage, status)
     if isinstance(move, Refused):
         return {"code": "impossible_transition", "message": move.reason}
     if move is not None:
         stages[item.lead_id] = move.to_stage
-    return None
+    return move
 
 
-async def _stages(uow: SqlUnitOfWork, lead_ids: list[str]) -> dict[str, str]:
+async def _decided(uow: SqlUnitOfWork, lead_id: str, stage: Stage, now: datetime) -> None:
+    """Keep the stage feedback decided, so the next CRM call is checked from there (scoring's
+    stage_changed, when it comes back, says the same)."""
+    await uow.conn.execute(
+        leads.update().where(leads.c.lead_id == lead_id).values(stage=stage, updated_at=now)
+    )
+
+
+async def _stages(uow: SqlUnitOfWork, lead_ids: list[str]) -> dict[str, Stage]:
     rows = await uow.conn.execute(
         sa.select(leads.c.lead_id, leads.c.stage).where(
             leads.c.lead_id.in_(set(lead_ids)), leads.c.erased.is_(False)
         )
     )
-    return {r.lead_id: r.stage for r in rows}
+    return {r.lead_id: cast(Stage, r.stage) for r in rows}
 
 
 async def _rejection_reasons(uow: SqlUnitOfWork) -> list[str]:
@@ -261,8 +284,4 @@ async def _rejection_reasons(uow: SqlUnitOfWork) -> list[str]:
             sa.select(agreements.c.document).order_by(agreements.c.published_at.desc()).limit(1)
         )
     ).first()
-    document = dict(row.document) if row else {}
-    reasons: list[str] = Agreement.model_fields["rejection_reasons"].get_default(
-        call_default_factory=True
-    )
-    return list(document.get("rejection_reasons", reasons))
+    return rejection_reasons(dict(row.document) if row else None)

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
+from leadloop_contract.agreement import stored_document
 from leadloop_events.agreement import AgreementPublished
 from leadloop_events.envelope import CloudEvent, EventData
 from leadloop_events.feedback import DealClosed, LeadStatusChanged, LeadTouched
@@ -236,7 +237,7 @@ async def on_agreement(uow: SqlUnitOfWork, event: CloudEvent, data: AgreementPub
         insert(agreements)
         .values(
             version=data.version,
-            document=data.document,
+            document=stored_document(data.document),
             published_at=data.published_at,
         )
         .on_conflict_do_nothing()

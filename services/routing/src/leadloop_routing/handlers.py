@@ -15,6 +15,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from leadloop_contract.agreement import Agreement, ParsedAgreements, Team, stored_document
+from leadloop_contract.values import CRM_STATUSES
 from leadloop_events.agreement import AgreementPublished
 from leadloop_events.envelope import CloudEvent, EventData
 from leadloop_events.feedback import LeadStatusChanged, LeadTouched
@@ -28,12 +30,10 @@ from leadloop_routing.domain.calendar import WorkingCalendar
 from leadloop_routing.domain.chain import LeadFacts, decide
 from leadloop_routing.domain.model import Decision
 from leadloop_routing.domain.sla import SlaPolicy, policy_from, step_at
-from leadloop_scoring.domain.agreement import Agreement, Team
 
 Handler = Callable[[SqlUnitOfWork, CloudEvent, EventData], Awaitable[None]]
-STOPPING_STATUSES = frozenset(
-    {"accepted", "working", "rejected", "unqualified", "recycled", "disqualified", "opportunity"}
-)
+# Every CRM status says sales took the lead (or gave it back): each stops the first-touch timer.
+STOPPING_STATUSES = frozenset(CRM_STATUSES)
 
 
 def team_calendar(team: Team | None) -> WorkingCalendar:
@@ -54,7 +54,7 @@ class Routing:
 
     def __init__(self, outbound: Outbound) -> None:
         self.outbound = outbound
-        self._parsed: dict[str, Agreement] = {}
+        self._parsed = ParsedAgreements()
 
     def registry(self) -> dict[str, Handler]:
         """Message type -> handler: routing's data-flow map."""
@@ -71,14 +71,14 @@ class Routing:
         if current is None:
             raise LookupError("routing has not received an agreement yet")
         version, document = current
-        if version not in self._parsed:
-            self._parsed[version] = Agreement.model_validate(document)
-        return version, self._parsed[version]
+        return version, self._parsed.parse(version, document)
 
     async def on_agreement(
         self, uow: SqlUnitOfWork, event: CloudEvent, data: AgreementPublished
     ) -> None:
-        await uow.repo.save_agreement(data.version, data.document, data.published_at)
+        await uow.repo.save_agreement(
+            data.version, stored_document(data.document), data.published_at
+        )
 
     async def on_stage_changed(
         self, uow: SqlUnitOfWork, event: CloudEvent, data: LeadStageChanged

@@ -5,12 +5,18 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
+from leadloop_contract.agreement import (
+    Agreement,
+    ParsedAgreements,
+    checksum,
+    load_agreement,
+    stored_document,
+)
 from leadloop_events import topics
 from leadloop_events.agreement import AgreementPublished
 from leadloop_events.envelope import new_event
 from leadloop_scoring.adapters.repository import SqlRepository, StoredAgreement
 from leadloop_scoring.adapters.uow import SqlUnitOfWork
-from leadloop_scoring.domain.agreement import Agreement, checksum, load_agreement
 
 SOURCE = "/leadloop/scoring"
 
@@ -27,16 +33,14 @@ class CurrentAgreement:
     """Reads the latest published version; parsed documents are cached by checksum."""
 
     def __init__(self) -> None:
-        self._parsed: dict[str, Agreement] = {}
+        self._parsed = ParsedAgreements()
 
     def parse(self, stored: StoredAgreement) -> Agreement:
-        agreement = self._parsed.get(stored.checksum)
-        if agreement is None:
-            agreement = Agreement.model_validate(stored.document)
-            self._parsed[stored.checksum] = agreement
-        return agreement
+        """The typed agreement of a stored version."""
+        return self._parsed.parse(stored.checksum, stored.document)
 
     async def current(self, repo: SqlRepository) -> tuple[str, Agreement]:
+        """The version in force and its agreement; NoAgreement before the first."""
         stored = await repo.current_agreement()
         if stored is None:
             raise NoAgreement("no agreement has been published")
@@ -57,7 +61,7 @@ async def publish_agreement(
     stored = StoredAgreement(
         version=agreement.version,
         checksum=checksum(agreement),
-        document=agreement.model_dump(mode="json"),
+        document=stored_document(agreement),
         source_yaml=yaml_text,
         published_at=now or datetime.now(UTC),
     )
@@ -80,7 +84,7 @@ def announce(uow: SqlUnitOfWork, stored: StoredAgreement) -> None:
         version=stored.version,
         published_at=stored.published_at,
         checksum=stored.checksum,
-        document=stored.document,
+        document=Agreement.model_validate(stored.document),
     )
     uow.publish(
         topics.LIFECYCLE, new_event(event, source=SOURCE, subject=f"agreement:{stored.version}")

@@ -7,10 +7,9 @@ from pathlib import Path
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
 
-from leadloop_events.bounds import MAX_ITEMS
+from leadloop_contract.agreement import EXAMPLE_FILE
+from leadloop_contract.bounds import MAX_ITEMS
 from leadloop_platform.settings import CommonSettings
-
-EXAMPLE_AGREEMENT = Path(__file__).resolve().parent / "agreement.example.yaml"
 
 
 class Settings(CommonSettings):
@@ -28,7 +27,7 @@ class Settings(CommonSettings):
         ),
     )
     agreement_file: Path = Field(
-        default=EXAMPLE_AGREEMENT,
+        default=EXAMPLE_FILE,
         description="published at start when the database holds no agreement yet",
     )
     consumer_group: str = "leadloop-scoring"

@@ -3,8 +3,8 @@
 leadloop.lead.captured.v1           -> profile, sources    -> re-score, maybe MQL/SQL
 leadloop.lead.activity_recorded.v1  -> activity            -> re-score, maybe MQL/SQL
 leadloop.lead.erased.v1             -> forget the person
-leadloop.lead.status_changed.v1     -> sales-side transition (or a refusal, recorded)
-leadloop.deal.closed.v1             -> opportunity / customer / recycled
+leadloop.lead.status_changed.v1     -> the sales-side move feedback decided, applied
+leadloop.deal.closed.v1             -> the same: opportunity / customer / recycled
 (decay scheduler)                   -> re-score
 """
 
@@ -14,6 +14,8 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
 
+from leadloop_contract.lifecycle import Transition, apply_decided
+from leadloop_contract.values import Stage
 from leadloop_events import topics
 from leadloop_events.envelope import CloudEvent, EventData, new_event
 from leadloop_events.feedback import DealClosed, LeadStatusChanged
@@ -25,12 +27,7 @@ from leadloop_scoring.adapters.uow import SqlUnitOfWork
 from leadloop_scoring.agreements import CurrentAgreement
 from leadloop_scoring.domain.intelligence import lead_intelligence
 from leadloop_scoring.domain.interest import ActivityFact, next_rescore_at
-from leadloop_scoring.domain.lifecycle import (
-    Refused,
-    Transition,
-    marketing_transition,
-    sales_transition,
-)
+from leadloop_scoring.domain.marketing import marketing_transition
 from leadloop_scoring.domain.rules import Score, score
 
 SOURCE = "/leadloop/scoring"
@@ -101,32 +98,28 @@ class Scoring:
     async def on_status_changed(
         self, uow: SqlUnitOfWork, event: CloudEvent, data: LeadStatusChanged
     ) -> None:
-        await self._sales_side(uow, event, data.lead_id, data.status, data.changed_at)
+        await self._sales_side(
+            uow, event, data.lead_id, data.to_stage, data.status, data.changed_at
+        )
 
     async def on_deal_closed(self, uow: SqlUnitOfWork, event: CloudEvent, data: DealClosed) -> None:
-        await self._sales_side(uow, event, data.lead_id, f"deal_{data.stage}", data.closed_at)
+        await self._sales_side(
+            uow, event, data.lead_id, data.to_stage, f"deal_{data.stage}", data.closed_at
+        )
 
     async def _sales_side(
-        self, uow: SqlUnitOfWork, event: CloudEvent, lead_id: str, status: str, at: datetime
+        self,
+        uow: SqlUnitOfWork,
+        event: CloudEvent,
+        lead_id: str,
+        to_stage: Stage | None,
+        status: str,
+        at: datetime,
     ) -> None:
+        """Apply the move feedback decided and published; sales-side moves are its call."""
         lead = await self._lead(uow, lead_id, at)
         version, _ = await self.agreements.current(uow.repo)
-        outcome = sales_transition(lead.stage, status)
-        if isinstance(outcome, Refused):
-            await uow.repo.record_stage(
-                {
-                    "lead_id": lead_id,
-                    "from_stage": lead.stage,
-                    "to_stage": outcome.to_stage,
-                    "applied": False,
-                    "reason": outcome.reason,
-                    "agreement_version": version,
-                    "cause": event.type,
-                    "changed_at": at,
-                }
-            )
-            await uow.repo.save_lead(lead, datetime.now(UTC))
-            return
+        outcome = apply_decided(lead.stage, to_stage, status)
         if outcome is not None:
             if outcome.to_stage == "recycled":
                 lead.recycled_at = at

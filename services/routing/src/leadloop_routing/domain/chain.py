@@ -7,8 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from leadloop_contract.agreement import Routing, Team
 from leadloop_routing.domain.model import Account, Decision, Load, Rep, Skip, SkipReason
-from leadloop_scoring.domain.agreement import Routing, Team
 
 REGIONS: Mapping[str, frozenset[str]] = {
     "dach": frozenset({"DE", "AT", "CH"}),

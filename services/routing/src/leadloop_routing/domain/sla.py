@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from leadloop_scoring.domain.agreement import Sla
+from leadloop_contract.agreement import Sla
 
 Step = Literal["warn", "notify_manager", "reassign", "queue"]
 DEFAULT_LADDER: tuple[Step, ...] = ("warn", "notify_manager", "reassign")

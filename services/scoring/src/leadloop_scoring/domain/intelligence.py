@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from leadloop_events.bounds import MAX_ITEMS
-from leadloop_events.intake import LeadProfile
+from leadloop_contract.bounds import MAX_ITEMS
+from leadloop_contract.profile import LeadProfile
 from leadloop_events.lifecycle import LeadIntelligence, TimelineEntry
 from leadloop_scoring.domain.interest import ActivityFact
 from leadloop_scoring.domain.rules import Score

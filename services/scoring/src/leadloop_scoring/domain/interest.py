@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from leadloop_contract.agreement import Agreement
 from leadloop_events.lifecycle import ScoreLine
-from leadloop_scoring.domain.agreement import Agreement
 
 SECONDS_PER_DAY = 86_400.0
 HORIZON_HALF_LIVES = 12

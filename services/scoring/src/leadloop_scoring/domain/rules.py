@@ -7,12 +7,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from leadloop_events.bounds import MAX_NOTE
-from leadloop_events.intake import LeadProfile
+from leadloop_contract.agreement import Agreement, FitRule, NegativeKind, Range
+from leadloop_contract.agreement.patterns import search
+from leadloop_contract.bounds import MAX_NOTE
+from leadloop_contract.profile import LeadProfile
+from leadloop_contract.values import GRADES, Grade
 from leadloop_events.lifecycle import ScoreLine
-from leadloop_scoring.domain.agreement import GRADES, Agreement, FitRule, Grade, NegativeKind, Range
 from leadloop_scoring.domain.interest import ActivityFact, band_of, in_window, interest_lines
-from leadloop_scoring.domain.patterns import search
 
 Quadrant = Literal["sales_now", "nurture", "not_handed_off"]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from leadloop_scoring.domain.agreement import Agreement
+from leadloop_contract.agreement.model import Agreement
 
 
 def _points(p: float) -> str:

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from leadloop_scoring.domain.agreement import (
+from leadloop_contract.agreement import (
     EXAMPLE_FILE,
     SCHEMA_FILE,
     AgreementInvalid,
     checksum,
     load_agreement,
-    render_schema,
 )
-from leadloop_scoring.domain.diff import diff_agreements
+from leadloop_contract.agreement.diff import diff_agreements
+from leadloop_contract.agreement.loader import render_schema
 
 from .factories import AGREEMENT, agreement_with
 

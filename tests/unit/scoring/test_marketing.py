@@ -1,4 +1,5 @@
-"""The lifecycle state machine: marketing's moves from the score, sales' moves from the CRM."""
+"""Marketing's side of the lifecycle, decided by scoring from the score; and no sequence of
+scores and CRM statuses makes a move the lifecycle does not allow."""
 
 from __future__ import annotations
 
@@ -9,22 +10,19 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from leadloop_events.lifecycle import Stage
-from leadloop_scoring.domain.interest import ActivityFact, interest_at
-from leadloop_scoring.domain.lifecycle import (
-    LEGAL,
+from leadloop_contract.lifecycle import (
     SALES_TARGETS,
     Refused,
     Transition,
     is_legal,
-    marketing_transition,
     sales_transition,
 )
+from leadloop_contract.values import STAGES, Stage
+from leadloop_scoring.domain.interest import ActivityFact, interest_at
+from leadloop_scoring.domain.marketing import marketing_transition
 from leadloop_scoring.domain.rules import score
 
 from .factories import AGREEMENT, NOW, did, person
-
-STAGES: list[Stage] = list(LEGAL)
 
 
 @pytest.mark.parametrize(
@@ -75,36 +73,6 @@ def test_a_recycled_lead_requalifies_only_with_new_interest_after_the_cool_off()
     too_soon = NOW - timedelta(days=3)
     early = score(AGREEMENT, person(), fresh, NOW, since=too_soon)
     assert marketing_transition(AGREEMENT, "recycled", early, recycled_at=too_soon, now=NOW) is None
-
-
-@pytest.mark.parametrize(
-    ("stage", "status", "expected"),
-    [
-        ("sql", "accepted", "accepted"),
-        ("sql", "working", "accepted"),
-        ("accepted", "working", None),
-        ("sql", "rejected", "recycled"),
-        ("accepted", "unqualified", "recycled"),
-        ("sql", "disqualified", "disqualified"),
-        ("accepted", "opportunity", "opportunity"),
-        ("opportunity", "deal_won", "customer"),
-        ("opportunity", "deal_lost", "recycled"),
-        ("sql", "deal_created", "opportunity"),
-        ("lead", "accepted", Refused),
-        ("mql", "opportunity", Refused),
-        ("customer", "recycled", Refused),
-        ("disqualified", "accepted", Refused),
-        ("sql", "teleported", Refused),
-    ],
-)
-def test_sales_transitions(stage: Stage, status: str, expected: Any) -> None:
-    outcome = sales_transition(stage, status)
-    if expected is Refused:
-        assert isinstance(outcome, Refused) and outcome.reason
-    elif expected is None:
-        assert outcome is None
-    else:
-        assert isinstance(outcome, Transition) and outcome.to_stage == expected
 
 
 activity = st.sampled_from(

@@ -1,41 +1,27 @@
 """The agreement both teams sign: a versioned YAML document, validated by these models.
 
-python -m leadloop_scoring.domain.agreement --schema   # regenerate agreement.schema.json
+python -m leadloop_contract.agreement --schema   # regenerate agreement.schema.json
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-import sys
 from datetime import date
-from pathlib import Path
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
-    ValidationError,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
-from leadloop_events.bounds import MAX_TEXT
-from leadloop_events.intake import ACTIVITY_TYPES, ActivityType, LeadProfile
-from leadloop_scoring.domain.agreement_yaml import YamlRefused, read_yaml
-from leadloop_scoring.domain.patterns import PatternRefused, compile_pattern
+from leadloop_contract.agreement.patterns import PatternRefused, compile_pattern
+from leadloop_contract.agreement.routing import Range, Routing, Sla, Strict
+from leadloop_contract.bounds import MAX_TEXT
+from leadloop_contract.profile import PROFILE_FIELDS
+from leadloop_contract.values import ACTIVITY_TYPES, GRADES, ActivityType, Grade
 
-Grade = Literal["A", "B", "C", "D"]
-GRADES: tuple[Grade, ...] = ("A", "B", "C", "D")
-PROFILE_FIELDS = tuple(LeadProfile.model_fields)
-SCHEMA_FILE = Path(__file__).resolve().parents[1] / "agreement.schema.json"
-EXAMPLE_FILE = Path(__file__).resolve().parents[1] / "agreement.example.yaml"
-MAX_DOCUMENT_BYTES = 256 * 1024
-"""The agreement as compact JSON: it travels whole in `leadloop.agreement.published.v1`."""
 MAX_FIT_RULES = 60
 """Fit rules: with the negative and interest lines, a score's breakdown stays within 100."""
 
@@ -49,10 +35,6 @@ def _pattern(pattern: str) -> str:
 
 
 Pattern = Annotated[str, AfterValidator(_pattern)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class Owners(Strict):
@@ -72,11 +54,6 @@ class Definitions(Strict):
     customer: str = "The lead's company bought."
     recycled: str = "Back to marketing nurture, with a reason."
     disqualified: str = "Never to be handed off, with a reason."
-
-
-class Range(Strict):
-    min: float | None = None
-    max: float | None = None
 
 
 FitOp = Literal["equals", "one_of", "range", "contains", "regex", "email_domain_in"]
@@ -224,64 +201,6 @@ class Recycle(Strict):
     cool_off_days: int = Field(default=0, ge=0, le=3650)
 
 
-class Team(BaseModel):
-    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
-
-    name: str
-    countries: list[str] = Field(default_factory=list)
-    regions: list[str] = Field(default_factory=list)
-    company_size: Range | None = None
-    industries: list[str] = Field(default_factory=list)
-    fallback_queue: str | None = None
-    timezone: str = "UTC"
-    hours: str = Field(default="09:00-17:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
-    workdays: list[int] = Field(default=[0, 1, 2, 3, 4], description="0 = Monday")
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
-
-    @model_validator(mode="after")
-    def _hours(self) -> Team:
-        start, _, end = self.hours.partition("-")
-        if not ("00:00" <= start < end <= "23:59"):
-            raise ValueError(f"hours {self.hours!r}: the day must start before it ends")
-        if not self.workdays or any(d < 0 or d > 6 for d in self.workdays):
-            raise ValueError("workdays are 0 (Monday) to 6 (Sunday), at least one")
-        return self
-
-
-class Routing(BaseModel):
-    """Teams, territories and segments (used by the routing service)."""
-
-    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
-
-    teams: list[Team] = Field(default_factory=list)
-    fallback_queue: str = "unassigned"
-
-
-class Sla(BaseModel):
-    """What each side promises (used by routing and feedback)."""
-
-    model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
-
-    first_touch_minutes: int = Field(default=60, ge=1, le=527_040)  # a year at most
-    escalation: list[Literal["warn", "notify_manager", "reassign", "queue"]] = Field(
-        default=["warn", "notify_manager", "reassign"]
-    )
-    escalation_step_minutes: int = Field(default=15, ge=1, le=527_040)
-    max_reassignments: int = Field(default=2, ge=0, le=100)
-    attempts: int = 6
-    attempt_days: int = 10
-    mql_target_per_month: int | None = None
-    sql_target_per_month: int | None = None
-
-
 class Agreement(Strict):
     """The agreement between sales and marketing, one version."""
 
@@ -316,76 +235,3 @@ class Agreement(Strict):
         if unknown:
             raise ValueError(f"unknown hand-raise activities {unknown}")
         return self
-
-
-class AgreementInvalid(ValueError):
-    """The file is not a valid agreement; `errors` lists every problem with its path."""
-
-    def __init__(self, errors: list[dict[str, str]]) -> None:
-        super().__init__("; ".join(f"{e['path']}: {e['reason']}" for e in errors))
-        self.errors = errors
-
-
-def _path(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        if part == "[key]":  # pydantic's marker for "the key itself is invalid"
-            continue
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(document)"
-
-
-def load_agreement(text: str) -> Agreement:
-    """Parse and validate YAML; AgreementInvalid names every error and where it is."""
-    try:
-        document = read_yaml(text)
-    except YamlRefused as exc:
-        raise AgreementInvalid([{"path": exc.where, "reason": exc.reason}]) from exc
-    if not isinstance(document, dict):
-        raise AgreementInvalid([{"path": "(document)", "reason": "must be a YAML mapping"}])
-    try:
-        agreement = Agreement.model_validate(document)
-    except ValidationError as exc:
-        errors = [
-            {"path": _path(tuple(e["loc"])), "reason": e["msg"].removeprefix("Value error, ")}
-            for e in exc.errors(include_url=False)
-        ]
-        raise AgreementInvalid(errors) from exc
-    size = len(_canonical(agreement).encode())
-    if size > MAX_DOCUMENT_BYTES:
-        raise AgreementInvalid(
-            [
-                {
-                    "path": "(document)",
-                    "reason": f"is {size} bytes as JSON; at most {MAX_DOCUMENT_BYTES} are accepted",
-                }
-            ]
-        )
-    return agreement
-
-
-def _canonical(agreement: Agreement) -> str:
-    return json.dumps(agreement.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-
-
-def checksum(agreement: Agreement) -> str:
-    """sha256 of the canonical JSON of the agreement."""
-    return hashlib.sha256(_canonical(agreement).encode()).hexdigest()
-
-
-def agreement_json_schema() -> dict[str, Any]:
-    """JSON Schema for editors (YAML language servers read it)."""
-    schema = Agreement.model_json_schema()
-    schema["$id"] = "https://leadloop.dev/schemas/agreement.json"
-    schema["title"] = "leadloop agreement"
-    return schema
-
-
-def render_schema() -> str:
-    return json.dumps(agreement_json_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-
-
-if __name__ == "__main__":
-    if "--schema" in sys.argv:
-        SCHEMA_FILE.write_text(render_schema())
-        print(f"wrote {SCHEMA_FILE}")

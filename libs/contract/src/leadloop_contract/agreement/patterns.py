@@ -13,7 +13,7 @@ from typing import Protocol, cast
 
 import re2  # type: ignore[import-untyped]  # google-re2 ships no type information
 
-from leadloop_events.bounds import MAX_TEXT
+from leadloop_contract.bounds import MAX_TEXT
 
 MAX_PATTERN = 300
 """Characters in one pattern of the agreement."""

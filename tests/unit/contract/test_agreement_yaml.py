@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from leadloop_scoring.domain.agreement import (
+from leadloop_contract.agreement import (
     EXAMPLE_FILE,
     MAX_DOCUMENT_BYTES,
     AgreementInvalid,

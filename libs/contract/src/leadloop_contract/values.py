@@ -1,0 +1,45 @@
+"""The shared value types: the words every service uses, defined once."""
+
+from __future__ import annotations
+
+from typing import Final, Literal, get_args
+
+Grade = Literal["A", "B", "C", "D"]
+"""How well a lead fits, A best."""
+GRADES: Final[tuple[Grade, ...]] = get_args(Grade)
+
+Stage = Literal[
+    "lead", "mql", "sql", "accepted", "opportunity", "customer", "recycled", "disqualified"
+]
+"""A lifecycle stage (see leadloop_contract.lifecycle for the legal moves)."""
+STAGES: Final[tuple[Stage, ...]] = get_args(Stage)
+
+ActivityType = Literal[
+    "page_view",
+    "pricing_page_view",
+    "email_open",
+    "email_click",
+    "content_download",
+    "webinar_registered",
+    "webinar_attended",
+    "demo_request",
+    "free_trial_signup",
+    "contact_sales_request",
+    "unsubscribe",
+]
+"""A behaviour signal marketing automation reports."""
+ACTIVITY_TYPES: Final[tuple[ActivityType, ...]] = get_args(ActivityType)
+
+CrmStatus = Literal[
+    "accepted", "working", "rejected", "unqualified", "recycled", "disqualified", "opportunity"
+]
+"""A lead status sales sets in the CRM."""
+CRM_STATUSES: Final[tuple[CrmStatus, ...]] = get_args(CrmStatus)
+
+DealStage = Literal["created", "won", "lost"]
+"""What happened to a deal in the CRM."""
+
+TouchChannel = Literal["email", "call", "meeting", "social"]
+"""How a rep contacted a lead."""
+TouchOutcome = Literal["attempted", "connected", "meeting_booked"]
+"""What came of a rep's touch."""
