@@ -35,6 +35,8 @@ CrmStatus = Literal[
 ]
 """A lead status sales sets in the CRM."""
 CRM_STATUSES: Final[tuple[CrmStatus, ...]] = get_args(CrmStatus)
+REJECTIONS: Final[frozenset[CrmStatus]] = frozenset({"rejected", "unqualified", "disqualified"})
+"""The statuses by which sales gives a lead back or drops it: each needs a reason code."""
 
 DealStage = Literal["created", "won", "lost"]
 """What happened to a deal in the CRM."""

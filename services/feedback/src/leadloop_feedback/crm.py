@@ -19,7 +19,14 @@ from sqlalchemy.dialects.postgresql import insert
 
 from leadloop_contract.agreement import rejection_reasons
 from leadloop_contract.lifecycle import Refused, Transition, sales_transition
-from leadloop_contract.values import CrmStatus, DealStage, Stage, TouchChannel, TouchOutcome
+from leadloop_contract.values import (
+    REJECTIONS,
+    CrmStatus,
+    DealStage,
+    Stage,
+    TouchChannel,
+    TouchOutcome,
+)
 from leadloop_events import topics
 from leadloop_events.envelope import EventData, new_event
 from leadloop_events.feedback import DealClosed, LeadStatusChanged, LeadTouched
@@ -242,9 +249,7 @@ def _check(
     status: str | None = None
     if isinstance(item, StatusUpdate):
         status = item.status
-        if status in ("rejected", "unqualified", "disqualified") and (
-            item.reason_code not in reasons
-        ):
+        if status in REJECTIONS and (item.reason_code not in reasons):
             return {
                 "code": "reason_code",
                 "message": f"{status} needs a reason_code from the agreement: {', '.join(reasons)}",
