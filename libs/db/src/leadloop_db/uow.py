@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import Concatenate, Generic, ParamSpec, Self, TypeVar
+from typing import ClassVar, Concatenate, Generic, ParamSpec, Self, TypeVar
 
 import sqlalchemy as sa
+from prometheus_client import Histogram
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from leadloop_db.tables import notify_channel
@@ -29,17 +30,27 @@ class EventTooLarge(Problem, ValueError):
         self.size = size
 
 
+CommittedObserver = Callable[[Sequence[CloudEvent]], None]
+
+
 class UnitOfWork:
     """Handlers change state through `conn` and record events; `commit` writes both at once.
 
     Nothing else calls commit. Leaving the block without `commit()` rolls everything back.
+    Metrics come from what committed, never from lines inside handlers: a service's unit of work
+    names its `observers` (called with the events of each committed transaction), and a handler
+    that measures something no event carries hands it to `observe`, which counts it only if the
+    transaction commits.
     """
+
+    observers: ClassVar[Sequence[CommittedObserver]] = ()
 
     def __init__(self, engine: AsyncEngine, outbox: sa.Table, topic_prefix: str = "") -> None:
         self.engine = engine
         self.outbox = outbox
         self.topic_prefix = topic_prefix
         self.events: list[tuple[str, CloudEvent]] = []
+        self.observations: list[tuple[Histogram, tuple[str, ...], float]] = []
         self._conn: AsyncConnection | None = None
         self.committed = False
 
@@ -53,6 +64,7 @@ class UnitOfWork:
         self._conn = await self.engine.connect()
         await self._conn.begin()
         self.events = []
+        self.observations = []
         self.committed = False
         return self
 
@@ -75,7 +87,12 @@ class UnitOfWork:
         self.events.append((topic, event))
 
     def publish_all(self, items: Sequence[tuple[str, CloudEvent]]) -> None:
+        """Record several events, in order."""
         self.events.extend(items)
+
+    def observe(self, histogram: Histogram, value: float, *labels: str) -> None:
+        """A measurement that counts only if this transaction commits."""
+        self.observations.append((histogram, labels, value))
 
     async def commit(self) -> None:
         """Write the outbox rows, wake the relay, and commit in one transaction."""
@@ -101,6 +118,12 @@ class UnitOfWork:
             await conn.execute(sa.text(f"NOTIFY {notify_channel(schema)}"))
         await conn.commit()
         self.committed = True
+        events = [event for _, event in self.events]
+        for observer in self.observers:
+            observer(events)
+        for histogram, labels, value in self.observations:
+            (histogram.labels(*labels) if labels else histogram).observe(value)
+        self.observations = []
 
 
 U = TypeVar("U", bound=UnitOfWork)

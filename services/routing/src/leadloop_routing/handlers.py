@@ -89,7 +89,7 @@ class Routing:
             raise ValueError(f"the SQL event for {data.lead_id} carries no lead intelligence")
         now = datetime.now(UTC)
         await self.assign(uow, data.lead_id, data.intelligence, event.correlationid, now)
-        uow.observe(metrics.SQL_TO_ALERT, None, max(0.0, (now - data.changed_at).total_seconds()))
+        uow.observe(metrics.SQL_TO_ALERT, max(0.0, (now - data.changed_at).total_seconds()))
 
     async def assign(
         self,
@@ -207,7 +207,7 @@ class Routing:
             return
         if row.first_touch_at is None:
             seconds = max(0.0, (at - row.assigned_at).total_seconds())
-            uow.observe(metrics.SPEED_TO_LEAD, row.team, seconds)
+            uow.observe(metrics.SPEED_TO_LEAD, seconds, row.team)
         await uow.repo.update_assignment(
             row.assignment_id,
             status="touched",
