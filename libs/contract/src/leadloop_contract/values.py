@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Final, Literal, get_args
+from typing import Annotated, Final, Literal, get_args
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator
 
 Grade = Literal["A", "B", "C", "D"]
 """How well a lead fits, A best."""
@@ -45,3 +48,16 @@ TouchChannel = Literal["email", "call", "meeting", "social"]
 """How a rep contacted a lead."""
 TouchOutcome = Literal["attempted", "connected", "meeting_booked"]
 """What came of a rep's touch."""
+
+
+def time_zone(name: str) -> str:
+    """`name` when it is an IANA time zone (e.g. Europe/Berlin); ValueError naming it if not."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"unknown time zone {name!r} (use e.g. Europe/Berlin)") from exc
+    return name
+
+
+TimeZoneName = Annotated[str, AfterValidator(time_zone)]
+"""An IANA time zone name, checked where it is read, not at the first deadline."""

@@ -4,9 +4,10 @@ side promises (routing and feedback read them)."""
 from __future__ import annotations
 
 from typing import Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from leadloop_contract.values import TimeZoneName
 
 
 class Strict(BaseModel):
@@ -29,18 +30,9 @@ class Team(BaseModel):
     company_size: Range | None = None
     industries: list[str] = Field(default_factory=list)
     fallback_queue: str | None = None
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     hours: str = Field(default="09:00-17:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
     workdays: list[int] = Field(default=[0, 1, 2, 3, 4], description="0 = Monday")
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}") from exc
-        return value
 
     @model_validator(mode="after")
     def _hours(self) -> Team:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from leadloop_contract.values import time_zone
 
 MAX_DAYS = 366
 
@@ -20,10 +22,7 @@ class WorkingCalendar:
     holidays: frozenset[str] = frozenset()  # ISO dates, local
 
     def __post_init__(self) -> None:
-        try:  # an unknown zone fails here, not at the first deadline
-            ZoneInfo(self.timezone)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {self.timezone!r}") from exc
+        time_zone(self.timezone)  # an unknown zone fails here, not at the first deadline
         if self.start >= self.end:
             raise ValueError("working hours must start before they end")
         if not self.workdays:

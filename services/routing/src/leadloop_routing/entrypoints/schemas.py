@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime, time
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AnyHttpUrl,
@@ -15,6 +14,8 @@ from pydantic import (
     UrlConstraints,
     field_validator,
 )
+
+from leadloop_contract.values import TimeZoneName
 
 
 class Absence(BaseModel):
@@ -32,19 +33,10 @@ WALL_CLOCK: dict[str, Any] = {
 
 class WorkingHours(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    timezone: str = "UTC"
+    timezone: TimeZoneName = "UTC"
     start: time = Field(default=time(9, 0), json_schema_extra=WALL_CLOCK)
     end: time = Field(default=time(17, 0), json_schema_extra=WALL_CLOCK)
     workdays: list[int] = Field(default=[0, 1, 2, 3, 4], description="0 = Monday")
-
-    @field_validator("timezone")
-    @classmethod
-    def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r} (use e.g. Europe/Berlin)") from exc
-        return value
 
     @field_validator("start", "end")
     @classmethod
