@@ -17,7 +17,7 @@ import httpx
 from leadloop_cli.infra import die_with_parent, free_port, log_tail
 from leadloop_cli.services import server_argv
 
-from .integration.messaging.support import POLL_S
+from .waiting import POLL_S
 
 READY_TIMEOUT_S = 90.0
 REQUEST_LINE = re.compile(r'HTTP/1\.1" \d{3}|HTTP Request: ')

@@ -25,7 +25,7 @@ from leadloop_cli.infra import free_port
 from leadloop_events.envelope import CloudEvent
 from leadloop_platform.webhooks import SignatureError, verify
 
-from .integration.messaging.support import wait_for
+from .waiting import wait_for
 
 
 @dataclass(frozen=True)

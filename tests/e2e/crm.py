@@ -6,7 +6,7 @@ from typing import Any
 
 import httpx
 
-from ..integration.messaging.support import wait_for
+from ..waiting import wait_for
 
 
 async def post_crm_calls(

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from ..factories import acme_dental_form
-from ..integration.messaging.support import wait_for
+from ..waiting import wait_for
 from .crm import connected_call, post_crm_calls
 
 ALWAYS = {

@@ -19,8 +19,8 @@ import pytest
 
 from leadloop_cli import demo, demo_sales
 
-from ..integration.messaging.support import wait_for
 from ..tools import require_tool
+from ..waiting import wait_for
 from .conftest import E2E_KEY
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from leadloop_platform.auth.keys import create_key, revoke_key
 from leadloop_platform.settings import to_asyncpg_url
 
-from ..integration.messaging.support import wait_for
+from ..waiting import wait_for
 
 KIB = 1024
 

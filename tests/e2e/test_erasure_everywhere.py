@@ -21,8 +21,8 @@ import sqlalchemy as sa
 from leadloop_db.engine import make_engine
 
 from ..factories import acme_dental_form
-from ..integration.messaging.support import wait_for
 from ..receivers import SmtpReceiver, WebhookReceiver
+from ..waiting import wait_for
 from .crm import connected_call, post_crm_calls
 
 EMAIL = "Zebulon.Quaxmire+webinar@acme-dental.com"

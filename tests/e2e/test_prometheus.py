@@ -16,8 +16,8 @@ import yaml
 
 from leadloop_cli.infra import free_port
 
-from ..integration.messaging.support import wait_for
 from ..tools import require_tool
+from ..waiting import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -25,8 +25,8 @@ from ..factories import ALWAYS
 from ..processes import Services
 from ..receivers import SmtpReceiver, WebhookReceiver
 from ..tools import cannot_run_here
+from ..waiting import wait_for
 from .reading import db_engine, scalar
-from .waiting import wait_for
 
 # Reps for the teams the load's SQLs land in; no caps, always working, so every routed SQL
 # goes to a rep (and gets an email) except the enterprise ones, whose team has no reps.

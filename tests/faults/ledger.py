@@ -39,6 +39,7 @@ from leadloop_events import topics
 from leadloop_events.envelope import CloudEvent
 
 from ..receivers import SmtpReceiver, WebhookReceiver
+from ..waiting import wait_for
 from .conftest import REPS, Stack
 from .load import LoadGenerator
 from .reading import (
@@ -50,7 +51,6 @@ from .reading import (
     scalar,
     unsent_outbox_rows,
 )
-from .waiting import wait_for
 
 FUNNEL = ("lead", "mql", "sql", "accepted", "opportunity", "customer")
 DRAIN_TIMEOUT_S = 120.0

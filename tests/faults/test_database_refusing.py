@@ -33,8 +33,8 @@ from ..integration.messaging.support import (
     produce,
     record_effect,
 )
+from ..waiting import wait_for
 from .reading import read_topic
-from .waiting import wait_for
 
 MAX_RETRIES = 3
 

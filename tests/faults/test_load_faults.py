@@ -20,11 +20,11 @@ from leadloop_cli.infra import EmbeddedBroker, EmbeddedPostgres
 
 from ..processes import ServiceProcess
 from ..receivers import SmtpReceiver, WebhookReceiver
+from ..waiting import grows, wait_for
 from .conftest import Stack
 from .ledger import Run, check_everything, drain
 from .load import LoadGenerator, env_rate
 from .reading import scalar
-from .waiting import grows, wait_for
 
 RATE = env_rate(20.0)  # leads per second
 WARM_UP_ASSIGNMENTS = 20

@@ -26,6 +26,7 @@ from leadloop_events.feedback import LeadTouched
 from leadloop_events.handoff import LeadAssigned
 
 from ..processes import Services
+from ..waiting import wait_for
 from .poison import (
     CONSUMERS,
     FEEDBACK,
@@ -45,7 +46,6 @@ from .poison import (
     the_fix,
 )
 from .reading import read_topic, scalar
-from .waiting import wait_for
 
 
 @pytest.mark.timeout(300)

@@ -36,8 +36,8 @@ from leadloop_events.lifecycle import LeadStageChanged
 from ..factories import ALWAYS, agreement_published, stage_changed
 from ..integration.messaging.support import produce
 from ..processes import ServiceProcess, Services
+from ..waiting import wait_for
 from .reading import read_events, scalar
-from .waiting import wait_for
 
 LEADS = 30
 REPS = ("rep-alice", "rep-bruno", "rep-carla")

@@ -16,8 +16,8 @@ from leadloop_feedback.adapters import tables as feedback_tables
 from leadloop_intake.adapters import tables as intake_tables
 from leadloop_platform.settings import CommonSettings
 
+from ...waiting import wait_for
 from ..feedback.support import PROFILE, T0, send
-from ..messaging.support import wait_for
 from .conftest import assert_problem, build_app, running
 from .test_signatures import CONTACT, HUBSPOT_URL, count, crm_headers, hubspot_headers, touch
 

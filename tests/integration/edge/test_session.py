@@ -21,7 +21,7 @@ from leadloop_platform.auth.keys import create_key, hash_key, revoke_key
 from leadloop_platform.http.middleware import STRICT_CSP
 from leadloop_platform.settings import CommonSettings
 
-from ..messaging.support import wait_for
+from ...waiting import wait_for
 from .conftest import KEY, assert_problem, build_app, running
 
 QUIET = {"run_relay": False, "run_consumer": False}

@@ -24,8 +24,8 @@ from leadloop_intake.adapters import tables as intake_tables
 from leadloop_platform.settings import CommonSettings
 from leadloop_platform.webhooks import sign
 
+from ...waiting import wait_for
 from ..feedback.support import PROFILE, T0, send
-from ..messaging.support import wait_for
 from .conftest import AUTH, CRM_SECRET, HUBSPOT_SECRET, assert_problem, build_app, running
 
 SIX_MINUTES_S = 6 * 60

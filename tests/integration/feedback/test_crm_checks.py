@@ -14,7 +14,7 @@ from leadloop_events.handoff import LeadReassigned
 from leadloop_events.intake import LeadCaptured
 from leadloop_platform.settings import CommonSettings
 
-from ..messaging.support import wait_for
+from ...waiting import wait_for
 from .support import PROFILE, T0, send
 from .test_feedback_flow import handed, stage
 

@@ -18,7 +18,8 @@ from leadloop_events.lifecycle import LeadIntelligence, LeadStageChanged
 from leadloop_platform.settings import CommonSettings
 from leadloop_platform.webhooks import sign
 
-from ..messaging.support import read_all, wait_for
+from ...waiting import wait_for
+from ..messaging.support import read_all
 from .support import CRM_SECRET, PROFILE, T0, send
 
 

@@ -17,7 +17,7 @@ from leadloop_events.intake import LeadCaptured
 from leadloop_events.lifecycle import LeadIntelligence, LeadStageChanged
 from leadloop_platform.settings import CommonSettings
 
-from ..messaging.support import wait_for
+from ...waiting import wait_for
 from .support import PROFILE, send
 
 NOW = datetime.now(UTC)

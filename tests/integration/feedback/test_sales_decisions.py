@@ -14,7 +14,8 @@ from leadloop_events import topics
 from leadloop_events.intake import LeadCaptured
 from leadloop_platform.settings import CommonSettings
 
-from ..messaging.support import read_all, wait_for
+from ...waiting import wait_for
+from ..messaging.support import read_all
 from .support import PROFILE, T0, send
 from .test_feedback_flow import stage
 

@@ -3,9 +3,8 @@ table, producing and reading topics."""
 
 from __future__ import annotations
 
-import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
@@ -15,8 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from leadloop_db.uow import UnitOfWork
 from leadloop_events.envelope import CloudEvent, EventData, new_event
 from leadloop_events.intake import LeadErased
-
-POLL_S = 0.05
 
 effects = sa.Table(
     "effects",
@@ -104,14 +101,3 @@ async def read_all(
             for recs in batch.values():
                 records.extend(recs)
         return records
-
-
-async def wait_for(
-    condition: Callable[[], Awaitable[bool]], *, timeout_s: float = 20.0, what: str = "condition"
-) -> None:
-    """Poll `condition` until true; fail with `what` after the deadline."""
-    deadline = time.monotonic() + timeout_s
-    while not await condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s}s waiting for {what}")
-        await asyncio.sleep(POLL_S)

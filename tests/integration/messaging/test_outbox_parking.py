@@ -23,7 +23,8 @@ from leadloop_messaging.relay import OutboxRelay
 from leadloop_platform import metrics
 from leadloop_platform.settings import CommonSettings
 
-from .support import erased, read_all, wait_for
+from ...waiting import wait_for
+from .support import erased, read_all
 
 
 async def publish(engine: AsyncEngine, prefix: str, lead: str, n: int) -> str:

@@ -17,7 +17,8 @@ from leadloop_intake.adapters.tables import outbox
 from leadloop_messaging.relay import OutboxRelay
 from leadloop_platform.settings import CommonSettings
 
-from .support import erased, read_all, wait_for
+from ...waiting import wait_for
+from .support import erased, read_all
 
 LEADS = [f"lead-{name}" for name in ("ACME-DENTAL", "GLOBEX", "INITECH", "UMBRELLA", "HOOLI")]
 

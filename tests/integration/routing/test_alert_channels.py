@@ -26,7 +26,8 @@ from leadloop_events.envelope import new_event
 from leadloop_platform.settings import CommonSettings
 
 from ...factories import ALWAYS, agreement_published, stage_changed
-from ..messaging.support import produce, wait_for
+from ...waiting import wait_for
+from ..messaging.support import produce
 from .conftest import KEY, RoutingUnderTest, build
 
 

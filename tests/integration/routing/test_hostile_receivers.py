@@ -22,7 +22,7 @@ from leadloop_routing.adapters.webhook_sender import deliver, new_secret
 
 from ...factories import stage_changed
 from ...receivers import WebhookReceiver
-from ..messaging.support import wait_for
+from ...waiting import wait_for
 from .conftest import RoutingUnderTest
 
 BODY = b'{"type":"leadloop.lead.assigned.v1","data":{"lead_id":"lead-ACME-DENTAL"}}'

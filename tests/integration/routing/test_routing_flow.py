@@ -17,7 +17,8 @@ from leadloop_routing.adapters.tables import assignments
 from leadloop_routing.entrypoints.workers import SlaTimers
 
 from ...factories import stage_changed
-from ..messaging.support import read_all, wait_for
+from ...waiting import wait_for
+from ..messaging.support import read_all
 from .conftest import RoutingUnderTest, build
 
 

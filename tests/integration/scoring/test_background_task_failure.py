@@ -21,7 +21,7 @@ from leadloop_scoring.adapters.tables import leads
 from leadloop_scoring.bootstrap import create_app
 from leadloop_scoring.config import Settings
 
-from ..messaging.support import wait_for
+from ...waiting import wait_for
 from .conftest import KEY, SHARED_EXCLUDE
 
 pytestmark = pytest.mark.integration

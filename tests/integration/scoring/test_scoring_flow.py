@@ -18,7 +18,8 @@ from leadloop_platform.settings import CommonSettings
 from leadloop_scoring.adapters.tables import score_history, stage_history
 
 from ...factories import acme_dental_form
-from ..messaging.support import produce, read_all, wait_for
+from ...waiting import wait_for
+from ..messaging.support import produce, read_all
 from .conftest import Loop
 
 ANA = acme_dental_form()
