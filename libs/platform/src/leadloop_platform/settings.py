@@ -83,6 +83,17 @@ def _blank_key(value: Any, info: ValidationInfo) -> Any:
 # Every optional secret setting uses this type: "" or a placeholder is None, never a key.
 OptionalSecret = Annotated[SecretStr | None, BeforeValidator(_optional_secret)]
 BootstrapKey = Annotated[SecretStr | None, BeforeValidator(_blank_key)]
+DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/leadloop"
+
+
+def service_database_url(service: str) -> Any:
+    """A service's `database_url` field: LEADLOOP_<SERVICE>_DATABASE_URL, else the shared one."""
+    return Field(
+        default=DEFAULT_DATABASE_URL,
+        validation_alias=AliasChoices(
+            f"LEADLOOP_{service.upper()}_DATABASE_URL", "LEADLOOP_DATABASE_URL", "DATABASE_URL"
+        ),
+    )
 
 
 class CommonSettings(BaseSettings):
@@ -95,7 +106,7 @@ class CommonSettings(BaseSettings):
     service_name: str = "leadloop"
     env: Literal["development", "test", "production"] = "development"
     database_url: str = Field(
-        default="postgresql://postgres@127.0.0.1:5432/leadloop",
+        default=DEFAULT_DATABASE_URL,
         validation_alias=AliasChoices("LEADLOOP_DATABASE_URL", "DATABASE_URL"),
     )
     kafka_bootstrap_servers: str = Field(
@@ -130,6 +141,8 @@ class CommonSettings(BaseSettings):
     consumer_batch_size: int = Field(default=200, ge=1)
     # After a background task died: long enough for one Prometheus scrape to see the failure.
     task_failure_stop_delay_s: float = Field(default=20.0, ge=0)
+    # Off for a replica that only serves HTTP while another one relays its schema's outbox.
+    run_relay: bool = True
 
     @model_validator(mode="after")
     def _refuse_weak_bootstrap_key(self) -> CommonSettings:

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import SettingsConfigDict
+from pydantic import Field
 
-from leadloop_platform.settings import CommonSettings, OptionalSecret
+from leadloop_platform.settings import CommonSettings, OptionalSecret, service_database_url
 
 
 class Settings(CommonSettings):
     """Environment variables of the intake service."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="LEADLOOP_", extra="ignore", frozen=True, populate_by_name=True
-    )
-
     service_name: str = "intake"
-    database_url: str = Field(
-        default="postgresql://postgres@127.0.0.1:5432/leadloop",
-        validation_alias=AliasChoices(
-            "LEADLOOP_INTAKE_DATABASE_URL", "LEADLOOP_DATABASE_URL", "DATABASE_URL"
-        ),
-    )
+    database_url: str = service_database_url("intake")
     hubspot_client_secret: OptionalSecret = None
     hubspot_max_age_s: int = Field(default=300, ge=1)
     public_base_url: str | None = None
@@ -32,4 +22,3 @@ class Settings(CommonSettings):
     # event, so the batch's size never reaches the broker.
     max_activities_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     idempotency_ttl_hours: int = Field(default=72, ge=1, le=24 * 365)
-    run_relay: bool = True

@@ -2,27 +2,17 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
-from pydantic_settings import SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
 
 from leadloop_platform.outbound import AllowList, OutboundPolicy
-from leadloop_platform.settings import CommonSettings
+from leadloop_platform.settings import CommonSettings, service_database_url
 
 
 class Settings(CommonSettings):
     """Environment variables of the routing service."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="LEADLOOP_", extra="ignore", frozen=True, populate_by_name=True
-    )
-
     service_name: str = "routing"
-    database_url: str = Field(
-        default="postgresql://postgres@127.0.0.1:5432/leadloop",
-        validation_alias=AliasChoices(
-            "LEADLOOP_ROUTING_DATABASE_URL", "LEADLOOP_DATABASE_URL", "DATABASE_URL"
-        ),
-    )
+    database_url: str = service_database_url("routing")
     consumer_group: str = "leadloop-routing"
     sla_interval_s: float = Field(default=5.0, gt=0)
     delivery_interval_s: float = Field(default=2.0, gt=0)
@@ -40,7 +30,6 @@ class Settings(CommonSettings):
     smtp_password: SecretStr | None = None
     smtp_sender: str = "leadloop <leads@leadloop.invalid>"
     dashboard_url: str | None = None
-    run_relay: bool = True
     run_consumer: bool = True
     run_workers: bool = True
 

@@ -4,28 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import SettingsConfigDict
+from pydantic import Field
 
 from leadloop_contract.agreement import EXAMPLE_FILE
 from leadloop_contract.bounds import MAX_ITEMS
-from leadloop_platform.settings import CommonSettings
+from leadloop_platform.settings import CommonSettings, service_database_url
 
 
 class Settings(CommonSettings):
     """Environment variables of the scoring service."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="LEADLOOP_", extra="ignore", frozen=True, populate_by_name=True
-    )
-
     service_name: str = "scoring"
-    database_url: str = Field(
-        default="postgresql://postgres@127.0.0.1:5432/leadloop",
-        validation_alias=AliasChoices(
-            "LEADLOOP_SCORING_DATABASE_URL", "LEADLOOP_DATABASE_URL", "DATABASE_URL"
-        ),
-    )
+    database_url: str = service_database_url("scoring")
     agreement_file: Path = Field(
         default=EXAMPLE_FILE,
         description="published at start when the database holds no agreement yet",
@@ -35,6 +25,5 @@ class Settings(CommonSettings):
     rescore_batch: int = Field(default=200, ge=1)
     timeline_limit: int = Field(default=25, ge=1, le=MAX_ITEMS)  # what an event may carry
     activity_history_limit: int = Field(default=500, ge=10)
-    run_relay: bool = True
     run_consumer: bool = True
     run_scheduler: bool = True
