@@ -3,78 +3,108 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Self
 
 from leadloop_events.envelope import CloudEvent
-from leadloop_events.intake import LeadProfile
-from leadloop_intake.domain.ports import PROFILE_FIELDS, LeadIdentity, StoredAnswer
+from leadloop_intake.adapters.uow import SqlUnitOfWork
+from leadloop_intake.domain.lead import (
+    PROFILE_FIELDS,
+    ImportProgress,
+    Lead,
+    LeadDetails,
+    RecordedActivity,
+    Submission,
+    Upserted,
+)
+from leadloop_intake.domain.ports import StoredAnswer
 
 
 class FakeRepository:
+    """Intake's repository in memory: the same domain objects in, the same out."""
+
     def __init__(self) -> None:
-        self.leads: dict[str, dict[str, Any]] = {}
-        self.submissions: list[dict[str, Any]] = []
-        self.activities: list[dict[str, Any]] = []
+        self.leads: dict[str, Lead] = {}
+        self.submissions: list[Submission] = []
+        self.activities: list[RecordedActivity] = []
+        self.imports: dict[str, ImportProgress] = {}
         self.keys: dict[tuple[str, str, str], StoredAnswer] = {}
         self.claimed_at: dict[tuple[str, str, str], datetime] = {}
 
-    def _by_email(self, email_normalized: str) -> dict[str, Any] | None:
+    def _by_email(self, email_normalized: str | None) -> Lead | None:
         return next(
-            (lead for lead in self.leads.values() if lead["email_normalized"] == email_normalized),
+            (lead for lead in self.leads.values() if lead.email_normalized == email_normalized),
             None,
         )
 
-    async def upsert_leads(
-        self, rows: Sequence[dict[str, Any]], now: datetime
-    ) -> dict[str, tuple[str, bool, LeadProfile]]:
+    async def upsert_leads(self, candidates: Sequence[Lead], now: datetime) -> dict[str, Upserted]:
         out = {}
-        for row in rows:
-            lead = self._by_email(row["email_normalized"])
-            inserted = lead is None
-            if lead is None:
-                lead = {
-                    "lead_id": row["lead_id"],
-                    "email_normalized": row["email_normalized"],
-                    "erased_at": None,
-                    **{f: None for f in PROFILE_FIELDS},
-                }
-                self.leads[row["lead_id"]] = lead
-            lead["email"] = row["email"]
-            for f in PROFILE_FIELDS:
-                if row.get(f) is not None:
-                    lead[f] = row[f]
-            profile = LeadProfile(email=lead["email"], **{f: lead[f] for f in PROFILE_FIELDS})
-            out[row["email_normalized"]] = (lead["lead_id"], inserted, profile)
+        for candidate in candidates:
+            known = self._by_email(candidate.email_normalized)
+            lead = candidate
+            if known is not None:
+                filled = {f: getattr(candidate, f) for f in PROFILE_FIELDS}
+                lead = replace(
+                    known,
+                    email=candidate.email,
+                    updated_at=now,
+                    **{f: v for f, v in filled.items() if v is not None},
+                )
+            self.leads[lead.lead_id] = lead
+            assert candidate.email_normalized is not None
+            out[candidate.email_normalized] = Upserted(lead, inserted=known is None)
         return out
 
-    async def insert_submissions(self, rows: Sequence[dict[str, Any]]) -> None:
-        self.submissions.extend(rows)
+    async def insert_submissions(self, kept: Sequence[Submission]) -> None:
+        self.submissions.extend(kept)
 
-    async def insert_activities(self, rows: Sequence[dict[str, Any]]) -> None:
-        self.activities.extend(rows)
+    async def insert_activities(self, recorded: Sequence[RecordedActivity]) -> None:
+        self.activities.extend(recorded)
 
     async def find_leads(
         self, lead_ids: Sequence[str], emails_normalized: Sequence[str]
     ) -> tuple[set[str], dict[str, str]]:
-        live = {k: v for k, v in self.leads.items() if v["erased_at"] is None}
+        live = {k: v for k, v in self.leads.items() if v.erased_at is None}
         ids = {i for i in lead_ids if i in live}
         by_email = {
-            v["email_normalized"]: k
+            v.email_normalized: k
             for k, v in live.items()
-            if v["email_normalized"] in emails_normalized
+            if v.email_normalized is not None and v.email_normalized in emails_normalized
         }
         return ids, by_email
 
-    async def lock_lead(self, lead_id: str) -> LeadIdentity | None:
-        lead = self.leads.get(lead_id)
-        return None if lead is None else LeadIdentity(lead_id, lead["erased_at"])
+    async def lock_lead(self, lead_id: str) -> Lead | None:
+        return self.leads.get(lead_id)
 
     async def erase_lead(self, lead_id: str, now: datetime) -> None:
-        lead = self.leads[lead_id]
-        lead.update(
-            {f: None for f in PROFILE_FIELDS}, email=None, email_normalized=None, erased_at=now
+        forgotten = dict.fromkeys(("first_name", "last_name", "company", "job_title", "phone"))
+        self.leads[lead_id] = replace(
+            self.leads[lead_id],
+            email=None,
+            email_normalized=None,
+            erased_at=now,
+            updated_at=now,
+            **forgotten,
         )
+
+    async def lead_details(self, lead_id: str) -> LeadDetails | None:
+        lead = self.leads.get(lead_id)
+        if lead is None:
+            return None
+        mine = [s for s in self.submissions if s.lead_id == lead_id]
+        return LeadDetails(lead, sorted(mine, key=lambda s: s.received_at, reverse=True))
+
+    async def record_import(self, progress: ImportProgress) -> None:
+        known = self.imports.get(progress.import_id)
+        if known is not None:
+            progress = replace(
+                known,
+                rows_accepted=known.rows_accepted + progress.rows_accepted,
+                rows_rejected=known.rows_rejected + progress.rows_rejected,
+                finished_at=progress.finished_at,
+            )
+        self.imports[progress.import_id] = progress
 
     async def claim_idempotency_key(
         self, caller: str, scope: str, key: str, fingerprint: str, now: datetime, ttl: timedelta
@@ -100,7 +130,13 @@ class FakeRepository:
 
 
 class FakeUnitOfWork:
-    """Collects published events; `committed` holds what the last commit wrote."""
+    """Collects published events; `committed` holds what the commits wrote, and a commit calls
+    the observers the real unit of work declares (intake's metrics), as the real one does.
+
+    Hand it to the runtime's `Transactions(lambda: uow)` to run a handler as a route does.
+    """
+
+    observers = SqlUnitOfWork.observers
 
     def __init__(self, repo: FakeRepository | None = None) -> None:
         self.repo = repo or FakeRepository()
@@ -113,13 +149,15 @@ class FakeUnitOfWork:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
-        self.pending = []
+        self.pending = []  # what was not committed is rolled back
 
     def publish(self, topic: str, event: CloudEvent) -> None:
         self.pending.append((topic, event))
 
     async def commit(self) -> None:
         self.committed.extend(self.pending)
+        for observer in self.observers:
+            observer([event for _, event in self.pending])
         self.pending = []
         self.commits += 1
 

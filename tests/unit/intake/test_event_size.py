@@ -68,7 +68,7 @@ async def test_the_largest_acceptable_form_fill_makes_an_event_that_fits(filler:
     form = FormSubmission.model_validate(largest_form_fill(filler))  # accepted
     uow = FakeUnitOfWork()
     command = handlers.CaptureLead(form, "form", form.model_dump_json(), correlation_id="c" * 128)
-    await handlers.capture_leads(uow, [command])
+    await handlers.capture_lead(uow, command)
     [(_, event)] = uow.pending
     size = len(event.to_bytes())
     assert size <= MAX_EVENT_BYTES < MAX_RECORD_BYTES
@@ -90,8 +90,8 @@ def largest_activity(filler: str, lead_id: str) -> dict[str, Any]:
 @pytest.mark.parametrize("filler", FILLERS)
 async def test_the_largest_acceptable_activity_makes_an_event_that_fits(filler: str) -> None:
     uow = FakeUnitOfWork()
-    [done] = await handlers.capture_leads(
-        uow, [handlers.CaptureLead(FormSubmission(email="ana@acme-dental.com"), "form", "{}")]
+    done = await handlers.capture_lead(
+        uow, handlers.CaptureLead(FormSubmission(email="ana@acme-dental.com"), "form", "{}")
     )
     activity = Activity.model_validate(largest_activity(filler, done.lead_id))
     await handlers.record_activities(uow, handlers.RecordActivities([activity], "c" * 128))

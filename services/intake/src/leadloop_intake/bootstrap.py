@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from leadloop_intake import handlers
 from leadloop_intake.adapters.tables import outbox
 from leadloop_intake.adapters.uow import SqlUnitOfWork
 from leadloop_intake.config import Settings
@@ -41,6 +42,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "lead events out on leads.intake.",
             settings=settings,
             database=Database("intake", settings, SqlUnitOfWork, outbox),
+            registry=handlers.registry(settings),
             run_relay=settings.run_relay,
             routers=[router],
             body_limits={

@@ -1,113 +1,133 @@
-"""Intake's handlers: one async function per command; the unit of work owns the commit.
+"""Intake's handlers: one async function per command; the runtime commits (Transactions.run).
 
-CaptureLead(s)     -> leads, submissions            -> leadloop.lead.captured.v1
-RecordActivities   -> activities                    -> leadloop.lead.activity_recorded.v1
-EraseLead          -> anonymized lead               -> leadloop.lead.erased.v1
+CaptureLead        -> lead, submission            -> leadloop.lead.captured.v1
+ImportLeads        -> leads, submissions, import  -> leadloop.lead.captured.v1 per good row
+RecordActivities   -> activities                  -> leadloop.lead.activity_recorded.v1
+EraseLead          -> anonymized lead             -> leadloop.lead.erased.v1
+(read_lead)        -> the lead and its submissions
+
+Intake consumes no event: its registry is empty, and HTTP routes hand these commands to the
+runtime. Metrics come from the committed events (`leadloop_intake.metrics.observe`).
 """
 
 from __future__ import annotations
 
-import hashlib
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from leadloop_events import topics
 from leadloop_events.envelope import new_event
 from leadloop_events.intake import ActivityRecorded, LeadCaptured, LeadErased
-from leadloop_intake.domain.errors import (
-    IdempotencyKeyReused,
-    LeadNotFound,
-    UnknownLeads,
+from leadloop_intake.adapters.uow import SqlUnitOfWork
+from leadloop_intake.config import Settings
+from leadloop_intake.domain.commands import (
+    Captured,
+    CaptureLead,
+    EraseLead,
+    ImportLeads,
+    RecordActivities,
 )
-from leadloop_intake.domain.model import Activity, Channel, FormSubmission, normalize_email
-from leadloop_intake.domain.ports import PROFILE_FIELDS, IntakeUnitOfWork
-from leadloop_platform import metrics
+from leadloop_intake.domain.errors import LeadNotFound, UnknownLeads
+from leadloop_intake.domain.lead import (
+    ImportProgress,
+    Lead,
+    LeadDetails,
+    RecordedActivity,
+    Submission,
+)
+from leadloop_intake.domain.model import Activity, normalize_email
+from leadloop_intake.domain.ports import IntakeUnitOfWork
+from leadloop_runtime import Registry
+
+__all__ = [
+    "CaptureLead",
+    "Captured",
+    "EraseLead",
+    "ImportLeads",
+    "RecordActivities",
+    "capture_lead",
+    "erase_lead",
+    "import_leads",
+    "read_lead",
+    "record_activities",
+    "registry",
+]
 
 SOURCE = "/leadloop/intake"
 
 
-@dataclass(frozen=True)
-class CaptureLead:
-    """Accept one form fill (or webhook call, or import row) for a person."""
-
-    submission: FormSubmission
-    channel: Channel
-    raw: str
-    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    correlation_id: str | None = None
+def registry(settings: Settings | None = None) -> Registry[SqlUnitOfWork]:
+    """Event type -> handler: empty, intake consumes nothing (its commands come over HTTP)."""
+    return Registry()
 
 
-@dataclass(frozen=True)
-class Captured:
-    lead_id: str
-    submission_id: str
-    is_new_lead: bool
+async def capture_lead(uow: IntakeUnitOfWork, command: CaptureLead) -> Captured:
+    """Upsert the person by normalized email, keep the raw submission, publish lead.captured."""
+    [done] = await _capture(uow, [command])
+    return done
 
 
-@dataclass(frozen=True)
-class RecordActivities:
-    activities: Sequence[Activity]
-    correlation_id: str | None = None
+async def import_leads(uow: IntakeUnitOfWork, command: ImportLeads) -> list[Captured]:
+    """Capture a batch of an import's good rows and add the batch to the import's record."""
+    done = await _capture(uow, command.rows)
+    progress = ImportProgress(
+        import_id=command.import_id,
+        source=command.source,
+        campaign=command.campaign,
+        received_at=command.received_at,
+        rows_accepted=len(done),
+        rows_rejected=command.rejected,
+        finished_at=datetime.now(UTC) if command.last else None,
+    )
+    await uow.repo.record_import(progress)
+    return done
 
 
-@dataclass(frozen=True)
-class EraseLead:
-    lead_id: str
-    reason: str | None = None
-    correlation_id: str | None = None
-
-
-async def capture_leads(uow: IntakeUnitOfWork, commands: Sequence[CaptureLead]) -> list[Captured]:
-    """Upsert each person once by normalized email, keep every raw submission, publish."""
+async def _capture(uow: IntakeUnitOfWork, commands: Sequence[CaptureLead]) -> list[Captured]:
+    """Each person once per batch (later submissions win), every submission kept and published."""
     if not commands:
         return []
-    people: dict[str, dict[str, Any]] = {}
-    for cmd in commands:
-        s = cmd.submission
-        key = normalize_email(s.email)
-        person = people.setdefault(key, {"lead_id": str(uuid.uuid4()), "email_normalized": key})
-        # Later submissions in the batch win, empty fields never erase known ones.
-        person["email"] = s.email
-        for name in PROFILE_FIELDS:
-            if getattr(s, name) is not None:
-                person[name] = getattr(s, name)
-        person.setdefault("source", s.source)
-        person.setdefault("campaign", s.campaign)
     now = datetime.now(UTC)
+    people: dict[str, Lead] = {}
+    for cmd in commands:
+        key = normalize_email(cmd.submission.email)
+        known = people.get(key)
+        people[key] = (
+            known.merged(cmd.submission)
+            if known
+            else Lead.first_seen(str(uuid.uuid4()), cmd.submission, now)
+        )
     merged = await uow.repo.upsert_leads(list(people.values()), now)
     results: list[Captured] = []
-    rows: list[dict[str, Any]] = []
+    kept: list[Submission] = []
     announced_new: set[str] = set()
     for cmd in commands:
         s = cmd.submission
-        lead_id, inserted, profile = merged[normalize_email(s.email)]
-        is_new = inserted and lead_id not in announced_new
+        upserted = merged[normalize_email(s.email)]
+        lead_id = upserted.lead.lead_id
+        is_new = upserted.inserted and lead_id not in announced_new
         announced_new.add(lead_id)
-        submission_id = str(uuid.uuid4())
-        submitted_at = s.submitted_at or cmd.received_at
-        rows.append(
-            {
-                "submission_id": submission_id,
-                "lead_id": lead_id,
-                "channel": cmd.channel,
-                "source": s.source,
-                "campaign": s.campaign,
-                "form_id": s.form_id,
-                "received_at": cmd.received_at,
-                "submitted_at": submitted_at,
-                "raw": cmd.raw,
-                "correlation_id": cmd.correlation_id,
-            }
+        submission = Submission(
+            submission_id=str(uuid.uuid4()),
+            lead_id=lead_id,
+            channel=cmd.channel,
+            source=s.source,
+            campaign=s.campaign,
+            form_id=s.form_id,
+            received_at=cmd.received_at,
+            submitted_at=s.submitted_at or cmd.received_at,
+            raw=cmd.raw,
+            correlation_id=cmd.correlation_id,
         )
+        kept.append(submission)
         data = LeadCaptured(
             lead_id=lead_id,
-            submission_id=submission_id,
+            submission_id=submission.submission_id,
             is_new_lead=is_new,
             channel=cmd.channel,
-            profile=profile,
+            profile=upserted.lead.profile(),
             source=s.source,
             campaign=s.campaign,
             form_id=s.form_id,
@@ -115,33 +135,61 @@ async def capture_leads(uow: IntakeUnitOfWork, commands: Sequence[CaptureLead]) 
             utm=s.utm,
             consent=s.consent,
             fields=s.fields,
-            submitted_at=submitted_at,
+            submitted_at=submission.submitted_at,
         )
+        cid = cmd.correlation_id or submission.submission_id
         uow.publish(
-            topics.INTAKE,
-            new_event(
-                data,
-                source=SOURCE,
-                subject=lead_id,
-                correlation_id=cmd.correlation_id or submission_id,
-            ),
+            topics.INTAKE, new_event(data, source=SOURCE, subject=lead_id, correlation_id=cid)
         )
-        results.append(Captured(lead_id, submission_id, is_new))
-        metrics.LEADS_CAPTURED.labels(
-            cmd.channel, metrics.source_label(s.source), str(is_new).lower()
-        ).inc()
-    await uow.repo.insert_submissions(rows)
+        results.append(Captured(lead_id, submission.submission_id, is_new))
+    await uow.repo.insert_submissions(kept)
     return results
 
 
-async def record_activities(uow: IntakeUnitOfWork, cmd: RecordActivities) -> list[str]:
-    """Attach behaviour signals to known leads; all or nothing."""
-    ids = [a.lead_id for a in cmd.activities if a.lead_id]
-    emails = [normalize_email(a.email) for a in cmd.activities if a.email]
+async def record_activities(uow: IntakeUnitOfWork, command: RecordActivities) -> list[str]:
+    """Attach behaviour signals to known leads; all or nothing (UnknownLeads names the rest)."""
+    resolved = await _resolve(uow, command.activities)
+    now = datetime.now(UTC)
+    recorded: list[RecordedActivity] = []
+    for a, lead_id in zip(command.activities, resolved, strict=True):
+        activity = RecordedActivity(
+            activity_id=str(uuid.uuid4()),
+            lead_id=lead_id,
+            activity_type=a.type,
+            occurred_at=a.occurred_at,
+            received_at=now,
+            url=a.url,
+            asset=a.asset,
+            campaign=a.campaign,
+            properties=a.properties,
+        )
+        recorded.append(activity)
+        data = ActivityRecorded(
+            lead_id=lead_id,
+            activity_id=activity.activity_id,
+            activity_type=a.type,
+            occurred_at=a.occurred_at,
+            url=a.url,
+            asset=a.asset,
+            campaign=a.campaign,
+            properties=a.properties,
+        )
+        cid = command.correlation_id or activity.activity_id
+        uow.publish(
+            topics.INTAKE, new_event(data, source=SOURCE, subject=lead_id, correlation_id=cid)
+        )
+    await uow.repo.insert_activities(recorded)
+    return [a.activity_id for a in recorded]
+
+
+async def _resolve(uow: IntakeUnitOfWork, activities: Sequence[Activity]) -> list[str]:
+    """The live lead of each activity, by id or by email; UnknownLeads names those without."""
+    ids = [a.lead_id for a in activities if a.lead_id]
+    emails = [normalize_email(a.email) for a in activities if a.email]
     live_ids, by_email = await uow.repo.find_leads(ids, emails)
     errors: list[dict[str, Any]] = []
     resolved: list[str] = []
-    for i, a in enumerate(cmd.activities):
+    for i, a in enumerate(activities):
         if a.lead_id is not None:
             lead_id = a.lead_id if a.lead_id in live_ids else None
             where = "lead_id"
@@ -160,99 +208,31 @@ async def record_activities(uow: IntakeUnitOfWork, cmd: RecordActivities) -> lis
         resolved.append(lead_id or "")
     if errors:
         raise UnknownLeads(errors)
-    now = datetime.now(UTC)
-    rows: list[dict[str, Any]] = []
-    activity_ids: list[str] = []
-    for a, lead_id in zip(cmd.activities, resolved, strict=True):
-        activity_id = str(uuid.uuid4())
-        activity_ids.append(activity_id)
-        rows.append(
-            {
-                "activity_id": activity_id,
-                "lead_id": lead_id,
-                "activity_type": a.type,
-                "occurred_at": a.occurred_at,
-                "url": a.url,
-                "asset": a.asset,
-                "campaign": a.campaign,
-                "properties": a.properties,
-                "received_at": now,
-            }
-        )
-        data = ActivityRecorded(
-            lead_id=lead_id,
-            activity_id=activity_id,
-            activity_type=a.type,
-            occurred_at=a.occurred_at,
-            url=a.url,
-            asset=a.asset,
-            campaign=a.campaign,
-            properties=a.properties,
-        )
-        uow.publish(
-            topics.INTAKE,
-            new_event(
-                data,
-                source=SOURCE,
-                subject=lead_id,
-                correlation_id=cmd.correlation_id or activity_id,
-            ),
-        )
-        metrics.ACTIVITIES_RECORDED.labels(a.type).inc()
-    await uow.repo.insert_activities(rows)
-    return activity_ids
+    return resolved
 
 
-async def erase_lead(uow: IntakeUnitOfWork, cmd: EraseLead) -> datetime:
+async def erase_lead(uow: IntakeUnitOfWork, command: EraseLead) -> datetime:
     """Anonymize the lead and tell every service to forget them. Erasing twice is a no-op."""
-    lead = await uow.repo.lock_lead(cmd.lead_id)
+    lead = await uow.repo.lock_lead(command.lead_id)
     if lead is None:
-        raise LeadNotFound(cmd.lead_id)
+        raise LeadNotFound(command.lead_id)
     if lead.erased_at is not None:
-        erased_at: datetime = lead.erased_at
-        return erased_at
+        return lead.erased_at
     now = datetime.now(UTC)
-    await uow.repo.erase_lead(cmd.lead_id, now)
-    data = LeadErased(lead_id=cmd.lead_id, erased_at=now, reason=cmd.reason)
+    await uow.repo.erase_lead(command.lead_id, now)
+    data = LeadErased(lead_id=command.lead_id, erased_at=now, reason=command.reason)
     uow.publish(
         topics.INTAKE,
-        new_event(data, source=SOURCE, subject=cmd.lead_id, correlation_id=cmd.correlation_id),
+        new_event(
+            data, source=SOURCE, subject=command.lead_id, correlation_id=command.correlation_id
+        ),
     )
     return now
 
 
-def fingerprint(body: bytes) -> str:
-    return hashlib.sha256(body).hexdigest()
-
-
-Outcome = tuple[int, dict[str, Any], str | None]
-
-
-async def once(
-    uow: IntakeUnitOfWork,
-    *,
-    caller: str,
-    scope: str,
-    key: str | None,
-    body: bytes,
-    ttl: timedelta,
-    action: Callable[[], Awaitable[Outcome]],
-) -> tuple[int, dict[str, Any], bool]:
-    """Run `action` at most once per (caller, scope, key) within `ttl`: a retry gets the first
-    answer back; another caller's key, or one older than `ttl`, is a new key.
-
-    Returns (status, body, replayed). The key and the effect commit together, when the runtime
-    commits the unit of work this runs in.
-    """
-    if key is None:
-        status, response, _ = await action()
-        return status, response, False
-    now = datetime.now(UTC)
-    stored = await uow.repo.claim_idempotency_key(caller, scope, key, fingerprint(body), now, ttl)
-    if stored is not None:
-        if stored.fingerprint != fingerprint(body):
-            raise IdempotencyKeyReused(key)
-        return stored.status_code, dict(stored.response), True
-    status, response, lead_id = await action()
-    await uow.repo.store_idempotent_response(caller, scope, key, status, response, lead_id)
-    return status, response, False
+async def read_lead(uow: IntakeUnitOfWork, lead_id: str) -> LeadDetails:
+    """The lead and its latest submissions (LeadNotFound when there is none)."""
+    details = await uow.repo.lead_details(lead_id)
+    if details is None:
+        raise LeadNotFound(lead_id)
+    return details

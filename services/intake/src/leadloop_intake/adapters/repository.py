@@ -1,9 +1,9 @@
-"""Intake's queries: `SqlRepository` is the unit of work's view of intake's tables; the read
-functions at the end serve the HTTP query routes."""
+"""Intake's tables seen as domain objects: `SqlRepository` is the unit of work's repository."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,19 +11,39 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from leadloop_events.intake import LeadProfile
 from leadloop_intake.adapters.tables import (
     activities,
     idempotency_keys,
+    imports,
     leads,
     outbox,
     submissions,
 )
-from leadloop_intake.domain.ports import PROFILE_FIELDS, LeadIdentity, StoredAnswer
+from leadloop_intake.domain.lead import (
+    PROFILE_FIELDS,
+    ImportProgress,
+    Lead,
+    LeadDetails,
+    RecordedActivity,
+    Submission,
+    Upserted,
+)
+from leadloop_intake.domain.ports import StoredAnswer
 
 PURGE_BATCH = 100
 """Expired idempotency keys deleted per claim: far more than keys are claimed, so the table
 shrinks to the keys of the last TTL."""
+SUBMISSIONS_SHOWN = 200
+LEAD_COLUMNS = [leads.c[name] for name in Lead.__dataclass_fields__]
+SUBMISSION_COLUMNS = [submissions.c[name] for name in Submission.__dataclass_fields__]
+
+
+def _lead(row: sa.Row[Any]) -> Lead:
+    return Lead(**{c.name: row._mapping[c.name] for c in LEAD_COLUMNS})
+
+
+def _submission(row: sa.Row[Any]) -> Submission:
+    return Submission(**{c.name: row._mapping[c.name] for c in SUBMISSION_COLUMNS})
 
 
 class SqlRepository:
@@ -32,27 +52,12 @@ class SqlRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def upsert_leads(
-        self, rows: Sequence[dict[str, Any]], now: datetime
-    ) -> dict[str, tuple[str, bool, LeadProfile]]:
-        """Insert or update leads by normalized email (one row per email in `rows`).
-
-        Each row has lead_id (used if new), email_normalized, email, the profile fields, source and
-        campaign. Returns email_normalized -> (lead_id, is_new, merged profile). A field the new
-        submission leaves empty keeps its known value.
-        """
+    async def upsert_leads(self, candidates: Sequence[Lead], now: datetime) -> dict[str, Upserted]:
+        """Insert or merge leads by normalized email (one per email): a field the new
+        submission leaves empty keeps its known value. email_normalized -> the merged lead."""
         values = [
-            {
-                "lead_id": r["lead_id"],
-                "email_normalized": r["email_normalized"],
-                "email": r["email"],
-                **{f: r.get(f) for f in PROFILE_FIELDS},
-                "first_source": r.get("source"),
-                "first_campaign": r.get("campaign"),
-                "created_at": now,
-                "updated_at": now,
-            }
-            for r in rows
+            {**asdict(lead), "created_at": now, "updated_at": now, "erased_at": None}
+            for lead in candidates
         ]
         # A one-row VALUES compiles once and is cached; a multi-row one compiles every time.
         base = insert(leads).values(values[0] if len(values) == 1 else values)
@@ -64,27 +69,19 @@ class SqlRepository:
                 **{f: sa.func.coalesce(getattr(ex, f), leads.c[f]) for f in PROFILE_FIELDS},
                 "updated_at": ex.updated_at,
             },
-        ).returning(
-            leads.c.lead_id,
-            leads.c.email_normalized,
-            leads.c.email,
-            *[leads.c[f] for f in PROFILE_FIELDS],
-            (sa.literal_column("xmax") == 0).label("inserted"),
-        )
+        ).returning(*LEAD_COLUMNS, (sa.literal_column("xmax") == 0).label("inserted"))
         result = await self.conn.execute(stmt)
-        out: dict[str, tuple[str, bool, LeadProfile]] = {}
-        for row in result:
-            profile = LeadProfile(email=row.email, **{f: getattr(row, f) for f in PROFILE_FIELDS})
-            out[row.email_normalized] = (row.lead_id, bool(row.inserted), profile)
-        return out
+        return {row.email_normalized: Upserted(_lead(row), bool(row.inserted)) for row in result}
 
-    async def insert_submissions(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            await self.conn.execute(submissions.insert(), list(rows))
+    async def insert_submissions(self, kept: Sequence[Submission]) -> None:
+        """Keep the raw submissions."""
+        if kept:
+            await self.conn.execute(submissions.insert(), [asdict(s) for s in kept])
 
-    async def insert_activities(self, rows: Sequence[dict[str, Any]]) -> None:
-        if rows:
-            await self.conn.execute(activities.insert(), list(rows))
+    async def insert_activities(self, recorded: Sequence[RecordedActivity]) -> None:
+        """Keep the activities."""
+        if recorded:
+            await self.conn.execute(activities.insert(), [asdict(a) for a in recorded])
 
     async def find_leads(
         self, lead_ids: Sequence[str], emails_normalized: Sequence[str]
@@ -107,15 +104,14 @@ class SqlRepository:
             by_email = {r.email_normalized: r.lead_id for r in rows}
         return ids, by_email
 
-    async def lock_lead(self, lead_id: str) -> LeadIdentity | None:
+    async def lock_lead(self, lead_id: str) -> Lead | None:
+        """The lead, locked until the transaction ends."""
         row = (
             await self.conn.execute(
-                sa.select(leads.c.lead_id, leads.c.erased_at)
-                .where(leads.c.lead_id == lead_id)
-                .with_for_update()
+                sa.select(*LEAD_COLUMNS).where(leads.c.lead_id == lead_id).with_for_update()
             )
         ).first()
-        return None if row is None else LeadIdentity(row.lead_id, row.erased_at)
+        return None if row is None else _lead(row)
 
     async def erase_lead(self, lead_id: str, now: datetime) -> None:
         """Forget the person: identity, raw submissions, activity details, relayed events."""
@@ -147,6 +143,35 @@ class SqlRepository:
         # The person's earlier events leave the outbox too, sent or not: lead.erased follows them,
         # and a captured event that never reaches a consumer spreads the data nowhere.
         await self.conn.execute(outbox.delete().where(outbox.c.key == lead_id))
+
+    async def lead_details(self, lead_id: str) -> LeadDetails | None:
+        """The lead and its latest submissions."""
+        row = (
+            await self.conn.execute(sa.select(*LEAD_COLUMNS).where(leads.c.lead_id == lead_id))
+        ).first()
+        if row is None:
+            return None
+        rows = await self.conn.execute(
+            sa.select(*SUBMISSION_COLUMNS)
+            .where(submissions.c.lead_id == lead_id)
+            .order_by(submissions.c.received_at.desc())
+            .limit(SUBMISSIONS_SHOWN)
+        )
+        return LeadDetails(_lead(row), [_submission(r) for r in rows])
+
+    async def record_import(self, progress: ImportProgress) -> None:
+        """Add a batch's counts to its import's record (created by the first batch)."""
+        stmt = insert(imports).values(asdict(progress))
+        await self.conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=[imports.c.import_id],
+                set_={
+                    "rows_accepted": imports.c.rows_accepted + stmt.excluded.rows_accepted,
+                    "rows_rejected": imports.c.rows_rejected + stmt.excluded.rows_rejected,
+                    "finished_at": stmt.excluded.finished_at,
+                },
+            )
+        )
 
     async def claim_idempotency_key(
         self,
@@ -231,17 +256,3 @@ class SqlRepository:
             .where(*self._the_key(caller, scope, key))
             .values(status_code=status_code, response=response, lead_id=lead_id)
         )
-
-
-async def get_lead(conn: AsyncConnection, lead_id: str) -> sa.Row[Any] | None:
-    return (await conn.execute(sa.select(leads).where(leads.c.lead_id == lead_id))).first()
-
-
-async def lead_submissions(conn: AsyncConnection, lead_id: str) -> list[sa.Row[Any]]:
-    rows = await conn.execute(
-        sa.select(submissions)
-        .where(submissions.c.lead_id == lead_id)
-        .order_by(submissions.c.received_at.desc())
-        .limit(200)
-    )
-    return list(rows)

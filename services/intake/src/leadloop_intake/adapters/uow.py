@@ -1,16 +1,18 @@
-"""Intake's unit of work on Postgres: the shared one plus intake's repository."""
+"""Intake's unit of work on Postgres; its metrics come from what it committed."""
 
 from __future__ import annotations
 
-from typing import Self
+from typing import ClassVar, Self
 
-from leadloop_db.uow import UnitOfWork
+from leadloop_db.uow import CommittedObserver, UnitOfWork
+from leadloop_intake import metrics
 from leadloop_intake.adapters.repository import SqlRepository
 
 
 class SqlUnitOfWork(UnitOfWork):
     """One transaction over intake's schema and its outbox."""
 
+    observers: ClassVar[tuple[CommittedObserver, ...]] = (metrics.observe,)
     repo: SqlRepository
 
     async def __aenter__(self) -> Self:

@@ -1,5 +1,5 @@
-"""What intake's handlers need from storage; `adapters` implements it on Postgres, unit tests
-in memory."""
+"""What intake's handlers need from storage: `adapters` implements it on Postgres, the unit
+tests in memory (tests/unit/intake/fakes.py)."""
 
 from __future__ import annotations
 
@@ -9,24 +9,17 @@ from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from leadloop_events.envelope import CloudEvent
-from leadloop_events.intake import LeadProfile
-
-PROFILE_FIELDS = (
-    "first_name",
-    "last_name",
-    "company",
-    "job_title",
-    "company_size",
-    "industry",
-    "country",
-    "phone",
+from leadloop_intake.domain.lead import (
+    PROFILE_FIELDS,
+    ImportProgress,
+    Lead,
+    LeadDetails,
+    RecordedActivity,
+    Submission,
+    Upserted,
 )
 
-
-@dataclass(frozen=True)
-class LeadIdentity:
-    lead_id: str
-    erased_at: datetime | None
+__all__ = ["PROFILE_FIELDS", "IntakeUnitOfWork", "Repository", "StoredAnswer"]
 
 
 @dataclass(frozen=True)
@@ -38,26 +31,48 @@ class StoredAnswer:
     response: dict[str, Any]
 
 
-class IntakeRepository(Protocol):
-    async def upsert_leads(
-        self, rows: Sequence[dict[str, Any]], now: datetime
-    ) -> dict[str, tuple[str, bool, LeadProfile]]: ...
+class Repository(Protocol):
+    """Intake's state inside one transaction, as domain objects."""
 
-    async def insert_submissions(self, rows: Sequence[dict[str, Any]]) -> None: ...
+    async def upsert_leads(self, candidates: Sequence[Lead], now: datetime) -> dict[str, Upserted]:
+        """Insert or merge each lead by normalized email; email_normalized -> the result."""
+        ...
 
-    async def insert_activities(self, rows: Sequence[dict[str, Any]]) -> None: ...
+    async def insert_submissions(self, kept: Sequence[Submission]) -> None:
+        """Keep the raw submissions."""
+        ...
+
+    async def insert_activities(self, recorded: Sequence[RecordedActivity]) -> None:
+        """Keep the activities."""
+        ...
 
     async def find_leads(
         self, lead_ids: Sequence[str], emails_normalized: Sequence[str]
-    ) -> tuple[set[str], dict[str, str]]: ...
+    ) -> tuple[set[str], dict[str, str]]:
+        """Live leads among `lead_ids`, and email_normalized -> lead_id of live leads."""
+        ...
 
-    async def lock_lead(self, lead_id: str) -> LeadIdentity | None: ...
+    async def lock_lead(self, lead_id: str) -> Lead | None:
+        """The lead, locked until the transaction ends."""
+        ...
 
-    async def erase_lead(self, lead_id: str, now: datetime) -> None: ...
+    async def erase_lead(self, lead_id: str, now: datetime) -> None:
+        """Forget the person: identity, raw submissions, activity details, relayed events."""
+        ...
+
+    async def lead_details(self, lead_id: str) -> LeadDetails | None:
+        """The lead and its latest submissions."""
+        ...
+
+    async def record_import(self, progress: ImportProgress) -> None:
+        """Add a batch's counts to its import's record (created by the first batch)."""
+        ...
 
     async def claim_idempotency_key(
         self, caller: str, scope: str, key: str, fingerprint: str, now: datetime, ttl: timedelta
-    ) -> StoredAnswer | None: ...
+    ) -> StoredAnswer | None:
+        """Reserve the caller's key; the stored answer when it was used within `ttl`."""
+        ...
 
     async def store_idempotent_response(
         self,
@@ -67,14 +82,22 @@ class IntakeRepository(Protocol):
         status_code: int,
         response: dict[str, Any],
         lead_id: str | None,
-    ) -> None: ...
+    ) -> None:
+        """The answer to give again under the key."""
+        ...
 
 
 class IntakeUnitOfWork(Protocol):
-    """The transaction a handler works in: state through `repo`, events through `publish`."""
+    """The transaction a handler works in: state through `repo`, events through `publish`.
 
-    repo: IntakeRepository
+    The runtime commits it (`Transactions.run`); handlers never do.
+    """
 
-    def publish(self, topic: str, event: CloudEvent) -> None: ...
+    @property
+    def repo(self) -> Repository:
+        """Intake's repository on this transaction."""
+        ...
 
-    async def commit(self) -> None: ...
+    def publish(self, topic: str, event: CloudEvent) -> None:
+        """Record an event, written to the outbox at commit."""
+        ...

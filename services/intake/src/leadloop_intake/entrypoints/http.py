@@ -1,25 +1,27 @@
-"""Intake's HTTP routes. They translate requests into commands; handlers do the work."""
+"""Intake's HTTP routes. They only translate: request -> command -> the runtime's
+`transactions.run(handler, command)` -> response; edge concerns are dependencies (edge.py)."""
 
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Request
+from fastapi import APIRouter, Body, Depends, Query, Request
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
 
 from leadloop_intake import handlers
-from leadloop_intake.adapters import repository as repo
-from leadloop_intake.config import Settings
-from leadloop_intake.domain import hubspot
-from leadloop_intake.domain.errors import LeadNotFound, NotConfigured
+from leadloop_intake.domain.commands import Captured, CaptureLead, EraseLead, RecordActivities
+from leadloop_intake.domain.lead import Submission
 from leadloop_intake.domain.model import ActivitiesBody, ActivityBatch, Channel, FormSubmission
-from leadloop_intake.domain.ports import IntakeUnitOfWork
 from leadloop_intake.entrypoints import imports
+from leadloop_intake.entrypoints.edge import (
+    Answer,
+    Once,
+    hubspot_contact,
+    hubspot_once,
+    once_per_key,
+    transactions_of,
+)
 from leadloop_intake.entrypoints.schemas import (
     Accepted,
     ActivitiesAccepted,
@@ -29,16 +31,9 @@ from leadloop_intake.entrypoints.schemas import (
     SubmissionView,
 )
 from leadloop_platform.auth.guard import require_scope
-from leadloop_platform.auth.keys import Principal
-from leadloop_platform.http.problems import Problem, validation_errors
 from leadloop_platform.logs import correlation_id
-from leadloop_runtime import Transactions
 
 router = APIRouter(prefix="/v1", tags=["intake"])
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=255)]
-Writer = Annotated[Principal, Depends(require_scope("intake:write"))]
-HUBSPOT_CALLER = "hubspot-webhook"
-"""Whose idempotency keys HubSpot's signed calls are (they carry no API key)."""
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     s: {"description": d, "content": {"application/problem+json": {}}}
     for s, d in [
@@ -51,71 +46,17 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _transactions(request: Request) -> Transactions[Any]:
-    """The runtime's runner: opens the unit of work, runs the handler, commits once."""
-    transactions: Transactions[Any] = request.app.state.transactions
-    return transactions
-
-
-def _settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
-
-
-async def _once(
-    request: Request,
-    *,
-    caller: str,
-    scope: str,
-    key: str | None,
-    body: bytes,
-    action: Callable[[IntakeUnitOfWork], Awaitable[handlers.Outcome]],
-) -> JSONResponse:
-    """Run `action` in one unit of work, once per caller's idempotency key."""
-    ttl = timedelta(hours=_settings(request).idempotency_ttl_hours)
-
-    async def run_once(uow: IntakeUnitOfWork) -> tuple[int, dict[str, Any], bool]:
-        return await handlers.once(
-            uow,
-            caller=caller,
-            scope=scope,
-            key=key,
-            body=body,
-            ttl=ttl,
-            action=lambda: action(uow),
-        )
-
-    status, answer, replayed = await _transactions(request).run(run_once)
-    headers = {"Idempotent-Replayed": "true"} if replayed else {}
-    return JSONResponse(answer, status_code=status, headers=headers)
+def _accepted(done: Captured) -> Answer:
+    body = Accepted(lead_id=done.lead_id, submission_id=done.submission_id).model_dump()
+    return 202, body, done.lead_id
 
 
 async def _capture(
-    request: Request,
-    submission: FormSubmission,
-    channel: Channel,
-    key: str | None,
-    scope: str,
-    caller: str,
+    request: Request, submission: FormSubmission, channel: Channel, once: Once
 ) -> JSONResponse:
-    raw = await request.body()
-
-    async def action(uow: IntakeUnitOfWork) -> handlers.Outcome:
-        [done] = await handlers.capture_leads(
-            uow,
-            [
-                handlers.CaptureLead(
-                    submission,
-                    channel,
-                    raw.decode("utf-8", "replace"),
-                    correlation_id=correlation_id.get(),
-                )
-            ],
-        )
-        body = Accepted(lead_id=done.lead_id, submission_id=done.submission_id).model_dump()
-        return 202, body, done.lead_id
-
-    return await _once(request, caller=caller, scope=scope, key=key, body=raw, action=action)
+    raw = (await request.body()).decode("utf-8", "replace")
+    command = CaptureLead(submission, channel, raw, correlation_id=correlation_id.get())
+    return await once.run(transactions_of(request), handlers.capture_lead, command, _accepted)
 
 
 @router.post(
@@ -128,13 +69,10 @@ async def _capture(
 async def post_form_submission(
     request: Request,
     submission: FormSubmission,
-    caller: Writer,
-    idempotency_key: IdempotencyKey = None,
+    once: Annotated[Once, Depends(once_per_key("form-submissions"))],
 ) -> JSONResponse:
     """Store the form fill, upsert the lead by normalized email, publish lead.captured."""
-    return await _capture(
-        request, submission, "form", idempotency_key, "form-submissions", caller.key_id
-    )
+    return await _capture(request, submission, "form", once)
 
 
 @router.post(
@@ -160,52 +98,11 @@ async def post_form_submission(
 )
 async def post_hubspot(
     request: Request,
-    x_hubspot_signature_v3: Annotated[str | None, Header()] = None,
-    x_hubspot_request_timestamp: Annotated[str | None, Header()] = None,
+    submission: Annotated[FormSubmission, Depends(hubspot_contact)],
+    once: Annotated[Once, Depends(hubspot_once)],
 ) -> JSONResponse:
     """Verify HubSpot's signature, map the contact's properties, capture the lead."""
-    settings = _settings(request)
-    if settings.hubspot_client_secret is None:
-        raise NotConfigured("LEADLOOP_HUBSPOT_CLIENT_SECRET is not set")
-    raw = await request.body()
-    uri = str(request.url)
-    if settings.public_base_url:
-        uri = settings.public_base_url.rstrip("/") + request.url.path
-        if request.url.query:
-            uri += "?" + request.url.query
-    hubspot.verify_v3(
-        secret=settings.hubspot_client_secret.get_secret_value(),
-        method=request.method,
-        uri=uri,
-        body=raw,
-        timestamp=x_hubspot_request_timestamp,
-        signature=x_hubspot_signature_v3,
-        now_ms=int(time.time() * 1000),
-        max_age_s=settings.hubspot_max_age_s,
-    )
-    try:
-        payload = json.loads(raw)
-    except (ValueError, RecursionError) as exc:  # nested past the parser's recursion limit
-        raise Problem(400, f"the body is not valid JSON: {exc}", kind="malformed-json") from exc
-    if not isinstance(payload, dict):
-        raise Problem(
-            422,
-            "HubSpot's webhook body must be a JSON object of contact properties",
-            kind="validation-error",
-        )
-    try:
-        submission = FormSubmission.model_validate(hubspot.to_form_submission(payload))
-    except ValidationError as exc:
-        errors = validation_errors(exc.errors())
-        raise Problem(
-            422,
-            "invalid contact properties: " + ", ".join(e["field"] for e in errors),
-            kind="validation-error",
-            errors=errors,
-        ) from exc
-    # HubSpot retries a failed call with the same body: answer it once.
-    key = handlers.fingerprint(raw)
-    return await _capture(request, submission, "hubspot", key, "hubspot", HUBSPOT_CALLER)
+    return await _capture(request, submission, "hubspot", once)
 
 
 @router.post(
@@ -218,27 +115,16 @@ async def post_hubspot(
 async def post_activities(
     request: Request,
     payload: Annotated[ActivitiesBody, Body()],
-    caller: Writer,
-    idempotency_key: IdempotencyKey = None,
+    once: Annotated[Once, Depends(once_per_key("activities"))],
 ) -> JSONResponse:
     """All activities of a batch are accepted together or refused together."""
     items = payload.activities if isinstance(payload, ActivityBatch) else [payload]
-    raw = await request.body()
+    command = RecordActivities(items, correlation_id.get())
 
-    async def action(uow: IntakeUnitOfWork) -> handlers.Outcome:
-        ids = await handlers.record_activities(
-            uow, handlers.RecordActivities(items, correlation_id.get())
-        )
+    def answer(ids: list[str]) -> Answer:
         return 202, ActivitiesAccepted(activity_ids=ids).model_dump(), None
 
-    return await _once(
-        request,
-        caller=caller.key_id,
-        scope="activities",
-        key=idempotency_key,
-        body=raw,
-        action=action,
-    )
+    return await once.run(transactions_of(request), handlers.record_activities, command, answer)
 
 
 @router.post(
@@ -280,25 +166,14 @@ async def post_import(
     dependencies=[Depends(require_scope("intake:write"))],
 )
 async def get_lead(request: Request, lead_id: str) -> LeadView:
-    async with request.app.state.engine.connect() as conn:
-        lead = await repo.get_lead(conn, lead_id)
-        if lead is None:
-            raise LeadNotFound(lead_id)
-        subs = await repo.lead_submissions(conn, lead_id)
-    return LeadView(
-        **{k: v for k, v in lead._mapping.items() if k != "email_normalized"},
-        submissions=[
-            SubmissionView(
-                **{
-                    k: v
-                    for k, v in s._mapping.items()
-                    if k in SubmissionView.model_fields and k != "raw"
-                },
-                raw=_parse_raw(s.raw),
-            )
-            for s in subs
-        ],
-    )
+    details = await transactions_of(request).run(handlers.read_lead, lead_id)
+    fields = {f: getattr(details.lead, f) for f in LeadView.model_fields if f != "submissions"}
+    return LeadView(**fields, submissions=[_submission_view(s) for s in details.submissions])
+
+
+def _submission_view(submission: Submission) -> SubmissionView:
+    fields = {f: getattr(submission, f) for f in SubmissionView.model_fields if f != "raw"}
+    return SubmissionView(**fields, raw=_parse_raw(submission.raw))
 
 
 def _parse_raw(raw: str) -> Any:
@@ -317,6 +192,6 @@ def _parse_raw(raw: str) -> Any:
     dependencies=[Depends(require_scope("admin"))],
 )
 async def delete_lead(request: Request, lead_id: str) -> Erased:
-    command = handlers.EraseLead(lead_id, correlation_id=correlation_id.get())
-    erased_at = await _transactions(request).run(handlers.erase_lead, command)
+    command = EraseLead(lead_id, correlation_id=correlation_id.get())
+    erased_at = await transactions_of(request).run(handlers.erase_lead, command)
     return Erased(lead_id=lead_id, erased_at=erased_at)

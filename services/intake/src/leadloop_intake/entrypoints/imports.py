@@ -1,4 +1,5 @@
-"""CSV import: spool the upload to disk, then validate and write it in batches of rows."""
+"""CSV import: spool the upload to disk, then validate it and hand it to `import_leads` in
+batches of rows, one transaction each."""
 
 from __future__ import annotations
 
@@ -12,10 +13,11 @@ from datetime import UTC, datetime
 from fastapi import Request
 
 from leadloop_intake import handlers
-from leadloop_intake.adapters.tables import imports as imports_table
 from leadloop_intake.config import Settings
 from leadloop_intake.domain import csvimport
+from leadloop_intake.domain.commands import CaptureLead, ImportLeads
 from leadloop_intake.domain.csvlines import BoundedLines
+from leadloop_intake.entrypoints.edge import transactions_of
 from leadloop_intake.entrypoints.schemas import ImportResult, RowError
 from leadloop_platform.http.problems import Problem
 from leadloop_platform.logs import correlation_id
@@ -68,42 +70,44 @@ async def _write_rows(
 ) -> ImportResult:
     """One transaction per batch of rows: a 100,000-row file is about 100 round trips."""
     settings: Settings = request.app.state.settings
+    transactions = transactions_of(request)
     import_id = str(uuid.uuid4())
     received_at = datetime.now(UTC)
+    cid = correlation_id.get() or import_id
     accepted = rejected = new_leads = 0
     errors: list[RowError] = []
-    pending = first
-    cid = correlation_id.get() or import_id
-    while pending:
-        good = []
+
+    def more() -> list[csvimport.Row]:
+        return list(itertools.islice(rows, settings.import_batch_rows))
+
+    pending = first + await asyncio.to_thread(more)
+    while True:
+        good: list[CaptureLead] = []
         for row in pending:
             if row.submission is None:
-                rejected += 1
                 if len(errors) < csvimport.MAX_ERRORS_REPORTED:
                     errors.append(RowError(line=row.line, errors=row.errors))
             else:
                 raw = csvimport.raw_json(row)
-                good.append(handlers.CaptureLead(row.submission, "import", raw, correlation_id=cid))
-        async with request.app.state.uow() as uow:
-            done = await handlers.capture_leads(uow, good)
-            await uow.commit()
+                good.append(CaptureLead(row.submission, "import", raw, correlation_id=cid))
+        # Read ahead: the batch that finds the file's end marks the import finished.
+        upcoming = await asyncio.to_thread(more) if pending else []
+        batch = ImportLeads(
+            import_id=import_id,
+            rows=good,
+            rejected=len(pending) - len(good),
+            source=source,
+            campaign=campaign,
+            received_at=received_at,
+            last=not upcoming,
+        )
+        done = await transactions.run(handlers.import_leads, batch)
         accepted += len(done)
+        rejected += batch.rejected
         new_leads += sum(1 for d in done if d.is_new_lead)
-        pending = await asyncio.to_thread(
-            lambda: list(itertools.islice(rows, settings.import_batch_rows))
-        )
-    async with request.app.state.engine.begin() as conn:
-        await conn.execute(
-            imports_table.insert().values(
-                import_id=import_id,
-                source=source,
-                campaign=campaign,
-                rows_accepted=accepted,
-                rows_rejected=rejected,
-                received_at=received_at,
-                finished_at=datetime.now(UTC),
-            )
-        )
+        if not upcoming:
+            break
+        pending = upcoming
     return ImportResult(
         import_id=import_id,
         rows_accepted=accepted,

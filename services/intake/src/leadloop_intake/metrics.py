@@ -1,0 +1,23 @@
+"""Intake's domain metrics, counted from the events it commits (no lines inside handlers)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from leadloop_events.envelope import CloudEvent
+from leadloop_events.intake import ActivityRecorded, LeadCaptured
+from leadloop_platform.metrics import ACTIVITIES_RECORDED, LEADS_CAPTURED, source_label
+
+__all__ = ["ACTIVITIES_RECORDED", "LEADS_CAPTURED", "observe"]
+
+
+def observe(events: Sequence[CloudEvent]) -> None:
+    """Count the captures and activities a committed unit of work published."""
+    for event in events:
+        data = event.data
+        if event.type == LeadCaptured.event_type:
+            LEADS_CAPTURED.labels(
+                data["channel"], source_label(data.get("source")), str(data["is_new_lead"]).lower()
+            ).inc()
+        elif event.type == ActivityRecorded.event_type:
+            ACTIVITIES_RECORDED.labels(data["activity_type"]).inc()
