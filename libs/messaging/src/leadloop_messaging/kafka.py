@@ -48,7 +48,10 @@ def warn_if_unauthenticated(settings: CommonSettings) -> None:
 
 
 def make_producer(settings: CommonSettings, *, client_id: str | None = None) -> AIOKafkaProducer:
-    """acks=all; idempotence only where the broker supports it (see BROKER-NOTES.md)."""
+    """acks=all; the idempotent producer only where the broker supports it (a setting)."""
+    # The embedded broker (Tansu) refuses aiokafka's idempotent producer and its transactions
+    # at start (InitProducerId), so idempotence is off by default and on against Apache Kafka;
+    # delivery never relies on it: the outbox and the consumers' dedupe apply each event once.
     warn_if_unauthenticated(settings)
     return AIOKafkaProducer(
         **client_security(settings),
