@@ -5,15 +5,15 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
+from leadloop_feedback import handlers
 from leadloop_feedback.adapters.tables import outbox, processed_events
 from leadloop_feedback.adapters.uow import SqlUnitOfWork
 from leadloop_feedback.config import Settings
-from leadloop_feedback.crm import CrmRefused
+from leadloop_feedback.domain.crm import CrmRefused
 from leadloop_feedback.domain.money import Exchange
 from leadloop_feedback.entrypoints.crm_http import router as crm_router
 from leadloop_feedback.entrypoints.pages_http import router as pages_router
 from leadloop_feedback.entrypoints.reports_http import router as reports_router
-from leadloop_feedback.projection import REGISTRY
 from leadloop_platform.http.problems import problem_response
 from leadloop_runtime import Database, Service, build_app
 
@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             description="CRM touches, statuses and deals in; closed-loop reports out.",
             settings=settings,
             database=Database("feedback", settings, SqlUnitOfWork, outbox),
-            registry=REGISTRY,
+            registry=handlers.registry(settings),
             processed=processed_events,
             consumer_group=settings.consumer_group,
             run_relay=settings.run_relay,

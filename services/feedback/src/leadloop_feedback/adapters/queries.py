@@ -6,21 +6,19 @@ functions, so the numbers on every screen are the same numbers.
 
 from __future__ import annotations
 
-import calendar
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from leadloop_contract.agreement import Agreement
+from leadloop_feedback.adapters.repository import newest_agreement
 from leadloop_feedback.adapters.tables import (
-    agreements,
     assignments,
     campaigns,
     deals,
-    journey,
     leads,
     stage_events,
     statuses,
@@ -30,54 +28,15 @@ from leadloop_feedback.domain import reports
 from leadloop_feedback.domain import revenue as money_math
 from leadloop_feedback.domain import sla as sla_math
 from leadloop_feedback.domain.money import Exchange, split_spend
+from leadloop_feedback.domain.period import (
+    AVERAGE_MONTH_DAYS,
+    NO_FILTERS,
+    Filters,
+    Period,
+    last_days,
+)
 
 Row = dict[str, Any]
-AVERAGE_MONTH_DAYS = 30.4375
-
-
-@dataclass(frozen=True)
-class Period:
-    start: datetime
-    end: datetime
-
-    @property
-    def days(self) -> float:
-        return (self.end - self.start).total_seconds() / 86400
-
-    def before(self) -> Period:
-        """The period of the same length that ends where this one starts."""
-        return Period(self.start - (self.end - self.start), self.start)
-
-    def as_dict(self) -> dict[str, datetime]:
-        return {"start": self.start, "end": self.end}
-
-
-def last_days(days: float, end: datetime | None = None) -> Period:
-    end = end or datetime.now(UTC)
-    return Period(end - timedelta(days=days), end)
-
-
-def month_of(moment: datetime) -> Period:
-    """The calendar month (UTC) holding `moment`."""
-    start = moment.astimezone(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
-    days = calendar.monthrange(start.year, start.month)[1]
-    return Period(start, start + timedelta(days=days))
-
-
-@dataclass(frozen=True)
-class Filters:
-    """Narrow a report: leads by source or campaign, hand-offs by team or rep."""
-
-    source: str | None = None
-    campaign: str | None = None
-    team: str | None = None
-    rep_id: str | None = None
-
-    def as_dict(self) -> dict[str, str]:
-        return {k: v for k, v in vars(self).items() if v}
-
-
-NO_FILTERS = Filters()
 
 
 async def rows(conn: AsyncConnection, query: Any) -> list[Row]:
@@ -171,14 +130,9 @@ async def revenue(
     }
 
 
-async def current_agreement(conn: AsyncConnection) -> dict[str, Any]:
-    """The newest agreement document feedback has seen (empty before the first)."""
-    document = (
-        await conn.execute(
-            sa.select(agreements.c.document).order_by(agreements.c.published_at.desc()).limit(1)
-        )
-    ).scalar()
-    return dict(document or {})
+async def current_agreement(conn: AsyncConnection) -> Agreement | None:
+    """The newest agreement feedback has seen, typed (None before the first)."""
+    return await newest_agreement(conn)
 
 
 async def handoffs(conn: AsyncConnection, p: Period, f: Filters) -> tuple[list[Row], list[Row]]:
@@ -206,12 +160,12 @@ async def sla(conn: AsyncConnection, p: Period, f: Filters, by: str) -> dict[str
         query = query.where(stage_events.c.lead_id.in_(wanted))
     events = await rows(conn, query)
     given, found = await handoffs(conn, p, f)
-    terms = (await current_agreement(conn)).get("sla", {})
+    agreement = await current_agreement(conn)
+    terms = agreement.sla if agreement else None
     elapsed = (min(datetime.now(UTC), p.end) - p.start).total_seconds() / 86400
 
-    def target(key: str) -> int | None:
-        value = terms.get(key)
-        return round(value * p.days / AVERAGE_MONTH_DAYS) if value else None
+    def target(per_month: int | None) -> int | None:
+        return round(per_month * p.days / AVERAGE_MONTH_DAYS) if per_month else None
 
     mqls = len({e["lead_id"] for e in events if e["to_stage"] == "mql"})
     sqls = len({e["lead_id"] for e in events if e["to_stage"] == "sql"})
@@ -220,11 +174,15 @@ async def sla(conn: AsyncConnection, p: Period, f: Filters, by: str) -> dict[str
         "period": p.as_dict(),
         "filters": f.as_dict(),
         "marketing": {
-            "mql": sla_math.pacing(mqls, target("mql_target_per_month"), elapsed, p.days),
-            "sql": sla_math.pacing(sqls, target("sql_target_per_month"), elapsed, p.days),
+            "mql": sla_math.pacing(
+                mqls, target(terms.mql_target_per_month if terms else None), elapsed, p.days
+            ),
+            "sql": sla_math.pacing(
+                sqls, target(terms.sql_target_per_month if terms else None), elapsed, p.days
+            ),
         },
         "sales": {
-            "first_touch_minutes": terms.get("first_touch_minutes"),
+            "first_touch_minutes": terms.first_touch_minutes if terms else None,
             "overall": everyone[0] if everyone else None,
             "by": by,
             "groups": sla_math.speed_to_lead(given, found, by=by),
@@ -239,10 +197,10 @@ async def score_calibration(
     found = await leads_in(conn, p, f)
     closed = await of_leads(conn, deals, _ids(found))
     if not thresholds:
-        matrix = (await current_agreement(conn)).get("matrix", {})
-        in_force = [matrix.get(k, {}).get("min_total") for k in ("mql", "sql")]
-        candidates = (25.0, 45.0, 65.0, 85.0, 105.0, *in_force)
-        thresholds = sorted({float(t) for t in candidates if t is not None})
+        agreement = await current_agreement(conn)
+        matrix = agreement.matrix if agreement else None
+        in_force = [matrix.mql.min_total, matrix.sql.min_total] if matrix else []
+        thresholds = sorted({float(t) for t in (25.0, 45.0, 65.0, 85.0, 105.0, *in_force)})
     return {
         "period": p.as_dict(),
         "filters": f.as_dict(),
@@ -281,38 +239,3 @@ async def plan(
     )
     left_out = money_math.unconverted(found, closed, exchange).get("won_revenue", {})
     return {**answer, **exchange.describe(), "unconverted": {"won_revenue": left_out}}
-
-
-async def journey_of(conn: AsyncConnection, lead_id: str) -> list[Row]:
-    lines = await rows(
-        conn,
-        sa.select(journey)
-        .where(journey.c.lead_id == lead_id)
-        .order_by(journey.c.at, journey.c.event_id),
-    )
-    return [{"at": r["at"], "type": r["event_type"], "summary": r["summary"]} for r in lines]
-
-
-HANDOFF_TYPES = ("leadloop.lead.assigned.v1", "leadloop.lead.reassigned.v1")
-BREACH_TYPES = ("leadloop.lead.sla_breached.v1",)
-
-
-async def latest(conn: AsyncConnection, event_types: tuple[str, ...], limit: int) -> list[Row]:
-    """The newest journey lines of the given types, newest first."""
-    found = await rows(
-        conn,
-        sa.select(journey)
-        .where(journey.c.event_type.in_(event_types))
-        .order_by(journey.c.at.desc(), journey.c.event_id)
-        .limit(limit),
-    )
-    return [{"at": r["at"], "lead_id": r["lead_id"], "summary": r["summary"]} for r in found]
-
-
-async def agreements_published(conn: AsyncConnection, p: Period) -> list[Row]:
-    return await rows(
-        conn,
-        sa.select(agreements.c.version, agreements.c.published_at)
-        .where(agreements.c.published_at >= p.start, agreements.c.published_at < p.end)
-        .order_by(agreements.c.published_at),
-    )

@@ -1,14 +1,22 @@
-"""Feedback's unit of work on Postgres; its metrics come from what it committed."""
+"""Feedback's unit of work on Postgres: the shared one plus feedback's repository; its metrics
+come from what it committed."""
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from leadloop_db.uow import CommittedObserver, UnitOfWork
 from leadloop_feedback import metrics
+from leadloop_feedback.adapters.repository import SqlRepository
 
 
 class SqlUnitOfWork(UnitOfWork):
     """One transaction over feedback's schema and its outbox."""
 
     observers: ClassVar[tuple[CommittedObserver, ...]] = (metrics.observe,)
+    repo: SqlRepository
+
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
+        self.repo = SqlRepository(self.conn)
+        return self

@@ -12,9 +12,18 @@ from datetime import datetime
 from decimal import Decimal
 from itertools import pairwise
 from statistics import median
-from typing import Any
+from typing import Any, Final
 
-FUNNEL: tuple[str, ...] = ("lead", "mql", "sql", "accepted", "opportunity", "customer")
+from leadloop_contract.lifecycle import SALES_TARGETS
+from leadloop_contract.values import CRM_STATUSES, REJECTIONS, CrmStatus, Stage
+
+FUNNEL: Final[tuple[Stage, ...]] = ("lead", "mql", "sql", "accepted", "opportunity", "customer")
+"""The funnel's stages in order (the exits, recycled and disqualified, are not steps of it)."""
+ACCEPTANCES: Final[frozenset[CrmStatus]] = frozenset(
+    s for s in CRM_STATUSES if SALES_TARGETS[s] in ("accepted", "opportunity")
+)
+"""The statuses by which sales takes a lead on (accepted, working, opportunity); those by which
+it gives one back or drops it are the contract's REJECTIONS."""
 Row = Mapping[str, Any]
 
 
@@ -102,9 +111,9 @@ def lead_quality(
         if s["lead_id"] not in group_of:
             continue
         key = group_of[s["lead_id"]]
-        if s["status"] in ("accepted", "working", "opportunity"):
+        if s["status"] in ACCEPTANCES:
             verdicts[key].setdefault(s["lead_id"], "accepted")
-        elif s["status"] in ("rejected", "unqualified", "disqualified"):
+        elif s["status"] in REJECTIONS:
             verdicts[key][s["lead_id"]] = "rejected"
             reasons[key][s.get("reason_code") or "unspecified"] += 1
     out = []

@@ -3,25 +3,43 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
-from leadloop_feedback.crm import Deal, Item, StatusUpdate, Touch, record
+from leadloop_feedback import handlers
+from leadloop_feedback.adapters.uow import SqlUnitOfWork
+from leadloop_feedback.domain.crm import (
+    Deal,
+    Item,
+    Outcome,
+    RecordDeals,
+    RecordStatusUpdates,
+    RecordTouches,
+    StatusUpdate,
+    Touch,
+)
 from leadloop_platform.auth.guard import require_scope
 from leadloop_platform.http.problems import Problem, validation_errors
 from leadloop_platform.webhooks import SignatureError, verify
+from leadloop_runtime import Transactions
 
 router = APIRouter(prefix="/v1/crm", tags=["crm"])
+ItemT = TypeVar("ItemT", bound=Item)
+CommandT = TypeVar("CommandT")
 PROBLEMS: dict[int | str, dict[str, Any]] = {
     s: {"description": d, "content": {"application/problem+json": {}}}
     for s, d in [
         (401, "no key and no valid signature"),
         (403, "key lacks crm:write"),
-        (409, "an impossible transition, or a crm_event_id reused with another body"),
+        (
+            409,
+            "an impossible transition, a rejection without an agreed reason_code, "
+            "or a crm_event_id reused with another body",
+        ),
         (
             422,
             "invalid items (a time in the future, a currency not ISO 4217), unknown leads, "
@@ -80,7 +98,7 @@ def body_schema(model: type[Item]) -> dict[str, Any]:
     }
 
 
-def parse(model: type[Item], body: bytes, limit: int) -> list[Item]:
+def parse(model: type[ItemT], body: bytes, limit: int) -> list[ItemT]:
     """One object, a JSON list, or {"items": [...]}; every invalid field is named."""
     try:
         raw: Any = TypeAdapter(Any).validate_json(body)
@@ -91,7 +109,7 @@ def parse(model: type[Item], body: bytes, limit: int) -> list[Item]:
     if not 1 <= len(items) <= limit:
         raise Problem(422, f"send between 1 and {limit} items", kind="validation-error")
     try:
-        return list(TypeAdapter(list[model]).validate_python(items))  # type: ignore[valid-type]
+        return TypeAdapter(list[model]).validate_python(items)  # type: ignore[valid-type]
     except ValidationError as exc:
         errors = [
             {**e, "pointer": "/items" + e["pointer"], "field": "items." + e["field"]}
@@ -105,14 +123,17 @@ def parse(model: type[Item], body: bytes, limit: int) -> list[Item]:
         ) from exc
 
 
-async def accept(request: Request, kind: str, model: type[Item]) -> JSONResponse:
-    body = await request.body()
-    items = parse(model, body, request.app.state.settings.max_crm_items)
-    async with request.app.state.uow() as uow:
-        outcome = await record(uow, kind, items, datetime.now(UTC))
-        await uow.commit()
-    fresh = any(not a["duplicate"] for a in outcome.accepted)
-    return JSONResponse({"accepted": outcome.accepted}, status_code=202 if fresh else 200)
+async def accept(
+    request: Request,
+    model: type[ItemT],
+    command: Callable[[Sequence[ItemT]], CommandT],
+    handler: Callable[[SqlUnitOfWork, CommandT], Awaitable[Outcome]],
+) -> JSONResponse:
+    """Parse the items, run the command in one transaction; 202 if any item is new, else 200."""
+    items = parse(model, await request.body(), request.app.state.settings.max_crm_items)
+    transactions: Transactions[SqlUnitOfWork] = request.app.state.transactions
+    outcome = await transactions.run(handler, command(items))
+    return JSONResponse({"accepted": outcome.accepted}, status_code=202 if outcome.fresh else 200)
 
 
 class Accepted(BaseModel):
@@ -135,7 +156,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     openapi_extra={"requestBody": body_schema(Touch)},
 )
 async def post_touches(request: Request) -> JSONResponse:
-    return await accept(request, "touch", Touch)
+    return await accept(request, Touch, RecordTouches, handlers.record_touches)
 
 
 @router.post(
@@ -148,7 +169,7 @@ async def post_touches(request: Request) -> JSONResponse:
     openapi_extra={"requestBody": body_schema(StatusUpdate)},
 )
 async def post_status_updates(request: Request) -> JSONResponse:
-    return await accept(request, "status", StatusUpdate)
+    return await accept(request, StatusUpdate, RecordStatusUpdates, handlers.record_status_updates)
 
 
 @router.post(
@@ -161,4 +182,4 @@ async def post_status_updates(request: Request) -> JSONResponse:
     openapi_extra={"requestBody": body_schema(Deal)},
 )
 async def post_deals(request: Request) -> JSONResponse:
-    return await accept(request, "deal", Deal)
+    return await accept(request, Deal, RecordDeals, handlers.record_deals)

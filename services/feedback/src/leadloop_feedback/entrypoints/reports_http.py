@@ -11,14 +11,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.dialects.postgresql import insert
 
 from leadloop_events.instant import Instant
 from leadloop_events.money import CurrencyCode
-from leadloop_feedback import queries
-from leadloop_feedback.adapters.tables import campaigns
+from leadloop_feedback import handlers
+from leadloop_feedback.adapters import feeds, queries
+from leadloop_feedback.adapters.uow import SqlUnitOfWork
+from leadloop_feedback.domain.crm import Campaign, SetCampaignSpend
+from leadloop_feedback.domain.period import Filters, Period, last_days, month_of
 from leadloop_platform.auth.guard import require_scope
 from leadloop_platform.http.problems import Problem
+from leadloop_runtime import Transactions
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 READ = Depends(require_scope("reports:read"))
@@ -32,29 +35,27 @@ AS_CSV: dict[int | str, dict[str, Any]] = {
 def period(
     from_: Annotated[Instant | None, Query(alias="from")] = None,
     to: Annotated[Instant | None, Query()] = None,
-) -> queries.Period:
+) -> Period:
     """`from` and `to` (ISO dates or times); default: the 90 days up to now."""
-    return _period(from_, to, lambda: queries.last_days(90))
+    return _period(from_, to, lambda: last_days(90))
 
 
 def month_period(
     from_: Annotated[Instant | None, Query(alias="from")] = None,
     to: Annotated[Instant | None, Query()] = None,
-) -> queries.Period:
+) -> Period:
     """`from` and `to`; default: this calendar month (UTC), so pacing projects to its end."""
-    return _period(from_, to, lambda: queries.month_of(datetime.now(UTC)))
+    return _period(from_, to, lambda: month_of(datetime.now(UTC)))
 
 
-def _period(
-    start: datetime | None, end: datetime | None, default: Callable[[], queries.Period]
-) -> queries.Period:
+def _period(start: datetime | None, end: datetime | None, default: Callable[[], Period]) -> Period:
     if start is None and end is None:
         return default()
     end = end or datetime.now(UTC)
     start = start or end - timedelta(days=90)
     if start >= end:
         raise Problem(422, "`from` must be before `to`", kind="validation-error")
-    return queries.Period(start, end)
+    return Period(start, end)
 
 
 def filters(
@@ -62,14 +63,14 @@ def filters(
     campaign: Annotated[str | None, Query(max_length=200)] = None,
     team: Annotated[str | None, Query(max_length=100)] = None,
     rep_id: Annotated[str | None, Query(max_length=100)] = None,
-) -> queries.Filters:
+) -> Filters:
     """Narrow any report to a source, a campaign, a team or a rep."""
-    return queries.Filters(source=source, campaign=campaign, team=team, rep_id=rep_id)
+    return Filters(source=source, campaign=campaign, team=team, rep_id=rep_id)
 
 
-PeriodDep = Annotated[queries.Period, Depends(period)]
-MonthDep = Annotated[queries.Period, Depends(month_period)]
-FiltersDep = Annotated[queries.Filters, Depends(filters)]
+PeriodDep = Annotated[Period, Depends(period)]
+MonthDep = Annotated[Period, Depends(month_period)]
+FiltersDep = Annotated[Filters, Depends(filters)]
 
 
 def flatten(row: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -240,7 +241,7 @@ async def plan_report(
 )
 async def lead_journey(request: Request, lead_id: str) -> dict[str, Any]:
     async with request.app.state.engine.connect() as conn:
-        events = await queries.journey_of(conn, lead_id)
+        events = await feeds.journey_of(conn, lead_id)
     if not events:
         raise Problem(404, f"no journey for lead {lead_id}", kind="lead-not-found")
     return {"lead_id": lead_id, "events": events}
@@ -259,12 +260,7 @@ class CampaignIn(BaseModel):
     summary="A campaign's cost, for cost per lead, MQL, customer and ROI",
 )
 async def put_campaign(request: Request, campaign_id: str, body: CampaignIn) -> dict[str, Any]:
-    values = {"campaign_id": campaign_id, **body.model_dump(), "updated_at": datetime.now(UTC)}
-    stmt = insert(campaigns).values(values)
-    async with request.app.state.engine.begin() as conn:
-        await conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[campaigns.c.campaign_id], set_={k: stmt.excluded[k] for k in values}
-            )
-        )
-    return {**values, "spend": float(body.spend)}
+    campaign = Campaign(campaign_id=campaign_id, **body.model_dump(), updated_at=datetime.now(UTC))
+    transactions: Transactions[SqlUnitOfWork] = request.app.state.transactions
+    kept = await transactions.run(handlers.set_campaign_spend, SetCampaignSpend(campaign))
+    return {**vars(kept), "spend": float(kept.spend)}

@@ -1,0 +1,155 @@
+"""The dashboard's panels: each an HTML fragment (SVG inside) from the same queries as the
+reports API, so the screen and the API show the same numbers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import jinja2
+from markupsafe import Markup
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from leadloop_feedback.adapters import feeds, queries
+from leadloop_feedback.domain import reviews, svg
+from leadloop_feedback.domain.money import Exchange
+from leadloop_feedback.domain.period import NO_FILTERS, last_days, month_of
+from leadloop_feedback.domain.reports import FUNNEL
+
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.PackageLoader("leadloop_feedback", "templates"),
+    autoescape=True,
+    undefined=jinja2.StrictUndefined,
+)
+PANELS = TEMPLATES.get_template("panels.html")
+
+
+STAGES = FUNNEL
+_minutes = reviews.minutes
+
+
+def _render(macro: str, **values: Any) -> str:
+    """One panel: a macro of panels.html; values wrapped in Markup are trusted SVG."""
+    module: Any = PANELS.module
+    return str(getattr(module, macro)(values))
+
+
+def _funnel_panel(everything: dict[str, Any], days: int) -> tuple[str, dict[str, int]]:
+    groups = everything["groups"]
+    found = groups[0]["counts"] if groups else {}
+    counts: dict[str, int] = {s: int(found.get(s, 0)) for s in STAGES}
+    conversion = groups[0]["conversion"] if groups else {}
+    steps = [
+        (s, counts[s], None if i == 0 else conversion.get(f"{STAGES[i - 1]}_to_{s}"))
+        for i, s in enumerate(STAGES)
+    ]
+    return _render("funnel", days=days, svg=Markup(svg.funnel(steps))), counts
+
+
+def _sla_panels(sla: dict[str, Any]) -> dict[str, str]:
+    overall = sla["sales"]["overall"] or {}
+    mql = sla["marketing"]["mql"]
+    handed = (
+        f"{overall.get('touched', 0)} of {overall.get('assigned', 0)} touched, "
+        f"{overall.get('pending', 0)} pending"
+    )
+    marketing = svg.gauge(
+        mql.get("pacing"),
+        "MQL target pacing",
+        f"{mql['delivered']} of {mql.get('target') or 'no target'}",
+        "sla.mql_pacing",
+    )
+    sales = svg.gauge(
+        overall.get("touched_within_sla"), "touched within SLA", handed, "sla.touched_within_sla"
+    )
+    sales_line = (
+        f"p50 {_minutes(overall.get('p50_minutes'))}, p90 {_minutes(overall.get('p90_minutes'))}"
+        f", {overall.get('breaches', 0)} breaches, {overall.get('reassignments', 0)} reassignments"
+    )
+    bands = [(b["band"], b["count"]) for b in sla["sales"]["distribution"]]
+    return {
+        "sla": _render(
+            "sla",
+            marketing_svg=Markup(marketing),
+            sales_svg=Markup(sales),
+            mql_line=mql.get("summary") or f"{mql['delivered']} MQLs delivered",
+            sales_line=sales_line,
+        ),
+        "speed": _render(
+            "speed",
+            limit=_minutes(sla["sales"]["first_touch_minutes"]),
+            svg=Markup(svg.columns(bands, svg.SALES, "speed", "Speed-to-lead distribution")),
+        ),
+    }
+
+
+def _grouped_panel(
+    title: str, funnel: dict[str, Any], revenue: dict[str, Any], key: str, days: int
+) -> str:
+    """MQLs, won revenue and pipeline per source or campaign (the eight largest)."""
+    mqls = [(g["group"], g["counts"]["mql"], 0.0) for g in funnel["groups"]]
+    money = [(g["group"], g["won_revenue"], g["pipeline"]) for g in revenue["groups"]]
+    mqls.sort(key=lambda t: -t[1])
+    money.sort(key=lambda t: -(t[1] + t[2]))
+    return _render(
+        "by_group",
+        title=title,
+        days=days,
+        mql_svg=Markup(svg.bars(mqls[:8], f"mql.{key}", f"MQLs by {key}")),
+        revenue_svg=Markup(
+            svg.bars(money[:8], f"won.{key}", f"Revenue by {key}", colours=(svg.GOOD, "#bfe3cd"))
+        ),
+    )
+
+
+async def panels(conn: AsyncConnection, days: int, exchange: Exchange) -> dict[str, str]:
+    """Every panel of the dashboard as HTML (SVG inside), from the same queries as the API:
+    the funnel and the groups over the last `days`, the agreement over this month."""
+    p = last_days(days)
+    none = NO_FILTERS
+    everything = await queries.funnel(conn, p, none, "all")
+    revenue_source = await queries.revenue(conn, p, none, "source", "linear", exchange)
+    sla = await queries.sla(conn, month_of(datetime.now(UTC)), none, "rep_id")
+    funnel_panel, counts = _funnel_panel(everything, days)
+    # every lead has one source, so the totals over sources count each deal once
+    kpis = _render(
+        "kpis",
+        days=days,
+        counts=counts,
+        won=sum(g["won_revenue"] for g in revenue_source["groups"]),
+        pipeline=sum(g["pipeline"] for g in revenue_source["groups"]),
+        currency=revenue_source["currency"],
+        unconverted=revenue_source["unconverted"],
+        p50=_minutes((sla["sales"]["overall"] or {}).get("p50_minutes")),
+    )
+    return {
+        "kpis": kpis,
+        "funnel": funnel_panel,
+        **_sla_panels(sla),
+        "sources": _grouped_panel(
+            "By source",
+            await queries.funnel(conn, p, none, "source"),
+            revenue_source,
+            "source",
+            days,
+        ),
+        "campaigns": _grouped_panel(
+            "By campaign",
+            await queries.funnel(conn, p, none, "campaign"),
+            await queries.revenue(conn, p, none, "campaign", "linear", exchange),
+            "campaign",
+            days,
+        ),
+        "handoffs": _render(
+            "feed",
+            title="Latest hand-offs",
+            rows=await feeds.latest(conn, feeds.HANDOFF_TYPES, 10),
+            empty="No lead handed to sales yet.",
+        ),
+        "breaches": _render(
+            "feed",
+            title="Latest SLA breaches",
+            rows=await feeds.latest(conn, feeds.BREACH_TYPES, 10),
+            empty="No breach: every hand-off was touched in time.",
+        ),
+    }

@@ -1,0 +1,277 @@
+"""Feedback's handlers: one async function per event projected and per CRM command.
+
+Events of all four topics fold into the closed-loop read model (and each lead's journey):
+  agreement.published -> agreements           lead.captured -> leads (source, campaign)
+  lead.activity_recorded -> lead campaigns    lead.erased -> the lead forgotten
+  lead.scored -> lead scores                  lead.stage_changed -> stage_events, lead stage
+  lead.assigned / reassigned -> assignments, reps          lead.sla_breached -> breaches
+  lead.touched / status_changed / deal.closed -> touches, statuses, deals
+CRM commands (HTTP) decide the sales side and publish on leads.feedback:
+  RecordTouches -> lead.touched   RecordStatusUpdates -> lead.status_changed (with the move)
+  RecordDeals -> deal.closed (with the move)                 SetCampaignSpend -> campaigns
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
+from typing import TypeVar
+
+from leadloop_contract.agreement import rejection_reasons
+from leadloop_events import topics
+from leadloop_events.agreement import AgreementPublished
+from leadloop_events.envelope import CloudEvent, EventData, new_event
+from leadloop_events.feedback import DealClosed, LeadStatusChanged, LeadTouched
+from leadloop_events.handoff import LeadAssigned, LeadReassigned, SlaBreached
+from leadloop_events.intake import ActivityRecorded, LeadCaptured, LeadErased
+from leadloop_events.lifecycle import LeadScored, LeadStageChanged
+from leadloop_feedback.adapters.uow import SqlUnitOfWork
+from leadloop_feedback.config import Settings
+from leadloop_feedback.domain import sales
+from leadloop_feedback.domain.crm import (
+    Campaign,
+    CrmRefused,
+    Item,
+    Kind,
+    Outcome,
+    RecordDeals,
+    RecordStatusUpdates,
+    RecordTouches,
+    SetCampaignSpend,
+    Touch,
+)
+from leadloop_feedback.domain.journey import describe
+from leadloop_feedback.domain.ports import FeedbackUnitOfWork
+from leadloop_feedback.domain.read_model import (
+    Capture,
+    DealFact,
+    Handoff,
+    JourneyLine,
+    PublishedAgreement,
+    Reassignment,
+    Scores,
+    StageEntry,
+    StatusFact,
+    TouchFact,
+)
+from leadloop_runtime import Registry
+
+SOURCE = "/leadloop/feedback"
+W = TypeVar("W", bound=FeedbackUnitOfWork)
+Projector = Callable[[W, CloudEvent, EventData], Awaitable[None]]
+
+
+async def project_agreement(
+    uow: FeedbackUnitOfWork, event: CloudEvent, data: AgreementPublished
+) -> None:
+    """Keep the version, for the CRM's reason codes and the reports' targets."""
+    await uow.repo.save_agreement(
+        PublishedAgreement(data.version, data.document, data.published_at)
+    )
+
+
+async def project_capture(uow: FeedbackUnitOfWork, event: CloudEvent, data: LeadCaptured) -> None:
+    """The lead enters the funnel with its first source, campaign and time."""
+    await uow.repo.capture(Capture(data.lead_id, data.source, data.campaign, data.submitted_at))
+
+
+async def project_activity(
+    uow: FeedbackUnitOfWork, event: CloudEvent, data: ActivityRecorded
+) -> None:
+    """An activity through a campaign credits that campaign too."""
+    if data.campaign:
+        await uow.repo.add_campaign(data.lead_id, data.campaign)
+
+
+async def project_erasure(uow: FeedbackUnitOfWork, event: CloudEvent, data: LeadErased) -> None:
+    """Forget the person (the reports keep the counts)."""
+    await uow.repo.erase(data.lead_id)
+
+
+async def project_score(uow: FeedbackUnitOfWork, event: CloudEvent, data: LeadScored) -> None:
+    """The lead's latest fit and interest, for score calibration."""
+    scores = Scores(data.fit, data.interest, data.grade, data.interest_band)
+    await uow.repo.set_scores(data.lead_id, scores)
+
+
+async def project_stage_change(
+    uow: FeedbackUnitOfWork, event: CloudEvent, data: LeadStageChanged
+) -> None:
+    """A funnel move (marketing's, or the sales move feedback decided, as scoring applied it)."""
+    await uow.repo.add_stage_entry(
+        StageEntry(
+            event.id, data.lead_id, data.from_stage, data.to_stage, data.reason, data.changed_at
+        )
+    )
+
+
+async def project_assignment(
+    uow: FeedbackUnitOfWork, event: CloudEvent, data: LeadAssigned
+) -> None:
+    """The hand-off: the lead may now be touched, by the rep it names."""
+    if data.owner_rep_id:
+        await uow.repo.know_reps([data.owner_rep_id], data.assigned_at)
+    await uow.repo.add_handoff(
+        Handoff(
+            data.assignment_id,
+            data.lead_id,
+            data.team,
+            data.owner_rep_id,
+            data.assigned_at,
+            data.sla_deadline,
+        )
+    )
+
+
+async def project_reassignment(
+    uow: FeedbackUnitOfWork, event: CloudEvent, data: LeadReassigned
+) -> None:
+    """The hand-off moves to another rep; both reps may touch the lead."""
+    named = [r for r in (data.from_rep_id, data.to_rep_id) if r]
+    await uow.repo.know_reps(named, data.reassigned_at)
+    await uow.repo.reassign(Reassignment(data.assignment_id, data.to_rep_id, data.sla_deadline))
+
+
+async def project_breach(uow: FeedbackUnitOfWork, event: CloudEvent, data: SlaBreached) -> None:
+    """One more missed deadline on the hand-off."""
+    await uow.repo.count_breach(data.assignment_id)
+
+
+async def project_touch(uow: FeedbackUnitOfWork, event: CloudEvent, data: LeadTouched) -> None:
+    """A touch, for speed to lead."""
+    await uow.repo.add_touch(
+        TouchFact(
+            data.crm_event_id,
+            data.lead_id,
+            data.rep_id,
+            data.channel,
+            data.outcome,
+            data.touched_at,
+        )
+    )
+
+
+async def project_status(
+    uow: FeedbackUnitOfWork, event: CloudEvent, data: LeadStatusChanged
+) -> None:
+    """A CRM status, for lead quality."""
+    await uow.repo.add_status(
+        StatusFact(data.crm_event_id, data.lead_id, data.status, data.reason_code, data.changed_at)
+    )
+
+
+async def project_deal(uow: FeedbackUnitOfWork, event: CloudEvent, data: DealClosed) -> None:
+    """A deal, for revenue."""
+    # A deal can arrive after the erasure (topics are not ordered against each other): its
+    # free-text reason may name the person, so it is not kept for an erased lead.
+    lead = await uow.repo.lead(data.lead_id)
+    erased = lead is not None and lead.erased
+    await uow.repo.add_deal(
+        DealFact(
+            data.crm_event_id,
+            data.deal_id,
+            data.lead_id,
+            data.stage,
+            data.amount,
+            data.currency,
+            data.recurring,
+            None if erased else data.reason,
+            data.closed_at,
+        )
+    )
+
+
+def with_journey(handler: Projector[W]) -> Projector[W]:
+    """Also write the event's line in the lead's journey (an erasure deletes the journey)."""
+
+    async def handle(uow: W, event: CloudEvent, data: EventData) -> None:
+        await handler(uow, event, data)
+        lead_id = getattr(data, "lead_id", None)
+        if lead_id is None:
+            return
+        if isinstance(data, LeadErased):
+            await uow.repo.forget_journey(lead_id)
+            return
+        summary = describe(event.type, event.data)
+        await uow.repo.add_journey_line(
+            JourneyLine(event.id, lead_id, event.type, event.time, summary)
+        )
+
+    return handle
+
+
+async def record_touches(uow: FeedbackUnitOfWork, command: RecordTouches) -> Outcome:
+    """Touches after a hand-off, by a rep it named."""
+    return await _record(uow, "touch", command.items, command.received_at)
+
+
+async def record_status_updates(uow: FeedbackUnitOfWork, command: RecordStatusUpdates) -> Outcome:
+    """Statuses, each with the sales-side move feedback decides."""
+    return await _record(uow, "status", command.items, command.received_at)
+
+
+async def record_deals(uow: FeedbackUnitOfWork, command: RecordDeals) -> Outcome:
+    """Deals, each with the sales-side move feedback decides."""
+    return await _record(uow, "deal", command.items, command.received_at)
+
+
+async def set_campaign_spend(uow: FeedbackUnitOfWork, command: SetCampaignSpend) -> Campaign:
+    """Keep the campaign's cost."""
+    await uow.repo.save_campaign(command.campaign)
+    return command.campaign
+
+
+async def _record(
+    uow: FeedbackUnitOfWork, kind: Kind, items: Sequence[Item], now: datetime
+) -> Outcome:
+    """Decide each item in order, publish what is accepted; CrmRefused (nothing kept) if any
+    item is refused. A crm_event_id seen before answers its first event id."""
+    repo, outcome = uow.repo, Outcome()
+    stages = await repo.stages({i.lead_id for i in items})
+    agreement = await repo.current_agreement()
+    reasons = list(agreement.rejection_reasons) if agreement else rejection_reasons(None)
+    touches = [i for i in items if isinstance(i, Touch)]
+    handoffs = await repo.handoffs({t.lead_id for t in touches}, {t.rep_id for t in touches})
+    for index, item in enumerate(items):
+        if not await repo.claim_request(kind, item, now):
+            earlier = await repo.earlier_request(kind, item.crm_event_id)
+            if not sales.same(item, earlier.body):
+                outcome.errors.append(sales.reused(item).error(index))
+            else:
+                outcome.accepted.append(_answer(item, earlier.event_id, duplicate=True))
+            continue
+        decision = sales.decide(item, stages, reasons, handoffs)
+        if isinstance(decision, sales.Problem):
+            outcome.errors.append(decision.error(index))
+            continue
+        event = new_event(decision.event(), source=SOURCE, subject=item.lead_id, time=now)
+        uow.publish(topics.FEEDBACK, event)
+        if decision.move is not None:
+            await repo.decide_stage(item.lead_id, decision.move.to_stage, now)
+        await repo.settle_request(kind, item.crm_event_id, event.id)
+        outcome.accepted.append(_answer(item, event.id, duplicate=False))
+    if outcome.errors:
+        raise CrmRefused(outcome.errors)
+    return outcome
+
+
+def _answer(item: Item, event_id: str, *, duplicate: bool) -> dict[str, object]:
+    return {"crm_event_id": item.crm_event_id, "event_id": event_id, "duplicate": duplicate}
+
+
+def registry(settings: Settings | None = None) -> Registry[SqlUnitOfWork]:
+    """Event type -> handler: what feedback folds into its read model, each also journaled."""
+    events: Registry[SqlUnitOfWork] = Registry()
+    events.on(AgreementPublished)(project_agreement)
+    events.on(LeadCaptured)(project_capture)
+    events.on(ActivityRecorded)(project_activity)
+    events.on(LeadErased)(project_erasure)
+    events.on(LeadScored)(project_score)
+    events.on(LeadStageChanged)(project_stage_change)
+    events.on(LeadAssigned)(project_assignment)
+    events.on(LeadReassigned)(project_reassignment)
+    events.on(SlaBreached)(project_breach)
+    events.on(LeadTouched)(project_touch)
+    events.on(LeadStatusChanged)(project_status)
+    events.on(DealClosed)(project_deal)
+    return events.wrapped(with_journey)

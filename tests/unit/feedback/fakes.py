@@ -1,0 +1,196 @@
+"""In-memory fakes of feedback's repository and unit of work, for handler tests."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from collections.abc import Awaitable, Callable, Collection
+from datetime import datetime
+from typing import Any, TypeVar
+
+from leadloop_contract.agreement import Agreement
+from leadloop_contract.values import Stage
+from leadloop_events.envelope import CloudEvent
+from leadloop_feedback.domain.crm import Campaign, Earlier, Handoffs, Item, Kind
+from leadloop_feedback.domain.read_model import (
+    Capture,
+    DealFact,
+    Handoff,
+    JourneyLine,
+    ProjectedLead,
+    PublishedAgreement,
+    Reassignment,
+    Scores,
+    StageEntry,
+    StatusFact,
+    TouchFact,
+)
+
+R = TypeVar("R")
+
+
+class FakeRepository:
+    """Feedback's tables as dicts keyed like their primary keys."""
+
+    def __init__(self) -> None:
+        self.leads: dict[str, ProjectedLead] = {}
+        self.stage_entries: dict[str, StageEntry] = {}
+        self.handoffs_by_id: dict[str, Handoff] = {}
+        self.breaches: dict[str, int] = {}
+        self.reassignments: dict[str, int] = {}
+        self.reps: set[str] = set()
+        self.touches: dict[str, TouchFact] = {}
+        self.statuses: dict[str, StatusFact] = {}
+        self.deals: dict[str, DealFact] = {}
+        self.agreements: dict[str, PublishedAgreement] = {}
+        self.journey: dict[str, JourneyLine] = {}
+        self.requests: dict[tuple[str, str], dict[str, Any]] = {}
+        self.campaigns: dict[str, Campaign] = {}
+
+    def _set(self, lead_id: str, **values: Any) -> None:
+        lead = self.leads.get(lead_id) or ProjectedLead(lead_id)
+        self.leads[lead_id] = dataclasses.replace(lead, **values)
+
+    async def lead(self, lead_id: str) -> ProjectedLead | None:
+        return self.leads.get(lead_id)
+
+    async def capture(self, capture: Capture) -> None:
+        lead = self.leads.get(capture.lead_id) or ProjectedLead(capture.lead_id)
+        seen = [t for t in (lead.first_seen_at, capture.first_seen_at) if t is not None]
+        self._set(
+            capture.lead_id,
+            source=lead.source or capture.source,
+            campaign=lead.campaign or capture.campaign,
+            first_seen_at=min(seen),
+        )
+        if capture.campaign:
+            await self.add_campaign(capture.lead_id, capture.campaign)
+
+    async def add_campaign(self, lead_id: str, campaign: str) -> None:
+        known = self.leads.get(lead_id) or ProjectedLead(lead_id)
+        if campaign not in known.campaigns:
+            self._set(lead_id, campaigns=(*known.campaigns, campaign))
+
+    async def erase(self, lead_id: str) -> None:
+        self._set(lead_id, erased=True)
+        for key, deal in self.deals.items():
+            if deal.lead_id == lead_id:
+                self.deals[key] = dataclasses.replace(deal, reason=None)
+        for request in self.requests.values():
+            if request["lead_id"] == lead_id:
+                request["body"] = {"erased": True}
+
+    async def set_scores(self, lead_id: str, scores: Scores) -> None:
+        self._set(lead_id, **vars(scores))
+
+    async def add_stage_entry(self, entry: StageEntry) -> None:
+        self.stage_entries.setdefault(entry.event_id, entry)
+        self._set(entry.lead_id, stage=entry.to_stage)
+
+    async def know_reps(self, rep_ids: Collection[str], at: datetime) -> None:
+        self.reps.update(rep_ids)
+
+    async def add_handoff(self, handoff: Handoff) -> None:
+        self.handoffs_by_id.setdefault(handoff.assignment_id, handoff)
+
+    async def reassign(self, reassignment: Reassignment) -> None:
+        found = self.handoffs_by_id.get(reassignment.assignment_id)
+        if found is not None:
+            self.handoffs_by_id[found.assignment_id] = dataclasses.replace(
+                found, rep_id=reassignment.rep_id, sla_deadline=reassignment.sla_deadline
+            )
+            self.reassignments[found.assignment_id] = (
+                self.reassignments.get(found.assignment_id, 0) + 1
+            )
+
+    async def count_breach(self, assignment_id: str) -> None:
+        if assignment_id in self.handoffs_by_id:
+            self.breaches[assignment_id] = self.breaches.get(assignment_id, 0) + 1
+
+    async def add_touch(self, touch: TouchFact) -> None:
+        self.touches.setdefault(touch.crm_event_id, touch)
+
+    async def add_status(self, status: StatusFact) -> None:
+        self.statuses.setdefault(status.crm_event_id, status)
+
+    async def add_deal(self, deal: DealFact) -> None:
+        self.deals.setdefault(deal.crm_event_id, deal)
+
+    async def save_agreement(self, published: PublishedAgreement) -> None:
+        self.agreements.setdefault(published.version, published)
+
+    async def add_journey_line(self, line: JourneyLine) -> None:
+        self.journey.setdefault(line.event_id, line)
+
+    async def forget_journey(self, lead_id: str) -> None:
+        self.journey = {k: v for k, v in self.journey.items() if v.lead_id != lead_id}
+
+    async def claim_request(self, kind: Kind, item: Item, now: datetime) -> bool:
+        if (kind, item.crm_event_id) in self.requests:
+            return False
+        self.requests[(kind, item.crm_event_id)] = {
+            "event_id": "pending",
+            "lead_id": item.lead_id,
+            "body": item.model_dump(mode="json"),
+        }
+        return True
+
+    async def earlier_request(self, kind: Kind, crm_event_id: str) -> Earlier:
+        request = self.requests[(kind, crm_event_id)]
+        return Earlier(request["event_id"], request["body"])
+
+    async def settle_request(self, kind: Kind, crm_event_id: str, event_id: str) -> None:
+        self.requests[(kind, crm_event_id)]["event_id"] = event_id
+
+    async def stages(self, lead_ids: Collection[str]) -> dict[str, Stage]:
+        return {
+            i: lead.stage
+            for i in lead_ids
+            if (lead := self.leads.get(i)) is not None and not lead.erased
+        }
+
+    async def handoffs(self, lead_ids: Collection[str], rep_ids: Collection[str]) -> Handoffs:
+        handed = {h.lead_id for h in self.handoffs_by_id.values()}
+        return Handoffs(set(lead_ids) & handed, set(rep_ids) & self.reps)
+
+    async def current_agreement(self) -> Agreement | None:
+        newest = max(self.agreements.values(), key=lambda a: a.published_at, default=None)
+        return newest.agreement if newest else None
+
+    async def decide_stage(self, lead_id: str, stage: Stage, now: datetime) -> None:
+        self._set(lead_id, stage=stage)
+
+    async def save_campaign(self, campaign: Campaign) -> None:
+        self.campaigns[campaign.campaign_id] = campaign
+
+
+class FakeUnitOfWork:
+    """Transactions in memory: `run` keeps what a handler did when it returns (its events
+    committed), and nothing of it when it raises, as `Transactions.run` does."""
+
+    def __init__(self, repo: FakeRepository | None = None) -> None:
+        self.repo = repo or FakeRepository()
+        self.pending: list[tuple[str, CloudEvent]] = []
+        self.committed: list[tuple[str, CloudEvent]] = []
+
+    def publish(self, topic: str, event: CloudEvent) -> None:
+        self.pending.append((topic, event))
+
+    async def commit(self) -> None:
+        self.committed.extend(self.pending)
+        self.pending = []
+
+    def events(self) -> list[CloudEvent]:
+        return [event for _, event in self.committed]
+
+    async def run(self, handler: Callable[..., Awaitable[R]], *args: Any) -> R:
+        """`handler(self, *args)` as one transaction: all of it kept, or none of it."""
+        before = copy.deepcopy(vars(self.repo))
+        try:
+            result = await handler(self, *args)
+        except BaseException:
+            self.repo.__dict__.update(before)
+            self.pending = []
+            raise
+        await self.commit()
+        return result
