@@ -122,21 +122,7 @@ async def _capture(uow: IntakeUnitOfWork, commands: Sequence[CaptureLead]) -> li
             correlation_id=cmd.correlation_id,
         )
         kept.append(submission)
-        data = LeadCaptured(
-            lead_id=lead_id,
-            submission_id=submission.submission_id,
-            is_new_lead=is_new,
-            channel=cmd.channel,
-            profile=upserted.lead.profile(),
-            source=s.source,
-            campaign=s.campaign,
-            form_id=s.form_id,
-            page_url=s.page_url,
-            utm=s.utm,
-            consent=s.consent,
-            fields=s.fields,
-            submitted_at=submission.submitted_at,
-        )
+        data = _lead_captured(cmd, submission, upserted.lead, is_new)
         cid = cmd.correlation_id or submission.submission_id
         uow.publish(
             topics.INTAKE, new_event(data, source=SOURCE, subject=lead_id, correlation_id=cid)
@@ -144,6 +130,27 @@ async def _capture(uow: IntakeUnitOfWork, commands: Sequence[CaptureLead]) -> li
         results.append(Captured(lead_id, submission.submission_id, is_new))
     await uow.repo.insert_submissions(kept)
     return results
+
+
+def _lead_captured(
+    cmd: CaptureLead, submission: Submission, lead: Lead, is_new: bool
+) -> LeadCaptured:
+    s = cmd.submission
+    return LeadCaptured(
+        lead_id=lead.lead_id,
+        submission_id=submission.submission_id,
+        is_new_lead=is_new,
+        channel=cmd.channel,
+        profile=lead.profile(),
+        source=s.source,
+        campaign=s.campaign,
+        form_id=s.form_id,
+        page_url=s.page_url,
+        utm=s.utm,
+        consent=s.consent,
+        fields=s.fields,
+        submitted_at=submission.submitted_at,
+    )
 
 
 async def record_activities(uow: IntakeUnitOfWork, command: RecordActivities) -> list[str]:

@@ -76,15 +76,7 @@ def parse(lines: BoundedLines, *, source: str | None, campaign: str | None) -> I
         header = next(reader, None)
     except RowTooLong as exc:
         raise ValueError(f"the header line is longer than {lines.max_bytes} bytes") from exc
-    if header is None:
-        raise ValueError("the file is empty; the first line must name the columns")
-    if len(header) > MAX_COLUMNS:
-        raise ValueError(f"the header names {len(header)} columns; at most {MAX_COLUMNS} are read")
-    if any("\x00" in h for h in header):
-        raise ValueError("the header holds a NUL character")
-    columns = [ALIASES.get(h.strip().lower(), h.strip()) for h in header]
-    if "email" not in columns:
-        raise ValueError(f"no email column among {header}")
+    columns = _columns(header)
     while True:
         lines.start_record()
         try:
@@ -97,55 +89,69 @@ def parse(lines: BoundedLines, *, source: str | None, campaign: str | None) -> I
         except csv.Error as exc:
             yield _problem(lines.line, "csv", str(exc))
             continue
-        line = lines.line
-        if len(values) > MAX_COLUMNS:
-            yield _problem(
-                line, "too_many_columns", f"{len(values)} values; at most {MAX_COLUMNS} are read"
-            )
+        row = _row(lines.line, header or [], columns, values, source, campaign)
+        if row is not None:
+            yield row
+
+
+def _columns(header: list[str] | None) -> list[str]:
+    """The field each column fills; ValueError when the header makes the file unreadable."""
+    if header is None:
+        raise ValueError("the file is empty; the first line must name the columns")
+    if len(header) > MAX_COLUMNS:
+        raise ValueError(f"the header names {len(header)} columns; at most {MAX_COLUMNS} are read")
+    if any("\x00" in h for h in header):
+        raise ValueError("the header holds a NUL character")
+    columns = [ALIASES.get(h.strip().lower(), h.strip()) for h in header]
+    if "email" not in columns:
+        raise ValueError(f"no email column among {header}")
+    return columns
+
+
+def _row(
+    line: int,
+    header: list[str],
+    columns: list[str],
+    values: list[str],
+    source: str | None,
+    campaign: str | None,
+) -> Row | None:
+    """One data row validated (None for a blank one)."""
+    if len(values) > MAX_COLUMNS:
+        return _problem(
+            line, "too_many_columns", f"{len(values)} values; at most {MAX_COLUMNS} are read"
+        )
+    if not any(v.strip() for v in values):
+        return None
+    raw = dict(zip(header, values, strict=False))
+    if len(values) != len(columns):
+        message = f"{len(values)} values for {len(columns)} columns"
+        return Row(line, raw, None, [{"field": "row", "code": "column_count", "message": message}])
+    if any("\x00" in v for v in values):
+        # PostgreSQL cannot store a NUL character: refuse the row, not the whole batch.
+        return _problem(line, "nul", "the row holds a NUL character")
+    form: dict[str, Any] = {"fields": {}}
+    for column, value in zip(columns, values, strict=True):
+        if value.strip() == "":
             continue
-        if not any(v.strip() for v in values):
-            continue
-        raw = dict(zip(header, values, strict=False))
-        if len(values) != len(columns):
-            yield Row(
-                line,
-                raw,
-                None,
-                [
-                    {
-                        "field": "row",
-                        "code": "column_count",
-                        "message": f"{len(values)} values for {len(columns)} columns",
-                    }
-                ],
-            )
-            continue
-        if any("\x00" in v for v in values):
-            # PostgreSQL cannot store a NUL character: refuse the row, not the whole batch.
-            yield _problem(line, "nul", "the row holds a NUL character")
-            continue
-        form: dict[str, Any] = {"fields": {}}
-        for column, value in zip(columns, values, strict=True):
-            if value.strip() == "":
-                continue
-            if column in ALIASES.values():
-                form[column] = _coerce(column, value)
-            else:
-                form["fields"][column] = value
-        form.setdefault("source", source)
-        form.setdefault("campaign", campaign)
-        try:
-            yield Row(line, raw, FormSubmission.model_validate(form), [])
-        except ValidationError as exc:
-            errors = [
-                {
-                    "field": ".".join(str(p) for p in e["loc"]) or "row",
-                    "code": e["type"],
-                    "message": e["msg"],
-                }
-                for e in exc.errors(include_url=False)
-            ]
-            yield Row(line, raw, None, errors)
+        if column in ALIASES.values():
+            form[column] = _coerce(column, value)
+        else:
+            form["fields"][column] = value
+    form.setdefault("source", source)
+    form.setdefault("campaign", campaign)
+    try:
+        return Row(line, raw, FormSubmission.model_validate(form), [])
+    except ValidationError as exc:
+        errors = [
+            {
+                "field": ".".join(str(p) for p in e["loc"]) or "row",
+                "code": e["type"],
+                "message": e["msg"],
+            }
+            for e in exc.errors(include_url=False)
+        ]
+        return Row(line, raw, None, errors)
 
 
 def raw_json(row: Row) -> str:

@@ -60,6 +60,19 @@ async def run_import(request: Request, *, source: str | None, campaign: str | No
         return await _write_rows(request, first, rows, source=source, campaign=campaign)
 
 
+def _good_rows(rows: list[csvimport.Row], errors: list[RowError], cid: str) -> list[CaptureLead]:
+    """The rows to capture; the bad ones reported in `errors` (up to the reported maximum)."""
+    good: list[CaptureLead] = []
+    for row in rows:
+        if row.submission is None:
+            if len(errors) < csvimport.MAX_ERRORS_REPORTED:
+                errors.append(RowError(line=row.line, errors=row.errors))
+        else:
+            raw = csvimport.raw_json(row)
+            good.append(CaptureLead(row.submission, "import", raw, correlation_id=cid))
+    return good
+
+
 async def _write_rows(
     request: Request,
     first: list[csvimport.Row],
@@ -82,14 +95,7 @@ async def _write_rows(
 
     pending = first + await asyncio.to_thread(more)
     while True:
-        good: list[CaptureLead] = []
-        for row in pending:
-            if row.submission is None:
-                if len(errors) < csvimport.MAX_ERRORS_REPORTED:
-                    errors.append(RowError(line=row.line, errors=row.errors))
-            else:
-                raw = csvimport.raw_json(row)
-                good.append(CaptureLead(row.submission, "import", raw, correlation_id=cid))
+        good = _good_rows(pending, errors, cid)
         # Read ahead: the batch that finds the file's end marks the import finished.
         upcoming = await asyncio.to_thread(more) if pending else []
         batch = ImportLeads(
