@@ -12,6 +12,7 @@ from leadloop_feedback.domain.period import Period
 
 
 async def journey_of(conn: AsyncConnection, lead_id: str) -> list[Row]:
+    """One lead's journey lines, oldest first."""
     lines = await rows(
         conn,
         sa.select(journey)
@@ -38,6 +39,7 @@ async def latest(conn: AsyncConnection, event_types: tuple[str, ...], limit: int
 
 
 async def agreements_published(conn: AsyncConnection, p: Period) -> list[Row]:
+    """The agreement versions published in the period, in order."""
     return await rows(
         conn,
         sa.select(agreements.c.version, agreements.c.published_at)

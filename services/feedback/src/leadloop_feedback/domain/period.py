@@ -27,6 +27,7 @@ class Period:
 
 
 def last_days(days: float, end: datetime | None = None) -> Period:
+    """The `days` up to `end` (default: now)."""
     end = end or datetime.now(UTC)
     return Period(end - timedelta(days=days), end)
 
