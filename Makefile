@@ -56,8 +56,9 @@ lint: $(SYNCED) ## ruff and mypy
 	$(PY) -m ruff check libs services tools tests
 	$(PY) -m mypy libs services tools
 
-schemas: $(SYNCED) ## regenerate the JSON Schemas and the AsyncAPI document
+schemas: $(SYNCED) ## regenerate the JSON Schemas, the AsyncAPI document (who sends, who receives) and the README's topology table
 	$(PY) -m leadloop_events.generate
+	$(VENV)/bin/leadloop topology
 
 bench: $(SYNCED) ## intake alone, then the whole loop with the machine's baselines (BENCH_ARGS=--duration 8 for a quick run)
 	$(PY) -m tests.bench.intake

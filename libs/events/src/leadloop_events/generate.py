@@ -2,6 +2,10 @@
 
 python -m leadloop_events.generate          # write them
 python -m leadloop_events.generate --check  # exit 1, naming stale files, if out of date
+
+The send side (who publishes each topic) is known here. The receive side (who consumes what)
+comes from the services' registries, which libs/ cannot import: `leadloop topology` (tools/cli)
+writes it with `receive_operations`, and this generator keeps it as written.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -22,12 +27,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEMAS = ROOT / "schemas"
 ASYNCAPI = ROOT / "asyncapi.yaml"
 SCHEMA_BASE = "https://leadloop.dev/schemas/"
-PRODUCERS = {
-    topics.INTAKE: "intake",
-    topics.LIFECYCLE: "scoring",
-    topics.HANDOFF: "routing",
-    topics.FEEDBACK: "feedback",
-}
+# service -> topic -> the event types it handles there
+Receivers = Mapping[str, Mapping[str, Sequence[str]]]
 
 
 def _json(document: dict[str, Any]) -> str:
@@ -38,13 +39,46 @@ def _message_name(event_type: str) -> str:
     return event_type.removeprefix("leadloop.").replace(".", "_")
 
 
-def asyncapi() -> dict[str, Any]:
-    """The AsyncAPI 3.0 document: four channels, their messages, who sends what."""
+def producer(topic: str) -> str:
+    """The name of the one service that publishes `topic` (from its CloudEvents source)."""
+    return topics.PRODUCERS[topic].rsplit("/", 1)[-1]
+
+
+def _channel(topic: str) -> str:
+    return topic.replace(".", "_")
+
+
+def receive_operations(receivers: Receivers) -> dict[str, Any]:
+    """AsyncAPI receive operations: one per (service, channel), naming the messages handled."""
+    operations: dict[str, Any] = {}
+    for service, handled in receivers.items():
+        for topic, event_types in handled.items():
+            channel = _channel(topic)
+            names = [_message_name(t) for t in event_types]
+            operations[f"{service}_receives_{channel}"] = {
+                "action": "receive",
+                "channel": {"$ref": f"#/channels/{channel}"},
+                "summary": f"{service} consumes {', '.join(event_types)} from {topic}",
+                "messages": [{"$ref": f"#/channels/{channel}/messages/{n}"} for n in names],
+            }
+    return operations
+
+
+def written_receive_operations() -> dict[str, Any]:
+    """The receive operations in the AsyncAPI document as last written (by `leadloop topology`)."""
+    if not ASYNCAPI.exists():
+        return {}
+    operations: dict[str, Any] = yaml.safe_load(ASYNCAPI.read_text()).get("operations", {})
+    return {k: op for k, op in operations.items() if op.get("action") == "receive"}
+
+
+def asyncapi(receives: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The AsyncAPI 3.0 document: four channels, their messages, who sends and who receives."""
     channels: dict[str, Any] = {}
     operations: dict[str, Any] = {}
     messages: dict[str, Any] = {}
-    for topic, service in PRODUCERS.items():
-        channel = topic.replace(".", "_")
+    for topic in topics.ALL:
+        service, channel = producer(topic), _channel(topic)
         names = [_message_name(m.event_type) for m in types_on(topic)]
         channels[channel] = {
             "address": topic,
@@ -85,13 +119,13 @@ def asyncapi() -> dict[str, Any]:
         },
         "defaultContentType": "application/cloudevents+json",
         "channels": channels,
-        "operations": operations,
+        "operations": {**operations, **(receives or {})},
         "components": {"messages": messages},
     }
 
 
-def render() -> dict[Path, str]:
-    """Every generated file and its content."""
+def render(receives: Mapping[str, Any] | None = None) -> dict[Path, str]:
+    """Every generated file and its content; the receive side as written unless given."""
     files: dict[Path, str] = {}
     envelope = CloudEvent.model_json_schema()
     envelope.update({"$id": SCHEMA_BASE + "cloudevent.json", "title": "CloudEvent"})
@@ -100,7 +134,9 @@ def render() -> dict[Path, str]:
         schema = model.model_json_schema()
         schema.update({"$id": f"{SCHEMA_BASE}{event_type}.json", "title": event_type})
         files[SCHEMAS / f"{event_type}.json"] = _json(schema)
-    files[ASYNCAPI] = yaml.safe_dump(asyncapi(), sort_keys=False, width=100)
+    if receives is None:
+        receives = written_receive_operations()
+    files[ASYNCAPI] = yaml.safe_dump(asyncapi(receives), sort_keys=False, width=100)
     return files
 
 

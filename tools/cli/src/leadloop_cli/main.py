@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from leadloop_cli import agreement_cmd
+from leadloop_cli import agreement_cmd, topology
 from leadloop_cli.services import create_topics, migrate_all
 from leadloop_cli.stack import DevStack
 from leadloop_db.engine import make_engine
@@ -185,6 +185,7 @@ def parser() -> argparse.ArgumentParser:
     revoke.set_defaults(func=cmd_keys_revoke)
 
     agreement_cmd.register(sub)
+    topology.register(sub)
 
     dlq = sub.add_parser("dlq", help="dead-letter topics").add_subparsers(
         dest="dlq_command", required=True
