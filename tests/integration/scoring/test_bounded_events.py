@@ -17,8 +17,13 @@ from leadloop_events.intake import ActivityRecorded, LeadCaptured, LeadProfile
 from leadloop_platform.settings import CommonSettings
 from leadloop_scoring.adapters.tables import leads, outbox
 from leadloop_scoring.adapters.uow import SqlUnitOfWork
-from leadloop_scoring.agreements import CurrentAgreement, publish_agreement
-from leadloop_scoring.handlers import Scoring
+from leadloop_scoring.handlers import (
+    Context,
+    PublishAgreement,
+    publish_agreement,
+    record_activity,
+    score_captured_lead,
+)
 
 LEAD = "lead-ana-many-campaigns"
 ANA = LeadProfile(
@@ -50,15 +55,15 @@ async def test_150_campaigns_are_kept_and_the_sql_carries_the_100_most_recent(
     settings: CommonSettings, engine: AsyncEngine
 ) -> None:
     uow = functools.partial(SqlUnitOfWork, engine, outbox, settings.topic_prefix)
-    scoring = Scoring(CurrentAgreement(), timeline_limit=25, history_limit=500)
+    context = Context(timeline_limit=25, history_limit=500)
     async with uow() as u:
-        await publish_agreement(u, EXAMPLE_FILE.read_text(), published_by="test")
+        await publish_agreement(u, PublishAgreement(EXAMPLE_FILE.read_text(), "test"))
         await u.commit()
     start = datetime.now(UTC) - timedelta(hours=3)
     for i, campaign in enumerate([*CAMPAIGNS, CAMPAIGNS[0]]):  # the first one seen again
         event, data = captured(campaign, start + timedelta(seconds=i))
         async with uow() as u:
-            await scoring.on_captured(u, event, data)
+            await score_captured_lead(u, event, data, context)
             await u.commit()
     demo = ActivityRecorded(
         lead_id=LEAD,
@@ -68,7 +73,7 @@ async def test_150_campaigns_are_kept_and_the_sql_carries_the_100_most_recent(
         campaign="demo-page",
     )
     async with uow() as u:
-        await scoring.on_activity(u, new_event(demo, subject=LEAD), demo)
+        await record_activity(u, new_event(demo, subject=LEAD), demo, context)
         await u.commit()
 
     async with engine.connect() as conn:
@@ -97,9 +102,9 @@ async def test_sources_and_campaigns_longer_than_their_columns_are_cut_not_fatal
     settings: CommonSettings, engine: AsyncEngine
 ) -> None:
     uow = functools.partial(SqlUnitOfWork, engine, outbox, settings.topic_prefix)
-    scoring = Scoring(CurrentAgreement(), timeline_limit=25, history_limit=500)
+    context = Context(timeline_limit=25, history_limit=500)
     async with uow() as u:
-        await publish_agreement(u, EXAMPLE_FILE.read_text(), published_by="test")
+        await publish_agreement(u, PublishAgreement(EXAMPLE_FILE.read_text(), "test"))
         await u.commit()
     long_campaign, long_source = "c" * 500, "s" * 500  # the most intake lets through
     event, data = captured(long_campaign, datetime.now(UTC))
@@ -112,8 +117,8 @@ async def test_sources_and_campaigns_longer_than_their_columns_are_cut_not_fatal
         campaign="d" * 500,
     )
     async with uow() as u:
-        await scoring.on_captured(u, event, data)
-        await scoring.on_activity(u, new_event(activity, subject=LEAD), activity)
+        await score_captured_lead(u, event, data, context)
+        await record_activity(u, new_event(activity, subject=LEAD), activity, context)
         await u.commit()
     async with engine.connect() as conn:
         row = (await conn.execute(sa.select(leads).where(leads.c.lead_id == LEAD))).one()

@@ -4,81 +4,33 @@ from __future__ import annotations
 
 import logging
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
-from leadloop_contract.agreement import AgreementInvalid
-from leadloop_platform.http.problems import problem_response
 from leadloop_runtime import Database, Service, build_app
 from leadloop_scoring.adapters.tables import outbox, processed_events
 from leadloop_scoring.adapters.uow import SqlUnitOfWork
-from leadloop_scoring.agreements import (
-    CurrentAgreement,
-    VersionConflict,
-    announce,
-    publish_agreement,
-)
 from leadloop_scoring.config import Settings
-from leadloop_scoring.entrypoints.http import router
+from leadloop_scoring.entrypoints.http import EXCEPTION_HANDLERS, router
 from leadloop_scoring.entrypoints.scheduler import DecayScheduler
-from leadloop_scoring.handlers import Scoring
+from leadloop_scoring.handlers import Context, publish_agreement_at_start, registry
 
 log = logging.getLogger(__name__)
-
-
-async def _invalid_agreement(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, AgreementInvalid)
-    errors = [
-        {
-            "field": e["path"],
-            "pointer": "/" + e["path"].replace(".", "/"),
-            "message": e["reason"],
-            "code": "invalid",
-        }
-        for e in exc.errors
-    ]
-    return problem_response(
-        422,
-        f"the agreement is invalid: {len(errors)} error(s)",
-        kind="invalid-agreement",
-        instance=request.url.path,
-        errors=errors,
-    )
-
-
-async def _version_conflict(request: Request, exc: Exception) -> JSONResponse:
-    return problem_response(
-        409, str(exc), kind="agreement-version-exists", instance=request.url.path
-    )
-
-
-async def ensure_agreement(uow: SqlUnitOfWork, settings: Settings) -> str:
-    """Publish the configured agreement file when no version exists yet; otherwise announce the
-    version in force again, so services reading a new or emptied topic learn it (consumers
-    store versions idempotently). Returns the version in force."""
-    current = await uow.repo.current_agreement()
-    if current is None:
-        text = settings.agreement_file.read_text()
-        current, _ = await publish_agreement(uow, text, published_by="startup")
-    else:
-        announce(uow, current)
-    return current.version
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """uvicorn --factory leadloop_scoring.bootstrap:create_app"""
     settings = settings or Settings()
     db = Database("scoring", settings, SqlUnitOfWork, outbox)
-    scoring = Scoring(CurrentAgreement(), settings.timeline_limit, settings.activity_history_limit)
+    context = Context.of(settings)  # one agreement cache for the consumer and the scheduler
     scheduler = DecayScheduler(
-        scoring,
         db.transactions,
+        context,
         interval_s=settings.rescore_interval_s,
         batch=settings.rescore_batch,
     )
 
     async def agreement_in_force() -> None:
-        version = await db.transactions.run(ensure_agreement, settings)
+        version = await db.transactions.run(publish_agreement_at_start, settings.agreement_file)
         log.info("agreement %s in force", version)
 
     return build_app(
@@ -87,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             description="The agreement between sales and marketing, applied to every lead event.",
             settings=settings,
             database=db,
-            registry=scoring.registry(),
+            registry=registry(settings, context=context),
             processed=processed_events,
             consumer_group=settings.consumer_group,
             run_relay=settings.run_relay,
@@ -95,10 +47,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             routers=[router],
             workers=[scheduler.worker] if settings.run_scheduler else [],
             on_start=[agreement_in_force],
-            exception_handlers={
-                AgreementInvalid: _invalid_agreement,
-                VersionConflict: _version_conflict,
-            },
-            state={"scoring": scoring, "scheduler": scheduler, "scheduler_wake": scheduler.wake},
+            exception_handlers=EXCEPTION_HANDLERS,
+            state={"scheduler": scheduler, "scheduler_wake": scheduler.wake},
         )
     )

@@ -1,267 +1,298 @@
-"""Scoring's handlers: the agreement applied to every lead event.
+"""Scoring's handlers: the agreement applied to every lead event, one function each.
 
-leadloop.lead.captured.v1           -> profile, sources    -> re-score, maybe MQL/SQL
-leadloop.lead.activity_recorded.v1  -> activity            -> re-score, maybe MQL/SQL
-leadloop.lead.erased.v1             -> forget the person
-leadloop.lead.status_changed.v1     -> the sales-side move feedback decided, applied
-leadloop.deal.closed.v1             -> the same: opportunity / customer / recycled
-(decay scheduler)                   -> re-score
+leadloop.lead.captured.v1           score_captured_lead  profile, sources -> re-score, MQL/SQL
+leadloop.lead.activity_recorded.v1  record_activity      activity         -> re-score, MQL/SQL
+leadloop.lead.erased.v1             erase_lead           forget the person
+leadloop.lead.status_changed.v1     apply_sales_move     the sales-side move feedback decided
+leadloop.deal.closed.v1             apply_deal           the same: opportunity / customer / recycled
+PublishAgreement (HTTP, start-up)   publish_agreement    a new version -> agreement.published
+RescoreDueLeads (decay scheduler)   rescore_due_leads    decay crossed a threshold -> re-score
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from pathlib import Path
+from typing import TypeVar
 
+from leadloop_contract.agreement import Agreement, checksum, load_agreement, stored_document
 from leadloop_contract.lifecycle import Transition, apply_decided
 from leadloop_contract.values import Stage
-from leadloop_events import topics
+from leadloop_events.agreement import AgreementPublished
 from leadloop_events.envelope import CloudEvent, EventData, new_event
 from leadloop_events.feedback import DealClosed, LeadStatusChanged
-from leadloop_events.intake import ActivityRecorded, LeadCaptured, LeadErased, LeadProfile
-from leadloop_events.lifecycle import LeadIntelligence, LeadScored, LeadStageChanged
-from leadloop_scoring.adapters.repository import LeadRecord
-from leadloop_scoring.adapters.tables import CAMPAIGN_CHARS
-from leadloop_scoring.adapters.uow import SqlUnitOfWork
-from leadloop_scoring.agreements import CurrentAgreement
+from leadloop_events.intake import ActivityRecorded, LeadCaptured, LeadErased
+from leadloop_events.lifecycle import LeadIntelligence
+from leadloop_runtime import Handler, Registry
+from leadloop_scoring.adapters.agreements import CurrentAgreement
+from leadloop_scoring.adapters.uow import ScoringUnitOfWork, SqlUnitOfWork
+from leadloop_scoring.config import Settings
+from leadloop_scoring.domain.agreements import StoredAgreement, VersionConflict
 from leadloop_scoring.domain.intelligence import lead_intelligence
 from leadloop_scoring.domain.interest import ActivityFact, next_rescore_at
+from leadloop_scoring.domain.lead import CAMPAIGN_CHARS, Cause, ScoredLead, StageMove
 from leadloop_scoring.domain.marketing import marketing_transition
 from leadloop_scoring.domain.rules import Score, score
 
 SOURCE = "/leadloop/scoring"
+T = TypeVar("T", bound=EventData)
 
 
-Handler = Callable[[SqlUnitOfWork, CloudEvent, EventData], Awaitable[None]]
+@dataclass(frozen=True)
+class Context:
+    """What the handlers are bound to: the agreement in force and the service's limits."""
+
+    agreements: CurrentAgreement = field(default_factory=CurrentAgreement)
+    timeline_limit: int = 25
+    history_limit: int = 500
+
+    @classmethod
+    def of(cls, settings: Settings) -> Context:
+        """The context the settings describe (a fresh agreement cache; no I/O)."""
+        return cls(CurrentAgreement(), settings.timeline_limit, settings.activity_history_limit)
 
 
-class Scoring:
-    """The handlers, bound to the agreement in force and the service's limits."""
+DECAY = Cause("leadloop.scoring.decay")
 
-    def __init__(self, agreements: CurrentAgreement, timeline_limit: int, history_limit: int):
-        self.agreements = agreements
-        self.timeline_limit = timeline_limit
-        self.history_limit = history_limit
 
-    def registry(self) -> dict[str, Handler]:
-        """Message type -> handler: scoring's data-flow map."""
-        return {
-            LeadCaptured.event_type: self.on_captured,  # type: ignore[dict-item]
-            ActivityRecorded.event_type: self.on_activity,  # type: ignore[dict-item]
-            LeadErased.event_type: self.on_erased,  # type: ignore[dict-item]
-            LeadStatusChanged.event_type: self.on_status_changed,  # type: ignore[dict-item]
-            DealClosed.event_type: self.on_deal_closed,  # type: ignore[dict-item]
-        }
+@dataclass(frozen=True)
+class RescoreDueLeads:
+    """Re-score the leads whose decay is due at `now`, at most `batch` of them."""
 
-    async def _lead(self, uow: SqlUnitOfWork, lead_id: str, at: datetime) -> LeadRecord:
+    now: datetime
+    batch: int
+
+
+@dataclass(frozen=True)
+class PublishAgreement:
+    """Publish an agreement version; `rescore` makes every live lead due under it."""
+
+    yaml_text: str
+    published_by: str | None
+    rescore: bool = False
+    at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(frozen=True)
+class Published:
+    agreement: StoredAgreement
+    created: bool
+    leads_to_rescore: int = 0
+
+
+ContextHandler = Callable[[ScoringUnitOfWork, CloudEvent, T, Context], Awaitable[None]]
+
+
+def _bound(handler: ContextHandler[T], context: Context) -> Handler[SqlUnitOfWork, T]:
+    """`handler` with its context bound: what the consumer loop calls (name kept)."""
+
+    @functools.wraps(handler)
+    async def bound(uow: SqlUnitOfWork, event: CloudEvent, data: T) -> None:
+        await handler(uow, event, data, context)
+
+    return bound
+
+
+def registry(
+    settings: Settings | None = None, *, context: Context | None = None
+) -> Registry[SqlUnitOfWork]:
+    """Event type -> handler: scoring's data-flow map (building it does no I/O)."""
+    context = context or Context.of(settings or Settings())
+    handlers: Registry[SqlUnitOfWork] = Registry()
+    handlers.on(LeadCaptured)(_bound(score_captured_lead, context))
+    handlers.on(ActivityRecorded)(_bound(record_activity, context))
+    handlers.on(LeadErased)(erase_lead)
+    handlers.on(LeadStatusChanged)(_bound(apply_sales_move, context))
+    handlers.on(DealClosed)(_bound(apply_deal, context))
+    return handlers
+
+
+async def score_captured_lead(
+    uow: ScoringUnitOfWork, event: CloudEvent, data: LeadCaptured, context: Context
+) -> None:
+    """A form fill: the latest profile and where it came from, then re-score."""
+    lead = await _lead(uow, data.lead_id, data.submitted_at)
+    if lead.erased_at is not None:
+        return
+    lead.captured(data.profile, data.source, data.campaign, data.submitted_at)
+    await rescore(uow, lead, context, Cause.of(event))
+
+
+async def record_activity(
+    uow: ScoringUnitOfWork, event: CloudEvent, data: ActivityRecorded, context: Context
+) -> None:
+    """A behaviour signal: keep it (once), note its campaign, then re-score."""
+    lead = await _lead(uow, data.lead_id, data.occurred_at)
+    if lead.erased_at is not None:
+        return
+    campaign = data.campaign[:CAMPAIGN_CHARS] if data.campaign else None
+    fact = ActivityFact(data.activity_type, data.occurred_at, campaign, data.url)
+    await uow.repo.add_activity(data.lead_id, data.activity_id, fact)
+    lead.came_through(campaign=data.campaign)
+    await rescore(uow, lead, context, Cause.of(event))
+
+
+async def erase_lead(uow: ScoringUnitOfWork, event: CloudEvent, data: LeadErased) -> None:
+    """Forget the person; the anonymous funnel facts stay."""
+    await uow.repo.erase(data.lead_id, data.erased_at)
+
+
+async def apply_sales_move(
+    uow: ScoringUnitOfWork, event: CloudEvent, data: LeadStatusChanged, context: Context
+) -> None:
+    """Apply the move feedback decided from a CRM status: sales-side moves are its call."""
+    await _apply_decided(
+        uow, event, context, data.lead_id, data.to_stage, data.status, data.changed_at
+    )
+
+
+async def apply_deal(
+    uow: ScoringUnitOfWork, event: CloudEvent, data: DealClosed, context: Context
+) -> None:
+    """Apply the move feedback decided from a deal: opportunity, customer or recycled."""
+    status = f"deal_{data.stage}"
+    await _apply_decided(uow, event, context, data.lead_id, data.to_stage, status, data.closed_at)
+
+
+async def rescore_due_leads(
+    uow: ScoringUnitOfWork, command: RescoreDueLeads, context: Context
+) -> int:
+    """Re-score the leads whose decay deadline passed (claimed, so replicas share the work)."""
+    due = await uow.repo.due_for_rescore(command.now, command.batch)
+    for lead_id in due:
         lead = await uow.repo.lead_for_update(lead_id)
-        if lead is None:
-            lead = LeadRecord(lead_id=lead_id, captured_at=at, stage_changed_at=at, is_new=True)
-        return lead
+        if lead is not None:
+            await rescore(uow, lead, context, DECAY, now=command.now)
+    return len(due)
 
-    async def on_captured(self, uow: SqlUnitOfWork, event: CloudEvent, data: LeadCaptured) -> None:
-        lead = await self._lead(uow, data.lead_id, data.submitted_at)
-        if lead.erased_at is not None:
-            return
-        lead.profile = data.profile.model_dump(mode="json")
-        lead.came_through(data.source, data.campaign)
-        lead.captured_at = min(filter(None, [lead.captured_at, data.submitted_at]))
-        await self.rescore(uow, lead, cause=event.type, correlation_id=event.correlationid)
 
-    async def on_activity(
-        self, uow: SqlUnitOfWork, event: CloudEvent, data: ActivityRecorded
-    ) -> None:
-        lead = await self._lead(uow, data.lead_id, data.occurred_at)
-        if lead.erased_at is not None:
-            return
-        await uow.repo.add_activity(
-            {
-                "activity_id": data.activity_id,
-                "lead_id": data.lead_id,
-                "activity_type": data.activity_type,
-                "occurred_at": data.occurred_at,
-                "url": data.url,
-                "campaign": data.campaign[:CAMPAIGN_CHARS] if data.campaign else None,
-            }
-        )
-        lead.came_through(campaign=data.campaign)
-        await self.rescore(uow, lead, cause=event.type, correlation_id=event.correlationid)
-
-    async def on_erased(self, uow: SqlUnitOfWork, event: CloudEvent, data: LeadErased) -> None:
-        lead = await self._lead(uow, data.lead_id, data.erased_at)
-        lead.erased_at = lead.erased_at or data.erased_at
-        lead.profile = None
-        await uow.repo.save_lead(lead, datetime.now(UTC))
-        await uow.repo.erase(data.lead_id, data.erased_at)
-
-    async def on_status_changed(
-        self, uow: SqlUnitOfWork, event: CloudEvent, data: LeadStatusChanged
-    ) -> None:
-        await self._sales_side(
-            uow, event, data.lead_id, data.to_stage, data.status, data.changed_at
-        )
-
-    async def on_deal_closed(self, uow: SqlUnitOfWork, event: CloudEvent, data: DealClosed) -> None:
-        await self._sales_side(
-            uow, event, data.lead_id, data.to_stage, f"deal_{data.stage}", data.closed_at
-        )
-
-    async def _sales_side(
-        self,
-        uow: SqlUnitOfWork,
-        event: CloudEvent,
-        lead_id: str,
-        to_stage: Stage | None,
-        status: str,
-        at: datetime,
-    ) -> None:
-        """Apply the move feedback decided and published; sales-side moves are its call."""
-        lead = await self._lead(uow, lead_id, at)
-        version, _ = await self.agreements.current(uow.repo)
-        outcome = apply_decided(lead.stage, to_stage, status)
-        if outcome is not None:
-            if outcome.to_stage == "recycled":
-                lead.recycled_at = at
-            self._apply(uow, lead, outcome, version, None, event.type, event.correlationid, at)
-            await uow.repo.record_stage(self._stage_row(lead_id, outcome, version, event.type, at))
-        await uow.repo.save_lead(lead, datetime.now(UTC))
-
-    async def rescore(
-        self,
-        uow: SqlUnitOfWork,
-        lead: LeadRecord,
-        *,
-        cause: str,
-        correlation_id: str | None = None,
-        now: datetime | None = None,
-    ) -> Score:
-        """Score the lead under the agreement in force; publish what changed; save."""
-        now = now or datetime.now(UTC)
-        version, agreement = await self.agreements.current(uow.repo)
-        rows = await uow.repo.activities_of(lead.lead_id, self.history_limit)
-        facts = [
-            ActivityFact(r["activity_type"], r["occurred_at"], r["campaign"], r["url"])
-            for r in rows
-        ]
-        profile = LeadProfile.model_validate(lead.profile) if lead.profile else None
-        since = lead.recycled_at if lead.stage == "recycled" else None
-        result = score(agreement, profile, facts, now, since=since)
-        breakdown = [line.model_dump(mode="json") for line in result.breakdown]
-        changed = (
-            round(result.total, 2) != round(lead.total, 2)
-            or result.grade != lead.grade
-            or version != lead.agreement_version
-            or lead.is_new
-        )
-        lead.fit, lead.interest, lead.total = result.fit, result.interest, result.total
-        lead.grade, lead.interest_band, lead.breakdown = (
-            result.grade,
-            result.interest_band,
-            breakdown,
-        )
-        lead.agreement_version = version
-        if changed:
-            await uow.repo.record_score(
-                {
-                    "lead_id": lead.lead_id,
-                    "fit": result.fit,
-                    "interest": result.interest,
-                    "total": result.total,
-                    "grade": result.grade,
-                    "interest_band": result.interest_band,
-                    "breakdown": breakdown,
-                    "agreement_version": version,
-                    "cause": cause,
-                    "scored_at": now,
-                }
+async def rescore(
+    uow: ScoringUnitOfWork,
+    lead: ScoredLead,
+    context: Context,
+    cause: Cause,
+    now: datetime | None = None,
+) -> Score:
+    """Score the lead under the agreement in force; publish what changed; save."""
+    now = now or datetime.now(UTC)
+    version, agreement = await context.agreements.current(uow.repo)
+    facts = await uow.repo.activities_of(lead.lead_id, context.history_limit)
+    result = score(agreement, lead.profile, facts, now, since=lead.interest_since)
+    if lead.rescored(result, version):
+        await uow.repo.record_score(lead, cause.name, now)
+        _publish(uow, lead.scored(version, now), lead.lead_id, cause)
+    move = marketing_transition(
+        agreement, lead.stage, result, recycled_at=lead.recycled_at, now=now
+    )
+    if move is not None:
+        intelligence = None
+        if move.to_stage == "sql":  # the hand-off: sales gets everything marketing knows
+            intelligence = lead_intelligence(
+                lead.profile,
+                result,
+                facts,
+                sources=lead.sources,
+                campaigns=lead.campaigns,
+                first_seen_at=lead.captured_at,
+                timeline_limit=context.timeline_limit,
             )
-            scored = LeadScored(
-                lead_id=lead.lead_id,
-                fit=result.fit,
-                interest=result.interest,
-                total=result.total,
-                grade=result.grade,
-                interest_band=result.interest_band,
-                breakdown=list(result.breakdown),
-                agreement_version=version,
-                scored_at=now,
-            )
-            uow.publish(
-                topics.LIFECYCLE,
-                new_event(
-                    scored, source=SOURCE, subject=lead.lead_id, correlation_id=correlation_id
-                ),
-            )
-        transition = marketing_transition(
-            agreement,
-            lead.stage,
-            result,
-            recycled_at=lead.recycled_at,
-            now=now,
-        )
-        if transition is not None:
-            intelligence = (
-                lead_intelligence(
-                    profile,
-                    result,
-                    facts,
-                    sources=lead.sources,
-                    campaigns=lead.campaigns,
-                    first_seen_at=lead.captured_at,
-                    timeline_limit=self.timeline_limit,
-                )
-                if transition.to_stage == "sql"
-                else None
-            )
-            self._apply(uow, lead, transition, version, intelligence, cause, correlation_id, now)
-            await uow.repo.record_stage(
-                self._stage_row(lead.lead_id, transition, version, cause, now)
-            )
-        due = next_rescore_at(agreement, facts, now)
-        lead.next_rescore_at = due if due is not None and due > now else None
-        await uow.repo.save_lead(lead, now)
-        return result
+        await _move(uow, lead, move, version, cause, now, intelligence)
+    lead.decay_due(next_rescore_at(agreement, facts, now), now)
+    await uow.repo.save_lead(lead, now)
+    return result
 
-    def _apply(
-        self,
-        uow: SqlUnitOfWork,
-        lead: LeadRecord,
-        transition: Transition,
-        version: str,
-        intelligence: LeadIntelligence | None,
-        cause: str,
-        correlation_id: str | None,
-        at: datetime,
-    ) -> None:
-        changed = LeadStageChanged(
-            lead_id=lead.lead_id,
-            from_stage=transition.from_stage,
-            to_stage=transition.to_stage,
-            reason=transition.reason,
-            agreement_version=version,
-            changed_at=at,
-            first_source=lead.first_source,
-            first_campaign=lead.first_campaign,
-            intelligence=intelligence,
-        )
-        uow.publish(
-            topics.LIFECYCLE,
-            new_event(changed, source=SOURCE, subject=lead.lead_id, correlation_id=correlation_id),
-        )
-        lead.stage, lead.stage_changed_at = transition.to_stage, at
 
-    @staticmethod
-    def _stage_row(
-        lead_id: str, transition: Transition, version: str, cause: str, at: datetime
-    ) -> dict[str, Any]:
-        return {
-            "lead_id": lead_id,
-            "from_stage": transition.from_stage,
-            "to_stage": transition.to_stage,
-            "applied": True,
-            "reason": transition.reason,
-            "agreement_version": version,
-            "cause": cause,
-            "changed_at": at,
-        }
+async def publish_agreement(uow: ScoringUnitOfWork, command: PublishAgreement) -> Published:
+    """Validate, store and announce a version; the same document again is no new version.
+
+    Raises AgreementInvalid (every error, with its path) or VersionConflict.
+    """
+    # Parsing up to a body's worth of YAML is CPU work: off the event loop, so the consumer
+    # and the other requests keep going meanwhile.
+    agreement = await asyncio.to_thread(load_agreement, command.yaml_text)
+    stored = StoredAgreement(
+        agreement.version,
+        checksum(agreement),
+        stored_document(agreement),
+        command.yaml_text,
+        command.at,
+    )
+    existing = await uow.repo.agreement(stored.version)
+    if existing is not None and existing.checksum != stored.checksum:
+        raise VersionConflict(
+            f"version {stored.version!r} was already published with other content; "
+            "give the new agreement a new version"
+        )
+    if existing is None:
+        await uow.repo.save_agreement(stored, command.published_by)
+        _announce(uow, stored)
+    scheduled = await uow.repo.schedule_rescore_all(command.at) if command.rescore else 0
+    return Published(existing or stored, existing is None, scheduled)
+
+
+async def publish_agreement_at_start(uow: ScoringUnitOfWork, agreement_file: Path) -> str:
+    """Publish the configured file when no version exists yet; otherwise announce the version
+    in force again, so services reading a new or emptied topic learn it (they store versions
+    idempotently). Returns the version in force."""
+    current = await uow.repo.current_agreement()
+    if current is None:
+        text = await asyncio.to_thread(agreement_file.read_text)
+        command = PublishAgreement(text, published_by="startup")
+        return (await publish_agreement(uow, command)).agreement.version
+    _announce(uow, current)
+    return current.version
+
+
+async def _lead(uow: ScoringUnitOfWork, lead_id: str, at: datetime) -> ScoredLead:
+    return await uow.repo.lead_for_update(lead_id) or ScoredLead.first_seen(lead_id, at)
+
+
+async def _apply_decided(
+    uow: ScoringUnitOfWork,
+    event: CloudEvent,
+    context: Context,
+    lead_id: str,
+    to_stage: Stage | None,
+    status: str,
+    at: datetime,
+) -> None:
+    """Apply a published sales-side decision as it stands; it is not decided again here."""
+    lead = await _lead(uow, lead_id, at)
+    version, _ = await context.agreements.current(uow.repo)
+    move = apply_decided(lead.stage, to_stage, status)
+    if move is not None:
+        await _move(uow, lead, move, version, Cause.of(event), at)
+    await uow.repo.save_lead(lead, datetime.now(UTC))
+
+
+async def _move(
+    uow: ScoringUnitOfWork,
+    lead: ScoredLead,
+    transition: Transition,
+    version: str,
+    cause: Cause,
+    at: datetime,
+    intelligence: LeadIntelligence | None = None,
+) -> None:
+    _publish(uow, lead.move(transition, version, at, intelligence), lead.lead_id, cause)
+    await uow.repo.record_stage(StageMove(lead.lead_id, transition, version, cause.name, at))
+
+
+def _publish(uow: ScoringUnitOfWork, data: EventData, subject: str, cause: Cause) -> None:
+    event = new_event(data, source=SOURCE, subject=subject, correlation_id=cause.correlation_id)
+    uow.publish(data.topic, event)
+
+
+def _announce(uow: ScoringUnitOfWork, stored: StoredAgreement) -> None:
+    """Publish `leadloop.agreement.published.v1` for a stored version."""
+    published = AgreementPublished(
+        version=stored.version,
+        published_at=stored.published_at,
+        checksum=stored.checksum,
+        document=Agreement.model_validate(stored.document),
+    )
+    _publish(uow, published, f"agreement:{stored.version}", Cause("startup"))

@@ -1,20 +1,22 @@
-"""Scoring's queries: `SqlRepository` is the unit of work's view of scoring's tables."""
+"""Scoring's storage: the `Repository` its handlers need, and `SqlRepository` on Postgres.
+
+Both take and return domain objects (`ScoredLead`, `ActivityFact`, `StageMove`,
+`StoredAgreement`); rows and JSON stay in here.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from leadloop_events.bounds import MAX_ITEMS
-from leadloop_events.lifecycle import Stage
+from leadloop_contract.bounds import MAX_ITEMS
+from leadloop_contract.profile import LeadProfile
+from leadloop_events.lifecycle import ScoreLine
 from leadloop_scoring.adapters.tables import (
-    CAMPAIGN_CHARS,
-    SOURCE_CHARS,
     activities,
     agreements,
     leads,
@@ -22,57 +24,34 @@ from leadloop_scoring.adapters.tables import (
     score_history,
     stage_history,
 )
+from leadloop_scoring.domain.agreements import StoredAgreement
+from leadloop_scoring.domain.interest import ActivityFact
+from leadloop_scoring.domain.lead import ScoredLead, StageMove
 
 
-@dataclass
-class LeadRecord:
-    """A lead as scoring keeps it (mutable inside one unit of work)."""
+class Repository(Protocol):
+    """What scoring's handlers read and write, inside one unit of work."""
 
-    lead_id: str
-    stage: Stage = "lead"
-    stage_changed_at: datetime | None = None
-    profile: dict[str, Any] | None = None
-    fit: float = 0.0
-    interest: float = 0.0
-    total: float = 0.0
-    grade: str = "D"
-    interest_band: str = ""
-    breakdown: list[dict[str, Any]] = field(default_factory=list)
-    agreement_version: str | None = None
-    sources: list[str] = field(default_factory=list)
-    campaigns: list[str] = field(default_factory=list)
-    first_source: str | None = None
-    first_campaign: str | None = None
-    captured_at: datetime | None = None
-    recycled_at: datetime | None = None
-    next_rescore_at: datetime | None = None
-    erased_at: datetime | None = None
-    is_new: bool = False
-    added_sources: list[str] = field(default_factory=list)
-    added_campaigns: list[str] = field(default_factory=list)
-
-    def came_through(self, source: str | None = None, campaign: str | None = None) -> None:
-        """Note where the lead came from; `sources` and `campaigns` hold the most recent ones."""
-        if source:
-            self.first_source = self.first_source or source[:SOURCE_CHARS]
-            _remember(self.sources, self.added_sources, source[:SOURCE_CHARS])
-        if campaign:
-            self.first_campaign = self.first_campaign or campaign[:CAMPAIGN_CHARS]
-            _remember(self.campaigns, self.added_campaigns, campaign[:CAMPAIGN_CHARS])
-
-
-def _remember(recent: list[str], added: list[str], value: str) -> None:
-    if value not in recent:
-        recent.append(value)
-        del recent[:-MAX_ITEMS]
-        added.append(value)
+    async def lead_for_update(self, lead_id: str) -> ScoredLead | None: ...
+    async def save_lead(self, lead: ScoredLead, now: datetime) -> None: ...
+    async def add_activity(self, lead_id: str, activity_id: str, fact: ActivityFact) -> bool: ...
+    async def activities_of(self, lead_id: str, limit: int) -> list[ActivityFact]: ...
+    async def record_score(self, lead: ScoredLead, cause: str, at: datetime) -> None: ...
+    async def record_stage(self, move: StageMove) -> None: ...
+    async def erase(self, lead_id: str, at: datetime) -> None: ...
+    async def due_for_rescore(self, now: datetime, limit: int) -> list[str]: ...
+    async def schedule_rescore_all(self, now: datetime) -> int: ...
+    async def current_agreement(self) -> StoredAgreement | None: ...
+    async def agreement(self, version: str) -> StoredAgreement | None: ...
+    async def agreement_versions(self) -> list[StoredAgreement]: ...
+    async def save_agreement(self, stored: StoredAgreement, published_by: str | None) -> bool: ...
 
 
 _COLUMNS = [c.name for c in leads.columns if c.name != "updated_at"]
 _APPENDED = ("sources", "campaigns")  # appended to in SQL: a lead may have thousands
 
 
-def _select_lead() -> sa.Select[Any]:
+def select_lead() -> sa.Select[Any]:
     """Every column of a lead, its sources and campaigns cut to the most recent."""
     return sa.select(*(_most_recent(c) if c.name in _APPENDED else c for c in leads.columns))
 
@@ -103,13 +82,25 @@ def _upsert_lead() -> Any:
 _UPSERT_LEAD = _upsert_lead()
 
 
-@dataclass(frozen=True)
-class StoredAgreement:
-    version: str
-    checksum: str
-    document: dict[str, Any]
-    source_yaml: str
-    published_at: datetime
+def _lead(row: sa.Row[Any]) -> ScoredLead:
+    values = {k: v for k, v in row._mapping.items() if k in _COLUMNS}
+    # A profile this version cannot read (a newer one's field) fails here, loudly.
+    profile = values.pop("profile")
+    values["profile"] = LeadProfile.model_validate(profile) if profile else None
+    values["breakdown"] = [ScoreLine.model_validate(line) for line in values["breakdown"]]
+    return ScoredLead(**values)
+
+
+def _lead_row(lead: ScoredLead, now: datetime) -> dict[str, Any]:
+    values = {c: getattr(lead, c) for c in _COLUMNS} | {"updated_at": now}
+    values["profile"] = lead.profile.model_dump(mode="json") if lead.profile else None
+    values["breakdown"] = _breakdown(lead)
+    values["stage_changed_at"] = lead.stage_changed_at or now
+    return values
+
+
+def _breakdown(lead: ScoredLead) -> list[dict[str, Any]]:
+    return [line.model_dump(mode="json") for line in lead.breakdown]
 
 
 class SqlRepository:
@@ -118,21 +109,15 @@ class SqlRepository:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def lead_for_update(self, lead_id: str) -> LeadRecord | None:
-        row = (
-            await self.conn.execute(
-                _select_lead().where(leads.c.lead_id == lead_id).with_for_update()
-            )
-        ).first()
-        if row is None:
-            return None
-        values = {k: v for k, v in row._mapping.items() if k in _COLUMNS}
-        return LeadRecord(**values)
+    async def lead_for_update(self, lead_id: str) -> ScoredLead | None:
+        """The lead, locked until the transaction ends; None when scoring never saw it."""
+        query = select_lead().where(leads.c.lead_id == lead_id).with_for_update()
+        row = (await self.conn.execute(query)).first()
+        return None if row is None else _lead(row)
 
-    async def save_lead(self, lead: LeadRecord, now: datetime) -> None:
-        values = {c: getattr(lead, c) for c in _COLUMNS} | {"updated_at": now}
-        values["stage_changed_at"] = lead.stage_changed_at or now
-        await self.conn.execute(_UPSERT_LEAD, values)
+    async def save_lead(self, lead: ScoredLead, now: datetime) -> None:
+        """Write the lead; its new sources and campaigns are appended, each once."""
+        await self.conn.execute(_UPSERT_LEAD, _lead_row(lead, now))
         for name, added in (("sources", lead.added_sources), ("campaigns", lead.added_campaigns)):
             column = leads.c[name]
             for value in added:  # a new lead was inserted with them: ANY() skips those
@@ -143,8 +128,16 @@ class SqlRepository:
                 )
             added.clear()
 
-    async def add_activity(self, row: dict[str, Any]) -> bool:
+    async def add_activity(self, lead_id: str, activity_id: str, fact: ActivityFact) -> bool:
         """Store an activity; False when it was already there."""
+        row = {
+            "activity_id": activity_id,
+            "lead_id": lead_id,
+            "activity_type": fact.activity_type,
+            "occurred_at": fact.occurred_at,
+            "url": fact.url,
+            "campaign": fact.campaign,
+        }
         result = await self.conn.execute(
             insert(activities)
             .values(row)
@@ -153,7 +146,7 @@ class SqlRepository:
         )
         return result.first() is not None
 
-    async def activities_of(self, lead_id: str, limit: int) -> list[dict[str, Any]]:
+    async def activities_of(self, lead_id: str, limit: int) -> list[ActivityFact]:
         """The lead's most recent activities first."""
         rows = await self.conn.execute(
             sa.select(activities)
@@ -161,20 +154,53 @@ class SqlRepository:
             .order_by(activities.c.occurred_at.desc())
             .limit(limit)
         )
-        return [dict(r._mapping) for r in rows]
+        return [ActivityFact(r.activity_type, r.occurred_at, r.campaign, r.url) for r in rows]
 
-    async def record_score(self, row: dict[str, Any]) -> None:
-        await self.conn.execute(score_history.insert().values(row))
+    async def record_score(self, lead: ScoredLead, cause: str, at: datetime) -> None:
+        """Keep the lead's current score in its history."""
+        await self.conn.execute(
+            score_history.insert().values(
+                lead_id=lead.lead_id,
+                fit=lead.fit,
+                interest=lead.interest,
+                total=lead.total,
+                grade=lead.grade,
+                interest_band=lead.interest_band,
+                breakdown=_breakdown(lead),
+                agreement_version=lead.agreement_version,
+                cause=cause,
+                scored_at=at,
+            )
+        )
 
-    async def record_stage(self, row: dict[str, Any]) -> None:
-        await self.conn.execute(stage_history.insert().values(row))
+    async def record_stage(self, move: StageMove) -> None:
+        """Keep an applied move in the lead's stage history."""
+        t = move.transition
+        await self.conn.execute(
+            stage_history.insert().values(
+                lead_id=move.lead_id,
+                from_stage=t.from_stage,
+                to_stage=t.to_stage,
+                applied=True,
+                reason=t.reason,
+                agreement_version=move.agreement_version,
+                cause=move.cause,
+                changed_at=move.at,
+            )
+        )
 
-    async def erase(self, lead_id: str, now: datetime) -> None:
-        """Forget the person's data; keep the anonymous funnel facts."""
+    async def erase(self, lead_id: str, at: datetime) -> None:
+        """Forget the person's data; keep the anonymous funnel facts (and a tombstone)."""
+        # A lead scoring never saw is remembered as erased, so a late capture stays ignored.
+        await self.conn.execute(
+            insert(leads)
+            .values(lead_id=lead_id, stage_changed_at=at, captured_at=at, updated_at=at)
+            .on_conflict_do_nothing()
+        )
         await self.conn.execute(
             leads.update()
             .where(leads.c.lead_id == lead_id)
-            .values(profile=None, breakdown=[], erased_at=now, next_rescore_at=None, updated_at=now)
+            .values(profile=None, breakdown=[], erased_at=at, next_rescore_at=None, updated_at=at)
         )
         await self.conn.execute(
             activities.update().where(activities.c.lead_id == lead_id).values(url=None)
@@ -206,24 +232,21 @@ class SqlRepository:
         return int(result.rowcount)
 
     async def current_agreement(self) -> StoredAgreement | None:
-        row = (
-            await self.conn.execute(
-                sa.select(agreements).order_by(agreements.c.published_at.desc()).limit(1)
-            )
-        ).first()
+        """The latest published version."""
+        query = sa.select(agreements).order_by(agreements.c.published_at.desc()).limit(1)
+        row = (await self.conn.execute(query)).first()
         return None if row is None else _agreement(row)
 
     async def agreement(self, version: str) -> StoredAgreement | None:
-        row = (
-            await self.conn.execute(sa.select(agreements).where(agreements.c.version == version))
-        ).first()
+        """A published version by its name."""
+        query = sa.select(agreements).where(agreements.c.version == version)
+        row = (await self.conn.execute(query)).first()
         return None if row is None else _agreement(row)
 
     async def agreement_versions(self) -> list[StoredAgreement]:
-        rows = await self.conn.execute(
-            sa.select(agreements).order_by(agreements.c.published_at.desc())
-        )
-        return [_agreement(r) for r in rows]
+        """Every published version, the latest first."""
+        query = sa.select(agreements).order_by(agreements.c.published_at.desc())
+        return [_agreement(r) for r in await self.conn.execute(query)]
 
     async def save_agreement(self, stored: StoredAgreement, published_by: str | None) -> bool:
         """Store a version; False when that version exists already."""
@@ -247,32 +270,3 @@ def _agreement(row: sa.Row[Any]) -> StoredAgreement:
     return StoredAgreement(
         row.version, row.checksum, dict(row.document), row.source_yaml, row.published_at
     )
-
-
-async def score_view(conn: AsyncConnection, lead_id: str) -> dict[str, Any] | None:
-    """The current score with its breakdown and the stage history, for the HTTP API."""
-    lead = (await conn.execute(_select_lead().where(leads.c.lead_id == lead_id))).first()
-    if lead is None:
-        return None
-    stages = await conn.execute(
-        sa.select(stage_history)
-        .where(stage_history.c.lead_id == lead_id)
-        .order_by(stage_history.c.id)
-    )
-    scores = await conn.execute(
-        sa.select(
-            score_history.c.total,
-            score_history.c.grade,
-            score_history.c.scored_at,
-            score_history.c.agreement_version,
-            score_history.c.cause,
-        )
-        .where(score_history.c.lead_id == lead_id)
-        .order_by(score_history.c.id.desc())
-        .limit(50)
-    )
-    return {
-        "lead": dict(lead._mapping),
-        "stages": [dict(r._mapping) for r in stages],
-        "scores": [dict(r._mapping) for r in scores],
-    }

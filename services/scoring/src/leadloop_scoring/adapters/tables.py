@@ -7,6 +7,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from leadloop_db.tables import outbox_table, processed_events_table
 from leadloop_scoring import SCHEMA
+from leadloop_scoring.domain.lead import CAMPAIGN_CHARS, SOURCE_CHARS
 
 metadata = sa.MetaData(schema=SCHEMA)
 TS = sa.DateTime(timezone=True)
@@ -21,11 +22,6 @@ agreements = sa.Table(
     sa.Column("published_at", TS, nullable=False),
     sa.Column("published_by", sa.String(100)),
 )
-
-SOURCE_CHARS = 100
-"""A source as scoring keeps it (longer ones are cut: attribution labels, not data)."""
-CAMPAIGN_CHARS = 200
-"""A campaign as scoring keeps it."""
 
 leads = sa.Table(
     "leads",

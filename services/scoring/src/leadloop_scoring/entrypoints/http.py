@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse
 
+from leadloop_contract.agreement import AgreementInvalid
 from leadloop_platform.auth.guard import require_scope
 from leadloop_platform.auth.keys import Principal
-from leadloop_platform.http.problems import Problem
-from leadloop_scoring.adapters.repository import SqlRepository, score_view
-from leadloop_scoring.agreements import publish_agreement
+from leadloop_platform.http.problems import Problem, problem_response
+from leadloop_runtime import Transactions
+from leadloop_scoring.adapters.repository import SqlRepository
+from leadloop_scoring.adapters.uow import SqlUnitOfWork
+from leadloop_scoring.adapters.views import score_view
+from leadloop_scoring.domain.agreements import StoredAgreement, VersionConflict
+from leadloop_scoring.handlers import PublishAgreement, publish_agreement
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 ANY_READER = require_scope("reports:read")
 
 
-def _agreement_body(stored: Any) -> dict[str, Any]:
+def _agreement_body(stored: StoredAgreement) -> dict[str, Any]:
     return {
         "version": stored.version,
         "checksum": stored.checksum,
@@ -81,15 +85,18 @@ async def post_agreement(
     rescore: bool = False,
 ) -> JSONResponse:
     body = (await request.body()).decode("utf-8", "replace")
-    async with request.app.state.uow() as uow:
-        stored, created = await publish_agreement(uow, body, published_by=principal.key_id)
-        scheduled = await uow.repo.schedule_rescore_all(datetime.now(UTC)) if rescore else 0
-        await uow.commit()
-    if scheduled:
+    command = PublishAgreement(body, published_by=principal.key_id, rescore=rescore)
+    transactions: Transactions[SqlUnitOfWork] = request.app.state.transactions
+    published = await transactions.run(publish_agreement, command)
+    if published.leads_to_rescore:
         request.app.state.scheduler_wake()
     return JSONResponse(
-        {**_agreement_body(stored), "created": created, "leads_to_rescore": scheduled},
-        status_code=201 if created else 200,
+        {
+            **_agreement_body(published.agreement),
+            "created": published.created,
+            "leads_to_rescore": published.leads_to_rescore,
+        },
+        status_code=201 if published.created else 200,
     )
 
 
@@ -122,3 +129,34 @@ async def get_score(request: Request, lead_id: str) -> dict[str, Any]:
         "stage_history": view["stages"],
         "score_history": view["scores"],
     }
+
+
+async def invalid_agreement(request: Request, exc: Exception) -> JSONResponse:
+    """An invalid agreement: a 422 problem listing every error with its path."""
+    assert isinstance(exc, AgreementInvalid)
+    errors = [
+        {
+            "field": e["path"],
+            "pointer": "/" + e["path"].replace(".", "/"),
+            "message": e["reason"],
+            "code": "invalid",
+        }
+        for e in exc.errors
+    ]
+    return problem_response(
+        422,
+        f"the agreement is invalid: {len(errors)} error(s)",
+        kind="invalid-agreement",
+        instance=request.url.path,
+        errors=errors,
+    )
+
+
+async def version_conflict(request: Request, exc: Exception) -> JSONResponse:
+    """A version published before with other content: a 409 problem."""
+    return problem_response(
+        409, str(exc), kind="agreement-version-exists", instance=request.url.path
+    )
+
+
+EXCEPTION_HANDLERS = {AgreementInvalid: invalid_agreement, VersionConflict: version_conflict}

@@ -1,0 +1,163 @@
+"""In-memory fakes of scoring's own adapters (repository, unit of work), for handler tests."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Self
+
+from leadloop_contract.bounds import MAX_ITEMS
+from leadloop_events.envelope import CloudEvent
+from leadloop_scoring.adapters.uow import SqlUnitOfWork
+from leadloop_scoring.domain.agreements import StoredAgreement
+from leadloop_scoring.domain.interest import ActivityFact
+from leadloop_scoring.domain.lead import ScoredLead, StageMove
+
+
+@dataclass(frozen=True)
+class ScoreRow:
+    """A score as the history keeps it."""
+
+    lead: ScoredLead
+    cause: str
+    at: datetime
+
+
+class FakeRepository:
+    """Scoring's state in dicts; leads are copied in and out, as a database would."""
+
+    def __init__(self) -> None:
+        self.leads: dict[str, ScoredLead] = {}
+        self.activities: dict[str, tuple[str, ActivityFact]] = {}
+        self.scores: list[ScoreRow] = []
+        self.stages: list[StageMove] = []
+        self.agreements: list[tuple[StoredAgreement, str | None]] = []
+        self.outbox: list[tuple[str, CloudEvent]] = []  # what committed units of work wrote
+
+    async def lead_for_update(self, lead_id: str) -> ScoredLead | None:
+        lead = self.leads.get(lead_id)
+        if lead is None:
+            return None
+        loaded = copy.deepcopy(lead)
+        loaded.sources, loaded.campaigns = lead.sources[-MAX_ITEMS:], lead.campaigns[-MAX_ITEMS:]
+        return loaded
+
+    async def save_lead(self, lead: ScoredLead, now: datetime) -> None:
+        known = self.leads.get(lead.lead_id)
+        sources = known.sources if known else []
+        campaigns = known.campaigns if known else []
+        saved = copy.deepcopy(lead)
+        saved.stage_changed_at = lead.stage_changed_at or now
+        saved.sources = sources + [s for s in lead.added_sources if s not in sources]
+        saved.campaigns = campaigns + [c for c in lead.added_campaigns if c not in campaigns]
+        saved.added_sources, saved.added_campaigns, saved.is_new = [], [], False
+        self.leads[lead.lead_id] = saved
+        lead.added_sources.clear()
+        lead.added_campaigns.clear()
+
+    async def add_activity(self, lead_id: str, activity_id: str, fact: ActivityFact) -> bool:
+        if activity_id in self.activities:
+            return False
+        self.activities[activity_id] = (lead_id, fact)
+        return True
+
+    async def activities_of(self, lead_id: str, limit: int) -> list[ActivityFact]:
+        mine = [fact for owner, fact in self.activities.values() if owner == lead_id]
+        return sorted(mine, key=lambda f: f.occurred_at, reverse=True)[:limit]
+
+    async def record_score(self, lead: ScoredLead, cause: str, at: datetime) -> None:
+        self.scores.append(ScoreRow(copy.deepcopy(lead), cause, at))
+
+    async def record_stage(self, move: StageMove) -> None:
+        self.stages.append(move)
+
+    async def erase(self, lead_id: str, at: datetime) -> None:
+        lead = self.leads.get(lead_id) or ScoredLead(lead_id, stage_changed_at=at, captured_at=at)
+        self.leads[lead_id] = replace(
+            lead, profile=None, breakdown=[], erased_at=at, next_rescore_at=None
+        )
+        for activity_id, (owner, fact) in self.activities.items():
+            if owner == lead_id:
+                self.activities[activity_id] = (owner, replace(fact, url=None))
+        self.outbox = [(t, e) for t, e in self.outbox if e.subject != lead_id]
+        self.scores = [
+            replace(row, lead=replace(row.lead, breakdown=[]))
+            if row.lead.lead_id == lead_id
+            else row
+            for row in self.scores
+        ]
+
+    async def due_for_rescore(self, now: datetime, limit: int) -> list[str]:
+        due = [
+            lead
+            for lead in self.leads.values()
+            if lead.next_rescore_at is not None
+            and lead.next_rescore_at <= now
+            and lead.erased_at is None
+        ]
+        due.sort(key=lambda lead: lead.next_rescore_at or now)
+        return [lead.lead_id for lead in due[:limit]]
+
+    async def schedule_rescore_all(self, now: datetime) -> int:
+        live = [lead for lead in self.leads.values() if lead.erased_at is None]
+        for lead in live:
+            lead.next_rescore_at = now
+        return len(live)
+
+    async def current_agreement(self) -> StoredAgreement | None:
+        if not self.agreements:
+            return None
+        return max((a for a, _ in self.agreements), key=lambda a: a.published_at)
+
+    async def agreement(self, version: str) -> StoredAgreement | None:
+        return next((a for a, _ in self.agreements if a.version == version), None)
+
+    async def agreement_versions(self) -> list[StoredAgreement]:
+        return sorted((a for a, _ in self.agreements), key=lambda a: a.published_at, reverse=True)
+
+    async def save_agreement(self, stored: StoredAgreement, published_by: str | None) -> bool:
+        if await self.agreement(stored.version) is not None:
+            return False
+        self.agreements.append((stored, published_by))
+        return True
+
+
+class FakeUnitOfWork:
+    """Collects published events; a commit writes them to the repository's outbox and calls the
+    observers the real unit of work declares (scoring's metrics), as the real one does.
+
+    Hand it to the runtime's `Transactions(lambda: uow)` to run a handler as a route does.
+    """
+
+    observers = SqlUnitOfWork.observers
+
+    def __init__(self, repo: FakeRepository | None = None) -> None:
+        self.repo = repo or FakeRepository()
+        self.pending: list[tuple[str, CloudEvent]] = []
+        self.commits = 0
+
+    async def __aenter__(self) -> Self:
+        self.pending = []
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.pending = []  # what was not committed is rolled back
+
+    def publish(self, topic: str, event: CloudEvent) -> None:
+        self.pending.append((topic, event))
+
+    async def commit(self) -> None:
+        self.repo.outbox.extend(self.pending)
+        for observer in self.observers:
+            observer([event for _, event in self.pending])
+        self.pending = []
+        self.commits += 1
+
+    def events(self, event_type: str, subject: str | None = None) -> list[CloudEvent]:
+        """The committed events of one type (about one subject)."""
+        return [
+            e
+            for _, e in self.repo.outbox
+            if e.type == event_type and (subject is None or e.subject == subject)
+        ]
