@@ -19,6 +19,7 @@ from leadloop_messaging.consumer import ConsumerLoop, Handler
 from leadloop_messaging.kafka import make_consumer
 from leadloop_platform.settings import CommonSettings
 
+from ...waiting import wait_for
 from .support import (
     create_effects,
     effect_count,
@@ -26,7 +27,6 @@ from .support import (
     produce,
     read_all,
     record_effect,
-    wait_for,
 )
 
 LoopFactory = Callable[..., ConsumerLoop]

@@ -28,6 +28,7 @@ from leadloop_messaging.kafka import make_consumer
 from leadloop_messaging.relay import OutboxRelay
 from leadloop_platform.settings import CommonSettings
 
+from ...waiting import wait_for
 from .support import (
     create_effects,
     effect_count,
@@ -35,7 +36,6 @@ from .support import (
     produce,
     read_all,
     record_effect,
-    wait_for,
 )
 
 Start = Callable[..., ConsumerLoop]
