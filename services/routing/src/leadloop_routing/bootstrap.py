@@ -7,7 +7,6 @@ from fastapi import FastAPI
 from leadloop_routing.adapters.mailer import SmtpSettings
 from leadloop_routing.adapters.tables import outbox, processed_events
 from leadloop_routing.adapters.uow import SqlUnitOfWork
-from leadloop_routing.alerts import Outbound
 from leadloop_routing.config import Settings
 from leadloop_routing.entrypoints.http import router
 from leadloop_routing.entrypoints.workers import (
@@ -16,7 +15,7 @@ from leadloop_routing.entrypoints.workers import (
     SlaTimers,
     WebhookDeliveries,
 )
-from leadloop_routing.handlers import Routing
+from leadloop_routing.handlers import outbound_of, registry
 from leadloop_runtime import Database, Periodic, Service, build_app
 
 
@@ -40,10 +39,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     db = Database("routing", settings, SqlUnitOfWork, outbox)
     smtp = smtp_settings(settings)
-    routing = Routing(
-        Outbound(email_enabled=smtp is not None, dashboard_url=settings.dashboard_url)
-    )
-    sla = SlaTimers(routing, db.transactions, settings.worker_batch)
+    alerts = outbound_of(settings)
+    sla = SlaTimers(alerts, db.transactions, settings.worker_batch)
     outbound = settings.outbound_policy()
     webhooks = WebhookDeliveries(
         db.transactions, settings.worker_batch, outbound, settings.webhook_concurrency
@@ -64,7 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "and SLA timers that escalate.",
             settings=settings,
             database=db,
-            registry=routing.registry(),
+            registry=registry(settings, alerts),
             processed=processed_events,
             consumer_group=settings.consumer_group,
             run_relay=settings.run_relay,
@@ -72,7 +69,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             routers=[router],
             workers=workers if settings.run_workers else [],
             state={
-                "routing": routing,
                 "sla": sla,
                 "webhooks": webhooks,
                 "outbound": outbound,

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from datetime import datetime
+from typing import TypeVar
 
 from prometheus_client import Counter, Histogram
 
-from leadloop_events.envelope import CloudEvent
+from leadloop_db.uow import UnitOfWork
+from leadloop_events.envelope import CloudEvent, EventData
+from leadloop_events.handoff import LeadAssigned
+from leadloop_events.lifecycle import LeadStageChanged
+from leadloop_runtime.registry import EventHandler
+
+U = TypeVar("U", bound=UnitOfWork)
 
 ASSIGNMENTS = Counter(
     "leadloop_assignments_total",
@@ -58,3 +66,24 @@ def observe(events: Sequence[CloudEvent]) -> None:
             SLA_BREACHES.labels(data["team"], data["step"]).inc()
         elif event.type == "leadloop.lead.reassigned.v1":
             REASSIGNMENTS.labels(data["team"], "rep" if data["to_rep_id"] else "queue").inc()
+
+
+def timed_alerts(handler: EventHandler[U]) -> EventHandler[U]:
+    """`handler`, measuring SQL to alert: from the SQL event's time to the lead alert it caused.
+
+    The alert does not carry the SQL's time, so this is measured around the handler (the one
+    place that sees both) and counted only if the transaction commits.
+    """
+
+    @functools.wraps(handler)
+    async def timed(uow: U, event: CloudEvent, data: EventData) -> None:
+        await handler(uow, event, data)
+        if not isinstance(data, LeadStageChanged):
+            return
+        for _, published in uow.events:
+            if published.type == LeadAssigned.event_type:
+                assigned = datetime.fromisoformat(published.data["assigned_at"])
+                seconds = (assigned - data.changed_at).total_seconds()
+                uow.observe(SQL_TO_ALERT, max(0.0, seconds))
+
+    return timed

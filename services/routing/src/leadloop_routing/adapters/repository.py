@@ -1,14 +1,24 @@
-"""Routing's queries: `SqlRepository` is the unit of work's view of routing's tables."""
+"""Routing's queries: `SqlRepository` is the unit of work's view of routing's tables, taking
+and returning domain objects (`adapters.ports.Repository`)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from collections.abc import Sequence
+from datetime import datetime, time
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from leadloop_contract.agreement import Agreement, ParsedAgreements, stored_document
+from leadloop_routing.adapters.deliveries import SqlDeliveries
+from leadloop_routing.adapters.rows import (
+    assignment_from_row,
+    assignment_row,
+    rep_from_row,
+    rep_row,
+)
 from leadloop_routing.adapters.tables import (
     accounts,
     agreements,
@@ -18,111 +28,84 @@ from leadloop_routing.adapters.tables import (
     reps,
     round_robin,
     webhook_deliveries,
-    webhook_subscriptions,
 )
-from leadloop_routing.domain.calendar import WorkingCalendar
-from leadloop_routing.domain.model import Absence, Account, Load, Rep
+from leadloop_routing.domain.assignment import Assignment
+from leadloop_routing.domain.model import Account, Load, Rep
+
+# A stored version's document never changes: parse each once per process.
+PARSED = ParsedAgreements()
+# What a step of the SLA ladder, a touch or a reassignment may change on an assignment.
+MUTABLE = (
+    "rep_id",
+    "queue",
+    "status",
+    "sla_deadline",
+    "first_touch_at",
+    "reassignments",
+    "timer_due_at",
+    "timer_step",
+    "history",
+)
 
 
-def rep_from_row(row: Any) -> Rep:
-    return Rep(
-        rep_id=row.rep_id,
-        name=row.name,
-        email=row.email,
-        teams=tuple(row.teams),
-        weight=row.weight,
-        max_open_per_day=row.max_open_per_day,
-        max_open_total=row.max_open_total,
-        calendar=WorkingCalendar(
-            row.timezone, row.work_start, row.work_end, frozenset(row.workdays)
-        ),
-        out_of_office=tuple(
-            Absence(datetime.fromisoformat(a["start"]), datetime.fromisoformat(a["end"]))
-            for a in row.out_of_office
-        ),
-        active=row.active,
-        manager_email=row.manager_email,
-    )
-
-
-def rep_row(rep: Rep, now: datetime) -> dict[str, Any]:
-    return {
-        "rep_id": rep.rep_id,
-        "name": rep.name,
-        "email": rep.email,
-        "teams": list(rep.teams),
-        "weight": rep.weight,
-        "max_open_per_day": rep.max_open_per_day,
-        "max_open_total": rep.max_open_total,
-        "timezone": rep.calendar.timezone,
-        "work_start": rep.calendar.start,
-        "work_end": rep.calendar.end,
-        "workdays": sorted(rep.calendar.workdays),
-        "out_of_office": [
-            {"start": a.start.isoformat(), "end": a.end.isoformat()} for a in rep.out_of_office
-        ],
-        "manager_email": rep.manager_email,
-        "active": rep.active,
-        "updated_at": now,
-    }
-
-
-class SqlRepository:
+class SqlRepository(SqlDeliveries):
     """Routing's state inside one transaction."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    # reps and accounts
     async def all_reps(self) -> list[Rep]:
+        """Every rep, by id."""
         rows = await self.conn.execute(sa.select(reps).order_by(reps.c.rep_id))
         return [rep_from_row(r) for r in rows]
 
     async def rep(self, rep_id: str) -> Rep | None:
+        """One rep, or None."""
         row = (await self.conn.execute(sa.select(reps).where(reps.c.rep_id == rep_id))).first()
         return None if row is None else rep_from_row(row)
 
     async def save_rep(self, rep: Rep, now: datetime) -> None:
-        values = rep_row(rep, now)
-        stmt = insert(reps).values(values)
-        await self.conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[reps.c.rep_id], set_={k: stmt.excluded[k] for k in values}
-            )
-        )
+        """Create or replace a rep."""
+        await self._upsert(reps, reps.c.rep_id, rep_row(rep, now))
 
     async def save_account(self, account: Account, now: datetime) -> None:
+        """Create or replace an account."""
         values = {
             "domain": account.domain,
             "name": account.name,
             "owner_rep_id": account.owner_rep_id,
             "updated_at": now,
         }
-        stmt = insert(accounts).values(values)
+        await self._upsert(accounts, accounts.c.domain, values)
+
+    async def _upsert(self, table: sa.Table, key: sa.Column[Any], values: dict[str, Any]) -> None:
+        stmt = insert(table).values(values)
         await self.conn.execute(
             stmt.on_conflict_do_update(
-                index_elements=[accounts.c.domain], set_={k: stmt.excluded[k] for k in values}
+                index_elements=[key], set_={k: stmt.excluded[k] for k in values}
             )
         )
 
     async def account(self, domain: str) -> Account | None:
+        """The account of an email domain, or None."""
         row = (
             await self.conn.execute(sa.select(accounts).where(accounts.c.domain == domain))
         ).first()
         return None if row is None else Account(row.domain, row.name, row.owner_rep_id)
 
-    async def loads(self, rep_list: list[Rep], now: datetime) -> dict[str, Load]:
+    async def loads(self, reps: Sequence[Rep], now: datetime) -> dict[str, Load]:
         """Open SQLs per rep: assigned since the start of their local day, and in total."""
+        a = assignments
         rows = await self.conn.execute(
-            sa.select(assignments.c.rep_id, assignments.c.assigned_at).where(
-                assignments.c.status.in_(("open", "touched")), assignments.c.rep_id.is_not(None)
+            sa.select(a.c.rep_id, a.c.assigned_at).where(
+                a.c.status.in_(("open", "touched")), a.c.rep_id.is_not(None)
             )
         )
         by_rep: dict[str, list[datetime]] = {}
         for row in rows:
             by_rep.setdefault(row.rep_id, []).append(row.assigned_at)
         out: dict[str, Load] = {}
-        for rep in rep_list:
+        for rep in reps:
             zone = rep.calendar.zone
             day_start = datetime.combine(now.astimezone(zone).date(), time(0), zone)
             times = by_rep.get(rep.rep_id, [])
@@ -144,55 +127,54 @@ class SqlRepository:
         return dict(row.weights) if row else {}
 
     async def save_rr_state(self, team: str, weights: dict[str, int]) -> None:
-        stmt = insert(round_robin).values(team=team, weights=weights)
-        await self.conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[round_robin.c.team], set_={"weights": stmt.excluded.weights}
-            )
-        )
+        """Store the team's round-robin weights."""
+        await self._upsert(round_robin, round_robin.c.team, {"team": team, "weights": weights})
 
-    # agreements
-    async def save_agreement(self, version: str, document: dict[str, Any], at: datetime) -> None:
+    async def save_agreement(self, version: str, agreement: Agreement, at: datetime) -> None:
+        """Keep a published agreement version (once)."""
         await self.conn.execute(
             insert(agreements)
-            .values(version=version, document=document, published_at=at)
+            .values(version=version, document=stored_document(agreement), published_at=at)
             .on_conflict_do_nothing()
         )
 
-    async def current_agreement(self) -> tuple[str, dict[str, Any]] | None:
+    async def current_agreement(self) -> tuple[str, Agreement] | None:
+        """The latest published agreement and its version, or None before the first."""
         row = (
             await self.conn.execute(
                 sa.select(agreements).order_by(agreements.c.published_at.desc()).limit(1)
             )
         ).first()
-        return None if row is None else (row.version, dict(row.document))
+        return None if row is None else (row.version, PARSED.parse(row.version, row.document))
 
-    # assignments and timers
-    async def insert_assignment(self, values: dict[str, Any]) -> None:
-        await self.conn.execute(assignments.insert().values(values))
+    async def add_assignment(self, assignment: Assignment) -> None:
+        """Store a new assignment."""
+        await self.conn.execute(assignments.insert().values(assignment_row(assignment)))
 
-    async def update_assignment(self, assignment_id: str, **values: Any) -> None:
+    async def save_assignment(self, assignment: Assignment) -> None:
+        """Store what changed on an assignment (owner, status, timer, history)."""
+        row = assignment_row(assignment)
         await self.conn.execute(
             assignments.update()
-            .where(assignments.c.assignment_id == assignment_id)
-            .values(**values)
+            .where(assignments.c.assignment_id == assignment.assignment_id)
+            .values({k: row[k] for k in MUTABLE})
         )
 
-    async def open_assignment(self, lead_id: str) -> Any | None:
+    async def open_assignment(self, lead_id: str) -> Assignment | None:
         """The lead's assignment still waiting for (or in) follow-up, locked."""
-        return (
+        a = assignments
+        row = (
             await self.conn.execute(
-                sa.select(assignments)
-                .where(
-                    assignments.c.lead_id == lead_id, assignments.c.status.in_(("open", "queued"))
-                )
-                .order_by(assignments.c.assigned_at.desc())
+                sa.select(a)
+                .where(a.c.lead_id == lead_id, a.c.status.in_(("open", "queued")))
+                .order_by(a.c.assigned_at.desc())
                 .limit(1)
                 .with_for_update()
             )
         ).first()
+        return None if row is None else assignment_from_row(row)
 
-    async def due_timers(self, now: datetime, limit: int) -> list[Any]:
+    async def due_assignments(self, now: datetime, limit: int) -> list[Assignment]:
         """Claim assignments whose SLA step is due; other replicas skip the locked ones."""
         rows = await self.conn.execute(
             sa.select(assignments)
@@ -201,38 +183,44 @@ class SqlRepository:
             .limit(limit)
             .with_for_update(skip_locked=True)
         )
-        return list(rows)
+        return [assignment_from_row(r) for r in rows]
 
-    # webhooks and emails
-    async def active_subscriptions(self, event_type: str) -> list[Any]:
+    async def assignments_of(self, lead_id: str) -> list[Assignment]:
+        """A lead's assignments, newest first."""
+        a = assignments
         rows = await self.conn.execute(
-            sa.select(webhook_subscriptions).where(
-                webhook_subscriptions.c.active.is_(True),
-                sa.literal(event_type) == sa.any_(webhook_subscriptions.c.event_types),
-            )
+            sa.select(a).where(a.c.lead_id == lead_id).order_by(a.c.assigned_at.desc())
         )
-        return list(rows)
+        return [assignment_from_row(r) for r in rows]
 
-    async def queue_delivery(self, values: dict[str, Any]) -> None:
-        await self.conn.execute(insert(webhook_deliveries).values(values).on_conflict_do_nothing())
-
-    async def queue_email(self, values: dict[str, Any]) -> None:
-        await self.conn.execute(insert(emails).values(values).on_conflict_do_nothing())
+    async def assignment_counts(
+        self, since: datetime | None, team: str | None
+    ) -> list[tuple[str, str, int]]:
+        """(team, rep, assignments) for every rep that got one."""
+        a = assignments
+        query = (
+            sa.select(a.c.team, a.c.rep_id, sa.func.count())
+            .where(a.c.rep_id.is_not(None))
+            .group_by(a.c.team, a.c.rep_id)
+        )
+        if since is not None:
+            query = query.where(a.c.assigned_at >= since)
+        if team is not None:
+            query = query.where(a.c.team == team)
+        return [(t, r, n) for t, r, n in await self.conn.execute(query)]
 
     async def erase(self, lead_id: str) -> None:
         """Forget the person: intelligence, queued payloads, relayed events."""
+        d = webhook_deliveries
         await self.conn.execute(
             assignments.update().where(assignments.c.lead_id == lead_id).values(intelligence=None)
         )
         await self.conn.execute(
-            webhook_deliveries.update()
-            .where(webhook_deliveries.c.lead_id == lead_id)
+            d.update()
+            .where(d.c.lead_id == lead_id)
             .values(
                 payload=b"{}",
-                status=sa.case(
-                    (webhook_deliveries.c.status == "pending", "cancelled"),
-                    else_=webhook_deliveries.c.status,
-                ),
+                status=sa.case((d.c.status == "pending", "cancelled"), else_=d.c.status),
                 next_attempt_at=None,
             )
         )
@@ -247,7 +235,3 @@ class SqlRepository:
             )
         )
         await self.conn.execute(outbox.delete().where(outbox.c.key == lead_id))
-
-
-def in_minutes(at: datetime, minutes: float) -> datetime:
-    return (at + timedelta(minutes=minutes)).astimezone(UTC)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from leadloop_routing.domain.calendar import WorkingCalendar
 
@@ -75,3 +76,26 @@ class Decision:
     path: tuple[str, ...]
     skipped: tuple[Skip, ...] = ()
     weights: dict[str, int] = field(default_factory=dict)
+
+
+def distribution(
+    counts: Sequence[tuple[str, str, int]], reps: Mapping[str, Rep]
+) -> list[dict[str, Any]]:
+    """Per team, each rep's share of the assignments next to their share of the weight."""
+    teams: dict[str, dict[str, Any]] = {}
+    for team_name, rep_id, count in counts:
+        entry = teams.setdefault(team_name, {"team": team_name, "assigned": 0, "reps": []})
+        entry["assigned"] += count
+        entry["reps"].append(
+            {
+                "rep_id": rep_id,
+                "assigned": count,
+                "weight": reps[rep_id].weight if rep_id in reps else None,
+            }
+        )
+    for entry in teams.values():
+        weights = sum(r["weight"] or 0 for r in entry["reps"]) or 1
+        for r in entry["reps"]:
+            r["share"] = round(r["assigned"] / entry["assigned"], 4)
+            r["weight_share"] = round((r["weight"] or 0) / weights, 4)
+    return list(teams.values())

@@ -1,0 +1,11 @@
+"""Routing's HTTP API: routes only translate a request into a command for its handler."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from leadloop_routing.entrypoints import reps, webhooks
+
+router = APIRouter()
+router.include_router(reps.router)
+router.include_router(webhooks.router)
