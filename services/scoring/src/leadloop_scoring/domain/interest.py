@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from leadloop_contract.agreement import Agreement
+from leadloop_contract.values import ActivityType
 from leadloop_events.lifecycle import ScoreLine
 
 SECONDS_PER_DAY = 86_400.0
@@ -18,7 +19,7 @@ HORIZON_HALF_LIVES = 12
 class ActivityFact:
     """One behaviour signal as scoring keeps it."""
 
-    activity_type: str
+    activity_type: ActivityType
     occurred_at: datetime
     campaign: str | None = None
     url: str | None = None
@@ -64,18 +65,18 @@ def interest_lines(
 ) -> tuple[float, list[ScoreLine]]:
     """Interest points and one readable line per activity type."""
     rules = agreement.interest
-    by_type: dict[str, list[float]] = defaultdict(list)
+    by_type: dict[ActivityType, list[float]] = defaultdict(list)
     for fact in counted(agreement, facts, now, since):
         age = (now - fact.occurred_at).total_seconds() / SECONDS_PER_DAY
         by_type[fact.activity_type].append(
-            decayed(rules.points[fact.activity_type], age, rules.half_life_days)  # type: ignore[index]
+            decayed(rules.points[fact.activity_type], age, rules.half_life_days)
         )
     lines: list[ScoreLine] = []
     total = 0.0
     for activity_type in sorted(by_type):
         values = by_type[activity_type]
         raw = sum(values)
-        cap = rules.caps.per_type.get(activity_type)  # type: ignore[call-overload]
+        cap = rules.caps.per_type.get(activity_type)
         points = min(raw, cap) if cap is not None else raw
         capped = f", capped at {cap:g}" if cap is not None and raw > cap else ""
         lines.append(

@@ -115,20 +115,7 @@ def score(
     since: datetime | None = None,
 ) -> Score:
     """The lead's fit (negatives included), interest, grade, band, quadrant and breakdown."""
-    lines: list[ScoreLine] = []
-    fit = 0.0
-    if profile is not None:
-        for rule in agreement.fit.rules:
-            if matches(rule, profile):
-                fit += rule.points
-                lines.append(
-                    ScoreLine(
-                        rule=f"fit:{rule.id}",
-                        kind="fit",
-                        points=rule.points,
-                        reason=_clip(rule.description or f"{rule.field} {rule.op} {rule.value}"),
-                    )
-                )
+    fit, lines = _fit(agreement, profile)
     disqualified_by: NegativeKind | None = None
     for kind, reason in negatives(agreement, profile, activities):
         points = agreement.negative.points.get(kind, 0.0)
@@ -140,19 +127,7 @@ def score(
             disqualified_by = kind
     interest, interest_breakdown = interest_lines(agreement, activities, now, since)
     lines.extend(interest_breakdown)
-    grade = grade_of(agreement, fit)
-    hand_raise = next(
-        (
-            f.activity_type
-            for f in sorted(
-                in_window(agreement, activities, now, since),
-                key=lambda f: f.occurred_at,
-                reverse=True,
-            )
-            if f.activity_type in agreement.interest.hand_raise.activities
-        ),
-        None,
-    )
+    hand_raise = _hand_raise(agreement, activities, now, since)
     matrix = agreement.matrix
     quadrant: Quadrant
     if disqualified_by is not None or fit < matrix.fit_threshold:
@@ -165,13 +140,47 @@ def score(
         fit=round(fit, 2),
         interest=round(interest, 2),
         total=round(fit + interest, 2),
-        grade=grade,
+        grade=grade_of(agreement, fit),
         interest_band=band_of(agreement, interest),
         breakdown=lines,
         hand_raise=hand_raise,
         disqualified_by=disqualified_by,
         quadrant=quadrant,
     )
+
+
+def _fit(agreement: Agreement, profile: LeadProfile | None) -> tuple[float, list[ScoreLine]]:
+    """The fit rules' points (before negatives), one line per rule met."""
+    lines: list[ScoreLine] = []
+    fit = 0.0
+    if profile is None:
+        return fit, lines
+    for rule in agreement.fit.rules:
+        if matches(rule, profile):
+            fit += rule.points  # added in rule order, as every earlier score was
+            lines.append(
+                ScoreLine(
+                    rule=f"fit:{rule.id}",
+                    kind="fit",
+                    points=rule.points,
+                    reason=_clip(rule.description or f"{rule.field} {rule.op} {rule.value}"),
+                )
+            )
+    return fit, lines
+
+
+def _hand_raise(
+    agreement: Agreement,
+    activities: Sequence[ActivityFact],
+    now: datetime,
+    since: datetime | None,
+) -> str | None:
+    """The most recent hand-raise in the interest window, if any."""
+    latest = sorted(
+        in_window(agreement, activities, now, since), key=lambda f: f.occurred_at, reverse=True
+    )
+    hand_raises = agreement.interest.hand_raise.activities
+    return next((f.activity_type for f in latest if f.activity_type in hand_raises), None)
 
 
 def grade_at_least(grade: Grade, minimum: Grade) -> bool:
