@@ -73,6 +73,100 @@ def _activity(entry: Any) -> str:
     return _clean(" ".join(str(p) for p in parts if p))
 
 
+@dataclass(frozen=True)
+class _Alert:
+    """What the alert says, each value cleaned to one line."""
+
+    rep_name: str
+    reason: str
+    team: str
+    dashboard_url: str | None
+    who: str
+    company: str
+    grade: str
+    due: str
+    facts: list[tuple[str, str]]
+    score: str
+    timeline: list[str]
+    origin: str
+
+
+def _alert(
+    lead: dict[str, Any],
+    deadline: datetime,
+    rep_name: str,
+    reason: str,
+    team: str,
+    dashboard_url: str | None,
+) -> _Alert:
+    profile = _mapping(lead.get("profile"))
+    grade = _clean(lead.get("grade") or "?")
+    # A naive deadline is taken as UTC; an aware one is shown in UTC, as the label says.
+    due_utc = deadline.astimezone(UTC) if deadline.tzinfo else deadline.replace(tzinfo=UTC)
+    who, company = _who(profile), _clean(profile.get("company") or "unknown company")
+    facts = [
+        ("Name", who),
+        ("Title", profile.get("job_title")),
+        ("Company", company),
+        ("Employees", profile.get("company_size")),
+        ("Country", profile.get("country")),
+        ("Email", profile.get("email")),
+        ("Phone", profile.get("phone")),
+    ]
+    return _Alert(
+        rep_name=_clean(rep_name),
+        reason=_clean(reason),
+        team=_clean(team),
+        dashboard_url=_clean(dashboard_url) if dashboard_url else None,
+        who=who,
+        company=company,
+        grade=grade,
+        due=f"{due_utc:%Y-%m-%d %H:%M} UTC",
+        facts=[(k, _clean(v)) for k, v in facts if v not in (None, "")],
+        score=(
+            f"fit {_number(lead.get('fit'))}, interest {_number(lead.get('interest'))}, "
+            f"grade {grade}"
+        ),
+        # Scoring sends the timeline newest first; the rep needs the last few.
+        timeline=[line for line in map(_activity, _items(lead.get("timeline"))) if line][:5],
+        origin=", ".join([*_strings(lead.get("sources")), *_strings(lead.get("campaigns"))]),
+    )
+
+
+def _text(a: _Alert) -> str:
+    lines = [
+        f"Hi {a.rep_name},",
+        "",
+        f"{a.who} at {a.company} is sales-ready and yours ({a.team}).",
+        "",
+    ]
+    lines += [f"{k}: {v}" for k, v in a.facts]
+    lines += ["", f"Why now: {a.reason}", f"Score: {a.score}"]
+    if a.timeline:
+        lines += ["", "Recent activity:", *[f"  - {t}" for t in a.timeline]]
+    if a.origin:
+        lines += ["", f"Came from: {a.origin}"]
+    lines += ["", f"Please make the first touch by {a.due}."]
+    if a.dashboard_url:
+        lines += [f"Details: {a.dashboard_url}"]
+    return "\n".join(lines)
+
+
+def _html(a: _Alert) -> str:
+    e = html.escape
+    rows = "".join(f"<tr><th align='left'>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in a.facts)
+    items = "".join(f"<li>{e(t)}</li>" for t in a.timeline)
+    return (
+        f"<p>Hi {e(a.rep_name)},</p><p><b>{e(a.who)}</b> at <b>{e(a.company)}</b> is sales-ready "
+        f"and yours ({e(a.team)}).</p><table>{rows}</table>"
+        f"<p><b>Why now:</b> {e(a.reason)}<br><b>Score:</b> {e(a.score)}</p>"
+        + (f"<p>Recent activity:</p><ul>{items}</ul>" if items else "")
+        + (f"<p>Came from: {e(a.origin)}</p>" if a.origin else "")
+        + f"<p><b>First touch by {e(a.due)}.</b></p>"
+        + (f'<p><a href="{e(a.dashboard_url)}">Details</a></p>' if a.dashboard_url else "")
+    )
+
+
 def build_alert_email(
     *,
     to: str,
@@ -85,63 +179,17 @@ def build_alert_email(
 ) -> EmailMessage:
     """A short plain-text and HTML message: every value is one line in the text part and
     escaped in the HTML part."""
-    rep_name, reason, team = _clean(rep_name), _clean(reason), _clean(team)
-    dashboard_url = _clean(dashboard_url) if dashboard_url else None
-    profile = _mapping(lead.get("profile"))
-    who = _who(profile)
-    company = _clean(profile.get("company") or "unknown company")
-    grade = _clean(lead.get("grade") or "?")
-    # A naive deadline is taken as UTC; an aware one is shown in UTC, as the label says.
-    due_utc = deadline.astimezone(UTC) if deadline.tzinfo else deadline.replace(tzinfo=UTC)
-    due = f"{due_utc:%Y-%m-%d %H:%M} UTC"
-    facts = [
-        ("Name", who),
-        ("Title", profile.get("job_title")),
-        ("Company", company),
-        ("Employees", profile.get("company_size")),
-        ("Country", profile.get("country")),
-        ("Email", profile.get("email")),
-        ("Phone", profile.get("phone")),
-    ]
-    facts = [(k, _clean(v)) for k, v in facts if v not in (None, "")]
-    score = (
-        f"fit {_number(lead.get('fit'))}, interest {_number(lead.get('interest'))}, grade {grade}"
-    )
-    # Scoring sends the timeline newest first; the rep needs the last few.
-    timeline = [line for line in map(_activity, _items(lead.get("timeline"))) if line][:5]
-    origin = ", ".join([*_strings(lead.get("sources")), *_strings(lead.get("campaigns"))])
+    alert = _alert(lead, deadline, rep_name, reason, team, dashboard_url)
     message = EmailMessage()
     message["To"] = to
     # Set once here, so that every retry of the stored message is recognisably the same email.
     message["Message-ID"] = make_msgid(domain="leadloop.invalid")
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Subject"] = _one_line(
-        f"New SQL: {who}, {company} (grade {grade}) — first touch by {due}"
+        f"New SQL: {alert.who}, {alert.company} (grade {alert.grade}) — first touch by {alert.due}"
     )
-    lines = [f"Hi {rep_name},", "", f"{who} at {company} is sales-ready and yours ({team}).", ""]
-    lines += [f"{k}: {v}" for k, v in facts]
-    lines += ["", f"Why now: {reason}", f"Score: {score}"]
-    if timeline:
-        lines += ["", "Recent activity:", *[f"  - {t}" for t in timeline]]
-    if origin:
-        lines += ["", f"Came from: {origin}"]
-    lines += ["", f"Please make the first touch by {due}."]
-    if dashboard_url:
-        lines += [f"Details: {dashboard_url}"]
-    message.set_content("\n".join(lines))
-    e = html.escape
-    rows = "".join(f"<tr><th align='left'>{e(k)}</th><td>{e(str(v))}</td></tr>" for k, v in facts)
-    items = "".join(f"<li>{e(t)}</li>" for t in timeline)
-    message.add_alternative(
-        f"<p>Hi {e(rep_name)},</p><p><b>{e(who)}</b> at <b>{e(company)}</b> is sales-ready "
-        f"and yours ({e(team)}).</p><table>{rows}</table>"
-        f"<p><b>Why now:</b> {e(reason)}<br><b>Score:</b> {e(score)}</p>"
-        + (f"<p>Recent activity:</p><ul>{items}</ul>" if items else "")
-        + (f"<p>Came from: {e(origin)}</p>" if origin else "")
-        + f"<p><b>First touch by {e(due)}.</b></p>"
-        + (f'<p><a href="{e(dashboard_url)}">Details</a></p>' if dashboard_url else ""),
-        subtype="html",
-    )
+    message.set_content(_text(alert))
+    message.add_alternative(_html(alert), subtype="html")
     return message
 
 
