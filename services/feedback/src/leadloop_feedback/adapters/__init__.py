@@ -1,1 +1,2 @@
-"""Feedback's adapters: the read model's tables and queries."""
+"""Feedback's adapters: its tables, the repository (read-model writes, CRM calls), the unit of
+work, and the read side (report queries, journey feeds)."""
