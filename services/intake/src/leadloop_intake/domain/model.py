@@ -1,4 +1,4 @@
-"""Commands intake accepts and the rules that make them valid."""
+"""What callers send intake (form fills, activities) and the rules that make them valid."""
 
 from __future__ import annotations
 
