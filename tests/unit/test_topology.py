@@ -110,3 +110,15 @@ def test_a_registry_is_built_with_the_settings_its_signature_asks_for(
     monkeypatch.syspath_prepend(str(tmp_path))
     registry = topology.registry_of(Service("acme", "leadloop_acme", 8099))
     assert [m.event_type for m in registry.event_types()] == ["leadloop.deal.closed.v1"]
+
+
+def test_a_service_without_a_registry_is_named(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    package = tmp_path / "leadloop_silent"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "handlers.py").write_text("HANDLERS = {}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(LookupError, match=r"leadloop_silent\.handlers has no registry"):
+        topology.registry_of(Service("silent", "leadloop_silent", 8098))

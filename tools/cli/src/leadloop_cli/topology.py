@@ -70,27 +70,16 @@ def registry_of(service: Service) -> Registry[Any]:
     parameters that ask for them (the others keep their defaults)."""
     handlers = importlib.import_module(f"{service.package}.handlers")
     build = getattr(handlers, "registry", None)
-    if inspect.isfunction(build):
-        arguments = {}
-        for name, parameter in inspect.signature(build).parameters.items():
-            if name == "settings" or "Settings" in str(parameter.annotation):
-                arguments[name] = _settings(service)
-            elif parameter.default is inspect.Parameter.empty:
-                raise TypeError(f"{handlers.__name__}.registry needs {name!r}: give it a default")
-        built = build(**arguments)
-        return built if isinstance(built, Registry) else Registry.of(built)
-    return _legacy_registry(handlers)
-
-
-def _legacy_registry(handlers: Any) -> Registry[Any]:
-    # Until every handlers module exposes registry(): a class whose registry() method maps
-    # type names to its bound handlers. Only the names are read, so the instance is made
-    # without its constructor (which wants the adapters bootstrap builds).
-    for value in vars(handlers).values():
-        mine = inspect.isclass(value) and value.__module__ == handlers.__name__
-        if mine and callable(getattr(value, "registry", None)):
-            return Registry.of(value.__new__(value).registry())
-    raise LookupError(f"{handlers.__name__} has no registry(): the topology is read from it")
+    if not inspect.isfunction(build):
+        raise LookupError(f"{handlers.__name__} has no registry(): the topology is read from it")
+    arguments = {}
+    for name, parameter in inspect.signature(build).parameters.items():
+        if name == "settings" or "Settings" in str(parameter.annotation):
+            arguments[name] = _settings(service)
+        elif parameter.default is inspect.Parameter.empty:
+            raise TypeError(f"{handlers.__name__}.registry needs {name!r}: give it a default")
+    built = build(**arguments)
+    return built if isinstance(built, Registry) else Registry.of(built)
 
 
 @contextlib.contextmanager
