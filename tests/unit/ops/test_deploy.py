@@ -45,6 +45,7 @@ def exposed_metric_names() -> set[str]:
     """Every series name the four services can expose (their metric modules registered)."""
     for module in (
         "leadloop_platform.metrics",
+        "leadloop_intake.metrics",
         "leadloop_scoring.metrics",
         "leadloop_routing.metrics",
         "leadloop_feedback.metrics",

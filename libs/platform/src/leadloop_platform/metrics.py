@@ -61,16 +61,6 @@ BACKGROUND_TASK_FAILURES = Counter(
     "Background tasks (relay, consumer, workers) that raised or returned while the service ran.",
     ["service", "task"],
 )
-LEADS_CAPTURED = Counter(
-    "leadloop_leads_captured_total",
-    "Form fills, webhook calls and import rows accepted, by channel and source.",
-    ["channel", "source", "new_lead"],
-)
-ACTIVITIES_RECORDED = Counter(
-    "leadloop_activities_recorded_total",
-    "Behaviour signals accepted, by activity type.",
-    ["activity_type"],
-)
 
 
 # Source is free text from marketing automation; as a label it is bounded to these channels.

@@ -4,11 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from prometheus_client import Counter
+
 from leadloop_events.envelope import CloudEvent
 from leadloop_events.intake import ActivityRecorded, LeadCaptured
-from leadloop_platform.metrics import ACTIVITIES_RECORDED, LEADS_CAPTURED, source_label
+from leadloop_platform.metrics import source_label
 
-__all__ = ["ACTIVITIES_RECORDED", "LEADS_CAPTURED", "observe"]
+LEADS_CAPTURED = Counter(
+    "leadloop_leads_captured_total",
+    "Form fills, webhook calls and import rows accepted, by channel and source.",
+    ["channel", "source", "new_lead"],
+)
+ACTIVITIES_RECORDED = Counter(
+    "leadloop_activities_recorded_total",
+    "Behaviour signals accepted, by activity type.",
+    ["activity_type"],
+)
 
 
 def observe(events: Sequence[CloudEvent]) -> None:
