@@ -13,6 +13,15 @@ from leadloop_events.bounds import MAX_URL
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/cloudevents+json"
+# The attributes CloudEvents 1.0 requires of every event; the model defaults two of them for the
+# events leadloop builds, but a record read from the wire must carry all four.
+REQUIRED = ("specversion", "id", "source", "type")
+
+
+def _wire_schema(schema: dict[str, Any]) -> None:
+    """The published schema describes a record on the wire: the four attributes are required."""
+    schema["required"] = list(REQUIRED)
+    schema["properties"]["specversion"]["const"] = SPEC_VERSION
 
 
 class EventData(BaseModel):
@@ -27,7 +36,7 @@ class EventData(BaseModel):
 class CloudEvent(BaseModel):
     """A CloudEvents 1.0 record; `data` holds the JSON of an `EventData` model."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True, json_schema_extra=_wire_schema)
 
     # Bounded so that the ids fit their columns (outbox, processed events) and keys.
     specversion: str = Field(default=SPEC_VERSION, max_length=10)
@@ -52,6 +61,9 @@ class CloudEvent(BaseModel):
             event = cls.model_validate_json(raw)
         except ValidationError as exc:
             raise InvalidEvent(f"not a CloudEvent: {exc.errors(include_url=False)}") from exc
+        missing = [name for name in REQUIRED if name not in event.model_fields_set]
+        if missing:
+            raise InvalidEvent(f"not a CloudEvent: missing {', '.join(missing)}")
         if event.specversion != SPEC_VERSION:
             raise InvalidEvent(f"unsupported specversion {event.specversion!r}")
         return event
