@@ -14,139 +14,25 @@ import signal
 import sys
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
+from leadloop_cli.demo_data import (
+    ACTIVITIES,
+    CAMPAIGNS,
+    COMPANIES,
+    FIRST_NAMES,
+    FORMS,
+    LAST_NAMES,
+    MAX_PEOPLE,
+    PAGES,
+    PERSON_FIELDS,
+    SOURCES,
+    TITLES,
+)
 from leadloop_cli.demo_sales import run_sales
-
-
-@dataclass(frozen=True)
-class Company:
-    name: str
-    domain: str
-    industry: str
-    size: int
-    country: str
-
-
-COMPANIES = (
-    Company("ACME Dental", "acme-dental.example", "healthcare", 240, "US"),
-    Company("Globex Logistics", "globex-logistics.example", "logistics", 5200, "DE"),
-    Company("Initech Software", "initech.example", "software", 850, "US"),
-    Company("Umbrella Biotech", "umbrella-bio.example", "biotech", 1900, "GB"),
-    Company("Nordlicht Energie", "nordlicht.example", "energy", 410, "DE"),
-    Company("Soylent Foods", "soylent-foods.example", "food_and_beverage", 3100, "NL"),
-    Company("Hooli Cloud", "hooli.example", "software", 12000, "US"),
-    Company("Maison Rivoli", "maison-rivoli.example", "retail", 65, "FR"),
-    Company("Kaizen Robotics", "kaizen-robotics.example", "manufacturing", 730, "JP"),
-    Company("Vandelay Industries", "vandelay.example", "manufacturing", 18, "CA"),
-    Company("Pied Piper", "piedpiper.example", "software", 35, "US"),
-    Company("Stark Analytics", "stark-analytics.example", "financial_services", 2600, "GB"),
-)
-FIRST_NAMES = (
-    "Ada",
-    "Grace",
-    "Linus",
-    "Margaret",
-    "Alan",
-    "Katherine",
-    "Dennis",
-    "Barbara",
-    "Ken",
-    "Frances",
-    "Tim",
-    "Radia",
-    "Sophie",
-    "Jonas",
-    "Aiko",
-    "Mateo",
-    "Priya",
-    "Lars",
-)
-LAST_NAMES = (
-    "Lovelace",
-    "Hopper",
-    "Torvalds",
-    "Hamilton",
-    "Turing",
-    "Johnson",
-    "Ritchie",
-    "Liskov",
-    "Thompson",
-    "Allen",
-    "Berners-Lee",
-    "Perlman",
-    "Wilson",
-    "Becker",
-    "Tanaka",
-    "Garcia",
-)
-TITLES = (
-    ("VP Marketing", 3),
-    ("Head of Demand Generation", 3),
-    ("Marketing Operations Manager", 4),
-    ("Director of Sales", 3),
-    ("Chief Revenue Officer", 1),
-    ("CTO", 1),
-    ("IT Manager", 2),
-    ("Revenue Operations Analyst", 3),
-    ("Office Manager", 1),
-    ("Student", 1),
-    ("Intern", 1),
-)
-SOURCES = (
-    ("organic", 5),
-    ("paid_search", 4),
-    ("webinar", 2),
-    ("referral", 2),
-    ("event", 1),
-    ("social", 2),
-    ("email", 2),
-)
-CAMPAIGNS = (
-    "2025-q3-revops-webinar",
-    "2025-q3-pipeline-ebook",
-    "brand-search-always-on",
-    "trade-show-saastr-2025",
-    "partner-referral-program",
-    "nurture-mql-recycle",
-)
-FORMS = (
-    ("contact-us", "/contact"),
-    ("ebook-download", "/resources/pipeline-playbook"),
-    ("webinar-registration", "/webinars/closing-the-loop"),
-    ("demo-request", "/demo"),
-    ("free-trial", "/trial"),
-    ("newsletter", "/blog"),
-)
-ACTIVITIES = (
-    ("page_view", 30),
-    ("pricing_page_view", 6),
-    ("email_open", 20),
-    ("email_click", 8),
-    ("content_download", 6),
-    ("webinar_registered", 3),
-    ("webinar_attended", 2),
-    ("demo_request", 1),
-    ("free_trial_signup", 1),
-    ("contact_sales_request", 1),
-    ("unsubscribe", 1),
-)
-MAX_PEOPLE = 5000
-PERSON_FIELDS = (
-    "email",
-    "first_name",
-    "last_name",
-    "company",
-    "job_title",
-    "company_size",
-    "industry",
-    "country",
-)
-PAGES = ("/", "/product", "/pricing", "/customers", "/blog/lead-scoring-101", "/integrations")
 
 
 def pick(rng: random.Random, weighted: tuple[tuple[str, int], ...]) -> str:
@@ -246,48 +132,74 @@ async def run(
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    sim = Simulator(random.Random(seed))
-    lead_ids: list[str] = []
+    traffic = Traffic(Simulator(random.Random(seed)))
     sales = None
     if routing_url and feedback_url:
         sales = asyncio.create_task(
-            run_sales(stop, random.Random(seed), lead_ids, routing_url, feedback_url, api_key)
+            run_sales(
+                stop, random.Random(seed), traffic.lead_ids, routing_url, feedback_url, api_key
+            )
         )
-    sent = {"form fills": 0, "activity batches": 0, "errors": 0}
     headers = {"Authorization": f"Bearer {api_key}"}
-    last_report = time.monotonic()
     async with httpx.AsyncClient(base_url=url, headers=headers, timeout=10.0) as client:
-        while not stop.is_set() and (count == 0 or sum(sent.values()) < count):
-            if not sim.people or sim.rng.random() < 0.35:
-                kind, path, body = "form fills", "/v1/form-submissions", sim.form_fill()
-            else:
-                kind, path, body = "activity batches", "/v1/activities", sim.activities()
-            try:
-                key = {"Idempotency-Key": str(uuid.uuid4())}
-                resp = await client.post(path, json=body, headers=key)
-            except httpx.TransportError as exc:
-                sent["errors"] += 1
-                print(f"intake unreachable ({exc!r}); retrying", flush=True)
-                await asyncio.sleep(1.0)
-                continue
-            if resp.status_code == 202:
-                sent[kind] += 1
-                if path == "/v1/form-submissions":
-                    sim.remember(body)
-                    lead_ids.append(resp.json()["lead_id"])
-                    del lead_ids[:-2000]
-            else:
-                sent["errors"] += 1
-                print(f"{path} answered {resp.status_code}: {resp.text[:500]}", flush=True)
-            if time.monotonic() - last_report >= 10:
-                last_report = time.monotonic()
-                print(", ".join(f"{n} {k}" for k, n in sent.items()), flush=True)
-            await asyncio.sleep(sim.rng.expovariate(rate))
+        await traffic.post_until(stop, client, rate, count)
     stop.set()
     if sales is not None:
         await sales
-    print("stopped: " + ", ".join(f"{n} {k}" for k, n in sent.items()), flush=True)
-    return sent["errors"]
+    print("stopped: " + traffic.tally(), flush=True)
+    return traffic.sent["errors"]
+
+
+class Traffic:
+    """The simulator's requests to intake, counted, and the lead ids intake answered."""
+
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+        self.lead_ids: list[str] = []
+        self.sent = {"form fills": 0, "activity batches": 0, "errors": 0}
+
+    def tally(self) -> str:
+        """What was sent so far, as one line."""
+        return ", ".join(f"{n} {k}" for k, n in self.sent.items())
+
+    async def post_until(
+        self, stop: asyncio.Event, client: httpx.AsyncClient, rate: float, count: int
+    ) -> None:
+        """Post at `rate` per second until `stop` is set or `count` requests (0: no limit)."""
+        last_report = time.monotonic()
+        while not stop.is_set() and (count == 0 or sum(self.sent.values()) < count):
+            if not await self.post_one(client):
+                continue
+            if time.monotonic() - last_report >= 10:
+                last_report = time.monotonic()
+                print(self.tally(), flush=True)
+            await asyncio.sleep(self.sim.rng.expovariate(rate))
+
+    async def post_one(self, client: httpx.AsyncClient) -> bool:
+        """One form fill or activity batch; False when intake was unreachable (after a pause)."""
+        sim = self.sim
+        if not sim.people or sim.rng.random() < 0.35:
+            kind, path, body = "form fills", "/v1/form-submissions", sim.form_fill()
+        else:
+            kind, path, body = "activity batches", "/v1/activities", sim.activities()
+        try:
+            key = {"Idempotency-Key": str(uuid.uuid4())}
+            resp = await client.post(path, json=body, headers=key)
+        except httpx.TransportError as exc:
+            self.sent["errors"] += 1
+            print(f"intake unreachable ({exc!r}); retrying", flush=True)
+            await asyncio.sleep(1.0)
+            return False
+        if resp.status_code != 202:
+            self.sent["errors"] += 1
+            print(f"{path} answered {resp.status_code}: {resp.text[:500]}", flush=True)
+            return True
+        self.sent[kind] += 1
+        if path == "/v1/form-submissions":
+            sim.remember(body)
+            self.lead_ids.append(resp.json()["lead_id"])
+            del self.lead_ids[:-2000]
+        return True
 
 
 def main(argv: list[str] | None = None) -> int:

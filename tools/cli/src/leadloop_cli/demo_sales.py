@@ -112,67 +112,59 @@ async def work(
     return accepted
 
 
-def next_call(
-    rng: random.Random, lead_id: str, rep: str, step: int
-) -> tuple[str, dict[str, Any], int]:
+Call = tuple[str, dict[str, Any], int]  # the CRM path, its body, and the step that follows
+DEAL_SIZES = (6000, 12000, 18000, 24000, 36000, 60000)
+
+
+def next_call(rng: random.Random, lead_id: str, rep: str, step: int) -> Call:
     """The CRM's next call for a lead at `step`: touch, accept or reject, open a deal, close
     it; with the step that follows (-1 when the lead leaves the pipeline)."""
     now = datetime.now(UTC).isoformat()
     base = {"crm_event_id": f"demo-{lead_id}-{step}", "lead_id": lead_id}
     if step == 0:
-        return (
-            "touches",
-            {
-                **base,
-                "rep_id": rep,
-                "channel": rng.choice(["call", "email"]),
-                "outcome": rng.choice(["attempted", "connected"]),
-                "touched_at": now,
-            },
-            1,
-        )
+        return "touches", _touch(rng, base, rep, now), 1
     if step == 1:
-        if rng.random() < 0.25:
-            return (
-                "status-updates",
-                {
-                    **base,
-                    "status": "rejected",
-                    "reason_code": rng.choice(REJECTION_REASONS),
-                    "changed_at": now,
-                },
-                -1,
-            )
-        return "status-updates", {**base, "status": "accepted", "changed_at": now}, 2
-    amount = str(rng.choice([6000, 12000, 18000, 24000, 36000, 60000]))
+        return _status_update(rng, base, now)
+    return _deal(rng, base, lead_id, step, now)
+
+
+def _touch(rng: random.Random, base: dict[str, Any], rep: str, now: str) -> dict[str, Any]:
+    """A first call or email by the rep."""
+    return {
+        **base,
+        "rep_id": rep,
+        "channel": rng.choice(["call", "email"]),
+        "outcome": rng.choice(["attempted", "connected"]),
+        "touched_at": now,
+    }
+
+
+def _status_update(rng: random.Random, base: dict[str, Any], now: str) -> Call:
+    """Sales accepts the lead, or one time in four rejects it with a reason."""
+    if rng.random() < 0.25:
+        reason = rng.choice(REJECTION_REASONS)
+        body = {**base, "status": "rejected", "reason_code": reason, "changed_at": now}
+        return "status-updates", body, -1
+    return "status-updates", {**base, "status": "accepted", "changed_at": now}, 2
+
+
+def _deal(rng: random.Random, base: dict[str, Any], lead_id: str, step: int, now: str) -> Call:
+    """Open the lead's deal (step 2), or close it won or lost (step 3)."""
+    amount = str(rng.choice(list(DEAL_SIZES)))
+    deal_id = f"deal-{lead_id[:8]}"
     if step == 2:
-        return (
-            "deals",
-            {
-                **base,
-                "deal_id": f"deal-{lead_id[:8]}",
-                "stage": "created",
-                "amount": amount,
-                "currency": "EUR",
-                "closed_at": now,
-            },
-            3,
-        )
+        opened = {"stage": "created", "amount": amount, "currency": "EUR", "closed_at": now}
+        return "deals", {**base, "deal_id": deal_id, **opened}, 3
     won = rng.random() < 0.45
-    return (
-        "deals",
-        {
-            **base,
-            "deal_id": f"deal-{lead_id[:8]}",
-            "stage": "won" if won else "lost",
-            "amount": amount,
-            "currency": "EUR",
-            "recurring": True,
-            "reason": None if won else "chose a competitor",
-            "closed_at": now,
-        },
-        4,
-    )
+    closed = {
+        "stage": "won" if won else "lost",
+        "amount": amount,
+        "currency": "EUR",
+        "recurring": True,
+        "reason": None if won else "chose a competitor",
+        "closed_at": now,
+    }
+    return "deals", {**base, "deal_id": deal_id, **closed}, 4
 
 
 async def run_sales(

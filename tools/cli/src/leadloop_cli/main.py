@@ -5,8 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadloop_cli import agreement_cmd, topology
 from leadloop_cli.services import create_topics, migrate_all
@@ -19,6 +22,8 @@ from leadloop_messaging.provisioning import DEFAULT_PARTITIONS
 from leadloop_messaging.replay import replay_dlq
 from leadloop_platform.auth.keys import SCOPES, create_key, list_keys, revoke_key
 from leadloop_platform.settings import CommonSettings
+
+T = TypeVar("T")
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
@@ -49,10 +54,11 @@ def cmd_topics_create(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _create_key(name: str, scopes: list[str]) -> tuple[str, str]:
+async def _on_database(use: Callable[[AsyncEngine], Awaitable[T]]) -> T:
+    """Run `use` on a one-connection engine to DATABASE_URL, disposed afterwards."""
     engine = make_engine(CommonSettings().database_url, pool_size=1)
     try:
-        return await create_key(engine, name, scopes)
+        return await use(engine)
     finally:
         await engine.dispose()
 
@@ -60,7 +66,7 @@ async def _create_key(name: str, scopes: list[str]) -> tuple[str, str]:
 def cmd_keys_create(args: argparse.Namespace) -> int:
     """Create a key and print it once (only its hash is stored)."""
     try:
-        key_id, key = asyncio.run(_create_key(args.name, args.scope))
+        key_id, key = asyncio.run(_on_database(lambda e: create_key(e, args.name, args.scope)))
     except ValueError as exc:
         print(f"leadloop: {exc}", file=sys.stderr)
         return 2
@@ -70,17 +76,9 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _list_keys() -> list[dict[str, object]]:
-    engine = make_engine(CommonSettings().database_url, pool_size=1)
-    try:
-        return await list_keys(engine)
-    finally:
-        await engine.dispose()
-
-
 def cmd_keys_list(args: argparse.Namespace) -> int:
     """Every key's id, name, scopes and dates; never the key."""
-    rows = asyncio.run(_list_keys())
+    rows = asyncio.run(_on_database(list_keys))
     print(f"{'KEY_ID':<14}{'NAME':<24}{'SCOPES':<40}{'CREATED':<22}REVOKED")
     for row in rows:
         scope_list = row["scopes"]
@@ -91,17 +89,9 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _revoke_key(key_id: str) -> bool:
-    engine = make_engine(CommonSettings().database_url, pool_size=1)
-    try:
-        return await revoke_key(engine, key_id)
-    finally:
-        await engine.dispose()
-
-
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
     """Revoke a key by id."""
-    if asyncio.run(_revoke_key(args.key_id)):
+    if asyncio.run(_on_database(lambda e: revoke_key(e, args.key_id))):
         print(f"revoked {args.key_id}")
         return 0
     print(f"leadloop: no active key with id {args.key_id}", file=sys.stderr)
@@ -124,11 +114,7 @@ def cmd_dlq_replay(args: argparse.Namespace) -> int:
 
 
 async def _parked(schemas: list[str]) -> list[str]:
-    engine = make_engine(CommonSettings().database_url, pool_size=1)
-    try:
-        rows = await parked_rows(engine, schemas)
-    finally:
-        await engine.dispose()
+    rows = await _on_database(lambda e: parked_rows(e, schemas))
     return [
         f"{r.schema}\t{r.id}\t{r.parked_at:%Y-%m-%dT%H:%M:%SZ}\t{r.event_type}\t{r.event_id}"
         f"\t{r.topic}\t{r.key}\t{r.size} bytes\t{r.error}"
@@ -151,7 +137,16 @@ def parser() -> argparse.ArgumentParser:
         "DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS and LEADLOOP_* environment variables.",
     )
     sub = root.add_subparsers(dest="command", required=True)
+    _add_stack_commands(sub)
+    _add_key_commands(sub)
+    agreement_cmd.register(sub)
+    topology.register(sub)
+    _add_dead_letter_commands(sub)
+    return root
 
+
+def _add_stack_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`dev`, `migrate` and `topics create`."""
     dev = sub.add_parser("dev", help="run broker, Postgres and every service locally")
     dev.add_argument("--demo", action="store_true", help="also post simulated traffic to intake")
     dev.add_argument("--data-dir", default=".leadloop", help="Postgres data and logs")
@@ -168,6 +163,9 @@ def parser() -> argparse.ArgumentParser:
     create.add_argument("--partitions", type=int, default=DEFAULT_PARTITIONS)
     create.set_defaults(func=cmd_topics_create)
 
+
+def _add_key_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`api-keys create|list|revoke`."""
     keys = sub.add_parser("api-keys", help="API keys").add_subparsers(
         dest="keys_command", required=True
     )
@@ -184,9 +182,9 @@ def parser() -> argparse.ArgumentParser:
     revoke.add_argument("key_id")
     revoke.set_defaults(func=cmd_keys_revoke)
 
-    agreement_cmd.register(sub)
-    topology.register(sub)
 
+def _add_dead_letter_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`dlq replay` and `outbox parked`: what the broker or a handler refused for good."""
     dlq = sub.add_parser("dlq", help="dead-letter topics").add_subparsers(
         dest="dlq_command", required=True
     )
@@ -201,7 +199,6 @@ def parser() -> argparse.ArgumentParser:
     parked = outbox.add_parser("parked", help="list rows the broker refused for good")
     parked.add_argument("--schema", action="append", help="a service schema; repeat for several")
     parked.set_defaults(func=cmd_outbox_parked)
-    return root
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,6 +11,8 @@ from typing import Any
 
 from leadloop_feedback.domain.reports import Row, percentile, rate
 
+Timed = tuple[float | None, Row]
+
 
 def speed_to_lead(
     assignments: Sequence[Row],
@@ -24,52 +26,63 @@ def speed_to_lead(
     within the SLA among the hand-offs that were touched or are past their deadline at `as_of`
     (one not yet touched with time left is pending, neither kept nor missed)."""
     as_of = as_of or datetime.now(UTC)
+    firsts = _touch_times(touches)
+    groups: dict[str, list[Timed]] = defaultdict(list)
+    for a in assignments:
+        key = "all" if by == "all" else str(a.get(by) or "queue")
+        groups[key].append((_first_touch_minutes(a, firsts), a))
+    return [_speed_row(key, groups[key], firsts, as_of) for key in sorted(groups)]
+
+
+def _touch_times(touches: Sequence[Row]) -> dict[str, list[datetime]]:
+    """Every touch's time, per lead."""
     firsts: dict[str, list[datetime]] = defaultdict(list)
     for t in touches:
         firsts[t["lead_id"]].append(t["touched_at"])
-    groups: dict[str, list[tuple[float | None, Row]]] = defaultdict(list)
-    for a in assignments:
-        after = [t for t in firsts.get(a["lead_id"], []) if t >= a["assigned_at"]]
-        minutes = (min(after) - a["assigned_at"]).total_seconds() / 60 if after else None
-        key = "all" if by == "all" else str(a.get(by) or "queue")
-        groups[key].append((minutes, a))
-    out = []
-    for key in sorted(groups):
-        items = groups[key]
-        times = [m for m, _ in items if m is not None]
-        within = [
-            m
-            for m, a in items
-            if m is not None
-            and a.get("sla_deadline") is not None
-            and a["assigned_at"].timestamp() + m * 60 <= a["sla_deadline"].timestamp()
-        ]
-        pending = sum(
-            1
-            for m, a in items
-            if m is None and a.get("sla_deadline") is not None and a["sla_deadline"] > as_of
-        )
-        attempts = sum(
-            1
-            for _, a in items
-            for touched_at in firsts.get(a["lead_id"], [])
-            if touched_at >= a["assigned_at"]
-        )
-        out.append(
-            {
-                "group": key,
-                "assigned": len(items),
-                "touched": len(times),
-                "p50_minutes": _round(percentile(times, 0.5)),
-                "p90_minutes": _round(percentile(times, 0.9)),
-                "pending": pending,
-                "touched_within_sla": rate(len(within), len(items) - pending),
-                "attempts": attempts,
-                "breaches": sum(int(a.get("breaches") or 0) for _, a in items),
-                "reassignments": sum(int(a.get("reassignments") or 0) for _, a in items),
-            }
-        )
-    return out
+    return firsts
+
+
+def _first_touch_minutes(a: Row, firsts: dict[str, list[datetime]]) -> float | None:
+    """Minutes from an assignment to the lead's first touch after it, None if untouched."""
+    after = [t for t in firsts.get(a["lead_id"], []) if t >= a["assigned_at"]]
+    return (min(after) - a["assigned_at"]).total_seconds() / 60 if after else None
+
+
+def _speed_row(
+    key: str, items: list[Timed], firsts: dict[str, list[datetime]], as_of: datetime
+) -> dict[str, Any]:
+    """One rep's or team's speed to lead, SLA share, attempts, breaches and reassignments."""
+    times = [m for m, _ in items if m is not None]
+    within = [
+        m
+        for m, a in items
+        if m is not None
+        and a.get("sla_deadline") is not None
+        and a["assigned_at"].timestamp() + m * 60 <= a["sla_deadline"].timestamp()
+    ]
+    pending = sum(
+        1
+        for m, a in items
+        if m is None and a.get("sla_deadline") is not None and a["sla_deadline"] > as_of
+    )
+    attempts = sum(
+        1
+        for _, a in items
+        for touched_at in firsts.get(a["lead_id"], [])
+        if touched_at >= a["assigned_at"]
+    )
+    return {
+        "group": key,
+        "assigned": len(items),
+        "touched": len(times),
+        "p50_minutes": _round(percentile(times, 0.5)),
+        "p90_minutes": _round(percentile(times, 0.9)),
+        "pending": pending,
+        "touched_within_sla": rate(len(within), len(items) - pending),
+        "attempts": attempts,
+        "breaches": sum(int(a.get("breaches") or 0) for _, a in items),
+        "reassignments": sum(int(a.get("reassignments") or 0) for _, a in items),
+    }
 
 
 SPEED_BUCKETS: tuple[tuple[str, float], ...] = (
@@ -85,16 +98,13 @@ SPEED_BUCKETS: tuple[tuple[str, float], ...] = (
 
 def speed_histogram(assignments: Sequence[Row], touches: Sequence[Row]) -> list[dict[str, Any]]:
     """How many hand-offs were first touched within each band of minutes, plus the untouched."""
-    firsts: dict[str, list[datetime]] = defaultdict(list)
-    for t in touches:
-        firsts[t["lead_id"]].append(t["touched_at"])
+    firsts = _touch_times(touches)
     counts = dict.fromkeys([label for label, _ in SPEED_BUCKETS] + ["not touched"], 0)
     for a in assignments:
-        after = [t for t in firsts.get(a["lead_id"], []) if t >= a["assigned_at"]]
-        if not after:
+        minutes = _first_touch_minutes(a, firsts)
+        if minutes is None:
             counts["not touched"] += 1
             continue
-        minutes = (min(after) - a["assigned_at"]).total_seconds() / 60
         label = next(label for label, upper in SPEED_BUCKETS if minutes < upper)
         counts[label] += 1
     return [{"band": label, "count": n} for label, n in counts.items()]

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from leadloop_feedback.adapters import feeds, queries
 from leadloop_feedback.domain import reviews, svg
 from leadloop_feedback.domain.money import Exchange
-from leadloop_feedback.domain.period import NO_FILTERS, last_days, month_of
+from leadloop_feedback.domain.period import NO_FILTERS, Period, last_days, month_of
 from leadloop_feedback.domain.reports import FUNNEL
 
 TEMPLATES = jinja2.Environment(
@@ -106,13 +106,25 @@ async def panels(conn: AsyncConnection, days: int, exchange: Exchange) -> dict[s
     """Every panel of the dashboard as HTML (SVG inside), from the same queries as the API:
     the funnel and the groups over the last `days`, the agreement over this month."""
     p = last_days(days)
-    none = NO_FILTERS
-    everything = await queries.funnel(conn, p, none, "all")
-    revenue_source = await queries.revenue(conn, p, none, "source", "linear", exchange)
-    sla = await queries.sla(conn, month_of(datetime.now(UTC)), none, "rep_id")
+    everything = await queries.funnel(conn, p, NO_FILTERS, "all")
+    revenue_source = await queries.revenue(conn, p, NO_FILTERS, "source", "linear", exchange)
+    sla = await queries.sla(conn, month_of(datetime.now(UTC)), NO_FILTERS, "rep_id")
     funnel_panel, counts = _funnel_panel(everything, days)
+    return {
+        "kpis": _kpis_panel(days, counts, revenue_source, sla),
+        "funnel": funnel_panel,
+        **_sla_panels(sla),
+        **await _group_panels(conn, p, days, exchange, revenue_source),
+        **await _feed_panels(conn),
+    }
+
+
+def _kpis_panel(
+    days: int, counts: dict[str, int], revenue_source: dict[str, Any], sla: dict[str, Any]
+) -> str:
+    """The headline numbers: stage counts, won revenue, pipeline and the median first touch."""
     # every lead has one source, so the totals over sources count each deal once
-    kpis = _render(
+    return _render(
         "kpis",
         days=days,
         counts=counts,
@@ -122,24 +134,37 @@ async def panels(conn: AsyncConnection, days: int, exchange: Exchange) -> dict[s
         unconverted=revenue_source["unconverted"],
         p50=_minutes((sla["sales"]["overall"] or {}).get("p50_minutes")),
     )
+
+
+async def _group_panels(
+    conn: AsyncConnection,
+    p: Period,
+    days: int,
+    exchange: Exchange,
+    revenue_source: dict[str, Any],
+) -> dict[str, str]:
+    """The panels by source and by campaign."""
     return {
-        "kpis": kpis,
-        "funnel": funnel_panel,
-        **_sla_panels(sla),
         "sources": _grouped_panel(
             "By source",
-            await queries.funnel(conn, p, none, "source"),
+            await queries.funnel(conn, p, NO_FILTERS, "source"),
             revenue_source,
             "source",
             days,
         ),
         "campaigns": _grouped_panel(
             "By campaign",
-            await queries.funnel(conn, p, none, "campaign"),
-            await queries.revenue(conn, p, none, "campaign", "linear", exchange),
+            await queries.funnel(conn, p, NO_FILTERS, "campaign"),
+            await queries.revenue(conn, p, NO_FILTERS, "campaign", "linear", exchange),
             "campaign",
             days,
         ),
+    }
+
+
+async def _feed_panels(conn: AsyncConnection) -> dict[str, str]:
+    """The latest hand-offs and the latest SLA breaches."""
+    return {
         "handoffs": _render(
             "feed",
             title="Latest hand-offs",
