@@ -28,6 +28,20 @@ def test_validate_lists_every_error(tmp_path: Path, capsys: pytest.CaptureFixtur
     assert "invalid (2 error(s))" in err
 
 
+def test_validate_refuses_a_bare_no_naming_its_path(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = tmp_path / "norway.yaml"
+    bad.write_text(EXAMPLE_FILE.read_text().replace('SE, "NO", DK, FI, GB', "SE, NO, DK, FI, GB"))
+    assert main(["agreement", "validate", str(bad)]) == 1
+    captured = capsys.readouterr()
+    assert "valid agreement" not in captured.out
+    assert captured.err.splitlines() == [
+        f'{bad}: fit.rules[2].value[4]: write "NO" in quotes: a bare NO is read as false',
+        f"{bad}: invalid (1 error(s))",
+    ]
+
+
 def test_diff_in_words(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     new = tmp_path / "new.yaml"
     new.write_text(

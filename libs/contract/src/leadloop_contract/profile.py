@@ -25,3 +25,7 @@ class LeadProfile(BaseModel):
 
 PROFILE_FIELDS: tuple[str, ...] = tuple(LeadProfile.model_fields)
 """The profile fields a fit rule may read."""
+NUMBER_FIELDS: frozenset[str] = frozenset(
+    name for name, field in LeadProfile.model_fields.items() if field.annotation == int | None
+)
+"""The profile fields that hold a number (company_size): a fit rule may compare them with one."""

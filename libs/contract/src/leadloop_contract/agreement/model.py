@@ -6,20 +6,22 @@ python -m leadloop_contract.agreement --schema   # regenerate agreement.schema.j
 from __future__ import annotations
 
 from datetime import date
+from functools import cache
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
     Field,
+    TypeAdapter,
     ValidationInfo,
     field_validator,
     model_validator,
 )
 
 from leadloop_contract.agreement.patterns import PatternRefused, compile_pattern
-from leadloop_contract.agreement.routing import Range, Routing, Sla, Strict
+from leadloop_contract.agreement.routing import Number, Range, Routing, Sla, Strict, Text
 from leadloop_contract.bounds import MAX_TEXT
-from leadloop_contract.profile import PROFILE_FIELDS
+from leadloop_contract.profile import NUMBER_FIELDS, PROFILE_FIELDS
 from leadloop_contract.values import ACTIVITY_TYPES, GRADES, ActivityType, Grade
 
 MAX_FIT_RULES = 60
@@ -34,47 +36,65 @@ def _pattern(pattern: str) -> str:
     return pattern
 
 
-Pattern = Annotated[str, AfterValidator(_pattern)]
+Pattern = Annotated[Text, AfterValidator(_pattern)]
 
 
 class Owners(Strict):
-    marketing: str
-    sales: str
-    signed_by: list[str] = Field(default_factory=list)
+    marketing: Text
+    sales: Text
+    signed_by: list[Text] = Field(default_factory=list)
 
 
 class Definitions(Strict):
     """What each stage means, in the teams' own words (marketing owns up to sql)."""
 
-    lead: str = "Anyone we can contact who gave us their details."
-    mql: str = "A fit lead whose interest marketing keeps nurturing."
-    sql: str = "A lead sales has agreed to follow up now."
-    accepted: str = "Sales accepted the lead and is working it."
-    opportunity: str = "Sales opened an opportunity."
-    customer: str = "The lead's company bought."
-    recycled: str = "Back to marketing nurture, with a reason."
-    disqualified: str = "Never to be handed off, with a reason."
+    lead: Text = "Anyone we can contact who gave us their details."
+    mql: Text = "A fit lead whose interest marketing keeps nurturing."
+    sql: Text = "A lead sales has agreed to follow up now."
+    accepted: Text = "Sales accepted the lead and is working it."
+    opportunity: Text = "Sales opened an opportunity."
+    customer: Text = "The lead's company bought."
+    recycled: Text = "Back to marketing nurture, with a reason."
+    disqualified: Text = "Never to be handed off, with a reason."
 
 
 FitOp = Literal["equals", "one_of", "range", "contains", "regex", "email_domain_in"]
+_LISTS = ("one_of", "email_domain_in")
+
+
+@cache
+def _value_type(op: FitOp, numeric: bool) -> TypeAdapter[Any]:
+    """What a rule's value must be: text where it is compared with text, a number only where
+    the field holds one (company_size) and the op compares numbers."""
+    if op == "range":
+        return TypeAdapter(Range)
+    if op in ("equals", "one_of") and numeric:
+        scalar: Any = Number
+    else:
+        scalar = Text
+    return TypeAdapter(list[scalar] if op in _LISTS else scalar)
 
 
 class FitRule(Strict):
     """Points for who the lead is."""
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", max_length=64)
-    description: str = Field(default="", max_length=MAX_TEXT)
-    field: str
+    id: Text = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", max_length=64)
+    description: Text = Field(default="", max_length=MAX_TEXT)
+    field: Text
     op: FitOp
     value: Any
     points: float
 
     @field_validator("value")
     @classmethod
-    def _regex_is_re2(cls, value: Any, info: ValidationInfo) -> Any:
-        if info.data.get("op") == "regex":
-            if not isinstance(value, str):
-                raise ValueError("a regex rule's value is a pattern (text)")
+    def _value_fits_op(cls, value: Any, info: ValidationInfo) -> Any:
+        """Checked, and kept as written (the checksum covers it)."""
+        op = info.data.get("op")
+        if op is None or (op in _LISTS and not isinstance(value, list)):
+            return value  # the op's own error, or _check's, says what is wrong
+        # A ValidationError raised here keeps its location: fit.rules[2].value[4].
+        _value_type(op, info.data.get("field") in NUMBER_FIELDS).validate_python(value)
+        if op == "regex":
             _pattern(value)
         return value
 
@@ -130,7 +150,7 @@ class Interest(Strict):
     half_life_days: float = Field(gt=0, le=3650)
     caps: Caps = Caps()
     hand_raise: HandRaise
-    bands: dict[Annotated[str, Field(min_length=1, max_length=40)], float] = Field(
+    bands: dict[Annotated[Text, Field(min_length=1, max_length=40)], float] = Field(
         description="interest band name -> lower bound", max_length=20
     )
 
@@ -156,14 +176,14 @@ NegativeKind = Literal["competitor", "free_mail", "student", "excluded_title", "
 
 class Student(Strict):
     title_patterns: list[Pattern] = Field(default_factory=list, description="RE2 syntax")
-    domain_suffixes: list[str] = Field(default_factory=list)
+    domain_suffixes: list[Text] = Field(default_factory=list)
 
 
 class Negative(Strict):
-    competitor_domains: list[str] = Field(default_factory=list)
-    free_mail_domains: list[str] = Field(default_factory=list)
+    competitor_domains: list[Text] = Field(default_factory=list)
+    free_mail_domains: list[Text] = Field(default_factory=list)
     student: Student = Student()
-    excluded_titles: list[str] = Field(default_factory=list, description="substrings of titles")
+    excluded_titles: list[Text] = Field(default_factory=list, description="substrings of titles")
     points: dict[NegativeKind, float]
     disqualify: list[NegativeKind] = Field(default_factory=list)
 
@@ -204,7 +224,7 @@ class Recycle(Strict):
 class Agreement(Strict):
     """The agreement between sales and marketing, one version."""
 
-    version: str = Field(min_length=1, max_length=100)
+    version: Text = Field(min_length=1, max_length=100)
     effective_from: date | None = None
     owners: Owners
     definitions: Definitions = Definitions()
@@ -215,7 +235,7 @@ class Agreement(Strict):
     recycle: Recycle
     routing: Routing = Routing()
     sla: Sla = Sla()
-    rejection_reasons: list[str] = Field(
+    rejection_reasons: list[Text] = Field(
         default=[
             "bad_fit",
             "no_interest",

@@ -3,11 +3,17 @@ side promises (routing and feedback read them)."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
 
 from leadloop_contract.values import TimeZoneName
+
+Number = Annotated[float, Field(strict=True)]
+"""A number where the agreement means one: an int or a float, never text or a boolean."""
+Text = StrictStr
+"""Text where the agreement means text: YAML 1.1 reads a bare NO, yes, on, off as booleans and
+010 as the number 8, and these are refused with their path rather than compared as text."""
 
 
 class Strict(BaseModel):
@@ -17,22 +23,24 @@ class Strict(BaseModel):
 
 
 class Range(Strict):
-    min: float | None = None
-    max: float | None = None
+    min: Number | None = None
+    max: Number | None = None
 
 
 class Team(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
 
-    name: str
-    countries: list[str] = Field(default_factory=list)
-    regions: list[str] = Field(default_factory=list)
+    name: Text
+    countries: list[Text] = Field(default_factory=list)
+    regions: list[Text] = Field(default_factory=list)
     company_size: Range | None = None
-    industries: list[str] = Field(default_factory=list)
-    fallback_queue: str | None = None
-    timezone: TimeZoneName = "UTC"
-    hours: str = Field(default="09:00-17:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
-    workdays: list[int] = Field(default=[0, 1, 2, 3, 4], description="0 = Monday")
+    industries: list[Text] = Field(default_factory=list)
+    fallback_queue: Text | None = None
+    timezone: Annotated[TimeZoneName, Field(strict=True)] = "UTC"
+    hours: Text = Field(default="09:00-17:00", pattern=r"^\d{2}:\d{2}-\d{2}:\d{2}$")
+    workdays: list[Annotated[int, Field(strict=True)]] = Field(
+        default=[0, 1, 2, 3, 4], description="0 = Monday"
+    )
 
     @model_validator(mode="after")
     def _hours(self) -> Team:
@@ -50,7 +58,7 @@ class Routing(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
 
     teams: list[Team] = Field(default_factory=list)
-    fallback_queue: str = "unassigned"
+    fallback_queue: Text = "unassigned"
 
 
 class Sla(BaseModel):

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError
-from yaml.nodes import Node, ScalarNode
+from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 MAX_DEPTH = 20
 """Mappings and lists nested in one another (an agreement needs about 6)."""
@@ -137,3 +138,38 @@ def read_yaml(text: str) -> Any:
         raise
     except (ValueError, OverflowError, RecursionError) as exc:
         raise YamlRefused("(document)", f"not a valid agreement document: {exc}") from exc
+
+
+def _is_key(loader: _AgreementLoader, node: Node, part: int | str) -> bool:
+    """Whether a mapping key node is the one a location names (True is named 1, as in pydantic)."""
+    if not isinstance(node, ScalarNode):
+        return False
+    try:
+        key = loader.construct_object(node)
+    except yaml.YAMLError:
+        return False
+    return bool(key == part or str(key) == str(part))
+
+
+def written_at(text: str, loc: Sequence[int | str]) -> str | None:
+    """The scalar at a validation error's location as written in the YAML (`NO`, not False);
+    None when the location names no scalar. Call only on text `read_yaml` accepted."""
+    loader = _AgreementLoader(text)
+    try:
+        node: Node | None = loader.get_single_node()
+        for i, part in enumerate(loc):
+            if part == "[key]":
+                continue
+            if isinstance(node, SequenceNode) and isinstance(part, int):
+                node = node.value[part] if 0 <= part < len(node.value) else None
+            elif isinstance(node, MappingNode):
+                pair = next(((k, v) for k, v in node.value if _is_key(loader, k, part)), None)
+                on_key = tuple(loc[i + 1 : i + 2]) == ("[key]",)
+                node = None if pair is None else pair[0] if on_key else pair[1]
+            else:
+                return None
+        return node.value if isinstance(node, ScalarNode) else None
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
