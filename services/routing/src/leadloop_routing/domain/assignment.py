@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from leadloop_events.lifecycle import LeadIntelligence
+from leadloop_routing.domain.fields import fields_of
 from leadloop_routing.domain.model import Decision, Skip
 
 Status = Literal["open", "queued", "touched"]
@@ -165,3 +167,17 @@ class Assignment:
         self.queue = queue
         self.status = "queued"
         self.timer_due_at = None
+
+
+def assignment_fields(
+    a: Assignment, *, leave_out: Collection[str] = (), **converted: Any
+) -> dict[str, Any]:
+    """An assignment's fields with its decision and history in their stored (JSON) form: the
+    row and the API's view are this, the row with the intelligence, the view without it."""
+    return fields_of(
+        a,
+        leave_out=leave_out,
+        decision=decision_json(a.decision),
+        history=[h.to_json() for h in a.history],
+        **converted,
+    )

@@ -18,9 +18,10 @@ from pydantic import (
 
 from leadloop_contract.values import TimeZoneName
 from leadloop_routing.domain import model
-from leadloop_routing.domain.assignment import Assignment, decision_json
+from leadloop_routing.domain.assignment import Assignment, assignment_fields
 from leadloop_routing.domain.calendar import WorkingCalendar
 from leadloop_routing.domain.delivery import Delivery, Subscription
+from leadloop_routing.domain.fields import fields_of, from_attributes
 
 
 class Absence(BaseModel):
@@ -117,17 +118,14 @@ class DeliveryOut(BaseModel):
 def rep_of(rep_id: str, body: RepIn) -> model.Rep:
     """The domain's rep from the API's body."""
     hours = body.working_hours
-    return model.Rep(
+    return from_attributes(
+        model.Rep,
+        body,
         rep_id=rep_id,
-        name=body.name,
         email=str(body.email),
         teams=tuple(body.teams),
-        weight=body.weight,
-        max_open_per_day=body.max_open_per_day,
-        max_open_total=body.max_open_total,
         calendar=WorkingCalendar(hours.timezone, hours.start, hours.end, frozenset(hours.workdays)),
         out_of_office=tuple(model.Absence(a.start, a.end) for a in body.out_of_office),
-        active=body.active,
         manager_email=str(body.manager_email) if body.manager_email else None,
     )
 
@@ -135,75 +133,41 @@ def rep_of(rep_id: str, body: RepIn) -> model.Rep:
 def rep_out(rep: model.Rep) -> RepOut:
     """The API's view of a rep."""
     cal = rep.calendar
+    working_hours = {
+        "timezone": cal.timezone,
+        "start": cal.start,
+        "end": cal.end,
+        "workdays": sorted(cal.workdays),
+    }
     return RepOut.model_validate(
         {
-            "rep_id": rep.rep_id,
-            "name": rep.name,
-            "email": rep.email,
-            "teams": list(rep.teams),
-            "weight": rep.weight,
-            "max_open_per_day": rep.max_open_per_day,
-            "max_open_total": rep.max_open_total,
-            "working_hours": {
-                "timezone": cal.timezone,
-                "start": cal.start,
-                "end": cal.end,
-                "workdays": sorted(cal.workdays),
-            },
-            "out_of_office": [{"start": a.start, "end": a.end} for a in rep.out_of_office],
-            "manager_email": rep.manager_email,
-            "active": rep.active,
+            **fields_of(
+                rep,
+                leave_out={"calendar"},
+                teams=list(rep.teams),
+                out_of_office=[{"start": a.start, "end": a.end} for a in rep.out_of_office],
+            ),
+            "working_hours": working_hours,
         }
     )
 
 
 def assignment_view(a: Assignment) -> dict[str, Any]:
     """An assignment as the API shows it: everything but the lead intelligence."""
-    return {
-        "assignment_id": a.assignment_id,
-        "lead_id": a.lead_id,
-        "team": a.team,
-        "rep_id": a.rep_id,
-        "queue": a.queue,
-        "business": a.business,
-        "status": a.status,
-        "agreement_version": a.agreement_version,
-        "decision": decision_json(a.decision),
-        "captured_at": a.captured_at,
-        "assigned_at": a.assigned_at,
-        "sla_deadline": a.sla_deadline,
-        "first_touch_at": a.first_touch_at,
-        "reassignments": a.reassignments,
-        "timer_due_at": a.timer_due_at,
-        "timer_step": a.timer_step,
-        "history": [h.to_json() for h in a.history],
-    }
+    return assignment_fields(a, leave_out={"intelligence"})
 
 
 def subscription_out(sub: Subscription, *, with_secret: bool = False) -> SubscriptionOut:
     """The API's view of a subscription; its secret only when just created."""
-    return SubscriptionOut(
-        subscription_id=sub.subscription_id,
-        url=sub.url,
-        event_types=list(sub.event_types),
-        description=sub.description,
-        active=sub.active,
-        created_at=sub.created_at,
-        secret=sub.secret if with_secret else None,
+    return SubscriptionOut.model_validate(
+        fields_of(
+            sub, event_types=list(sub.event_types), secret=sub.secret if with_secret else None
+        )
     )
 
 
 def delivery_out(d: Delivery) -> DeliveryOut:
     """The API's view of a delivery and its attempts (not its payload)."""
-    return DeliveryOut(
-        delivery_id=d.delivery_id,
-        subscription_id=d.subscription_id,
-        event_id=d.event_id,
-        event_type=d.event_type,
-        lead_id=d.lead_id,
-        status=d.status,
-        attempts=list(d.attempts),
-        next_attempt_at=d.next_attempt_at,
-        created_at=d.created_at,
-        delivered_at=d.delivered_at,
+    return DeliveryOut.model_validate(
+        fields_of(d, leave_out={"payload"}, attempts=list(d.attempts))
     )
