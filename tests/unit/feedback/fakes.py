@@ -10,7 +10,6 @@ from typing import Any, TypeVar
 
 from leadloop_contract.agreement import Agreement
 from leadloop_contract.values import Stage
-from leadloop_events.envelope import CloudEvent
 from leadloop_feedback.domain.crm import Campaign, Earlier, Handoffs, Item, Kind
 from leadloop_feedback.domain.read_model import (
     Capture,
@@ -25,6 +24,7 @@ from leadloop_feedback.domain.read_model import (
     StatusFact,
     TouchFact,
 )
+from tests.unit.fakes import FakeUnitOfWork as BaseFakeUnitOfWork
 
 R = TypeVar("R")
 
@@ -164,24 +164,12 @@ class FakeRepository:
         self.campaigns[campaign.campaign_id] = campaign
 
 
-class FakeUnitOfWork:
-    """Transactions in memory: `run` keeps what a handler did when it returns (its events
-    committed), and nothing of it when it raises, as `Transactions.run` does."""
+class FakeUnitOfWork(BaseFakeUnitOfWork[FakeRepository]):
+    """The shared fake unit of work, with `run`: it keeps what a handler did when it returns
+    (its events committed), and nothing of it when it raises, as `Transactions.run` does."""
 
     def __init__(self, repo: FakeRepository | None = None) -> None:
-        self.repo = repo or FakeRepository()
-        self.pending: list[tuple[str, CloudEvent]] = []
-        self.committed: list[tuple[str, CloudEvent]] = []
-
-    def publish(self, topic: str, event: CloudEvent) -> None:
-        self.pending.append((topic, event))
-
-    async def commit(self) -> None:
-        self.committed.extend(self.pending)
-        self.pending = []
-
-    def events(self) -> list[CloudEvent]:
-        return [event for _, event in self.committed]
+        super().__init__(repo or FakeRepository())
 
     async def run(self, handler: Callable[..., Awaitable[R]], *args: Any) -> R:
         """`handler(self, *args)` as one transaction: all of it kept, or none of it."""

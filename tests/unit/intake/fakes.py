@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Self
+from typing import Any
 
-from leadloop_events.envelope import CloudEvent
 from leadloop_intake.adapters.uow import SqlUnitOfWork
 from leadloop_intake.domain.lead import (
     PROFILE_FIELDS,
@@ -19,6 +18,7 @@ from leadloop_intake.domain.lead import (
     Upserted,
 )
 from leadloop_intake.domain.ports import StoredAnswer
+from tests.unit.fakes import FakeUnitOfWork as BaseFakeUnitOfWork
 
 
 class FakeRepository:
@@ -129,37 +129,10 @@ class FakeRepository:
         self.keys[(caller, scope, key)] = StoredAnswer(fingerprint, status_code, response)
 
 
-class FakeUnitOfWork:
-    """Collects published events; `committed` holds what the commits wrote, and a commit calls
-    the observers the real unit of work declares (intake's metrics), as the real one does.
-
-    Hand it to the runtime's `Transactions(lambda: uow)` to run a handler as a route does.
-    """
+class FakeUnitOfWork(BaseFakeUnitOfWork[FakeRepository]):
+    """The shared fake unit of work; a commit calls intake's metrics, as the real one does."""
 
     observers = SqlUnitOfWork.observers
 
     def __init__(self, repo: FakeRepository | None = None) -> None:
-        self.repo = repo or FakeRepository()
-        self.pending: list[tuple[str, CloudEvent]] = []
-        self.committed: list[tuple[str, CloudEvent]] = []
-        self.commits = 0
-
-    async def __aenter__(self) -> Self:
-        self.pending = []
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.pending = []  # what was not committed is rolled back
-
-    def publish(self, topic: str, event: CloudEvent) -> None:
-        self.pending.append((topic, event))
-
-    async def commit(self) -> None:
-        self.committed.extend(self.pending)
-        for observer in self.observers:
-            observer([event for _, event in self.pending])
-        self.pending = []
-        self.commits += 1
-
-    def types(self) -> list[str]:
-        return [event.type for _, event in self.committed]
+        super().__init__(repo or FakeRepository())

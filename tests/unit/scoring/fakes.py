@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Self
 
 from leadloop_contract.bounds import MAX_ITEMS
 from leadloop_events.envelope import CloudEvent
@@ -13,6 +12,7 @@ from leadloop_scoring.adapters.uow import SqlUnitOfWork
 from leadloop_scoring.domain.agreements import StoredAgreement
 from leadloop_scoring.domain.interest import ActivityFact
 from leadloop_scoring.domain.lead import ScoredLead, StageMove
+from tests.unit.fakes import FakeUnitOfWork as BaseFakeUnitOfWork
 
 
 @dataclass(frozen=True)
@@ -80,7 +80,7 @@ class FakeRepository:
         for activity_id, (owner, fact) in self.activities.items():
             if owner == lead_id:
                 self.activities[activity_id] = (owner, replace(fact, url=None))
-        self.outbox = [(t, e) for t, e in self.outbox if e.subject != lead_id]
+        self.outbox[:] = [(t, e) for t, e in self.outbox if e.subject != lead_id]
         self.scores = [
             replace(row, lead=replace(row.lead, breakdown=[]))
             if row.lead.lead_id == lead_id
@@ -123,41 +123,12 @@ class FakeRepository:
         return True
 
 
-class FakeUnitOfWork:
-    """Collects published events; a commit writes them to the repository's outbox and calls the
-    observers the real unit of work declares (scoring's metrics), as the real one does.
-
-    Hand it to the runtime's `Transactions(lambda: uow)` to run a handler as a route does.
-    """
+class FakeUnitOfWork(BaseFakeUnitOfWork[FakeRepository]):
+    """The shared fake unit of work whose commits write to the repository's outbox (where an
+    erasure drops a lead's events) and call scoring's metrics, as the real one does."""
 
     observers = SqlUnitOfWork.observers
 
     def __init__(self, repo: FakeRepository | None = None) -> None:
-        self.repo = repo or FakeRepository()
-        self.pending: list[tuple[str, CloudEvent]] = []
-        self.commits = 0
-
-    async def __aenter__(self) -> Self:
-        self.pending = []
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        self.pending = []  # what was not committed is rolled back
-
-    def publish(self, topic: str, event: CloudEvent) -> None:
-        self.pending.append((topic, event))
-
-    async def commit(self) -> None:
-        self.repo.outbox.extend(self.pending)
-        for observer in self.observers:
-            observer([event for _, event in self.pending])
-        self.pending = []
-        self.commits += 1
-
-    def events(self, event_type: str, subject: str | None = None) -> list[CloudEvent]:
-        """The committed events of one type (about one subject)."""
-        return [
-            e
-            for _, e in self.repo.outbox
-            if e.type == event_type and (subject is None or e.subject == subject)
-        ]
+        super().__init__(repo or FakeRepository())
+        self.committed = self.repo.outbox  # the same list: every unit of work on it shares it
