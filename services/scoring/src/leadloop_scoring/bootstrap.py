@@ -12,7 +12,12 @@ from leadloop_scoring.adapters.uow import SqlUnitOfWork
 from leadloop_scoring.config import Settings
 from leadloop_scoring.entrypoints.http import EXCEPTION_HANDLERS, router
 from leadloop_scoring.entrypoints.scheduler import DecayScheduler
-from leadloop_scoring.handlers import Context, publish_agreement_at_start, registry
+from leadloop_scoring.handlers import (
+    Context,
+    agreement_file_drift,
+    publish_agreement_at_start,
+    registry,
+)
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +37,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def agreement_in_force() -> None:
         version = await db.transactions.run(publish_agreement_at_start, settings.agreement_file)
         log.info("agreement %s in force", version)
+        drift = await db.transactions.run(agreement_file_drift, settings.agreement_file)
+        if drift is not None:
+            log.warning("%s", drift)
 
     return build_app(
         Service(

@@ -234,17 +234,50 @@ async def publish_agreement(uow: ScoringUnitOfWork, command: PublishAgreement) -
     return Published(existing or stored, existing is None, scheduled)
 
 
+class AgreementFileUnusable(ValueError):
+    """LEADLOOP_AGREEMENT_FILE cannot be read, or is not a valid agreement."""
+
+
+def read_agreement_file(path: Path) -> tuple[str, Agreement]:
+    """The file's text and agreement; AgreementFileUnusable names the file and the error."""
+    try:
+        text = path.read_text()
+        return text, load_agreement(text)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        raise AgreementFileUnusable(f"LEADLOOP_AGREEMENT_FILE {path}: {reason}") from None
+
+
 async def publish_agreement_at_start(uow: ScoringUnitOfWork, agreement_file: Path) -> str:
     """Publish the configured file when no version exists yet; otherwise announce the version
     in force again, so services reading a new or emptied topic learn it (they store versions
-    idempotently). Returns the version in force."""
+    idempotently). Returns the version in force; AgreementFileUnusable when there is none and
+    the file cannot be published."""
     current = await uow.repo.current_agreement()
     if current is None:
-        text = await asyncio.to_thread(agreement_file.read_text)
+        text, _ = await asyncio.to_thread(read_agreement_file, agreement_file)
         command = PublishAgreement(text, published_by="startup")
         return (await publish_agreement(uow, command)).agreement.version
     _announce(uow, current)
     return current.version
+
+
+async def agreement_file_drift(uow: ScoringUnitOfWork, agreement_file: Path) -> str | None:
+    """What to warn about at start: the file is unusable, or differs from the version in force."""
+    current = await uow.repo.current_agreement()
+    if current is None:
+        return None
+    try:
+        _, agreement = await asyncio.to_thread(read_agreement_file, agreement_file)
+    except AgreementFileUnusable as exc:
+        return f"{exc}; the published agreement {current.version} stays in force"
+    if checksum(agreement) == current.checksum:
+        return None
+    return (
+        f"the agreement in force (version {current.version}) differs from "
+        f"LEADLOOP_AGREEMENT_FILE {agreement_file} (version {agreement.version}); "
+        "the published one stays in force until the file is published through the API"
+    )
 
 
 async def _lead(uow: ScoringUnitOfWork, lead_id: str, at: datetime) -> ScoredLead:

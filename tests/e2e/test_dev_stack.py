@@ -1,0 +1,137 @@
+"""`leadloop dev` as a user runs it: a service killed with kill -9 under load is restarted and
+nothing is lost or alerted twice; a second stack in the same data dir refuses to start and
+leaves the first one's PostgreSQL alone."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from ..factories import ALWAYS
+from ..faults.conftest import REPS, Stack
+from ..faults.ledger import Run, check_everything, drain
+from ..faults.load import LoadGenerator
+from ..faults.reading import db_engine, scalar
+from ..receivers import SmtpReceiver, WebhookReceiver
+from ..waiting import wait_for
+from .devstack import DEV_KEY, DevProcess, dev_env
+
+pytestmark = pytest.mark.e2e
+
+RATE = 10.0  # leads per second
+FLOWING = 10  # assignments that must go through the loop after each restart
+
+
+@pytest.fixture
+def dev(tmp_path: Path, smtp_receiver: SmtpReceiver) -> Iterator[DevProcess]:
+    """A `leadloop dev` in its own data dir, sending email to the test's SMTP receiver."""
+    env = dev_env(
+        {
+            "LEADLOOP_SMTP_HOST": "127.0.0.1",
+            "LEADLOOP_SMTP_PORT": str(smtp_receiver.port),
+            "LEADLOOP_SMTP_STARTTLS": "false",
+        }
+    )
+    process = DevProcess(tmp_path / "data", env, tmp_path / "dev.out")
+    try:
+        yield process.start()
+    finally:
+        process.stop()
+
+
+@pytest.fixture
+async def http() -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(
+        headers={"authorization": f"Bearer {DEV_KEY}"}, timeout=httpx.Timeout(20.0)
+    ) as client:
+        yield client
+
+
+async def with_reps(dev: DevProcess, http: httpx.AsyncClient, webhooks: WebhookReceiver) -> None:
+    """Reps for the load's teams and a webhook subscription, as the fault tests have them."""
+    for rep_id, teams in REPS.items():
+        r = await http.put(
+            f"{dev.url('routing')}/v1/reps/{rep_id}",
+            json={
+                "name": rep_id.removeprefix("rep-").title(),
+                "email": f"{rep_id}@northwind.example",
+                "teams": teams,
+                "working_hours": ALWAYS,
+            },
+        )
+        assert r.status_code == 200, r.text
+    r = await http.post(
+        f"{dev.url('routing')}/v1/webhook-subscriptions",
+        json={"url": webhooks.url, "description": "CRM bridge"},
+    )
+    assert r.status_code == 201, r.text
+    webhooks.secret = r.json()["secret"]
+
+
+async def flowing(engine: AsyncEngine, more: int, what: str) -> None:
+    """Wait until `more` new assignments reached feedback's read model."""
+    before = int(await scalar(engine, "SELECT count(*) FROM feedback.assignments"))
+
+    async def moved() -> bool:
+        now = int(await scalar(engine, "SELECT count(*) FROM feedback.assignments"))
+        return now >= before + more
+
+    await wait_for(moved, timeout_s=120, what=what)
+
+
+@pytest.mark.timeout(600)
+async def test_each_service_killed_is_restarted_and_nothing_is_lost(
+    dev: DevProcess,
+    http: httpx.AsyncClient,
+    webhook_receiver: WebhookReceiver,
+    smtp_receiver: SmtpReceiver,
+) -> None:
+    await dev.up()
+    await with_reps(dev, http, webhook_receiver)
+    engine = db_engine(dev.database_url)
+    try:
+        stack = Stack(dev.services(), http)
+        load = LoadGenerator(http, dev.url("intake"), rate=RATE, run=uuid.uuid4().hex[:6])
+        run = Run(stack, load, engine, webhook_receiver, smtp_receiver, dev.bootstrap_servers, "")
+        load.start()
+        try:
+            await flowing(engine, FLOWING, "the loop to carry the first leads")
+            for name in ("intake", "scoring", "routing", "feedback"):
+                await dev.kill9_and_wait_restart(name)
+                await flowing(engine, FLOWING, f"leads to flow again after {name} restarted")
+        finally:
+            await load.stop()
+        await drain(run)
+        # A kill may land in routing's send window: that one alert goes out again, same id.
+        await check_everything(run, max_resends=1)
+    finally:
+        await engine.dispose()
+    out = dev.output()
+    for name in ("intake", "scoring", "routing", "feedback"):
+        assert f"{name} exited with code -9; restarting it in 1 s" in out, out[-3000:]
+    assert dev.alive()
+
+
+@pytest.mark.timeout(400)
+async def test_a_second_stack_in_the_same_data_dir_refuses_and_leaves_the_first_alone(
+    dev: DevProcess, tmp_path: Path
+) -> None:
+    await dev.up()
+    second = DevProcess(dev.data_dir, dev_env(), tmp_path / "second.out").start()
+    code = second.exit_code()
+    assert code == 1, second.output()
+    lines = second.output().strip().splitlines()
+    pid = dev.proc.pid if dev.proc is not None else None
+    expected = f"a dev stack is already running in this clone (pid {pid}); stop it first"
+    assert lines == [expected], second.output()
+    engine = db_engine(dev.database_url)
+    try:
+        assert await scalar(engine, "SELECT 1") == 1  # the first one's PostgreSQL still answers
+    finally:
+        await engine.dispose()
+    assert dev.alive() and await dev.ready("intake")
