@@ -6,13 +6,15 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import ValidationError
 
 from leadloop_intake.adapters.uow import SqlUnitOfWork
@@ -169,3 +171,37 @@ async def hubspot_once(request: Request) -> Once:
     key = fingerprint(await request.body())
     ttl = timedelta(hours=settings_of(request).idempotency_ttl_hours)
     return Once(HUBSPOT_CALLER, "hubspot", key, key, ttl)
+
+
+def _said(message: str) -> str:
+    """Pydantic's message as part of a sentence: `Field required` -> `field required`."""
+    message = message.removeprefix("Value error, ")
+    return message[:1].lower() + message[1:]
+
+
+def named_fields(exc: RequestValidationError) -> Problem:
+    """A 422 whose detail names each field and what is wrong with it, one after the other:
+    `occurred_at: field required` (or `activities.0.occurred_at: ...` in a batch)."""
+    errors = [e | {"message": _said(e["message"])} for e in validation_errors(exc.errors())]
+    detail = "; ".join(f"{e['field']}: {e['message']}" for e in errors)
+    return Problem(422, detail, kind="validation-error", errors=errors)
+
+
+class NamedFieldsRoute(APIRoute):
+    """A route whose invalid JSON body is answered by `named_fields`; malformed JSON and bodies
+    of another content type are left to the platform's problem handlers."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def named(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except RequestValidationError as exc:
+                media = request.headers.get("content-type", "").split(";")[0].strip().lower()
+                json_body = media == "application/json" or media.endswith("+json")
+                if not json_body or any(e.get("type") == "json_invalid" for e in exc.errors()):
+                    raise
+                raise named_fields(exc) from exc
+
+        return named

@@ -16,6 +16,7 @@ from leadloop_intake.domain.model import ActivitiesBody, ActivityBatch, Channel,
 from leadloop_intake.entrypoints import imports
 from leadloop_intake.entrypoints.edge import (
     Answer,
+    NamedFieldsRoute,
     Once,
     hubspot_contact,
     hubspot_once,
@@ -105,13 +106,6 @@ async def post_hubspot(
     return await _capture(request, submission, "hubspot", once)
 
 
-@router.post(
-    "/activities",
-    status_code=202,
-    response_model=ActivitiesAccepted,
-    responses=PROBLEMS,
-    summary="Record one activity or a batch of up to 1,000",
-)
 async def post_activities(
     request: Request,
     payload: Annotated[ActivitiesBody, Body()],
@@ -125,6 +119,19 @@ async def post_activities(
         return 202, ActivitiesAccepted(activity_ids=ids).model_dump(), None
 
     return await once.run(transactions_of(request), handlers.record_activities, command, answer)
+
+
+# Its 422 says what is wrong in words (`occurred_at: field required`), one field after another.
+router.add_api_route(
+    "/activities",
+    post_activities,
+    methods=["POST"],
+    status_code=202,
+    response_model=ActivitiesAccepted,
+    responses=PROBLEMS,
+    summary="Record one activity or a batch of up to 1,000",
+    route_class_override=NamedFieldsRoute,
+)
 
 
 @router.post(
