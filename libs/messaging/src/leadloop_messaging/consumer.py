@@ -21,6 +21,7 @@ from leadloop_events.catalog import check_origin, parse_data
 from leadloop_events.envelope import CloudEvent, EventData, InvalidEvent
 from leadloop_messaging.deadletter import (
     REFERENCE_TYPE,
+    Headers,
     dlq_headers,
     outbox_key,
     reference,
@@ -206,45 +207,17 @@ class ConsumerLoop(Generic[U]):
     ) -> None:
         """Send the record to `<topic>.dlq` with the error and where it came from; when it
         cannot go whole, a reference to it; when that cannot be sent, park the reference."""
-        dlq_topic = topics.dlq(record.topic)
         headers = dlq_headers(record, error, consumer=self.name, attempts=attempts)
         try:
             await self.dlq_producer.send_and_wait(
-                dlq_topic,
+                topics.dlq(record.topic),
                 value=record.value,
                 key=record.key,
                 headers=list(record.headers or ()) + headers,
             )
         except KafkaError as whole_failed:
             # Too large once the headers are added, or refused: the stream must go on anyway.
-            ref = reference(record, error, whole_failed, consumer=self.name, attempts=attempts)
-            try:
-                await self.dlq_producer.send_and_wait(
-                    dlq_topic,
-                    value=ref,
-                    key=record.key,
-                    headers=[
-                        *headers,
-                        ("dlq.reference", b"true"),
-                        ("ce_type", REFERENCE_TYPE.encode()),
-                    ],
-                )
-                how = "reference"
-            except KafkaError as ref_failed:
-                log.error("dead-letter reference not sent (%r); parking it", ref_failed)
-                await self._park_reference(record, ref)
-                how = "parked"
-            metrics.DLQ_FALLBACKS.labels(self.service, record.topic, how).inc()
-            log.error(
-                "record %s/%d@%d (%d bytes) could not be dead-lettered whole (%r); "
-                "its reference was %s",
-                record.topic,
-                record.partition,
-                record.offset,
-                len(record.value or b""),
-                whole_failed,
-                "sent" if how == "reference" else "parked in the outbox",
-            )
+            await self._dead_letter_reference(record, error, whole_failed, headers, attempts)
         metrics.DLQ_RECORDS.labels(self.service, record.topic).inc()
         metrics.EVENTS_CONSUMED.labels(
             self.service, record.topic, event_type, "dead_lettered"
@@ -256,6 +229,44 @@ class ConsumerLoop(Generic[U]):
             record.offset,
             attempts,
             error,
+        )
+
+    async def _dead_letter_reference(
+        self,
+        record: ConsumerRecord[bytes, bytes],
+        error: Exception,
+        whole_failed: KafkaError,
+        headers: Headers,
+        attempts: int,
+    ) -> None:
+        """Send a reference to the record to `<topic>.dlq`; park it when that fails too."""
+        ref = reference(record, error, whole_failed, consumer=self.name, attempts=attempts)
+        try:
+            await self.dlq_producer.send_and_wait(
+                topics.dlq(record.topic),
+                value=ref,
+                key=record.key,
+                headers=[
+                    *headers,
+                    ("dlq.reference", b"true"),
+                    ("ce_type", REFERENCE_TYPE.encode()),
+                ],
+            )
+            how = "reference"
+        except KafkaError as ref_failed:
+            log.error("dead-letter reference not sent (%r); parking it", ref_failed)
+            await self._park_reference(record, ref)
+            how = "parked"
+        metrics.DLQ_FALLBACKS.labels(self.service, record.topic, how).inc()
+        log.error(
+            "record %s/%d@%d (%d bytes) could not be dead-lettered whole (%r); "
+            "its reference was %s",
+            record.topic,
+            record.partition,
+            record.offset,
+            len(record.value or b""),
+            whole_failed,
+            "sent" if how == "reference" else "parked in the outbox",
         )
 
     async def _park_reference(self, record: ConsumerRecord[bytes, bytes], ref: bytes) -> None:

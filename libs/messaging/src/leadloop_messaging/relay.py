@@ -45,6 +45,8 @@ POSTGRES_AWAY = (
     asyncpg.exceptions.OperatorInterventionError,  # admin shutdown, "starting up"
 )
 AfterPublish = Callable[[Sequence[int]], Awaitable[None]]
+# id, topic, key, event_type, payload, event_id: the columns a batch reads.
+_OutboxRow = sa.Row[*tuple[Any, ...]]
 # The broker (or the producer, before sending) refuses the record itself: sending it again can
 # never succeed, so the row is parked. Everything else (broker away, timeouts, authorization)
 # is retried: the rows wait, and the backlog and age gauges rise until the alerts fire.
@@ -161,9 +163,24 @@ class OutboxRelay:
     async def publish_batch(self) -> int:
         """Publish the oldest unsent rows; mark those the broker acknowledged and park those it
         refused for good. Returns the count handled; raises when the broker is away."""
+        rows = await self._read_unsent()
+        if not rows:
+            return 0
+        results, away = await self._send_rows(rows)
+        results = await _settle(results)
+        acked, parked = self._classify(rows[: len(results)], results)
+        if self.after_publish is not None:
+            await self.after_publish(acked)
+        await self._mark(acked, parked)
+        if away is not None:
+            raise away
+        return len(acked) + len(parked)
+
+    async def _read_unsent(self) -> Sequence[_OutboxRow]:
+        """The oldest unsent, unparked rows, at most one batch, in id order."""
         o = self.outbox
         async with self.engine.connect() as conn:
-            rows = (
+            return (
                 await conn.execute(
                     sa.select(o.c.id, o.c.topic, o.c.key, o.c.event_type, o.c.payload, o.c.event_id)
                     .where(o.c.sent_at.is_(None), o.c.parked_at.is_(None))
@@ -171,12 +188,18 @@ class OutboxRelay:
                     .limit(self.batch_size)
                 )
             ).all()
-        if not rows:
-            return 0
+
+    async def _send_rows(
+        self, rows: Sequence[_OutboxRow]
+    ) -> tuple[list[object], KafkaError | None]:
+        """Hand each row to the producer, in order, until the broker is away.
+
+        Returns one result per row sent (a future, or the refusal `send()` raised itself) and
+        the error that stopped the round, if any.
+        """
         # send() itself raises for a record over the producer's limit; the broker's refusal
         # arrives in the future. Both are the row's result, so rows around it go on.
         results: list[object] = []
-        away: KafkaError | None = None
         for row in rows:
             headers = [
                 ("content-type", b"application/cloudevents+json"),
@@ -192,16 +215,18 @@ class OutboxRelay:
             except REFUSED_FOR_GOOD as exc:
                 results.append(exc)
             except KafkaError as exc:
-                away = exc  # the broker is away: settle what was sent, then retry the rest
-                break
-        sent = rows[: len(results)]
-        futures = [r for r in results if isinstance(r, asyncio.Future)]
-        outcomes = iter(await asyncio.gather(*futures, return_exceptions=True))
-        results = [next(outcomes) if isinstance(r, asyncio.Future) else r for r in results]
+                # The broker is away: settle what was sent, then retry the rest.
+                return results, exc
+        return results, None
+
+    def _classify(
+        self, rows: Sequence[_OutboxRow], results: Sequence[object]
+    ) -> tuple[list[int], list[tuple[int, str]]]:
+        """Split settled rows into acked ids and parked (id, error); count each outcome."""
         acked: list[int] = []
         parked: list[tuple[int, str]] = []
         failed_keys: set[str] = set()
-        for row, result in zip(sent, results, strict=True):
+        for row, result in zip(rows, results, strict=True):
             if isinstance(result, REFUSED_FOR_GOOD):
                 outcome = "parked"
                 parked.append((row.id, f"{type(result).__name__}: {result}"))
@@ -216,6 +241,7 @@ class OutboxRelay:
                 )
             elif isinstance(result, BaseException):
                 outcome = "error"
+                # A later row of the same lead must not be marked sent ahead of this one.
                 failed_keys.add(row.key)
                 log.warning("publishing outbox row %s failed: %r", row.id, result)
             else:
@@ -223,23 +249,24 @@ class OutboxRelay:
                 if row.key not in failed_keys:
                     acked.append(row.id)
             metrics.EVENTS_PUBLISHED.labels(self.service, row.topic, row.event_type, outcome).inc()
-        if self.after_publish is not None:
-            await self.after_publish(acked)
-        if acked or parked:
-            async with self.engine.begin() as conn:
-                if acked:
-                    await conn.execute(
-                        o.update().where(o.c.id.in_(acked)).values(sent_at=sa.func.now())
-                    )
-                for row_id, error in parked:
-                    await conn.execute(
-                        o.update()
-                        .where(o.c.id == row_id)
-                        .values(parked_at=sa.func.now(), park_error=error[:2000])
-                    )
-        if away is not None:
-            raise away
-        return len(acked) + len(parked)
+        return acked, parked
+
+    async def _mark(self, acked: Sequence[int], parked: Sequence[tuple[int, str]]) -> None:
+        """Mark acked rows sent and refused rows parked, in one transaction."""
+        if not acked and not parked:
+            return
+        o = self.outbox
+        async with self.engine.begin() as conn:
+            if acked:
+                await conn.execute(
+                    o.update().where(o.c.id.in_(acked)).values(sent_at=sa.func.now())
+                )
+            for row_id, error in parked:
+                await conn.execute(
+                    o.update()
+                    .where(o.c.id == row_id)
+                    .values(parked_at=sa.func.now(), park_error=error[:2000])
+                )
 
     async def update_gauges(self, *, force: bool = False) -> None:
         """Backlog, oldest age and parked rows, at most once a second unless `force`d."""
@@ -271,3 +298,10 @@ class OutboxRelay:
         metrics.OUTBOX_BACKLOG.labels(self.service).set(count)
         metrics.OUTBOX_OLDEST_AGE.labels(self.service).set(float(oldest or 0.0))
         metrics.OUTBOX_PARKED.labels(self.service).set(parked or 0)
+
+
+async def _settle(results: Sequence[object]) -> list[object]:
+    """Wait for every future among `results`; each becomes its record metadata or its error."""
+    futures = [r for r in results if isinstance(r, asyncio.Future)]
+    outcomes = iter(await asyncio.gather(*futures, return_exceptions=True))
+    return [next(outcomes) if isinstance(r, asyncio.Future) else r for r in results]

@@ -7,7 +7,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from leadloop_events import topics
 from leadloop_messaging.deadletter import REFERENCE_TYPE
@@ -60,42 +60,75 @@ async def replay_dlq(
     producer = AIOKafkaProducer(**(security or {}), bootstrap_servers=bootstrap_servers, acks="all")
     await consumer.start()
     await producer.start()
-    replayed = 0
-    # Each partition is replayed up to its high-water mark at the first fetch: a record that
-    # still fails comes back to the DLQ within milliseconds, and reading on would replay it
-    # again, for ever. Those new dead letters wait for the next replay.
-    end: dict[TopicPartition, int] = {}
     try:
-        while limit is None or replayed < limit:
-            batch = await consumer.getmany(timeout_ms=idle_timeout_ms, max_records=100)
-            if not batch:
-                break
-            for tp, records in batch.items():
-                if tp not in end:
-                    end[tp] = consumer.highwater(tp) or records[-1].offset + 1
-                for record in records:
-                    if (limit is not None and replayed >= limit) or record.offset >= end[tp]:
-                        break
-                    if not is_reference(record.headers or ()):
-                        headers = [
-                            (k, v)
-                            for k, v in (record.headers or ())
-                            if not k.startswith(DLQ_HEADERS)
-                        ]
-                        headers.append(("replayed", b"true"))
-                        await producer.send_and_wait(
-                            topic, value=record.value, key=record.key, headers=headers
-                        )
-                        replayed += 1
-                    await consumer.commit(
-                        {TopicPartition(tp.topic, tp.partition): record.offset + 1}
-                    )
-            if end.keys() >= consumer.assignment() and all(
-                [await consumer.position(tp) >= offset for tp, offset in end.items()]
-            ):
-                break
+        replayed = await _replay(
+            consumer, producer, topic, limit=limit, idle_timeout_ms=idle_timeout_ms
+        )
     finally:
         await producer.stop()
         await consumer.stop()
     log.info("replayed %d record(s) from %s to %s", replayed, dlq_topic, topic)
     return ReplayResult(replayed, dlq_topic, topic)
+
+
+async def _replay(
+    consumer: AIOKafkaConsumer,
+    producer: AIOKafkaProducer,
+    topic: str,
+    *,
+    limit: int | None,
+    idle_timeout_ms: int,
+) -> int:
+    """Replay fetched batches until each partition's start-time end, an idle fetch or `limit`."""
+    replayed = 0
+    # Each partition is replayed up to its high-water mark at the first fetch: a record that
+    # still fails comes back to the DLQ within milliseconds, and reading on would replay it
+    # again, for ever. Those new dead letters wait for the next replay.
+    end: dict[TopicPartition, int] = {}
+    while limit is None or replayed < limit:
+        batch = await consumer.getmany(timeout_ms=idle_timeout_ms, max_records=100)
+        if not batch:
+            break
+        for tp, records in batch.items():
+            if tp not in end:
+                end[tp] = consumer.highwater(tp) or records[-1].offset + 1
+            room = None if limit is None else limit - replayed
+            replayed += await _replay_records(
+                consumer, producer, topic, tp, records, end=end[tp], room=room
+            )
+        if end.keys() >= consumer.assignment() and all(
+            [await consumer.position(tp) >= offset for tp, offset in end.items()]
+        ):
+            break
+    return replayed
+
+
+async def _replay_records(
+    consumer: AIOKafkaConsumer,
+    producer: AIOKafkaProducer,
+    topic: str,
+    tp: TopicPartition,
+    records: Sequence[ConsumerRecord[Any, Any]],
+    *,
+    end: int,
+    room: int | None,
+) -> int:
+    """Republish one partition's records below `end`, at most `room`; commit after each."""
+    replayed = 0
+    for record in records:
+        if (room is not None and replayed >= room) or record.offset >= end:
+            break
+        if not is_reference(record.headers or ()):
+            await producer.send_and_wait(
+                topic, value=record.value, key=record.key, headers=_replay_headers(record)
+            )
+            replayed += 1
+        await consumer.commit({TopicPartition(tp.topic, tp.partition): record.offset + 1})
+    return replayed
+
+
+def _replay_headers(record: ConsumerRecord[Any, Any]) -> list[tuple[str, bytes]]:
+    """The record's own headers without the dlq.* ones, marked `replayed`."""
+    headers = [(k, v) for k, v in (record.headers or ()) if not k.startswith(DLQ_HEADERS)]
+    headers.append(("replayed", b"true"))
+    return headers
