@@ -59,9 +59,36 @@ def create_app(
     The lifespan starts its background tasks through `app.state.tasks` (a `TaskSupervisor`).
     """
     tasks = TaskSupervisor(settings.service_name, stop_delay_s=settings.task_failure_stop_delay_s)
-
     auth_cache = AuthCache()
     revocations_listening = asyncio.Event()
+    run = _edge_lifespan(
+        settings, engine, tasks, auth_cache, revocations_listening, service_lifespan=lifespan
+    )
+    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=run)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.auth_cache = auth_cache
+    app.state.revocations_listening = revocations_listening
+    app.state.tasks = tasks
+    install_problem_handlers(app)
+    _install_middleware(app, settings, body_limits or {})
+    for router in routers:
+        app.include_router(router)
+    _add_operations_routes(app, tasks, ready_checks)
+    document_edge(app)
+    return app
+
+
+def _edge_lifespan(
+    settings: CommonSettings,
+    engine: AsyncEngine,
+    tasks: TaskSupervisor,
+    auth_cache: AuthCache,
+    revocations_listening: asyncio.Event,
+    *,
+    service_lifespan: Lifespan | None,
+) -> Lifespan:
+    """The app's lifespan: the revocation listener around the service's own lifespan."""
 
     @contextlib.asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
@@ -70,10 +97,10 @@ def create_app(
             listen_for_revocations(settings.database_url, auth_cache, revocations_listening),
         )
         try:
-            if lifespan is None:
+            if service_lifespan is None:
                 yield
             else:
-                async with lifespan(app):
+                async with service_lifespan(app):
                     try:
                         yield
                     finally:
@@ -84,21 +111,25 @@ def create_app(
                 await revocations
         await engine.dispose()
 
-    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=run)
-    app.state.settings = settings
-    app.state.engine = engine
-    app.state.auth_cache = auth_cache
-    app.state.revocations_listening = revocations_listening
-    app.state.tasks = tasks
-    install_problem_handlers(app)
+    return run
+
+
+def _install_middleware(
+    app: FastAPI, settings: CommonSettings, body_limits: Mapping[str, int]
+) -> None:
+    """Body and header limits, security headers, logs and metrics (the last added runs first)."""
     app.add_middleware(
-        BodyLimitMiddleware, default_limit=settings.max_body_bytes, limits=body_limits or {}
+        BodyLimitMiddleware, default_limit=settings.max_body_bytes, limits=body_limits
     )
     app.add_middleware(ContentSecurityMiddleware)
     app.add_middleware(HeaderLimitMiddleware)
     app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
-    for router in routers:
-        app.include_router(router)
+
+
+def _add_operations_routes(
+    app: FastAPI, tasks: TaskSupervisor, ready_checks: Mapping[str, ReadyCheck]
+) -> None:
+    """/healthz, /readyz and /metrics."""
 
     def task_died() -> Response | None:
         dead = tasks.problem()
@@ -122,13 +153,7 @@ def create_app(
     async def readyz() -> Any:
         if (died := task_died()) is not None:
             return died
-        results: dict[str, str] = {}
-        for name, check in ready_checks.items():
-            try:
-                await asyncio.wait_for(check(), READY_TIMEOUT_S)
-                results[name] = "ok"
-            except Exception as exc:  # noqa: BLE001 - a readiness probe reports, it never raises
-                results[name] = f"failing: {type(exc).__name__}: {exc}"[:300]
+        results = await _run_ready_checks(ready_checks)
         failing = {k: v for k, v in results.items() if v != "ok"}
         if failing:
             return problem_response(
@@ -147,5 +172,14 @@ def create_app(
     async def prometheus_metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
-    document_edge(app)
-    return app
+
+async def _run_ready_checks(ready_checks: Mapping[str, ReadyCheck]) -> dict[str, str]:
+    """Each check's result: "ok" or why it fails, each bounded by READY_TIMEOUT_S."""
+    results: dict[str, str] = {}
+    for name, check in ready_checks.items():
+        try:
+            await asyncio.wait_for(check(), READY_TIMEOUT_S)
+            results[name] = "ok"
+        except Exception as exc:  # noqa: BLE001 - a readiness probe reports, it never raises
+            results[name] = f"failing: {type(exc).__name__}: {exc}"[:300]
+    return results

@@ -99,84 +99,89 @@ def validation_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
 
 def install_problem_handlers(app: FastAPI) -> None:
     """Map every error FastAPI can raise onto a problem document."""
+    app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(DBAPIError, _on_data_error)
+    app.add_exception_handler(OperationalError, _on_unavailable)
+    app.add_exception_handler(InterfaceError, _on_unavailable)
+    app.add_exception_handler(OSError, _on_unavailable)
+    app.add_exception_handler(Exception, _on_unexpected)
 
-    async def on_problem(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, Problem)
-        return problem_response(
-            exc.status,
-            exc.detail,
-            kind=exc.kind,
-            title=exc.title,
-            instance=request.url.path,
-            errors=exc.errors,
-            headers=exc.headers,
-        )
 
-    async def on_validation(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RequestValidationError)
-        errors = validation_errors(exc.errors())
-        if any(e["code"] == "json_invalid" for e in errors):
-            return problem_response(
-                400,
-                "the body is not valid JSON",
-                kind="malformed-json",
-                instance=request.url.path,
-                errors=errors,
-            )
-        fields = ", ".join(e["field"] for e in errors)
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return problem_response(
+        exc.status,
+        exc.detail,
+        kind=exc.kind,
+        title=exc.title,
+        instance=request.url.path,
+        errors=exc.errors,
+        headers=exc.headers,
+    )
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = validation_errors(exc.errors())
+    if any(e["code"] == "json_invalid" for e in errors):
         return problem_response(
-            422,
-            f"invalid fields: {fields}",
-            kind="validation-error",
+            400,
+            "the body is not valid JSON",
+            kind="malformed-json",
             instance=request.url.path,
             errors=errors,
         )
+    fields = ", ".join(e["field"] for e in errors)
+    return problem_response(
+        422,
+        f"invalid fields: {fields}",
+        kind="validation-error",
+        instance=request.url.path,
+        errors=errors,
+    )
 
-    async def on_http(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, StarletteHTTPException)
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return problem_response(
+        exc.status_code,
+        str(exc.detail),
+        kind=_TITLES.get(exc.status_code, "error").lower().replace(" ", "-"),
+        instance=request.url.path,
+        headers=dict(exc.headers or {}),
+    )
+
+
+async def _on_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    log.warning("a dependency is unavailable on %s: %r", request.url.path, exc)
+    return problem_response(
+        503,
+        "a dependency (database or broker) is unavailable; retry later",
+        kind="unavailable",
+        instance=request.url.path,
+        headers={"Retry-After": "5"},
+    )
+
+
+async def _on_data_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if getattr(exc.orig, "sqlstate", None) in UNSTORABLE_TEXT:
         return problem_response(
-            exc.status_code,
-            str(exc.detail),
-            kind=_TITLES.get(exc.status_code, "error").lower().replace(" ", "-"),
-            instance=request.url.path,
-            headers=dict(exc.headers or {}),
-        )
-
-    async def on_unavailable(request: Request, exc: Exception) -> JSONResponse:
-        log.warning("a dependency is unavailable on %s: %r", request.url.path, exc)
-        return problem_response(
-            503,
-            "a dependency (database or broker) is unavailable; retry later",
-            kind="unavailable",
-            instance=request.url.path,
-            headers={"Retry-After": "5"},
-        )
-
-    async def on_data_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, DBAPIError)
-        if getattr(exc.orig, "sqlstate", None) in UNSTORABLE_TEXT:
-            return problem_response(
-                422,
-                "a value holds a character that cannot be stored (such as NUL, \\u0000)",
-                kind="validation-error",
-                instance=request.url.path,
-            )
-        return await on_unexpected(request, exc)
-
-    async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
-        return problem_response(
-            500,
-            "an unexpected error occurred; it has been logged",
-            kind="internal-error",
+            422,
+            "a value holds a character that cannot be stored (such as NUL, \\u0000)",
+            kind="validation-error",
             instance=request.url.path,
         )
+    return await _on_unexpected(request, exc)
 
-    app.add_exception_handler(Problem, on_problem)
-    app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(StarletteHTTPException, on_http)
-    app.add_exception_handler(DBAPIError, on_data_error)
-    app.add_exception_handler(OperationalError, on_unavailable)
-    app.add_exception_handler(InterfaceError, on_unavailable)
-    app.add_exception_handler(OSError, on_unavailable)
-    app.add_exception_handler(Exception, on_unexpected)
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    return problem_response(
+        500,
+        "an unexpected error occurred; it has been logged",
+        kind="internal-error",
+        instance=request.url.path,
+    )
