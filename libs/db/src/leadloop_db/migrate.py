@@ -101,6 +101,12 @@ def outbox_tables_upgrade(schema: str, *, parked: bool = True) -> None:
     migrations call it with `parked=False`: the shape they created before the parking columns
     were added by `park_outbox_upgrade` in a later revision.
     """
+    _create_outbox(schema, parked=parked)
+    _create_processed_events(schema)
+
+
+def _create_outbox(schema: str, *, parked: bool) -> None:
+    """The outbox table and its index of rows still to send."""
     parking: list[SchemaItem] = (
         [
             sa.Column("parked_at", sa.DateTime(timezone=True)),
@@ -135,15 +141,18 @@ def outbox_tables_upgrade(schema: str, *, parked: bool = True) -> None:
         sa.UniqueConstraint("event_id"),
         schema=schema,
     )
-    unsent = "sent_at IS NULL AND parked_at IS NULL" if parked else "sent_at IS NULL"
     op.create_index(
         "ix_outbox_unsent",
         "outbox",
         ["id"],
         unique=False,
         schema=schema,
-        postgresql_where=sa.text(unsent),
+        postgresql_where=sa.text(_unsent(parked)),
     )
+
+
+def _create_processed_events(schema: str) -> None:
+    """The consumer's dedupe table: one row per (consumer, event id) handled."""
     op.create_table(
         "processed_events",
         sa.Column("consumer", sa.String(length=200), nullable=False),
@@ -162,14 +171,18 @@ def outbox_tables_upgrade(schema: str, *, parked: bool = True) -> None:
     )
 
 
+def _unsent(parked: bool) -> str:
+    """The outbox index's predicate: rows still to send, with or without the parking column."""
+    return "sent_at IS NULL AND parked_at IS NULL" if parked else "sent_at IS NULL"
+
+
 def outbox_tables_downgrade(schema: str, *, parked: bool = True) -> None:
     """Drop what `outbox_tables_upgrade` created."""
     op.drop_table("processed_events", schema=schema)
-    unsent = "sent_at IS NULL AND parked_at IS NULL" if parked else "sent_at IS NULL"
     op.drop_index(
         "ix_outbox_unsent",
         table_name="outbox",
         schema=schema,
-        postgresql_where=sa.text(unsent),
+        postgresql_where=sa.text(_unsent(parked)),
     )
     op.drop_table("outbox", schema=schema)
