@@ -6,9 +6,6 @@ import argparse
 import sys
 from pathlib import Path
 
-from leadloop_contract.agreement import AgreementInvalid, load_agreement
-from leadloop_contract.agreement.diff import diff_agreements
-
 
 def _read(path: Path) -> str | None:
     """The file's text, or None after one line on stderr saying why it cannot be read."""
@@ -23,6 +20,8 @@ def _read(path: Path) -> str | None:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     """Print every error with its path, or a one-line summary of a valid agreement."""
+    from leadloop_contract.agreement import AgreementInvalid, load_agreement  # pydantic: lazily
+
     path = Path(args.file)
     text = _read(path)
     if text is None:
@@ -40,6 +39,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_diff(args: argparse.Namespace) -> int:
     """What changes for whom, in words, between two agreement files."""
+    from leadloop_contract.agreement import AgreementInvalid, load_agreement
+    from leadloop_contract.agreement.diff import diff_agreements
+
     old_text, new_text = _read(Path(args.old)), _read(Path(args.new))
     if old_text is None or new_text is None:
         return 1

@@ -6,33 +6,36 @@ import argparse
 import asyncio
 import sys
 from collections.abc import Awaitable, Callable, Sequence
+from importlib.metadata import version
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from leadloop_cli import agreement_cmd, topology
-from leadloop_cli.services import create_topics, migrate_all
-from leadloop_cli.stack import DevStack
-from leadloop_db.engine import make_engine
+from leadloop_cli import agreement_cmd
 from leadloop_events.topics import ALL as TOPICS
-from leadloop_messaging.kafka import client_security
-from leadloop_messaging.parked import parked_rows
-from leadloop_messaging.provisioning import DEFAULT_PARTITIONS
-from leadloop_messaging.replay import replay_dlq
-from leadloop_platform.auth.keys import SCOPES, create_key, list_keys, revoke_key
-from leadloop_platform.settings import CommonSettings
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+# Heavy modules (SQLAlchemy, aiokafka, the services) are imported inside the commands, so that
+# `leadloop --help` starts at once. These copies of library constants are checked by a test.
+KEY_SCOPES = ("intake:write", "crm:write", "reports:read", "admin")
+DEFAULT_PARTITIONS = 6
 
 T = TypeVar("T")
 
 
 def cmd_dev(args: argparse.Namespace) -> int:
     """Run the whole system locally until Ctrl-C."""
+    from leadloop_cli.stack import DevStack
+
     return asyncio.run(DevStack(Path(args.data_dir), demo=args.demo).run())
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     """Migrate the auth schema and every installed service's schema."""
+    from leadloop_cli.services import migrate_all
+    from leadloop_platform.settings import CommonSettings
+
     settings = CommonSettings()
     schemas = asyncio.run(migrate_all(settings.database_url))
     print(f"migrated: {', '.join(schemas)}")
@@ -41,6 +44,10 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_topics_create(args: argparse.Namespace) -> int:
     """Create every topic (and its DLQ) with explicit partition counts."""
+    from leadloop_cli.services import create_topics
+    from leadloop_messaging.kafka import client_security
+    from leadloop_platform.settings import CommonSettings
+
     settings = CommonSettings()
     created = asyncio.run(
         create_topics(
@@ -56,6 +63,9 @@ def cmd_topics_create(args: argparse.Namespace) -> int:
 
 async def _on_database(use: Callable[[AsyncEngine], Awaitable[T]]) -> T:
     """Run `use` on a one-connection engine to DATABASE_URL, disposed afterwards."""
+    from leadloop_db.engine import make_engine
+    from leadloop_platform.settings import CommonSettings
+
     engine = make_engine(CommonSettings().database_url, pool_size=1)
     try:
         return await use(engine)
@@ -65,6 +75,8 @@ async def _on_database(use: Callable[[AsyncEngine], Awaitable[T]]) -> T:
 
 def cmd_keys_create(args: argparse.Namespace) -> int:
     """Create a key and print it once (only its hash is stored)."""
+    from leadloop_platform.auth.keys import create_key
+
     try:
         key_id, key = asyncio.run(_on_database(lambda e: create_key(e, args.name, args.scope)))
     except ValueError as exc:
@@ -78,6 +90,8 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 
 def cmd_keys_list(args: argparse.Namespace) -> int:
     """Every key's id, name, scopes and dates; never the key."""
+    from leadloop_platform.auth.keys import list_keys
+
     rows = asyncio.run(_on_database(list_keys))
     print(f"{'KEY_ID':<14}{'NAME':<24}{'SCOPES':<40}{'CREATED':<22}REVOKED")
     for row in rows:
@@ -91,6 +105,8 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
 
 def cmd_keys_revoke(args: argparse.Namespace) -> int:
     """Revoke a key by id."""
+    from leadloop_platform.auth.keys import revoke_key
+
     if asyncio.run(_on_database(lambda e: revoke_key(e, args.key_id))):
         print(f"revoked {args.key_id}")
         return 0
@@ -100,6 +116,10 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
 
 def cmd_dlq_replay(args: argparse.Namespace) -> int:
     """Replay a topic's dead letters after the fix."""
+    from leadloop_messaging.kafka import client_security
+    from leadloop_messaging.replay import replay_dlq
+    from leadloop_platform.settings import CommonSettings
+
     settings = CommonSettings()
     result = asyncio.run(
         replay_dlq(
@@ -114,6 +134,8 @@ def cmd_dlq_replay(args: argparse.Namespace) -> int:
 
 
 async def _parked(schemas: list[str]) -> list[str]:
+    from leadloop_messaging.parked import parked_rows
+
     rows = await _on_database(lambda e: parked_rows(e, schemas))
     return [
         f"{r.schema}\t{r.id}\t{r.parked_at:%Y-%m-%dT%H:%M:%SZ}\t{r.event_type}\t{r.event_id}"
@@ -136,11 +158,12 @@ def parser() -> argparse.ArgumentParser:
         description="leadloop: closed-loop lead hand-off. Connection settings come from "
         "DATABASE_URL, KAFKA_BOOTSTRAP_SERVERS and LEADLOOP_* environment variables.",
     )
+    root.add_argument("--version", action="version", version=f"%(prog)s {version('leadloop-cli')}")
     sub = root.add_subparsers(dest="command", required=True)
     _add_stack_commands(sub)
     _add_key_commands(sub)
     agreement_cmd.register(sub)
-    topology.register(sub)
+    _add_topology_command(sub)
     _add_dead_letter_commands(sub)
     return root
 
@@ -164,6 +187,20 @@ def _add_stack_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     create.set_defaults(func=cmd_topics_create)
 
 
+def cmd_topology(args: argparse.Namespace) -> int:
+    """Write the topology files, or name the stale ones (exit 1) with --check."""
+    from leadloop_cli import topology  # builds every service's app: imported only when asked
+
+    return topology.run(check=args.check)
+
+
+def _add_topology_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """`topology [--check]`."""
+    command = sub.add_parser("topology", help="write the AsyncAPI receive side and README table")
+    command.add_argument("--check", action="store_true", help="fail if a file is out of date")
+    command.set_defaults(func=cmd_topology)
+
+
 def _add_key_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """`api-keys create|list|revoke`."""
     keys = sub.add_parser("api-keys", help="API keys").add_subparsers(
@@ -172,7 +209,7 @@ def _add_key_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
     key_create = keys.add_parser("create", help="create a key and print it once")
     key_create.add_argument("--name", required=True)
     key_create.add_argument(
-        "--scope", action="append", required=True, choices=SCOPES, help="repeat for several"
+        "--scope", action="append", required=True, choices=KEY_SCOPES, help="repeat for several"
     )
     key_create.set_defaults(func=cmd_keys_create)
     keys.add_parser("list", help="list keys (never the keys themselves)").set_defaults(
