@@ -1,6 +1,7 @@
 """`leadloop dev` as a user runs it: a service killed with kill -9 under load is restarted and
-nothing is lost or alerted twice; a second stack in the same data dir refuses to start and
-leaves the first one's PostgreSQL alone."""
+nothing is lost or alerted twice; a stack stopped with events in flight and started again
+loses none of them; a second stack in the same data dir refuses to start and leaves the first
+one's PostgreSQL alone."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -18,8 +20,8 @@ from ..faults.ledger import Run, check_everything, drain
 from ..faults.load import LoadGenerator
 from ..faults.reading import db_engine, scalar
 from ..receivers import SmtpReceiver, WebhookReceiver
-from ..waiting import wait_for
-from .devstack import DEV_KEY, DevProcess, dev_env
+from ..waiting import grows, wait_for
+from .devstack import DEV_KEY, DevProcess, dev_env, stopped
 
 pytestmark = pytest.mark.e2e
 
@@ -115,6 +117,47 @@ async def test_each_service_killed_is_restarted_and_nothing_is_lost(
     for name in ("intake", "scoring", "routing", "feedback"):
         assert f"{name} exited with code -9; restarting it in 1 s" in out, out[-3000:]
     assert dev.alive()
+
+
+@pytest.mark.timeout(600)
+async def test_a_stack_restart_loses_no_event_in_flight_and_alerts_nothing_twice(
+    dev: DevProcess,
+    http: httpx.AsyncClient,
+    webhook_receiver: WebhookReceiver,
+    smtp_receiver: SmtpReceiver,
+) -> None:
+    await dev.up()
+    await with_reps(dev, http, webhook_receiver)
+    engine = db_engine(dev.database_url)
+    try:
+        stack = Stack(dev.services(), http)
+        load = LoadGenerator(http, dev.url("intake"), rate=RATE, run=uuid.uuid4().hex[:6])
+        run = Run(stack, load, engine, webhook_receiver, smtp_receiver, dev.bootstrap_servers, "")
+        load.start()
+        try:
+            await flowing(engine, FLOWING, "the loop to carry the first leads")
+            # Scoring frozen: what intake publishes from now on is on the broker, read by no one.
+            scoring_pid = dev.service_pid("scoring")
+            assert scoring_pid is not None
+            scoring = psutil.Process(scoring_pid)
+            scoring.suspend()
+            await grows(lambda: len(load.accepted()), 20, what="leads while scoring is frozen")
+        finally:
+            await load.stop()
+
+        async def intake_published() -> bool:
+            unsent = "SELECT count(*) FROM intake.outbox WHERE sent_at IS NULL"
+            return int(await scalar(engine, unsent)) == 0
+
+        await wait_for(intake_published, timeout_s=60, what="intake to publish every event")
+        scoring.kill()  # it never reads them; the stack stops with them only on the broker
+        assert await stopped(dev) == 0, dev.output()[-3000:]
+        await dev.start().up(times=2)
+        await drain(run)
+        await check_everything(run, max_resends=0)
+    finally:
+        await engine.dispose()
+    assert "events from the outboxes queued again" in dev.output()
 
 
 @pytest.mark.timeout(400)

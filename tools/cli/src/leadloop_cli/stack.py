@@ -22,6 +22,7 @@ from leadloop_cli.infra import (
     log_tail,
     port_accepts,
 )
+from leadloop_cli.outboxes import requeue_outboxes
 from leadloop_cli.services import (
     SERVICES,
     Service,
@@ -148,6 +149,13 @@ class DevStack:
         created = await create_topics(bootstrap, prefix)
         print(f"topics: {len(created)} created, the rest already existed", flush=True)
         print(f"migrated schemas: {', '.join(await migrate_all(database_url, env))}", flush=True)
+        if self.broker is not None:
+            queued = await requeue_outboxes(database_url, env)
+            print(
+                f"the broker is new (it keeps topics in memory): {queued} events from the "
+                "outboxes queued again; consumers skip those they already processed",
+                flush=True,
+            )
         if not env.get("LEADLOOP_BOOTSTRAP_API_KEY"):
             env["LEADLOOP_BOOTSTRAP_API_KEY"] = dev_api_key(self.data_dir)
         env.setdefault("LEADLOOP_ENV", "development")
@@ -259,6 +267,12 @@ class DevStack:
             lines.append(f"  broker log      {self.broker.log_path}")
         if self.postgres is not None:
             lines.append(f"  PostgreSQL log  {self.postgres.log_path}")
+            lines.append(f"  survives a restart: PostgreSQL's data in {self.data_dir / 'pgdata'}")
+        if self.broker is not None:
+            lines.append(
+                "  lost at a stop: the embedded broker's topics (memory); the next start "
+                "recreates them and republishes every event"
+            )
         if any(c.name == "demo" for c in self.children):
             lines.append(f"  demo traffic    {self.logs / 'demo.log'}")
         if "intake" in self.urls:
