@@ -10,7 +10,10 @@ from decimal import Decimal
 import httpx
 import pytest
 
+from leadloop_contract.agreement import EXAMPLE_FILE, checksum, load_agreement
 from leadloop_events import topics
+from leadloop_events.agreement import AgreementPublished
+from leadloop_events.envelope import new_event
 from leadloop_events.feedback import DealClosed, LeadStatusChanged, LeadTouched
 from leadloop_events.handoff import LeadAssigned, SlaBreached
 from leadloop_events.intake import LeadCaptured
@@ -18,6 +21,7 @@ from leadloop_events.lifecycle import LeadIntelligence, LeadStageChanged
 from leadloop_platform.settings import CommonSettings
 
 from ...waiting import wait_for
+from ..messaging.support import produce
 from .support import KEY, PROFILE, send
 
 NOW = datetime.now(UTC)
@@ -195,6 +199,59 @@ async def test_weekly_review_in_markdown_and_html(
     assert html.headers["content-type"].startswith("text/html")
     assert "<h2>1. Results against the agreement</h2>" in html.text
     assert "<td>rep-alice</td>" in html.text
+
+
+async def publish_example_agreement(settings: CommonSettings) -> None:
+    """The example agreement (400 MQLs and 120 SQLs a month) onto the lifecycle topic."""
+    agreement = load_agreement(EXAMPLE_FILE.read_text())
+    data = AgreementPublished(
+        version=agreement.version,
+        published_at=NOW - timedelta(days=40),
+        checksum=checksum(agreement),
+        document=agreement,
+    )
+    event = new_event(data, subject=agreement.version)
+    record = (agreement.version.encode(), event.to_bytes())
+    await produce(settings.kafka_bootstrap_servers, settings.topic(topics.LIFECYCLE), [record])
+
+
+async def test_the_review_counts_mqls_once_and_shows_the_target_as_written(
+    feedback: httpx.AsyncClient, settings: CommonSettings, two_weeks: None
+) -> None:
+    # a lead scored straight to SQL passed through MQL: the funnel counted it, the SLA did not
+    direct = history("lead-direct", "webinar", "q4-webinar", 10)
+    direct[topics.LIFECYCLE] = [
+        LeadStageChanged(
+            lead_id="lead-direct",
+            from_stage="lead",
+            to_stage="sql",
+            reason="score",  # type: ignore[arg-type]
+            agreement_version="2026-11",
+            changed_at=NOW - timedelta(hours=10) + timedelta(minutes=1),
+            intelligence=INTEL,
+        )
+    ]
+    await publish_example_agreement(settings)
+    await load(settings, direct)
+    await settle(feedback, "sql", 4)
+
+    async def agreed() -> bool:
+        body = (await feedback.get("/v1/reports/sla")).json()
+        return body["marketing"]["mql"]["target"] is not None
+
+    await wait_for(agreed, timeout_s=30, what="the agreement's targets")
+    text = (await feedback.get("/v1/reviews/weekly?format=markdown")).text
+    assert "| MQL | 3 | 1 | +200% |" in text
+    prorated = round(400 * 7 / 30.4375)
+    assert (
+        f"MQLs: 3 delivered against a target of 400 per month; {prorated} prorated to this "
+        "period:" in text
+    )
+    assert "SQLs: 3 delivered against a target of 120 per month;" in text
+    html = (await feedback.get("/v1/reviews/weekly")).text
+    assert f"400 per month; {prorated} prorated to this period" in html
+    dashboard = (await feedback.get("/dashboard/panels")).json()["panels"]["sla"]
+    assert "target 400 per month; " in dashboard and "prorated to this period" in dashboard
 
 
 async def test_monthly_review_counts_the_thirty_days(

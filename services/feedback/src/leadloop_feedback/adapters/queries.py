@@ -29,7 +29,6 @@ from leadloop_feedback.domain import revenue as money_math
 from leadloop_feedback.domain import sla as sla_math
 from leadloop_feedback.domain.money import Exchange, split_spend
 from leadloop_feedback.domain.period import (
-    AVERAGE_MONTH_DAYS,
     NO_FILTERS,
     Filters,
     Period,
@@ -153,33 +152,29 @@ async def handoffs(conn: AsyncConnection, p: Period, f: Filters) -> tuple[list[R
 
 async def sla(conn: AsyncConnection, p: Period, f: Filters, by: str) -> dict[str, Any]:
     """Both sides of the agreement: marketing's MQLs and SQLs against the monthly targets
-    (scaled to the period, with pacing), sales' speed to lead."""
-    query = sa.select(stage_events).where(stage_events.c.at >= p.start, stage_events.c.at < p.end)
-    if f.source or f.campaign:
-        wanted = _lead_filters(sa.select(leads.c.lead_id).where(leads.c.erased.is_(False)), f)
-        query = query.where(stage_events.c.lead_id.in_(wanted))
-    events = await rows(conn, query)
+    (prorated to the period, with pacing), sales' speed to lead. An MQL (or SQL) of the period
+    is counted as the funnel counts it: a lead first seen in the period that reached the stage
+    or went past it, so the review's tables and its SLA show one number."""
+    found_leads = await leads_in(conn, p, f)
+    events = await of_leads(conn, stage_events, _ids(found_leads))
+    everything = reports.funnel(found_leads, events, by="all")
+    counts = everything[0]["counts"] if everything else {}
     given, found = await handoffs(conn, p, f)
     agreement = await current_agreement(conn)
     terms = agreement.sla if agreement else None
     elapsed = (min(datetime.now(UTC), p.end) - p.start).total_seconds() / 86400
 
-    def target(per_month: int | None) -> int | None:
-        return round(per_month * p.days / AVERAGE_MONTH_DAYS) if per_month else None
+    def pace(stage: str, per_month: int | None) -> dict[str, Any]:
+        target = sla_math.prorated(per_month, p.days)
+        return sla_math.pacing(counts.get(stage, 0), target, elapsed, p.days, per_month=per_month)
 
-    mqls = len({e["lead_id"] for e in events if e["to_stage"] == "mql"})
-    sqls = len({e["lead_id"] for e in events if e["to_stage"] == "sql"})
     everyone = sla_math.speed_to_lead(given, found, by="all")
     return {
         "period": p.as_dict(),
         "filters": f.as_dict(),
         "marketing": {
-            "mql": sla_math.pacing(
-                mqls, target(terms.mql_target_per_month if terms else None), elapsed, p.days
-            ),
-            "sql": sla_math.pacing(
-                sqls, target(terms.sql_target_per_month if terms else None), elapsed, p.days
-            ),
+            "mql": pace("mql", terms.mql_target_per_month if terms else None),
+            "sql": pace("sql", terms.sql_target_per_month if terms else None),
         },
         "sales": {
             "first_touch_minutes": terms.first_touch_minutes if terms else None,

@@ -79,8 +79,8 @@ def marketing_sla(now: Snapshot) -> Section:
         if m.get("target"):
             verdict = "on track" if (m.get("pacing") or 0) >= 1 else "behind"
             bullets.append(
-                f"{label}: {m['delivered']} delivered against a target of {m['target']} "
-                f"for the period: {verdict} ({m.get('summary', '')})."
+                f"{label}: {m['delivered']} delivered against a target of "
+                f"{m.get('goal') or m['target']}: {verdict} ({m.get('summary', '')})."
             )
         else:
             bullets.append(f"{label}: {m.get('delivered', 0)} delivered (no target agreed).")

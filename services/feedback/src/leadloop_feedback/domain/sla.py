@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from leadloop_feedback.domain.period import AVERAGE_MONTH_DAYS
 from leadloop_feedback.domain.reports import Row, percentile, rate
 
 Timed = tuple[float | None, Row]
@@ -114,17 +115,40 @@ def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 2)
 
 
+def prorated(per_month: int | None, period_days: float) -> int | None:
+    """A monthly target scaled to a period of `period_days` (None without a target)."""
+    return round(per_month * period_days / AVERAGE_MONTH_DAYS) if per_month else None
+
+
 def pacing(
-    delivered: int, target: int | None, elapsed_days: float, period_days: float
+    delivered: int,
+    target: int | None,
+    elapsed_days: float,
+    period_days: float,
+    *,
+    per_month: int | None = None,
 ) -> dict[str, Any]:
-    """Delivered against target, and where today's rate lands by the end of the period."""
+    """Delivered against the period's target, and where today's rate lands by the end of the
+    period; with the monthly target as the agreement writes it, `goal` says both."""
     if not target:
-        return {"delivered": delivered, "target": None, "projected": None, "pacing": None}
+        return {
+            "delivered": delivered,
+            "target": None,
+            "target_per_month": None,
+            "goal": None,
+            "projected": None,
+            "pacing": None,
+        }
     projected = delivered / elapsed_days * period_days if elapsed_days > 0 else 0.0
     share = projected / target
+    goal = f"{target} for the period"
+    if per_month:
+        goal = f"{per_month} per month; {target} prorated to this period"
     return {
         "delivered": delivered,
         "target": target,
+        "target_per_month": per_month,
+        "goal": goal,
         "projected": round(projected, 1),
         "pacing": round(share, 4),
         "summary": f"at today's rate you will reach {share:.0%} of the target",

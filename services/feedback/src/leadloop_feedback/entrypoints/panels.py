@@ -56,7 +56,7 @@ def _sla_panels(sla: dict[str, Any]) -> dict[str, str]:
     marketing = svg.gauge(
         mql.get("pacing"),
         "MQL target pacing",
-        f"{mql['delivered']} of {mql.get('target') or 'no target'}",
+        f"{mql['delivered']} of {mql['target']}" if mql.get("target") else "no target",
         "sla.mql_pacing",
     )
     sales = svg.gauge(
@@ -72,7 +72,7 @@ def _sla_panels(sla: dict[str, Any]) -> dict[str, str]:
             "sla",
             marketing_svg=Markup(marketing),
             sales_svg=Markup(sales),
-            mql_line=mql.get("summary") or f"{mql['delivered']} MQLs delivered",
+            mql_line=_mql_line(mql),
             sales_line=sales_line,
         ),
         "speed": _render(
@@ -81,6 +81,13 @@ def _sla_panels(sla: dict[str, Any]) -> dict[str, str]:
             svg=Markup(svg.columns(bands, svg.SALES, "speed", "Speed-to-lead distribution")),
         ),
     }
+
+
+def _mql_line(mql: dict[str, Any]) -> str:
+    """MQLs delivered against the target as the agreement writes it, and the pacing."""
+    if not mql.get("target"):
+        return f"{mql['delivered']} MQLs delivered (no target agreed)"
+    return f"{mql['delivered']} MQLs delivered; target {mql['goal']}; {mql['summary']}"
 
 
 def _grouped_panel(
