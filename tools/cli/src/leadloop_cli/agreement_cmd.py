@@ -65,9 +65,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         dest="agreement_command", required=True
     )
     validate = group.add_parser("validate", help="check an agreement file; every error is shown")
-    validate.add_argument("file")
+    validate.add_argument("file", help="the agreement YAML file")
     validate.set_defaults(func=cmd_validate)
     diff = group.add_parser("diff", help="what changes for whom between two agreement files")
-    diff.add_argument("old")
-    diff.add_argument("new")
+    diff.add_argument("old", help="the agreement in force (YAML file)")
+    diff.add_argument("new", help="the proposed agreement (YAML file)")
     diff.set_defaults(func=cmd_diff)

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from leadloop_cli import agreement_cmd
+from leadloop_cli import agreement_cmd, failures
 from leadloop_events.topics import ALL as TOPICS
 
 if TYPE_CHECKING:
@@ -37,7 +38,7 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     from leadloop_platform.settings import CommonSettings
 
     settings = CommonSettings()
-    schemas = asyncio.run(migrate_all(settings.database_url))
+    schemas = asyncio.run(migrate_all(settings.database_url, progress=_progress))
     print(f"migrated: {', '.join(schemas)}")
     return 0
 
@@ -49,6 +50,7 @@ def cmd_topics_create(args: argparse.Namespace) -> int:
     from leadloop_platform.settings import CommonSettings
 
     settings = CommonSettings()
+    _progress(f"creating topics on {settings.kafka_bootstrap_servers}")
     created = asyncio.run(
         create_topics(
             settings.kafka_bootstrap_servers,
@@ -93,6 +95,9 @@ def cmd_keys_list(args: argparse.Namespace) -> int:
     from leadloop_platform.auth.keys import list_keys
 
     rows = asyncio.run(_on_database(list_keys))
+    if args.json:
+        print(json.dumps(rows, default=str, indent=2))
+        return 0
     print(f"{'KEY_ID':<14}{'NAME':<24}{'SCOPES':<40}{'CREATED':<22}REVOKED")
     for row in rows:
         scope_list = row["scopes"]
@@ -121,6 +126,8 @@ def cmd_dlq_replay(args: argparse.Namespace) -> int:
     from leadloop_platform.settings import CommonSettings
 
     settings = CommonSettings()
+    source = settings.topic(args.topic)
+    _progress(f"replaying {source}.dlq to {source} on {settings.kafka_bootstrap_servers}")
     result = asyncio.run(
         replay_dlq(
             settings.kafka_bootstrap_servers,
@@ -133,22 +140,32 @@ def cmd_dlq_replay(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _parked(schemas: list[str]) -> list[str]:
+def cmd_outbox_parked(args: argparse.Namespace) -> int:
+    """Outbox rows the broker refused for good, with its error (exit 1 when there are any)."""
+    from dataclasses import asdict
+
     from leadloop_messaging.parked import parked_rows
 
-    rows = await _on_database(lambda e: parked_rows(e, schemas))
-    return [
+    schemas = args.schema or ["intake", "scoring", "routing", "feedback"]
+    rows = asyncio.run(_on_database(lambda e: parked_rows(e, schemas)))
+    if args.json:
+        print(json.dumps([asdict(r) for r in rows], default=str, indent=2))
+        return 1 if rows else 0
+    lines = [
         f"{r.schema}\t{r.id}\t{r.parked_at:%Y-%m-%dT%H:%M:%SZ}\t{r.event_type}\t{r.event_id}"
         f"\t{r.topic}\t{r.key}\t{r.size} bytes\t{r.error}"
         for r in rows
     ]
-
-
-def cmd_outbox_parked(args: argparse.Namespace) -> int:
-    """Outbox rows the broker refused for good, with its error (exit 1 when there are any)."""
-    lines = asyncio.run(_parked(args.schema or ["intake", "scoring", "routing", "feedback"]))
     print("\n".join(lines) if lines else "no parked outbox rows")
     return 1 if lines else 0
+
+
+def _progress(line: str) -> None:
+    """A step of a long command, on stderr (stdout stays the result)."""
+    print(line, file=sys.stderr, flush=True)
+
+
+JSON_HELP = "print a JSON array instead of a table"
 
 
 def parser() -> argparse.ArgumentParser:
@@ -176,15 +193,20 @@ def _add_stack_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     dev.set_defaults(func=cmd_dev)
 
     sub.add_parser("migrate", help="migrate auth and every service schema").set_defaults(
-        func=cmd_migrate
+        func=cmd_migrate, needs=("database",)
     )
 
     topics = sub.add_parser("topics", help="Kafka topics").add_subparsers(
         dest="topics_command", required=True
     )
     create = topics.add_parser("create", help="create every topic and its DLQ")
-    create.add_argument("--partitions", type=int, default=DEFAULT_PARTITIONS)
-    create.set_defaults(func=cmd_topics_create)
+    create.add_argument(
+        "--partitions",
+        type=int,
+        default=DEFAULT_PARTITIONS,
+        help=f"partitions per topic (default {DEFAULT_PARTITIONS}; DLQs get 1)",
+    )
+    create.set_defaults(func=cmd_topics_create, needs=("broker",))
 
 
 def cmd_topology(args: argparse.Namespace) -> int:
@@ -207,17 +229,17 @@ def _add_key_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) 
         dest="keys_command", required=True
     )
     key_create = keys.add_parser("create", help="create a key and print it once")
-    key_create.add_argument("--name", required=True)
+    key_create.add_argument("--name", required=True, help="who uses the key, e.g. hubspot-sync")
     key_create.add_argument(
         "--scope", action="append", required=True, choices=KEY_SCOPES, help="repeat for several"
     )
-    key_create.set_defaults(func=cmd_keys_create)
-    keys.add_parser("list", help="list keys (never the keys themselves)").set_defaults(
-        func=cmd_keys_list
-    )
+    key_create.set_defaults(func=cmd_keys_create, needs=("database",))
+    key_list = keys.add_parser("list", help="list keys (never the keys themselves)")
+    key_list.add_argument("--json", action="store_true", help=JSON_HELP)
+    key_list.set_defaults(func=cmd_keys_list, needs=("database",))
     revoke = keys.add_parser("revoke", help="revoke a key")
-    revoke.add_argument("key_id")
-    revoke.set_defaults(func=cmd_keys_revoke)
+    revoke.add_argument("key_id", help="the KEY_ID that `api-keys list` shows")
+    revoke.set_defaults(func=cmd_keys_revoke, needs=("database",))
 
 
 def _add_dead_letter_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -227,21 +249,29 @@ def _add_dead_letter_commands(sub: argparse._SubParsersAction[argparse.ArgumentP
     )
     replay = dlq.add_parser("replay", help="send <topic>.dlq records back to <topic>")
     replay.add_argument("topic", choices=TOPICS, help="the source topic, e.g. leads.intake")
-    replay.add_argument("--limit", type=int, default=None)
-    replay.set_defaults(func=cmd_dlq_replay)
+    replay.add_argument("--limit", type=int, default=None, help="replay at most this many records")
+    replay.set_defaults(func=cmd_dlq_replay, needs=("broker",))
 
     outbox = sub.add_parser("outbox", help="service outboxes").add_subparsers(
         dest="outbox_command", required=True
     )
     parked = outbox.add_parser("parked", help="list rows the broker refused for good")
     parked.add_argument("--schema", action="append", help="a service schema; repeat for several")
-    parked.set_defaults(func=cmd_outbox_parked)
+    parked.add_argument("--json", action="store_true", help=JSON_HELP)
+    parked.set_defaults(func=cmd_outbox_parked, needs=("database",))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `leadloop` console script."""
     args = parser().parse_args(argv)
-    code: int = args.func(args)
+    try:
+        code: int = args.func(args)
+    except Exception as exc:
+        message = failures.explain(exc, getattr(args, "needs", ()))
+        if message is None:
+            raise  # not an expected failure: a bug, with its traceback
+        print(f"leadloop: {message}", file=sys.stderr)
+        return 1
     return code
 
 

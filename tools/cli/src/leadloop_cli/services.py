@@ -6,7 +6,7 @@ import importlib
 import importlib.util
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,15 +99,22 @@ def env_bootstrap_servers(env: Mapping[str, str]) -> str | None:
     return env.get("LEADLOOP_KAFKA_BOOTSTRAP_SERVERS") or env.get("KAFKA_BOOTSTRAP_SERVERS")
 
 
-async def migrate_all(database_url: str, env: Mapping[str, str] = os.environ) -> list[str]:
-    """Auth schema in every database a service uses, then each installed service's schema."""
+async def migrate_all(
+    database_url: str,
+    env: Mapping[str, str] = os.environ,
+    progress: Callable[[str], None] = lambda line: None,
+) -> list[str]:
+    """Auth schema in every database a service uses, then each installed service's schema;
+    `progress` hears of each step."""
     done: list[str] = []
     with_migrations = [(s, m) for s in SERVICES if (m := s.migrations()) is not None]
     urls = [database_url, *(s.database_url(env, database_url) for s, _ in with_migrations)]
     for url in dict.fromkeys(urls):
+        progress("migrating schema auth")
         await upgrade_async(url, AUTH_MIGRATIONS, "auth")
     done.append("auth")
     for service, (location, schema) in with_migrations:
+        progress(f"migrating schema {schema}")
         await upgrade_async(service.database_url(env, database_url), location, schema)
         done.append(schema)
     return done
