@@ -64,7 +64,13 @@ def create_app(
     run = _edge_lifespan(
         settings, engine, tasks, auth_cache, revocations_listening, service_lifespan=lifespan
     )
-    app = FastAPI(title=title, description=description, version="0.1.0", lifespan=run)
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="0.1.0",
+        lifespan=run,
+        generate_unique_id_function=lambda route: route.name,  # operation id: the function's
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.auth_cache = auth_cache

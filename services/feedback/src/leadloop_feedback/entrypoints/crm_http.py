@@ -155,7 +155,7 @@ RESPONSES: dict[int | str, dict[str, Any]] = {
     dependencies=[CRM_WRITE],
     openapi_extra={"requestBody": body_schema(Touch)},
 )
-async def post_touches(request: Request) -> JSONResponse:
+async def record_touches(request: Request) -> JSONResponse:
     return await accept(request, Touch, RecordTouches, handlers.record_touches)
 
 
@@ -168,7 +168,7 @@ async def post_touches(request: Request) -> JSONResponse:
     dependencies=[CRM_WRITE],
     openapi_extra={"requestBody": body_schema(StatusUpdate)},
 )
-async def post_status_updates(request: Request) -> JSONResponse:
+async def record_status_updates(request: Request) -> JSONResponse:
     return await accept(request, StatusUpdate, RecordStatusUpdates, handlers.record_status_updates)
 
 
@@ -181,5 +181,5 @@ async def post_status_updates(request: Request) -> JSONResponse:
     dependencies=[CRM_WRITE],
     openapi_extra={"requestBody": body_schema(Deal)},
 )
-async def post_deals(request: Request) -> JSONResponse:
+async def record_deals(request: Request) -> JSONResponse:
     return await accept(request, Deal, RecordDeals, handlers.record_deals)

@@ -78,7 +78,7 @@ async def _reader(request: Request) -> bool:
     summary="The live dashboard",
     responses={401: SIGN_IN_PAGE},
 )
-async def dashboard(request: Request, days: Days = 30) -> HTMLResponse:
+async def get_dashboard(request: Request, days: Days = 30) -> HTMLResponse:
     if not await _reader(request):
         return _signin(request, 401)
     found, etag = await cached_panels(request, days)
@@ -108,7 +108,7 @@ async def dashboard(request: Request, days: Days = 30) -> HTMLResponse:
     dependencies=[READ],
     summary="The dashboard's panels as HTML fragments; 304 while nothing changed (ETag)",
 )
-async def dashboard_panels(request: Request, days: Days = 30) -> Response:
+async def get_dashboard_panels(request: Request, days: Days = 30) -> Response:
     found, etag = await cached_panels(request, days)
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers={"ETag": etag})

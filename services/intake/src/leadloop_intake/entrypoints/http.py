@@ -67,7 +67,7 @@ async def _capture(
     responses=PROBLEMS,
     summary="Accept a form fill",
 )
-async def post_form_submission(
+async def create_form_submission(
     request: Request,
     submission: FormSubmission,
     once: Annotated[Once, Depends(once_per_key("form-submissions"))],
@@ -97,7 +97,7 @@ async def post_form_submission(
         }
     },
 )
-async def post_hubspot(
+async def receive_hubspot_contact(
     request: Request,
     submission: Annotated[FormSubmission, Depends(hubspot_contact)],
     once: Annotated[Once, Depends(hubspot_once)],
@@ -106,7 +106,7 @@ async def post_hubspot(
     return await _capture(request, submission, "hubspot", once)
 
 
-async def post_activities(
+async def record_activities_batch(
     request: Request,
     payload: Annotated[ActivitiesBody, Body()],
     once: Annotated[Once, Depends(once_per_key("activities"))],
@@ -124,7 +124,7 @@ async def post_activities(
 # Its 422 says what is wrong in words (`occurred_at: field required`), one field after another.
 router.add_api_route(
     "/activities",
-    post_activities,
+    record_activities_batch,
     methods=["POST"],
     status_code=202,
     response_model=ActivitiesAccepted,
@@ -156,7 +156,7 @@ router.add_api_route(
         }
     },
 )
-async def post_import(
+async def import_leads(
     request: Request,
     source: Annotated[str | None, Query(max_length=100)] = "import",
     campaign: Annotated[str | None, Query(max_length=200)] = None,
@@ -198,7 +198,7 @@ def _parse_raw(raw: str) -> Any:
     summary="Erase a person (GDPR): anonymize here, publish lead.erased for every service",
     dependencies=[Depends(require_scope("admin"))],
 )
-async def delete_lead(request: Request, lead_id: str) -> Erased:
+async def erase_lead_data(request: Request, lead_id: str) -> Erased:
     command = EraseLead(lead_id, correlation_id=correlation_id.get())
     erased_at = await transactions_of(request).run(handlers.erase_lead, command)
     return Erased(lead_id=lead_id, erased_at=erased_at)

@@ -47,7 +47,7 @@ def invalid(field: str, message: str, code: str, title: str) -> Problem:
 @router.put(
     "/reps/{rep_id}", response_model=RepOut, dependencies=[ADMIN], summary="Create or replace a rep"
 )
-async def put_rep(request: Request, rep_id: RepId, body: RepIn) -> RepOut:
+async def upsert_rep(request: Request, rep_id: RepId, body: RepIn) -> RepOut:
     hours = body.working_hours
     if hours.start >= hours.end:
         raise invalid(
@@ -72,7 +72,7 @@ async def list_reps(request: Request) -> list[RepOut]:
     summary="Deactivate a rep (kept for history; no new leads)",
     responses={404: {"description": "no such rep"}},
 )
-async def delete_rep(request: Request, rep_id: RepId) -> RepOut:
+async def deactivate_rep(request: Request, rep_id: RepId) -> RepOut:
     try:
         rep = await transactions(request).run(
             admin.deactivate_rep, DeactivateRep(rep_id, datetime.now(UTC))
@@ -87,7 +87,7 @@ async def delete_rep(request: Request, rep_id: RepId) -> RepOut:
     dependencies=[ADMIN],
     summary="Load an existing customer account and its owner",
 )
-async def put_account(request: Request, domain: Domain, body: AccountIn) -> dict[str, str]:
+async def upsert_account(request: Request, domain: Domain, body: AccountIn) -> dict[str, str]:
     command = UpsertAccount(
         Account(domain.lower(), body.name, body.owner_rep_id), datetime.now(UTC)
     )
@@ -117,7 +117,7 @@ async def get_assignment(request: Request, lead_id: str) -> dict[str, Any]:
     dependencies=[READ],
     summary="Each rep's share of assignments against their weight",
 )
-async def distribution(
+async def get_distribution(
     request: Request, since: datetime | None = None, team: str | None = None
 ) -> dict[str, Any]:
     return {"teams": await transactions(request).run(admin.rep_distribution, since, team)}

@@ -56,7 +56,7 @@ async def list_subscriptions(request: Request) -> list[SubscriptionOut]:
     summary="Deactivate a subscription and cancel its queued deliveries and retries",
     responses={404: {"description": "no such subscription"}},
 )
-async def delete_subscription(request: Request, subscription_id: str) -> Response:
+async def cancel_subscription(request: Request, subscription_id: str) -> Response:
     try:
         await transactions(request).run(
             admin.cancel_subscription, CancelSubscription(subscription_id)
@@ -91,7 +91,7 @@ async def list_deliveries(
         404: {"description": "no such delivery, it was cancelled, or its subscription is inactive"}
     },
 )
-async def redeliver(request: Request, delivery_id: str) -> DeliveryOut:
+async def redeliver_delivery(request: Request, delivery_id: str) -> DeliveryOut:
     try:
         delivery = await transactions(request).run(
             admin.redeliver, Redeliver(delivery_id, datetime.now(UTC))

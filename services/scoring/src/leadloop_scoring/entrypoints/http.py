@@ -12,11 +12,12 @@ from leadloop_platform.auth.guard import require_scope
 from leadloop_platform.auth.keys import Principal
 from leadloop_platform.http.problems import Problem, problem_response
 from leadloop_runtime import Transactions
+from leadloop_scoring import handlers
 from leadloop_scoring.adapters.repository import SqlRepository
 from leadloop_scoring.adapters.uow import SqlUnitOfWork
 from leadloop_scoring.adapters.views import score_view
 from leadloop_scoring.domain.agreements import StoredAgreement, VersionConflict
-from leadloop_scoring.handlers import PublishAgreement, publish_agreement
+from leadloop_scoring.handlers import PublishAgreement
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 ANY_READER = require_scope("reports:read")
@@ -55,7 +56,7 @@ async def get_agreement(
 @router.get(
     "/agreement/versions", summary="Every published version", dependencies=[Depends(ANY_READER)]
 )
-async def list_versions(request: Request) -> list[dict[str, Any]]:
+async def list_agreement_versions(request: Request) -> list[dict[str, Any]]:
     async with request.app.state.engine.connect() as conn:
         versions = await SqlRepository(conn).agreement_versions()
     return [
@@ -79,7 +80,7 @@ async def list_versions(request: Request) -> list[dict[str, Any]]:
         }
     },
 )
-async def post_agreement(
+async def publish_agreement(
     request: Request,
     principal: Annotated[Principal, Depends(require_scope("admin"))],
     rescore: bool = False,
@@ -87,7 +88,7 @@ async def post_agreement(
     body = (await request.body()).decode("utf-8", "replace")
     command = PublishAgreement(body, published_by=principal.key_id, rescore=rescore)
     transactions: Transactions[SqlUnitOfWork] = request.app.state.transactions
-    published = await transactions.run(publish_agreement, command)
+    published = await transactions.run(handlers.publish_agreement, command)
     if published.leads_to_rescore:
         request.app.state.scheduler_wake()
     return JSONResponse(
