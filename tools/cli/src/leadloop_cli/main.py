@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable, Sequence
 from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from leadloop_cli import agreement_cmd, failures
+from leadloop_cli import agreement_cmd, devenv, failures
 from leadloop_events.topics import ALL as TOPICS
 
 if TYPE_CHECKING:
@@ -264,10 +265,12 @@ def _add_dead_letter_commands(sub: argparse._SubParsersAction[argparse.ArgumentP
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `leadloop` console script."""
     args = parser().parse_args(argv)
+    needs = getattr(args, "needs", ())
     try:
+        devenv.use_dev_stack(os.environ, needs, Path.cwd())  # unset: the running dev stack's
         code: int = args.func(args)
     except Exception as exc:
-        message = failures.explain(exc, getattr(args, "needs", ()))
+        message = failures.explain(exc, needs)
         if message is None:
             raise  # not an expected failure: a bug, with its traceback
         print(f"leadloop: {message}", file=sys.stderr)

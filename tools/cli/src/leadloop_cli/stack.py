@@ -109,6 +109,9 @@ class DevStack:
             stop_wait.cancel()
             start.result()
             self.print_summary()
+            from leadloop_cli.devenv import write_stack_env  # where other shells' CLI connects
+
+            write_stack_env(self.data_dir, self.env)
             failure = await self.watch(stopping)
             if failure:
                 print(f"\n{failure}\nstopping the stack", file=sys.stderr, flush=True)
