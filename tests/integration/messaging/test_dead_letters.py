@@ -111,6 +111,8 @@ async def test_a_record_too_large_to_dead_letter_whole_leaves_a_reference_and_th
     headers = dict(ref.headers)
     assert headers["dlq.reference"] == b"true"
     assert headers["dlq.error_type"] == b"InvalidEvent"
+    assert headers["leadloop_type"] == REFERENCE_TYPE.encode()
+    assert not [k for k in headers if k.startswith("ce_")]
     body = json.loads(ref.value)
     assert body["type"] == REFERENCE_TYPE
     assert (body["topic"], body["offset"]) == (intake, 0)
@@ -158,6 +160,12 @@ async def test_a_reference_that_cannot_be_sent_is_parked_in_the_outbox_and_relay
     assert await relay.publish_batch() == 1
     [ref] = await read_all(settings.kafka_bootstrap_servers, topics.dlq(intake), expect=1)
     assert json.loads(ref.value)["value_head"].startswith("{not json")
+    # A reference is plain JSON, not a CloudEvent, and names its type outside the `ce_` space.
+    assert dict(ref.headers) == {
+        "content-type": b"application/json",
+        "leadloop_id": parked[0].event_id.encode(),
+        "leadloop_type": REFERENCE_TYPE.encode(),
+    }
 
 
 async def test_forged_events_are_dead_lettered_not_applied(

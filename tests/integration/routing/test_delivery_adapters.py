@@ -86,7 +86,7 @@ async def test_a_delivery_arrives_signed_and_verifies_with_the_reference_package
     assert request_line == "POST /hooks/leads HTTP/1.1"
     assert body == BODY
     assert headers["webhook-id"] == "msg_lead-ACME-DENTAL"
-    assert headers["content-type"] == "application/json"
+    assert headers["content-type"] == "application/cloudevents+json"
     assert headers["user-agent"] == "leadloop-webhooks/1"
     payload: Any = Webhook(secret).verify(body, headers)
     assert payload["data"]["lead_id"] == "lead-ACME-DENTAL"

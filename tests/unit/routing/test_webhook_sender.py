@@ -87,7 +87,7 @@ def test_the_reference_implementation_accepts_our_signature_and_nothing_else() -
     secret = new_secret()
     signed = headers(secret, "msg_lead-ACME-DENTAL", int(time.time()), BODY)
     assert signed["webhook-id"] == "msg_lead-ACME-DENTAL"
-    assert signed["content-type"] == "application/json"
+    assert signed["content-type"] == "application/cloudevents+json"
     assert signed["user-agent"] == "leadloop-webhooks/1"
     assert Webhook(secret).verify(BODY, signed)["data"]["lead_id"] == "lead-ACME-DENTAL"
     with pytest.raises(WebhookVerificationError, match="signature"):

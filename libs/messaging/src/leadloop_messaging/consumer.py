@@ -27,6 +27,7 @@ from leadloop_messaging.deadletter import (
     reference,
     reference_id,
 )
+from leadloop_messaging.headers import TYPE_HEADER
 from leadloop_platform import metrics
 from leadloop_platform.logs import correlation_id
 
@@ -249,7 +250,8 @@ class ConsumerLoop(Generic[U]):
                 headers=[
                     *headers,
                     ("dlq.reference", b"true"),
-                    ("ce_type", REFERENCE_TYPE.encode()),
+                    (TYPE_HEADER, REFERENCE_TYPE.encode()),
+                    ("content-type", b"application/json"),
                 ],
             )
             how = "reference"

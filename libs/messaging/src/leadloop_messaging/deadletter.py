@@ -18,7 +18,7 @@ from aiokafka import ConsumerRecord
 from leadloop_events.limits import DLQ_EXCERPT_BYTES
 
 REFERENCE_TYPE = "leadloop.dlq.reference.v1"
-"""The `ce_type` (and JSON `type`) of a dead-letter reference: replay skips these."""
+"""The `leadloop_type` header (and JSON `type`) of a dead-letter reference: not replayed."""
 Headers = list[tuple[str, bytes]]
 
 

@@ -33,6 +33,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadloop_db.tables import notify_channel
+from leadloop_messaging.headers import record_headers
 from leadloop_platform import metrics
 from leadloop_platform.settings import to_asyncpg_url
 
@@ -201,11 +202,7 @@ class OutboxRelay:
         # arrives in the future. Both are the row's result, so rows around it go on.
         results: list[object] = []
         for row in rows:
-            headers = [
-                ("content-type", b"application/cloudevents+json"),
-                ("ce_id", row.event_id.encode()),
-                ("ce_type", row.event_type.encode()),
-            ]
+            headers = record_headers(row.event_id, row.event_type)
             try:
                 results.append(
                     await self.producer.send(

@@ -11,10 +11,13 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPa
 
 from leadloop_events import topics
 from leadloop_messaging.deadletter import REFERENCE_TYPE
+from leadloop_messaging.headers import TYPE_HEADER, without_binary_mode
 
 log = logging.getLogger(__name__)
 REPLAY_GROUP = "leadloop-dlq-replay"
 DLQ_HEADERS = ("dlq.", "replayed")
+# A reference parked by a release before the Kafka binding was followed carries `ce_type`.
+REFERENCE_TYPE_HEADERS = (TYPE_HEADER, "ce_type")
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class ReplayResult:
 def is_reference(headers: Sequence[tuple[str, bytes]]) -> bool:
     """A dead-letter reference (the record itself was too large to keep): nothing to replay."""
     return any(
-        k == "dlq.reference" or (k == "ce_type" and v == REFERENCE_TYPE.encode())
+        k == "dlq.reference" or (k in REFERENCE_TYPE_HEADERS and v == REFERENCE_TYPE.encode())
         for k, v in headers
     )
 
@@ -128,7 +131,9 @@ async def _replay_records(
 
 
 def _replay_headers(record: ConsumerRecord[Any, Any]) -> list[tuple[str, bytes]]:
-    """The record's own headers without the dlq.* ones, marked `replayed`."""
-    headers = [(k, v) for k, v in (record.headers or ()) if not k.startswith(DLQ_HEADERS)]
+    """The record's own headers without the dlq.* (and binary-mode `ce_`) ones, marked
+    `replayed`."""
+    own = without_binary_mode(record.headers or ())
+    headers = [(k, v) for k, v in own if not k.startswith(DLQ_HEADERS)]
     headers.append(("replayed", b"true"))
     return headers

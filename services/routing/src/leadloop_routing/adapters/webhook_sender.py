@@ -50,7 +50,7 @@ def headers(secret: str, msg_id: str, timestamp: int, body: bytes) -> dict[str, 
         "webhook-id": msg_id,
         "webhook-timestamp": str(timestamp),
         "webhook-signature": sign(secret, msg_id, timestamp, body),
-        "content-type": "application/json",
+        "content-type": "application/cloudevents+json",
         "user-agent": "leadloop-webhooks/1",
     }
 
