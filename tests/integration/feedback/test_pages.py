@@ -352,5 +352,6 @@ async def test_every_report_takes_filters_and_score_calibration_answers(
     assert sum(cell["customers"] for cell in calibration["matrix"]) == 1
     csv = await feedback.get("/v1/reports/score-calibration", params={**month, "format": "csv"})
     assert csv.text.splitlines()[0] == (
-        "customers,grade,interest_band,lead_to_customer,leads,revenue_per_lead,win_rate,won_revenue"
+        "currency,customers,grade,interest_band,lead_to_customer,leads,revenue_per_lead,"
+        "win_rate,won_revenue"
     )

@@ -113,6 +113,12 @@ def in_currency(revenue: Report, label: str) -> str:
     return f"{label} ({currency})" if currency else label
 
 
+def priced(revenue: Report, value: float | None) -> str:
+    """An amount of the report with the reporting currency it was summed in."""
+    currency = revenue.get("currency")
+    return f"{money(value)} {currency}" if currency and value is not None else money(value)
+
+
 def apart(revenue: Report) -> list[str]:
     """A bullet for amounts in currencies without a rate: shown, never added."""
     left = revenue.get("unconverted") or {}

@@ -20,6 +20,7 @@ from leadloop_feedback.domain.review_parts import (
     money,
     overall,
     pct,
+    priced,
     roi,
     totals_of,
 )
@@ -231,7 +232,7 @@ def decisions(now: Snapshot) -> Section:
         if g.get("spend") and g.get("roi") is not None and g["roi"] < 0 and g.get("pipeline"):
             points.append(
                 f"Budget: {g['group']} has not paid back yet (ROI {roi(g['roi'])}) with "
-                f"{money(g['pipeline'])} in pipeline: keep funding it?"
+                f"{priced(now.revenue, g['pipeline'])} in pipeline: keep funding it?"
             )
     if not points:
         points.append("Both sides kept the agreement: no decision is needed.")

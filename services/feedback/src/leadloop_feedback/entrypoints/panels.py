@@ -98,14 +98,21 @@ def _grouped_panel(
     money = [(g["group"], g["won_revenue"], g["pipeline"]) for g in revenue["groups"]]
     mqls.sort(key=lambda t: -t[1])
     money.sort(key=lambda t: -(t[1] + t[2]))
+    currency = revenue["currency"]
+    chart = svg.bars(
+        money[:8],
+        f"won.{key}",
+        f"Revenue by {key} ({currency})",
+        fmt="{:,.0f} " + currency,
+        colours=(svg.GOOD, "#bfe3cd"),
+    )
     return _render(
         "by_group",
         title=title,
         days=days,
+        currency=currency,
         mql_svg=Markup(svg.bars(mqls[:8], f"mql.{key}", f"MQLs by {key}")),
-        revenue_svg=Markup(
-            svg.bars(money[:8], f"won.{key}", f"Revenue by {key}", colours=(svg.GOOD, "#bfe3cd"))
-        ),
+        revenue_svg=Markup(chart),
     )
 
 

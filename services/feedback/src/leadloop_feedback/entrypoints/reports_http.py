@@ -106,9 +106,11 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
 
 
 def answer(body: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> Any:
-    """The report as JSON, or its rows as CSV."""
+    """The report as JSON, or its rows as CSV (each row naming the report's currency)."""
     if fmt == "json":
         return body
+    if body.get("currency"):
+        rows = [{**r, "currency": body["currency"]} for r in rows]
     return Response(to_csv(rows), media_type="text/csv; charset=utf-8")
 
 
@@ -119,7 +121,7 @@ def answer(body: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> Any:
     summary="Counts per stage, conversion, "
     "median days in stage; by source, campaign or monthly cohort",
 )
-async def funnel_report(
+async def get_funnel_report(
     request: Request,
     p: PeriodDep,
     f: FiltersDep,
@@ -137,7 +139,7 @@ async def funnel_report(
     responses=AS_CSV,
     summary="Acceptance and rejection by source or campaign, with rejection reasons",
 )
-async def lead_quality_report(
+async def get_lead_quality_report(
     request: Request,
     p: PeriodDep,
     f: FiltersDep,
@@ -155,7 +157,7 @@ async def lead_quality_report(
     responses=AS_CSV,
     summary="Won revenue, pipeline, win rate, deal size, attribution, cost and ROI",
 )
-async def revenue_report(
+async def get_revenue_report(
     request: Request,
     p: PeriodDep,
     f: FiltersDep,
@@ -175,7 +177,7 @@ async def revenue_report(
     summary="The agreement, both sides: MQLs and SQLs against target with pacing (default: "
     "this month); speed to lead per rep or team",
 )
-async def sla_report(
+async def get_sla_report(
     request: Request,
     p: MonthDep,
     f: FiltersDep,
@@ -193,7 +195,7 @@ async def sla_report(
     responses=AS_CSV,
     summary="Win rate and revenue by fit grade and interest band, and by score threshold",
 )
-async def score_calibration_report(
+async def get_score_calibration_report(
     request: Request,
     p: PeriodDep,
     f: FiltersDep,
@@ -213,7 +215,7 @@ async def score_calibration_report(
     responses=AS_CSV,
     summary="Work back from a revenue goal to customers, opportunities, SQLs, MQLs, leads",
 )
-async def plan_report(
+async def get_plan_report(
     request: Request,
     revenue_goal: Annotated[Decimal, Query(gt=0)],
     period: Annotated[int, Query(ge=1, le=36, description="months")] = 12,
@@ -239,7 +241,7 @@ async def plan_report(
     summary="Every event of one lead, in order, in words",
     responses={404: {"description": "no journey for this lead"}},
 )
-async def lead_journey(request: Request, lead_id: str) -> dict[str, Any]:
+async def get_lead_journey(request: Request, lead_id: str) -> dict[str, Any]:
     async with request.app.state.engine.connect() as conn:
         events = await feeds.journey_of(conn, lead_id)
     if not events:
@@ -259,7 +261,7 @@ class CampaignIn(BaseModel):
     dependencies=[Depends(require_scope("admin"))],
     summary="A campaign's cost, for cost per lead, MQL, customer and ROI",
 )
-async def put_campaign(request: Request, campaign_id: str, body: CampaignIn) -> dict[str, Any]:
+async def upsert_campaign(request: Request, campaign_id: str, body: CampaignIn) -> dict[str, Any]:
     campaign = Campaign(campaign_id=campaign_id, **body.model_dump(), updated_at=datetime.now(UTC))
     transactions: Transactions[SqlUnitOfWork] = request.app.state.transactions
     kept = await transactions.run(handlers.set_campaign_spend, SetCampaignSpend(campaign))
