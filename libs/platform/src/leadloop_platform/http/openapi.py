@@ -18,6 +18,10 @@ from leadloop_platform.http.problems import PROBLEM_JSON
 SECURITY_SCHEME = "apiKey"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 REF = "#/components/schemas/{model}"
+RETRY_AFTER_HEADER = {
+    "description": "seconds to wait before retrying",
+    "schema": {"type": "integer", "minimum": 1},
+}
 
 
 class FieldError(BaseModel):
@@ -79,6 +83,8 @@ def _document(operation: dict[str, Any], method: str, scope: str | None) -> None
             if described in (None, "", "Validation Error"):  # FastAPI's default says less
                 described = EDGE_PROBLEMS.get(status, "a problem document")
             responses[status] = _problem(described)
+            if status == "503":
+                responses[status]["headers"] = {"Retry-After": RETRY_AFTER_HEADER}
     operation["responses"] = dict(sorted(responses.items()))
 
 

@@ -17,6 +17,10 @@ PROBLEM_JSON = "application/problem+json"
 # fault whatever field carried it, so a 422, not a 500.
 UNSTORABLE_TEXT = frozenset({"22021", "22P05"})
 TYPE_BASE = "https://leadloop.dev/problems/"
+# A 503 says when to try again: long enough for a restart or a dependency to come back.
+RETRY_AFTER_S = 5
+# ...except what only an operator can fix (a secret to set, then a restart): ask again later.
+RETRY_AFTER_BY_KIND = {"not-configured": 300}
 log = logging.getLogger(__name__)
 
 _TITLES = {
@@ -78,7 +82,15 @@ def problem_response(
         body["instance"] = instance
     if errors:
         body["errors"] = list(errors)
+    if status == 503 and not any(k.lower() == "retry-after" for k in headers or {}):
+        wait = RETRY_AFTER_BY_KIND.get(kind, RETRY_AFTER_S)
+        headers = {**(headers or {}), "Retry-After": str(wait)}
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def json_pointer(parts: Sequence[Any]) -> str:
+    """RFC 6901: `""` is the whole document; `~` and `/` inside a name are escaped."""
+    return "".join("/" + str(p).replace("~", "~0").replace("/", "~1") for p in parts)
 
 
 def validation_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
@@ -86,11 +98,18 @@ def validation_errors(raw: Sequence[Any]) -> list[dict[str, Any]]:
     out = []
     for err in raw:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("body",)]
+        message = err.get("msg", "invalid")
+        if err.get("type") == "json_invalid":
+            # pydantic locates malformed JSON by character offset: the error is the whole body's
+            where = f" at character {loc[0]}" if loc else ""
+            reason = (err.get("ctx") or {}).get("error")
+            message = f"{message}{where}" + (f": {reason}" if reason else "")
+            loc = []
         out.append(
             {
-                "pointer": "/" + "/".join(loc),
+                "pointer": json_pointer(loc),
                 "field": ".".join(loc) or "body",
-                "message": err.get("msg", "invalid"),
+                "message": message,
                 "code": err.get("type", "invalid"),
             }
         )
@@ -161,7 +180,7 @@ async def _on_unavailable(request: Request, exc: Exception) -> JSONResponse:
         "a dependency (database or broker) is unavailable; retry later",
         kind="unavailable",
         instance=request.url.path,
-        headers={"Retry-After": "5"},
+        headers={"Retry-After": str(RETRY_AFTER_S)},
     )
 
 
