@@ -26,7 +26,6 @@ PUBLIC = {
     "/metrics": "Prometheus scrapes without a key (keep the port internal); counts, no people",
     "/openapi.json": "the API's own description",
     "/docs": "the API's own description, for people",
-    "/docs/oauth2-redirect": "part of /docs",
     "/redoc": "the API's own description, for people",
     "/dashboard": "the sign-in page unless the caller holds reports:read (tested below)",
     "/dashboard/session": "the sign-in form's post: the key travels in the form",

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadloop_platform.auth.cache import AuthCache
 from leadloop_platform.auth.revocation import listen_for_revocations
+from leadloop_platform.http.docs import install_docs
 from leadloop_platform.http.middleware import (
     BodyLimitMiddleware,
     ContentSecurityMiddleware,
@@ -69,6 +70,8 @@ def create_app(
         description=description,
         version="0.1.0",
         lifespan=run,
+        docs_url=None,  # /docs and /redoc come from packaged assets (install_docs)
+        redoc_url=None,
         generate_unique_id_function=lambda route: route.name,  # operation id: the function's
     )
     app.state.settings = settings
@@ -81,6 +84,7 @@ def create_app(
     for router in routers:
         app.include_router(router)
     _add_operations_routes(app, tasks, ready_checks)
+    install_docs(app)
     document_edge(app)
     return app
 
