@@ -76,3 +76,34 @@ async def test_the_document_names_retry_after_on_every_503(client: httpx.AsyncCl
     for item in document["paths"].values():
         for operation in item.values():
             assert "Retry-After" in operation["responses"]["503"]["headers"]
+
+
+@pytest.mark.parametrize("media", ["text/plain", "application/xml"])
+async def test_a_json_endpoint_refuses_another_type_with_415(
+    client: httpx.AsyncClient, media: str
+) -> None:
+    r = await client.post(
+        "/v1/form-submissions",
+        content=b'{"email": "ana@acme-dental.com"}',
+        headers=AUTH | {"content-type": media},
+    )
+    assert r.status_code == 415, r.text
+    assert r.headers["content-type"] == "application/problem+json"
+    assert "application/json" in r.json()["detail"]
+
+
+async def test_the_csv_import_refuses_json_with_415(client: httpx.AsyncClient) -> None:
+    r = await client.post(
+        "/v1/imports", content=b'{"email": "x"}', headers=AUTH | {"content-type": "text/plain"}
+    )
+    assert r.status_code == 415, r.text
+    assert "text/csv, multipart/form-data" in r.json()["detail"]
+
+
+async def test_the_document_names_415_on_every_body(client: httpx.AsyncClient) -> None:
+    document = (await client.get("/openapi.json")).json()
+    with_body = [
+        op for item in document["paths"].values() for op in item.values() if "requestBody" in op
+    ]
+    assert with_body
+    assert all("415" in op["responses"] for op in with_body)

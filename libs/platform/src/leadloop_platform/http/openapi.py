@@ -1,6 +1,6 @@
 """The problems the HTTP edge itself answers, documented once for every operation: 401 and 403
-with the route's scope, 413 for bodies, 400 for malformed JSON, 422 as problem+json (not
-FastAPI's default validation body), 503 when a dependency is down."""
+with the route's scope, 413 for bodies, 415 for a body of another type, 400 for malformed JSON,
+422 as problem+json (not FastAPI's default validation body), 503 when a dependency is down."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from leadloop_platform.http.problems import PROBLEM_JSON
 
 SECURITY_SCHEME = "apiKey"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+FORM = "application/x-www-form-urlencoded"
 REF = "#/components/schemas/{model}"
 RETRY_AFTER_HEADER = {
     "description": "seconds to wait before retrying",
@@ -49,6 +50,7 @@ EDGE_PROBLEMS = {
     "401": "missing, unknown or revoked API key",
     "403": "the API key lacks the scope",
     "413": "the body is larger than the limit",
+    "415": "the body's content type is not one this operation accepts (named in `detail`)",
     "422": "invalid fields, each named in `errors`",
     "503": "a dependency (database or broker) is unavailable; retry after Retry-After",
 }
@@ -72,6 +74,8 @@ def _document(operation: dict[str, Any], method: str, scope: str | None) -> None
         body = operation.get("requestBody", {}).get("content", {})
         if "application/json" in body:
             wanted.append("400")
+        if set(body) - {FORM}:  # a form route reads what it is given as its form
+            wanted.append("415")
     for status in wanted:
         responses.setdefault(status, {"description": EDGE_PROBLEMS[status]})
     for status, response in responses.items():

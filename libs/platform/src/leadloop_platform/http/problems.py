@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -59,6 +60,44 @@ class Problem(Exception):
         self.title = title or _TITLES.get(status, "Error")
         self.errors = list(errors or [])
         self.headers = headers
+
+
+JSON_TYPES = ("application/json",)  # and any application/*+json
+YAML_TYPES = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml")
+
+
+def media_type_of(request: Request) -> str:
+    """The request body's declared media type, without parameters, lower case ("" if none)."""
+    return request.headers.get("content-type", "").split(";")[0].strip().lower()
+
+
+def is_accepted(media: str, accepted: Sequence[str]) -> bool:
+    """Whether `media` is one of `accepted` (application/json also takes any +json type)."""
+    if media in accepted:
+        return True
+    return (
+        "application/json" in accepted
+        and media.startswith("application/")
+        and (media.endswith("+json"))
+    )
+
+
+def unsupported_media_type(media: str, accepted: Sequence[str]) -> Problem:
+    """The 415 for a body of another type, naming the types this endpoint accepts."""
+    names = ", ".join(accepted) + (" (or +json)" if "application/json" in accepted else "")
+    return Problem(
+        415,
+        f"this endpoint does not accept {media}; send {names}",
+        kind="unsupported-media-type",
+        errors=[{"pointer": "", "field": "content-type", "message": f"use {names}", "code": "415"}],
+    )
+
+
+def require_media_type(request: Request, accepted: Sequence[str]) -> None:
+    """Raise a 415 when the body declares a type not in `accepted`; an undeclared one passes."""
+    media = media_type_of(request)
+    if media and not is_accepted(media, accepted):
+        raise unsupported_media_type(media, accepted)
 
 
 def problem_response(
@@ -143,6 +182,10 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
+    media = media_type_of(request)
+    if media and _takes_json(request) and not is_accepted(media, JSON_TYPES):
+        # FastAPI reads a body of another type as bytes and then fails to validate it
+        return await _on_problem(request, unsupported_media_type(media, JSON_TYPES))
     errors = validation_errors(exc.errors())
     if any(e["code"] == "json_invalid" for e in errors):
         return problem_response(
@@ -160,6 +203,15 @@ async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
         instance=request.url.path,
         errors=errors,
     )
+
+
+def _takes_json(request: Request) -> bool:
+    """Whether the matched route reads a JSON body (not a form)."""
+    route = request.scope.get("route")
+    field = getattr(route, "body_field", None)
+    if not isinstance(route, APIRoute) or field is None:
+        return False
+    return getattr(field.field_info, "media_type", "application/json") == "application/json"
 
 
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:

@@ -23,7 +23,12 @@ from leadloop_feedback.domain.crm import (
     Touch,
 )
 from leadloop_platform.auth.guard import require_scope
-from leadloop_platform.http.problems import Problem, validation_errors
+from leadloop_platform.http.problems import (
+    JSON_TYPES,
+    Problem,
+    require_media_type,
+    validation_errors,
+)
 from leadloop_platform.webhooks import SignatureError, verify
 from leadloop_runtime import Transactions
 
@@ -130,6 +135,7 @@ async def accept(
     handler: Callable[[SqlUnitOfWork, CommandT], Awaitable[Outcome]],
 ) -> JSONResponse:
     """Parse the items, run the command in one transaction; 202 if any item is new, else 200."""
+    require_media_type(request, JSON_TYPES)
     items = parse(model, await request.body(), request.app.state.settings.max_crm_items)
     transactions: Transactions[SqlUnitOfWork] = request.app.state.transactions
     outcome = await transactions.run(handler, command(items))

@@ -25,7 +25,12 @@ from leadloop_intake.domain.model import FormSubmission
 from leadloop_intake.domain.ports import IntakeUnitOfWork
 from leadloop_platform.auth.guard import require_scope
 from leadloop_platform.auth.keys import Principal
-from leadloop_platform.http.problems import Problem, validation_errors
+from leadloop_platform.http.problems import (
+    JSON_TYPES,
+    Problem,
+    require_media_type,
+    validation_errors,
+)
 from leadloop_runtime import Transactions
 
 C = TypeVar("C")
@@ -122,6 +127,7 @@ async def hubspot_contact(
 ) -> FormSubmission:
     """HubSpot's signed call, verified, as the form submission its contact properties make."""
     settings = settings_of(request)
+    require_media_type(request, JSON_TYPES)
     if settings.hubspot_client_secret is None:
         raise NotConfigured("LEADLOOP_HUBSPOT_CLIENT_SECRET is not set")
     raw = await request.body()

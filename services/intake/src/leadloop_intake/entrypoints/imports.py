@@ -19,10 +19,11 @@ from leadloop_intake.domain.commands import CaptureLead, ImportLeads
 from leadloop_intake.domain.csvlines import BoundedLines
 from leadloop_intake.entrypoints.edge import transactions_of
 from leadloop_intake.entrypoints.schemas import ImportResult, RowError
-from leadloop_platform.http.problems import Problem
+from leadloop_platform.http.problems import Problem, media_type_of, require_media_type
 from leadloop_platform.logs import correlation_id
 
 SPOOL_IN_MEMORY = 1024 * 1024
+CSV_TYPES = ("text/csv", "multipart/form-data")
 
 
 async def _spool(request: Request) -> tempfile.SpooledTemporaryFile[bytes]:
@@ -31,8 +32,8 @@ async def _spool(request: Request) -> tempfile.SpooledTemporaryFile[bytes]:
     spool: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
         SPOOL_IN_MEMORY
     )
-    content_type = request.headers.get("content-type", "")
-    if content_type.startswith("multipart/form-data"):
+    require_media_type(request, CSV_TYPES)
+    if media_type_of(request) == "multipart/form-data":
         form = await request.form()
         upload = form.get("file")
         if upload is None or isinstance(upload, str):

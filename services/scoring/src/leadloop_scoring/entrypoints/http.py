@@ -10,7 +10,13 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from leadloop_contract.agreement import AgreementInvalid
 from leadloop_platform.auth.guard import require_scope
 from leadloop_platform.auth.keys import Principal
-from leadloop_platform.http.problems import Problem, problem_response
+from leadloop_platform.http.problems import (
+    JSON_TYPES,
+    YAML_TYPES,
+    Problem,
+    problem_response,
+    require_media_type,
+)
 from leadloop_runtime import Transactions
 from leadloop_scoring import handlers
 from leadloop_scoring.adapters.repository import SqlRepository
@@ -85,6 +91,7 @@ async def publish_agreement(
     principal: Annotated[Principal, Depends(require_scope("admin"))],
     rescore: bool = False,
 ) -> JSONResponse:
+    require_media_type(request, (*YAML_TYPES, *JSON_TYPES))
     body = (await request.body()).decode("utf-8", "replace")
     command = PublishAgreement(body, published_by=principal.key_id, rescore=rescore)
     transactions: Transactions[SqlUnitOfWork] = request.app.state.transactions
