@@ -1,5 +1,6 @@
 """HTTP conventions of the shared edge (issue #14, item 11), on an app without a database: a
-malformed body's pointer is a JSON Pointer to the whole body; every 503 says when to retry."""
+malformed body's pointer is a JSON Pointer to the whole body; every 503 says when to retry; a body
+of another type is a 415; a 201 documents its Location."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 from leadloop_intake.bootstrap import create_app
 from leadloop_intake.config import Settings
 from leadloop_platform.http.problems import json_pointer, problem_response
+from leadloop_routing.bootstrap import create_app as create_routing
+from leadloop_routing.config import Settings as RoutingSettings
 
 KEY = "unit-test-bootstrap-key-0123456789"
 AUTH = {"authorization": f"Bearer {KEY}"}
@@ -107,3 +110,9 @@ async def test_the_document_names_415_on_every_body(client: httpx.AsyncClient) -
     ]
     assert with_body
     assert all("415" in op["responses"] for op in with_body)
+
+
+def test_a_201_documents_its_location() -> None:
+    app = create_routing(RoutingSettings(bootstrap_api_key=KEY, database_url=NOWHERE))
+    created = app.openapi()["paths"]["/v1/webhook-subscriptions"]["post"]["responses"]["201"]
+    assert "Location" in created["headers"]

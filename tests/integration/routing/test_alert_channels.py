@@ -70,6 +70,7 @@ async def test_webhook_alert_is_signed_retried_logged_and_redeliverable(
         "/v1/webhook-subscriptions", json={"url": receiver.url, "description": "CRM bridge"}
     )
     assert r.status_code == 201
+    assert r.headers["location"] == f"/v1/webhook-subscriptions/{r.json()['subscription_id']}"
     secret = r.json()["secret"]
     assert secret.startswith("whsec_")
     await routing.send(topics.LIFECYCLE, stage_changed("lead-UMBRELLA"))

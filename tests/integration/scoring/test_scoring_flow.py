@@ -275,6 +275,8 @@ async def test_agreement_api(loop: Loop) -> None:
     newer = yaml_text.replace('version: "2026-11"', 'version: "2026-12"')
     created = await loop.scoring.post("/v1/agreement?rescore=true", content=newer)
     assert created.status_code == 201 and created.json()["created"] is True
+    assert created.headers["location"] == "/v1/agreement"
+    assert "location" not in same.headers  # nothing was created
     versions = (await loop.scoring.get("/v1/agreement/versions")).json()
     assert [v["version"] for v in versions] == ["2026-12", "2026-11"]
 

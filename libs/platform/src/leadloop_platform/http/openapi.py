@@ -19,6 +19,7 @@ SECURITY_SCHEME = "apiKey"
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 FORM = "application/x-www-form-urlencoded"
 REF = "#/components/schemas/{model}"
+LOCATION_HEADER = {"description": "where the created resource is", "schema": {"type": "string"}}
 RETRY_AFTER_HEADER = {
     "description": "seconds to wait before retrying",
     "schema": {"type": "integer", "minimum": 1},
@@ -89,6 +90,8 @@ def _document(operation: dict[str, Any], method: str, scope: str | None) -> None
             responses[status] = _problem(described)
             if status == "503":
                 responses[status]["headers"] = {"Retry-After": RETRY_AFTER_HEADER}
+    if "201" in responses:
+        responses["201"].setdefault("headers", {})["Location"] = LOCATION_HEADER
     operation["responses"] = dict(sorted(responses.items()))
 
 

@@ -32,7 +32,9 @@ router = APIRouter(prefix="/v1", tags=["routing"])
     summary="Subscribe a URL to lead alerts (signed)",
     responses={422: {"description": "a private, local or metadata target, or credentials"}},
 )
-async def create_subscription(request: Request, body: SubscriptionIn) -> SubscriptionOut:
+async def create_subscription(
+    request: Request, response: Response, body: SubscriptionIn
+) -> SubscriptionOut:
     url = str(body.url)
     outbound: OutboundPolicy = request.app.state.outbound
     try:  # the outbound guard, at the edge: before anything is stored
@@ -41,6 +43,7 @@ async def create_subscription(request: Request, body: SubscriptionIn) -> Subscri
         raise invalid("url", str(exc), "refused", f"url: {exc}") from exc
     command = SubscribeWebhook(url, tuple(body.event_types), body.description, datetime.now(UTC))
     subscription = await transactions(request).run(admin.subscribe_webhook, command)
+    response.headers["Location"] = f"{request.url.path}/{subscription.subscription_id}"
     return subscription_out(subscription, with_secret=True)
 
 

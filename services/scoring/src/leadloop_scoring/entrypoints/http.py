@@ -105,6 +105,8 @@ async def publish_agreement(
             "leads_to_rescore": published.leads_to_rescore,
         },
         status_code=201 if published.created else 200,
+        # the published version is the agreement in force
+        headers={"Location": "/v1/agreement"} if published.created else None,
     )
 
 
