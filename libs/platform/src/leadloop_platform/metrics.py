@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from prometheus_client import Counter, Gauge, Histogram, disable_created_metrics
 
 # `_created` series double every counter's series and nobody graphs them.
@@ -98,8 +100,30 @@ OUTBOX_PARKED = Gauge(
     "Outbox rows the broker refused for good (too large, say), parked with their error.",
     ["service"],
 )
+CONSUMED_OUTCOMES = ("ok", "duplicate", "retried", "dead_lettered", "ignored")
+PUBLISHED_OUTCOMES = ("ok", "error", "parked")
+DLQ_FALLBACK_WAYS = ("reference", "parked")
 DLQ_FALLBACKS = Counter(
     "leadloop_dlq_fallbacks_total",
     "Dead letters that could not go whole: sent as a reference record, or parked in the outbox.",
     ["service", "topic", "how"],
 )
+
+
+def start_at_zero(
+    service: str, consumed: Iterable[tuple[str, str]], produced: Iterable[tuple[str, str]]
+) -> None:
+    """Create a service's counters with their known label sets at 0, so a dashboard or an
+    alert sees 0, not "no data", before the first event: `consumed` and `produced` are the
+    (physical topic, event type) pairs it handles and publishes."""
+    consumed, produced = list(consumed), list(produced)
+    for topic, event_type in consumed:
+        for outcome in CONSUMED_OUTCOMES:
+            EVENTS_CONSUMED.labels(service, topic, event_type, outcome)
+    for topic in dict.fromkeys(topic for topic, _ in consumed):
+        DLQ_RECORDS.labels(service, topic)
+        for how in DLQ_FALLBACK_WAYS:
+            DLQ_FALLBACKS.labels(service, topic, how)
+    for topic, event_type in produced:
+        for outcome in PUBLISHED_OUTCOMES:
+            EVENTS_PUBLISHED.labels(service, topic, event_type, outcome)

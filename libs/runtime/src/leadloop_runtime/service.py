@@ -15,9 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadloop_db.engine import make_engine
 from leadloop_db.uow import Transactions, UnitOfWork
+from leadloop_events import topics as topic_names
+from leadloop_events.catalog import EVENT_TYPES
 from leadloop_messaging.consumer import ConsumerLoop
 from leadloop_messaging.kafka import BrokerCheck, make_consumer, make_producer
 from leadloop_messaging.relay import OutboxRelay
+from leadloop_platform import metrics
 from leadloop_platform.http.app import ReadyCheck, database_check
 from leadloop_platform.http.app import create_app as create_base_app
 from leadloop_platform.logs import configure_logging
@@ -132,9 +135,23 @@ def parts_of(service: Service[U], producer: AIOKafkaProducer, app: FastAPI) -> P
     return parts
 
 
+def start_counters_at_zero(service: Service[U]) -> None:
+    """The service's consumed and published (topic, type) counters, created at 0."""
+    settings, name = service.settings, service.database.name
+    consumed = [(settings.topic(m.topic), m.event_type) for m in service.handlers().event_types()]
+    source = f"/leadloop/{name}"
+    produced = [
+        (settings.topic(m.topic), m.event_type)
+        for m in EVENT_TYPES.values()
+        if topic_names.PRODUCERS.get(m.topic) == source
+    ]
+    metrics.start_at_zero(settings.service_name, consumed, produced)
+
+
 def build_app(service: Service[U]) -> FastAPI:
     """The service's FastAPI app, whose lifespan runs its parts in the one order."""
     settings, db = service.settings, service.database
+    start_counters_at_zero(service)
     producers: list[AIOKafkaProducer] = []  # the started producer, for the readiness check
 
     @contextlib.asynccontextmanager

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from prometheus_client import Counter
 
 from leadloop_events.envelope import CloudEvent
-from leadloop_events.intake import ActivityRecorded, LeadCaptured
+from leadloop_events.intake import ACTIVITY_TYPES, ActivityRecorded, LeadCaptured
 from leadloop_platform.metrics import source_label
 
 LEADS_CAPTURED = Counter(
@@ -20,6 +20,9 @@ ACTIVITIES_RECORDED = Counter(
     "Behaviour signals accepted, by activity type.",
     ["activity_type"],
 )
+# Every activity type starts at 0, so a dashboard shows 0, not "no data", before the first one.
+for _activity_type in ACTIVITY_TYPES:
+    ACTIVITIES_RECORDED.labels(_activity_type)
 
 
 def observe(events: Sequence[CloudEvent]) -> None:

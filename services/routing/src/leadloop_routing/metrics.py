@@ -48,6 +48,11 @@ WEBHOOK_DELIVERIES = Counter(
     "leadloop_webhook_deliveries_total", "Webhook delivery attempts, by outcome.", ["outcome"]
 )
 EMAILS = Counter("leadloop_alert_emails_total", "Alert emails, by outcome.", ["outcome"])
+# Known outcomes start at 0, so the dashboard and alerts see 0, not "no data".
+for _outcome in ("ok", "error"):
+    WEBHOOK_DELIVERIES.labels(_outcome)
+for _outcome in ("sent", "error"):
+    EMAILS.labels(_outcome)
 
 
 def observe(events: Sequence[CloudEvent]) -> None:

@@ -9,10 +9,11 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequenc
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Response
-from fastapi.responses import PlainTextResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import make_asgi_app
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
 
 from leadloop_platform.auth.cache import AuthCache
 from leadloop_platform.auth.revocation import listen_for_revocations
@@ -173,14 +174,19 @@ def _add_operations_routes(
             )
         return {"status": "ready", "checks": results}
 
-    @app.get(
-        "/metrics",
-        tags=["operations"],
-        summary="Prometheus metrics",
-        response_class=PlainTextResponse,
-    )
-    async def prometheus_metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    # prometheus_client's own ASGI app: OpenMetrics when the scraper asks for it, gzip when it
+    # accepts it (an ASGI endpoint, so it answers exactly as the library does).
+    app.router.routes.append(Route("/metrics", PrometheusEndpoint(), methods=["GET"]))
+
+
+class PrometheusEndpoint:
+    """`GET /metrics`: the process's metrics through `prometheus_client.make_asgi_app`."""
+
+    def __init__(self) -> None:
+        self.app = make_asgi_app()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
 
 
 async def _run_ready_checks(ready_checks: Mapping[str, ReadyCheck]) -> dict[str, str]:
