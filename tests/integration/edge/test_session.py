@@ -57,8 +57,10 @@ async def test_a_session_reads_reports_only_even_for_an_admin_key(
         for path in READS:
             r = await http.get(path, headers=as_cookie(cookie))
             assert r.status_code == 200, (path, r.text)
+        # A lead's journey (no personal data) is linked from the dashboard: past the guard.
+        journey = await http.get("/v1/leads/lead-ACME-DENTAL/journey", headers=as_cookie(cookie))
+        assert journey.status_code == 404, journey.text
         refused = [
-            (http, "/v1/leads/lead-ACME-DENTAL/journey"),  # one person's history
             (intake_http, "/v1/leads/lead-ACME-DENTAL"),  # one person's data
             (routing_http, "/v1/webhook-subscriptions"),  # admin
             (routing_http, "/v1/reps"),  # reports:read, but not a report

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Awaitable, Callable, Collection
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -39,6 +39,7 @@ class FakeRepository:
         self.breaches: dict[str, int] = {}
         self.reassignments: dict[str, int] = {}
         self.reps: set[str] = set()
+        self.rep_names: dict[str, str] = {}
         self.touches: dict[str, TouchFact] = {}
         self.statuses: dict[str, StatusFact] = {}
         self.deals: dict[str, DealFact] = {}
@@ -87,8 +88,11 @@ class FakeRepository:
         self.stage_entries.setdefault(entry.event_id, entry)
         self._set(entry.lead_id, stage=entry.to_stage)
 
-    async def know_reps(self, rep_ids: Collection[str], at: datetime) -> None:
+    async def know_reps(
+        self, rep_ids: Collection[str], at: datetime, names: Mapping[str, str] | None = None
+    ) -> None:
         self.reps.update(rep_ids)
+        self.rep_names.update({r: n for r, n in (names or {}).items() if r in rep_ids})
 
     async def add_handoff(self, handoff: Handoff) -> None:
         self.handoffs_by_id.setdefault(handoff.assignment_id, handoff)

@@ -37,6 +37,7 @@ async def test_an_sql_from_germany_goes_to_dach_by_weighted_round_robin() -> Non
     first = routing.uow.sent(ASSIGNED)[0]
     assert first["team"] == "dach" and first["business"] == "new"
     assert first["owner_email"] == "rep-alice@northwind.example"
+    assert first["owner_name"] == "Alice"  # the dashboard shows reps by name (#14.16)
     assert first["agreement_version"] == "2026-11"
     stored = (await routing.repo.assignments_of("lead-0"))[0]
     assert stored.status == "open" and stored.timer_due_at == stored.sla_deadline

@@ -54,6 +54,7 @@ async def test_the_ladder_warns_notifies_the_manager_reassigns_then_queues() -> 
         "rep-bob",
         1,
     )
+    assert (first["owner_name"], second["owner_name"]) == ("Bob", None)
     # Both reps tried: nobody is left, the lead waits in the queue and its clock stops.
     assert (second["from_rep_id"], second["to_rep_id"], second["sla_deadline"]) == (
         "rep-bob",

@@ -21,6 +21,7 @@ class LeadAssigned(EventData):
     assignment_id: Text
     owner_rep_id: Text | None
     owner_email: Email | None = None
+    owner_name: Text | None = None
     team: Text
     business: Literal["new", "existing"]
     sla_deadline: datetime
@@ -30,7 +31,8 @@ class LeadAssigned(EventData):
 
 
 class LeadReassigned(EventData):
-    """The SLA escalated the lead to another rep, or to the team queue (`to_rep_id` None)."""
+    """The SLA escalated the lead to another rep, or to the team queue (`to_rep_id` None);
+    `owner_name` is the new owner's name."""
 
     event_type: ClassVar[str] = "leadloop.lead.reassigned.v1"
     topic: ClassVar[str] = topics.HANDOFF
@@ -39,6 +41,7 @@ class LeadReassigned(EventData):
     assignment_id: Text
     from_rep_id: Text | None
     to_rep_id: Text | None
+    owner_name: Text | None = None
     team: Text
     reason: Note
     attempt: int

@@ -71,8 +71,11 @@ async def project_agreement(
 
 
 async def project_capture(uow: FeedbackUnitOfWork, event: CloudEvent, data: LeadCaptured) -> None:
-    """The lead enters the funnel with its first source, campaign and time."""
-    await uow.repo.capture(Capture(data.lead_id, data.source, data.campaign, data.submitted_at))
+    """The lead enters the funnel with its first source, campaign, time and company."""
+    company = data.profile.company
+    await uow.repo.capture(
+        Capture(data.lead_id, data.source, data.campaign, data.submitted_at, company)
+    )
 
 
 async def project_activity(
@@ -110,7 +113,8 @@ async def project_assignment(
 ) -> None:
     """The hand-off: the lead may now be touched, by the rep it names."""
     if data.owner_rep_id:
-        await uow.repo.know_reps([data.owner_rep_id], data.assigned_at)
+        names = {data.owner_rep_id: data.owner_name} if data.owner_name else {}
+        await uow.repo.know_reps([data.owner_rep_id], data.assigned_at, names)
     await uow.repo.add_handoff(
         Handoff(
             data.assignment_id,
@@ -128,7 +132,8 @@ async def project_reassignment(
 ) -> None:
     """The hand-off moves to another rep; both reps may touch the lead."""
     named = [r for r in (data.from_rep_id, data.to_rep_id) if r]
-    await uow.repo.know_reps(named, data.reassigned_at)
+    names = {data.to_rep_id: data.owner_name} if data.to_rep_id and data.owner_name else {}
+    await uow.repo.know_reps(named, data.reassigned_at, names)
     await uow.repo.reassign(Reassignment(data.assignment_id, data.to_rep_id, data.sla_deadline))
 
 

@@ -10,6 +10,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -45,9 +46,17 @@ def fingerprint(key_hash: str) -> str:
     return key_hash[:FINGERPRINT_HEX]
 
 
+JOURNEY_PATH: Final = re.compile(r"/v1/leads/(?!\.\.?/)[^/]+/journey")
+"""One lead's journey (no personal data), linked from the dashboard; never the rest of a lead."""
+
+
 def allows_path(path: str) -> bool:
     """Whether a session may read `path`."""
-    return path == "/dashboard" or path.startswith(SESSION_PATHS)
+    return (
+        path == "/dashboard"
+        or path.startswith(SESSION_PATHS)
+        or JOURNEY_PATH.fullmatch(path) is not None
+    )
 
 
 def _b64(data: bytes) -> str:

@@ -3,7 +3,7 @@ event changes nothing, and independent of the order topics arrive in."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -95,6 +95,7 @@ class ReadModelWrites:
             campaign=capture.campaign,
             campaigns=[capture.campaign] if capture.campaign else [],
             first_seen_at=capture.first_seen_at,
+            company=capture.company,
             updated_at=now,
         )
         await self.conn.execute(
@@ -103,6 +104,7 @@ class ReadModelWrites:
                 set_={
                     "source": sa.func.coalesce(leads.c.source, stmt.excluded.source),
                     "campaign": sa.func.coalesce(leads.c.campaign, stmt.excluded.campaign),
+                    "company": sa.func.coalesce(stmt.excluded.company, leads.c.company),
                     "first_seen_at": sa.func.least(
                         leads.c.first_seen_at, stmt.excluded.first_seen_at
                     ),
@@ -123,7 +125,7 @@ class ReadModelWrites:
 
     async def erase(self, lead_id: str) -> None:
         """Forget the person: the CRM's free text, the CRM calls as received, events not relayed."""
-        await self._ensure(lead_id, erased=True)
+        await self._ensure(lead_id, erased=True, company=None)
         await self.conn.execute(
             deals.update().where(deals.c.lead_id == lead_id).values(reason=None)
         )
@@ -161,14 +163,22 @@ class ReadModelWrites:
         )
         await self._ensure(entry.lead_id, stage=entry.to_stage)
 
-    async def know_reps(self, rep_ids: Collection[str], at: datetime) -> None:
-        """Remember the reps a hand-off named: a CRM touch must come from one of them."""
+    async def know_reps(
+        self, rep_ids: Collection[str], at: datetime, names: Mapping[str, str] | None = None
+    ) -> None:
+        """Remember the reps a hand-off named (a CRM touch must come from one of them) and
+        their names as routing last gave them."""
         named = sorted(set(rep_ids))
         if named:
+            given = names or {}
+            stmt = insert(reps).values(
+                [{"rep_id": r, "first_seen_at": at, "name": given.get(r)} for r in named]
+            )
             await self.conn.execute(
-                insert(reps)
-                .values([{"rep_id": r, "first_seen_at": at} for r in named])
-                .on_conflict_do_nothing()
+                stmt.on_conflict_do_update(
+                    index_elements=[reps.c.rep_id],
+                    set_={"name": sa.func.coalesce(stmt.excluded.name, reps.c.name)},
+                )
             )
 
     async def add_handoff(self, handoff: Handoff) -> None:

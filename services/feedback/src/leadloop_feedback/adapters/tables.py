@@ -19,6 +19,7 @@ leads = sa.Table(
     sa.Column("source", sa.String(100)),
     sa.Column("campaign", sa.String(200)),
     sa.Column("campaigns", ARRAY(sa.String(200)), nullable=False, server_default="{}"),
+    sa.Column("company", sa.String(500)),
     sa.Column("first_seen_at", TS),
     sa.Column("stage", sa.String(20), nullable=False, server_default="lead"),
     sa.Column("fit", sa.Float),
@@ -59,6 +60,7 @@ reps = sa.Table(
     metadata,
     sa.Column("rep_id", sa.String(500), primary_key=True),
     sa.Column("first_seen_at", TS, nullable=False),
+    sa.Column("name", sa.String(500)),
 )
 """Every rep a hand-off named (assigned, or reassigned from or to): who may touch a lead."""
 

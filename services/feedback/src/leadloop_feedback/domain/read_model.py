@@ -36,6 +36,7 @@ class Capture:
     source: str | None
     campaign: str | None
     first_seen_at: datetime
+    company: str | None = None
 
 
 @dataclass(frozen=True)

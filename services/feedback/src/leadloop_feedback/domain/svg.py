@@ -14,6 +14,7 @@ GOOD = "#2e9e5b"
 WARN = "#d9a400"
 BAD = "#d64545"
 MUTED = "#8a94a6"
+COUNT_CHAR = 8.5  # the width of one bold 13px digit, near enough
 
 
 def _text(
@@ -48,21 +49,21 @@ def funnel(stages: Sequence[tuple[str, int, float | None]]) -> str:
             f'fill="{shade}" opacity="{1 - i * 0.1:.2f}"/>'
         )
         body.append(_text(8, y + 18, name, size=13))
-        body.append(
-            _text(
-                240,
-                y + 18,
-                str(count),
-                size=13,
-                anchor="middle",
-                fill="#fff",
-                font_weight="bold",
-                data_metric=f"funnel.{name}",
-            )
-        )
+        body.append(_count(str(count), w, y + 18, f"funnel.{name}"))
         if conversion is not None:
             body.append(_text(472, y + 18, f"{conversion:.0%}", size=12, anchor="end", fill=MUTED))
     return _svg(width, 6 + row * len(stages), body, "Funnel by stage")
+
+
+def _count(shown: str, w: float, y: float, metric: str) -> str:
+    """A funnel bar's count: inside the bar when it fits, else beside it, dark on white."""
+    if w >= COUNT_CHAR * len(shown) + 8:
+        x, anchor, colour = 240.0, "middle", "#fff"
+    else:
+        x, anchor, colour = 240 + w / 2 + 4, "start", "#1f2633"
+    return _text(
+        x, y, shown, size=13, anchor=anchor, fill=colour, font_weight="bold", data_metric=metric
+    )
 
 
 def gauge(share: float | None, title: str, detail: str, metric: str) -> str:
@@ -125,10 +126,12 @@ def bars(
     label: str,
     fmt: str = "{:,.0f}",
     colours: tuple[str, str] = (MARKETING, "#b8cdf2"),
+    second_label: str | None = None,
 ) -> str:
     """Horizontal bars per group: a main value and a second, lighter one stacked after it
-    (won revenue and pipeline, say). `items` is (group, main, second)."""
-    width, row = 480, 26
+    (won revenue and pipeline, say). `items` is (group, main, second); with `second_label`,
+    the second value is written after the first ("+ 1,200 EUR pipeline")."""
+    width, row = 640 if second_label else 480, 26  # room for the second value's label
     top = max((a + b for _, a, b in items), default=0) or 1
     body = []
     for i, (name, main, second) in enumerate(items):
@@ -146,6 +149,19 @@ def bars(
         body.append(
             _text(160 + w1 + w2, y + 15, fmt.format(main), size=11, data_metric=f"{metric}.{name}")
         )
+        if second and second_label:
+            shown = f"+ {fmt.format(second)} {second_label}"
+            body.append(
+                _text(
+                    width - 4,
+                    y + 15,
+                    shown,
+                    size=10,
+                    anchor="end",
+                    fill=MUTED,
+                    data_metric=f"{metric}.{name}.{second_label}",
+                )
+            )
     if not items:
         body.append(_text(width / 2, 20, "no data yet", size=12, anchor="middle", fill=MUTED))
     return _svg(width, max(30, 8 + row * len(items)), body, label)

@@ -178,6 +178,14 @@ async def sign_out() -> Response:
     return response
 
 
+def by_name(sla: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
+    """The SLA report with each rep's group shown by the rep's name (the id without one)."""
+    groups = [
+        {**g, "group": names.get(str(g["group"]), g["group"])} for g in sla["sales"]["groups"]
+    ]
+    return {**sla, "sales": {**sla["sales"], "groups": groups}}
+
+
 async def review(request: Request, kind: str, end: datetime | None) -> reviews.Agenda:
     days = 7 if kind == "weekly" else 30
     now = last_days(days, end or datetime.now(UTC))
@@ -185,11 +193,12 @@ async def review(request: Request, kind: str, end: datetime | None) -> reviews.A
     none = NO_FILTERS
     snapshots = []
     async with request.app.state.engine.connect() as conn:
+        names = await feeds.rep_names(conn)
         for p in (now, before):
             snapshots.append(
                 reviews.Snapshot(
                     funnel=await queries.funnel(conn, p, none, "all"),
-                    sla=await queries.sla(conn, p, none, "rep_id"),
+                    sla=by_name(await queries.sla(conn, p, none, "rep_id"), names),
                     lead_quality=await queries.lead_quality(conn, p, none, "source"),
                     revenue=await queries.revenue(
                         conn, p, none, "campaign", "linear", request.app.state.exchange

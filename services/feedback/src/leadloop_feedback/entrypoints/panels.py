@@ -21,6 +21,7 @@ TEMPLATES = jinja2.Environment(
     autoescape=True,
     undefined=jinja2.StrictUndefined,
 )
+TEMPLATES.globals["utc"] = UTC
 PANELS = TEMPLATES.get_template("panels.html")
 
 
@@ -99,18 +100,22 @@ def _grouped_panel(
     mqls.sort(key=lambda t: -t[1])
     money.sort(key=lambda t: -(t[1] + t[2]))
     currency = revenue["currency"]
+    model = str(revenue.get("attribution") or "").replace("_", " ")
+    named = f"{currency}, {model} attribution" if model else currency
     chart = svg.bars(
         money[:8],
         f"won.{key}",
-        f"Revenue by {key} ({currency})",
+        f"Revenue by {key} ({named})",
         fmt="{:,.0f} " + currency,
         colours=(svg.GOOD, "#bfe3cd"),
+        second_label="pipeline",
     )
     return _render(
         "by_group",
         title=title,
         days=days,
         currency=currency,
+        model=model,
         mql_svg=Markup(svg.bars(mqls[:8], f"mql.{key}", f"MQLs by {key}")),
         revenue_svg=Markup(chart),
     )
@@ -176,6 +181,14 @@ async def _group_panels(
     }
 
 
+def no_breach(untouched: int) -> str:
+    """What the breach feed says while it is empty: all in time only once all are touched."""
+    if untouched == 0:
+        return "No breach: every hand-off was touched in time."
+    plural = "hand-off" if untouched == 1 else "hand-offs"
+    return f"No breach yet; {untouched} {plural} not yet touched."
+
+
 async def _feed_panels(conn: AsyncConnection) -> dict[str, str]:
     """The latest hand-offs and the latest SLA breaches."""
     return {
@@ -189,6 +202,6 @@ async def _feed_panels(conn: AsyncConnection) -> dict[str, str]:
             "feed",
             title="Latest SLA breaches",
             rows=await feeds.latest(conn, feeds.BREACH_TYPES, 10),
-            empty="No breach: every hand-off was touched in time.",
+            empty=no_breach(await feeds.untouched(conn)),
         ),
     }

@@ -72,6 +72,7 @@ async def move_lead(
     """Reassign to a rep not tried yet, or (none, or the ladder's end) queue for the team."""
     before = dataclasses.replace(assignment)
     decision = None
+    rep = None
     # An erased lead has no facts left to route on: it can only wait in the queue.
     if reassign and assignment.intelligence is not None:
         exclude = assignment.tried_reps()
@@ -99,6 +100,7 @@ async def move_lead(
         assignment_id=assignment.assignment_id,
         from_rep_id=before.rep_id,
         to_rep_id=assignment.rep_id,
+        owner_name=rep.name if rep else None,
         team=assignment.team,
         reason=f"SLA: no first touch by {before.sla_deadline:%Y-%m-%d %H:%M} UTC",
         attempt=before.reassignments + 1,

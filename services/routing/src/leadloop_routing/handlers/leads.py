@@ -100,6 +100,7 @@ async def assign_lead(
         assignment_id=assignment.assignment_id,
         owner_rep_id=decision.rep_id,
         owner_email=rep.email if rep else None,
+        owner_name=rep.name if rep else None,
         team=decision.team,
         business=decision.business,
         sla_deadline=deadline,
