@@ -114,6 +114,15 @@ class SqlRepository(ReadModelWrites):
             leads.update().where(leads.c.lead_id == lead_id).values(stage=stage, updated_at=now)
         )
 
+    async def campaign(self, campaign_id: str) -> Campaign | None:
+        """One campaign's cost, or None; its row stays locked until the transaction ends."""
+        row = (
+            await self.conn.execute(
+                sa.select(campaigns).where(campaigns.c.campaign_id == campaign_id).with_for_update()
+            )
+        ).first()
+        return None if row is None else Campaign(**row._asdict())
+
     async def save_campaign(self, campaign: Campaign) -> None:
         """Insert or replace the campaign's cost."""
         values = vars(campaign)

@@ -20,6 +20,7 @@ from leadloop_feedback.adapters.uow import SqlUnitOfWork
 from leadloop_feedback.domain.crm import Campaign, SetCampaignSpend
 from leadloop_feedback.domain.period import Filters, Period, last_days, month_of
 from leadloop_platform.auth.guard import require_scope
+from leadloop_platform.http.etags import ETAG_HEADER, IF_MATCH_FAILED, etag_of, require_match
 from leadloop_platform.http.problems import Problem
 from leadloop_runtime import Transactions
 
@@ -260,9 +261,25 @@ class CampaignIn(BaseModel):
     "/campaigns/{campaign_id}",
     dependencies=[Depends(require_scope("admin"))],
     summary="A campaign's cost, for cost per lead, MQL, customer and ROI",
+    responses={200: {"headers": {"ETag": ETAG_HEADER}}, 412: IF_MATCH_FAILED},
 )
-async def upsert_campaign(request: Request, campaign_id: str, body: CampaignIn) -> dict[str, Any]:
+async def upsert_campaign(
+    request: Request, response: Response, campaign_id: str, body: CampaignIn
+) -> dict[str, Any]:
+    """Set the campaign's cost; with If-Match, only if it is still the version the client read."""
     campaign = Campaign(campaign_id=campaign_id, **body.model_dump(), updated_at=datetime.now(UTC))
+
+    async def set_if_matched(uow: SqlUnitOfWork) -> Campaign:
+        current = await uow.repo.campaign(campaign_id)
+        require_match(request, None if current is None else etag_of(campaign_view(current)))
+        return await handlers.set_campaign_spend(uow, SetCampaignSpend(campaign))
+
     transactions: Transactions[SqlUnitOfWork] = request.app.state.transactions
-    kept = await transactions.run(handlers.set_campaign_spend, SetCampaignSpend(campaign))
-    return {**vars(kept), "spend": float(kept.spend)}
+    view = campaign_view(await transactions.run(set_if_matched))
+    response.headers["ETag"] = etag_of(view)
+    return view
+
+
+def campaign_view(campaign: Campaign) -> dict[str, Any]:
+    """The API's view of a campaign (the PUT's answer, whose hash is its ETag)."""
+    return {**vars(campaign), "spend": float(campaign.spend)}

@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Depends, Path, Request, Response
 
 from leadloop_db.uow import Transactions
 from leadloop_platform.auth.guard import require_scope
+from leadloop_platform.http.etags import ETAG_HEADER, IF_MATCH_FAILED, etag_of, require_match
 from leadloop_platform.http.problems import Problem
 from leadloop_routing.adapters.uow import SqlUnitOfWork
 from leadloop_routing.domain.commands import DeactivateRep, UpsertAccount, UpsertRep
 from leadloop_routing.domain.errors import RepNotFound, UnknownOwner
-from leadloop_routing.domain.model import Account
+from leadloop_routing.domain.model import Account, Rep
 from leadloop_routing.entrypoints.schemas import (
     AccountIn,
     RepIn,
@@ -27,6 +28,10 @@ from leadloop_routing.handlers import admin
 router = APIRouter(prefix="/v1", tags=["routing"])
 ADMIN = Depends(require_scope("admin"))
 READ = Depends(require_scope("reports:read"))
+CONDITIONAL: dict[int | str, dict[str, Any]] = {
+    200: {"headers": {"ETag": ETAG_HEADER}},
+    412: IF_MATCH_FAILED,
+}
 RepId = Annotated[str, Path(max_length=100)]
 Domain = Annotated[str, Path(max_length=255)]
 
@@ -44,10 +49,24 @@ def invalid(field: str, message: str, code: str, title: str) -> Problem:
     return Problem(422, title, kind="validation-error", errors=[error])
 
 
+def account_view(account: Account) -> dict[str, str]:
+    """The API's view of an account (the PUT's answer, whose hash is its ETag)."""
+    return {"domain": account.domain, "name": account.name, "owner_rep_id": account.owner_rep_id}
+
+
+def rep_etag(rep: Rep) -> str:
+    """The ETag of a rep's API view."""
+    return etag_of(rep_out(rep).model_dump(mode="json"))
+
+
 @router.put(
-    "/reps/{rep_id}", response_model=RepOut, dependencies=[ADMIN], summary="Create or replace a rep"
+    "/reps/{rep_id}",
+    response_model=RepOut,
+    dependencies=[ADMIN],
+    summary="Create or replace a rep (If-Match: only if unchanged since read)",
+    responses=CONDITIONAL,
 )
-async def upsert_rep(request: Request, rep_id: RepId, body: RepIn) -> RepOut:
+async def upsert_rep(request: Request, response: Response, rep_id: RepId, body: RepIn) -> RepOut:
     hours = body.working_hours
     if hours.start >= hours.end:
         raise invalid(
@@ -57,7 +76,15 @@ async def upsert_rep(request: Request, rep_id: RepId, body: RepIn) -> RepOut:
             "working_hours.start must be before working_hours.end",
         )
     command = UpsertRep(rep_of(rep_id, body), datetime.now(UTC))
-    return rep_out(await transactions(request).run(admin.upsert_rep, command))
+
+    async def upsert_if_matched(uow: SqlUnitOfWork) -> Rep:
+        current = await uow.repo.rep(rep_id)
+        require_match(request, None if current is None else rep_etag(current))
+        return await admin.upsert_rep(uow, command)
+
+    rep = await transactions(request).run(upsert_if_matched)
+    response.headers["ETag"] = rep_etag(rep)
+    return rep_out(rep)
 
 
 @router.get("/reps", response_model=list[RepOut], dependencies=[READ], summary="Every rep")
@@ -85,17 +112,28 @@ async def deactivate_rep(request: Request, rep_id: RepId) -> RepOut:
 @router.put(
     "/accounts/{domain}",
     dependencies=[ADMIN],
-    summary="Load an existing customer account and its owner",
+    summary="Load an existing customer account and its owner (If-Match: only if unchanged)",
+    responses=CONDITIONAL,
 )
-async def upsert_account(request: Request, domain: Domain, body: AccountIn) -> dict[str, str]:
+async def upsert_account(
+    request: Request, response: Response, domain: Domain, body: AccountIn
+) -> dict[str, str]:
     command = UpsertAccount(
         Account(domain.lower(), body.name, body.owner_rep_id), datetime.now(UTC)
     )
+
+    async def upsert_if_matched(uow: SqlUnitOfWork) -> Account:
+        current = await uow.repo.account(command.account.domain)
+        require_match(request, None if current is None else etag_of(account_view(current)))
+        return await admin.upsert_account(uow, command)
+
     try:
-        account = await transactions(request).run(admin.upsert_account, command)
+        account = await transactions(request).run(upsert_if_matched)
     except UnknownOwner as exc:
         raise invalid("owner_rep_id", "unknown rep", "unknown_rep", str(exc)) from exc
-    return {"domain": account.domain, "name": account.name, "owner_rep_id": account.owner_rep_id}
+    view = account_view(account)
+    response.headers["ETag"] = etag_of(view)
+    return view
 
 
 @router.get(

@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from leadloop_contract.agreement import AgreementInvalid
 from leadloop_platform.auth.guard import require_scope
 from leadloop_platform.auth.keys import Principal
+from leadloop_platform.http.etags import ETAG_HEADER, not_modified, quoted
 from leadloop_platform.http.problems import (
     JSON_TYPES,
     YAML_TYPES,
@@ -43,20 +44,31 @@ def _agreement_body(stored: StoredAgreement) -> dict[str, Any]:
     summary="The agreement in force",
     dependencies=[Depends(ANY_READER)],
     responses={
-        200: {"content": {"application/yaml": {"schema": {"type": "object"}}}},
+        200: {
+            "content": {"application/yaml": {"schema": {"type": "object"}}},
+            "headers": {"ETag": ETAG_HEADER},
+        },
+        304: {
+            "description": "If-None-Match names the agreement's ETag: it has not changed",
+            "headers": {"ETag": ETAG_HEADER},
+        },
         404: {"description": "no agreement has been published yet"},
     },
 )
 async def get_agreement(
     request: Request, format: Annotated[str, Query(pattern="^(json|yaml)$")] = "json"
-) -> Any:
+) -> Response:
+    """The agreement in force; its ETag is its checksum, so a client can ask "changed since?"."""
     async with request.app.state.engine.connect() as conn:
         stored = await SqlRepository(conn).current_agreement()
     if stored is None:
         raise Problem(404, "no agreement has been published yet", kind="no-agreement")
+    headers = {"ETag": quoted(stored.checksum)}
+    if not_modified(request, headers["ETag"]):
+        return Response(status_code=304, headers=headers)
     if format == "yaml":
-        return PlainTextResponse(stored.source_yaml, media_type="application/yaml")
-    return _agreement_body(stored)
+        return PlainTextResponse(stored.source_yaml, media_type="application/yaml", headers=headers)
+    return JSONResponse(_agreement_body(stored), headers=headers)
 
 
 @router.get(
