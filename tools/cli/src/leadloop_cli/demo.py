@@ -32,6 +32,7 @@ from leadloop_cli.demo_data import (
     SOURCES,
     TITLES,
 )
+from leadloop_cli.demo_hours import explain_breaches
 from leadloop_cli.demo_sales import run_sales
 
 
@@ -135,6 +136,8 @@ async def run(
     traffic = Traffic(Simulator(random.Random(seed)))
     sales = None
     if routing_url and feedback_url:
+        if (why := explain_breaches(datetime.now(UTC))) is not None:
+            print(why, flush=True)
         sales = asyncio.create_task(
             run_sales(
                 stop, random.Random(seed), traffic.lead_ids, routing_url, feedback_url, api_key

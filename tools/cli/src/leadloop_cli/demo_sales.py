@@ -116,6 +116,11 @@ Call = tuple[str, dict[str, Any], int]  # the CRM path, its body, and the step t
 DEAL_SIZES = (6000, 12000, 18000, 24000, 36000, 60000)
 
 
+def deal_size(deal_id: str) -> int:
+    """The deal's amount: the same from created to won or lost, as a real CRM keeps it."""
+    return random.Random(deal_id).choice(DEAL_SIZES)
+
+
 def next_call(rng: random.Random, lead_id: str, rep: str, step: int) -> Call:
     """The CRM's next call for a lead at `step`: touch, accept or reject, open a deal, close
     it; with the step that follows (-1 when the lead leaves the pipeline)."""
@@ -150,8 +155,8 @@ def _status_update(rng: random.Random, base: dict[str, Any], now: str) -> Call:
 
 def _deal(rng: random.Random, base: dict[str, Any], lead_id: str, step: int, now: str) -> Call:
     """Open the lead's deal (step 2), or close it won or lost (step 3)."""
-    amount = str(rng.choice(list(DEAL_SIZES)))
     deal_id = f"deal-{lead_id[:8]}"
+    amount = str(deal_size(deal_id))
     if step == 2:
         opened = {"stage": "created", "amount": amount, "currency": "EUR", "closed_at": now}
         return "deals", {**base, "deal_id": deal_id, **opened}, 3
