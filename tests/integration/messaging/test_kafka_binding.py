@@ -8,6 +8,7 @@ import json
 import uuid
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
+from cloudevents.core.bindings import kafka
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadloop_db.uow import UnitOfWork
@@ -67,6 +68,20 @@ async def test_relayed_records_are_structured_mode_cloudevents(
     assert sorted(json.loads(r.value)["id"] for r in records) == sorted(ids)
     for record in records:
         assert_structured_mode(record)
+        read_by_the_official_sdk(record)
+
+
+def read_by_the_official_sdk(record: ConsumerRecord[bytes, bytes]) -> None:
+    """The CloudEvents Python SDK's default Kafka reader accepts the record as it is."""
+    message = kafka.KafkaMessage(
+        headers={k: v for k, v in record.headers}, key=record.key, value=record.value or b""
+    )
+    event = kafka.from_kafka_event(message)
+    body = json.loads(record.value or b"")
+    assert event.get_id() == body["id"]
+    assert event.get_type() == body["type"]
+    assert event.get_source() == body["source"]
+    assert event.get_data() == body["data"]
 
 
 async def test_replay_drops_the_binary_mode_headers_of_older_dead_letters(
