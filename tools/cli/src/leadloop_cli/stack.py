@@ -261,7 +261,8 @@ class DevStack:
                 "",
             ]
         lines += [
-            "  for other shells (`leadloop api-keys ...`, Kafka clients, psql):",
+            "  in another shell, `.venv/bin/leadloop ...` finds this stack by itself;",
+            "  for Kafka clients and psql:",
             f"    export DATABASE_URL='{env['DATABASE_URL']}'",
             f"    export KAFKA_BOOTSTRAP_SERVERS='{env['KAFKA_BOOTSTRAP_SERVERS']}'",
             "",
