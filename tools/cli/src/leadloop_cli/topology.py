@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+from starlette.routing import Route
 
 from leadloop_cli.services import SERVICES, Service
 from leadloop_events import generate, topics
@@ -103,6 +104,10 @@ def http_routes(service: Service) -> tuple[str, ...]:
     methods = {
         path: " ".join(m.upper() for m in METHODS if m in item) for path, item in paths.items()
     }
+    # Plain ASGI endpoints (prometheus_client's /metrics) are routes too, though undocumented.
+    for route in app.routes:
+        if type(route) is Route and route.methods and route.path not in methods:
+            methods[route.path] = " ".join(m for m in sorted(route.methods) if m != "HEAD")
     return tuple(f"{verbs} {path}" for path, verbs in methods.items())
 
 
