@@ -5,6 +5,7 @@ one's PostgreSQL alone."""
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -86,13 +87,14 @@ async def flowing(engine: AsyncEngine, more: int, what: str) -> None:
     await wait_for(moved, timeout_s=120, what=what)
 
 
-@pytest.mark.timeout(600)
-async def test_each_service_killed_is_restarted_and_nothing_is_lost(
+@contextlib.asynccontextmanager
+async def loaded(
     dev: DevProcess,
     http: httpx.AsyncClient,
     webhook_receiver: WebhookReceiver,
     smtp_receiver: SmtpReceiver,
-) -> None:
+) -> AsyncIterator[tuple[Run, LoadGenerator, AsyncEngine]]:
+    """The dev stack up with reps, and leads arriving at RATE until the block's load stops."""
     await dev.up()
     await with_reps(dev, http, webhook_receiver)
     engine = db_engine(dev.database_url)
@@ -102,17 +104,29 @@ async def test_each_service_killed_is_restarted_and_nothing_is_lost(
         run = Run(stack, load, engine, webhook_receiver, smtp_receiver, dev.bootstrap_servers, "")
         load.start()
         try:
-            await flowing(engine, FLOWING, "the loop to carry the first leads")
-            for name in ("intake", "scoring", "routing", "feedback"):
-                await dev.kill9_and_wait_restart(name)
-                await flowing(engine, FLOWING, f"leads to flow again after {name} restarted")
+            yield run, load, engine
         finally:
             await load.stop()
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.timeout(600)
+async def test_each_service_killed_is_restarted_and_nothing_is_lost(
+    dev: DevProcess,
+    http: httpx.AsyncClient,
+    webhook_receiver: WebhookReceiver,
+    smtp_receiver: SmtpReceiver,
+) -> None:
+    async with loaded(dev, http, webhook_receiver, smtp_receiver) as (run, load, engine):
+        await flowing(engine, FLOWING, "the loop to carry the first leads")
+        for name in ("intake", "scoring", "routing", "feedback"):
+            await dev.kill9_and_wait_restart(name)
+            await flowing(engine, FLOWING, f"leads to flow again after {name} restarted")
+        await load.stop()
         await drain(run)
         # A kill may land in routing's send window: that one alert goes out again, same id.
         await check_everything(run, max_resends=1)
-    finally:
-        await engine.dispose()
     out = dev.output()
     for name in ("intake", "scoring", "routing", "feedback"):
         assert f"{name} exited with code -9; restarting it in 1 s" in out, out[-3000:]
@@ -126,24 +140,15 @@ async def test_a_stack_restart_loses_no_event_in_flight_and_alerts_nothing_twice
     webhook_receiver: WebhookReceiver,
     smtp_receiver: SmtpReceiver,
 ) -> None:
-    await dev.up()
-    await with_reps(dev, http, webhook_receiver)
-    engine = db_engine(dev.database_url)
-    try:
-        stack = Stack(dev.services(), http)
-        load = LoadGenerator(http, dev.url("intake"), rate=RATE, run=uuid.uuid4().hex[:6])
-        run = Run(stack, load, engine, webhook_receiver, smtp_receiver, dev.bootstrap_servers, "")
-        load.start()
-        try:
-            await flowing(engine, FLOWING, "the loop to carry the first leads")
-            # Scoring frozen: what intake publishes from now on is on the broker, read by no one.
-            scoring_pid = dev.service_pid("scoring")
-            assert scoring_pid is not None
-            scoring = psutil.Process(scoring_pid)
-            scoring.suspend()
-            await grows(lambda: len(load.accepted()), 20, what="leads while scoring is frozen")
-        finally:
-            await load.stop()
+    async with loaded(dev, http, webhook_receiver, smtp_receiver) as (run, load, engine):
+        await flowing(engine, FLOWING, "the loop to carry the first leads")
+        # Scoring frozen: what intake publishes from now on is on the broker, read by no one.
+        scoring_pid = dev.service_pid("scoring")
+        assert scoring_pid is not None
+        scoring = psutil.Process(scoring_pid)
+        scoring.suspend()
+        await grows(lambda: len(load.accepted()), 20, what="leads while scoring is frozen")
+        await load.stop()
 
         async def intake_published() -> bool:
             unsent = "SELECT count(*) FROM intake.outbox WHERE sent_at IS NULL"
@@ -155,8 +160,6 @@ async def test_a_stack_restart_loses_no_event_in_flight_and_alerts_nothing_twice
         await dev.start().up(times=2)
         await drain(run)
         await check_everything(run, max_resends=0)
-    finally:
-        await engine.dispose()
     assert "events from the outboxes queued again" in dev.output()
 
 
