@@ -8,7 +8,7 @@ import re
 import time
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpcore
 import httpx
@@ -25,12 +25,14 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
 
 @dataclass(frozen=True)
 class Reply:
-    """An answer: its status, the first `max_response_bytes` of its body, how many were read."""
+    """An answer: its status, the first `max_response_bytes` of its body, how many were read,
+    and its headers (names in lower case)."""
 
     status_code: int
     body: bytes
     bytes_read: int
     duration_ms: float
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 def excerpt(data: bytes, limit: int = 200) -> str:
@@ -99,7 +101,8 @@ class OutboundPolicy(TargetPolicy):
         finally:
             await response.aclose()
         duration = (time.perf_counter() - started) * 1000
-        return Reply(response.status_code, body, read, duration)
+        headers = {name.lower(): value for name, value in response.headers.items()}
+        return Reply(response.status_code, body, read, duration, headers)
 
 
 async def _once(data: bytes) -> typing.AsyncIterator[bytes]:
