@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Final, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator
+from pydantic import AfterValidator, StringConstraints
 
 Grade = Literal["A", "B", "C", "D"]
 """How well a lead fits, A best."""
@@ -61,3 +61,17 @@ def time_zone(name: str) -> str:
 
 TimeZoneName = Annotated[str, AfterValidator(time_zone)]
 """An IANA time zone name, checked where it is read, not at the first deadline."""
+
+
+ExternalSystem = Literal["hubspot", "salesforce"]
+"""A system outside leadloop that knows a lead by its own id (a CRM or marketing automation)."""
+EXTERNAL_SYSTEMS: Final[tuple[ExternalSystem, ...]] = get_args(ExternalSystem)
+MAX_EXTERNAL_ID = 64
+"""An external record id: HubSpot's are numbers, Salesforce's 15 or 18 characters."""
+ExternalId = Annotated[
+    str, StringConstraints(min_length=1, max_length=MAX_EXTERNAL_ID, pattern=r"^[A-Za-z0-9_.:\-]+$")
+]
+"""One system's id of a record: letters, digits and `_.:-`, at most MAX_EXTERNAL_ID."""
+ExternalIds = dict[ExternalSystem, ExternalId]
+"""A lead's ids in other systems (`{"hubspot": "5101", "salesforce": "00Q5e00000AbCdE"}`):
+one per system, bounded by the systems named in ExternalSystem. Optional: `{}` when none known."""

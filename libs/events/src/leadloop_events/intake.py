@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leadloop_contract.bounds import FreeForm, Note, Text, Url
 from leadloop_contract.profile import LeadProfile
-from leadloop_contract.values import ACTIVITY_TYPES, ActivityType
+from leadloop_contract.values import ACTIVITY_TYPES, ActivityType, ExternalIds
 from leadloop_events import topics
 from leadloop_events.envelope import EventData
 
@@ -17,6 +17,7 @@ __all__ = [
     "ACTIVITY_TYPES",
     "ActivityRecorded",
     "ActivityType",
+    "ExternalIds",
     "LeadCaptured",
     "LeadErased",
     "LeadProfile",
@@ -55,6 +56,11 @@ class LeadCaptured(EventData):
     consent: bool | None = None
     fields: FreeForm = Field(default_factory=dict)
     submitted_at: datetime
+    external_ids: ExternalIds = Field(
+        default_factory=dict,
+        description="the lead's ids in other systems as intake knows them after this capture "
+        "(the submission's merged into the ones known before); absent in older records",
+    )
 
 
 class ActivityRecorded(EventData):

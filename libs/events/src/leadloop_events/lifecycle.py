@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leadloop_contract.bounds import MAX_ITEMS, Note, Text, Url
 from leadloop_contract.profile import LeadProfile
-from leadloop_contract.values import ActivityType, Grade, Stage
+from leadloop_contract.values import ActivityType, ExternalIds, Grade, Stage
 from leadloop_events import topics
 from leadloop_events.envelope import EventData
 
@@ -60,6 +60,11 @@ class LeadIntelligence(BaseModel):
     sources: list[Text] = Field(default_factory=list, max_length=MAX_ITEMS)
     campaigns: list[Text] = Field(default_factory=list, max_length=MAX_ITEMS)
     first_seen_at: datetime | None = None
+    external_ids: ExternalIds = Field(
+        default_factory=dict,
+        description="the lead's ids in other systems (hubspot, salesforce): where a CRM connector "
+        "finds the contact or lead record; absent in older records",
+    )
 
 
 class LeadScored(EventData):
