@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+
 from leadloop_connectors.http import AuthFailed, PermanentError, RateLimited, TransientError
 from leadloop_connectors.slack import (
     ALERT_EVENT_TYPE,
@@ -13,7 +14,6 @@ from leadloop_connectors.slack import (
     SlackClient,
     lead_alert_blocks,
 )
-
 from leadloop_contract.agreement import rejection_reasons
 
 from ...unit.connectors.test_slack_blocks import CARD

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 
 import pytest
+
 from leadloop_connectors.http import (
     DEFAULT_RETRY_AFTER_S,
     AuthFailed,
@@ -16,7 +17,6 @@ from leadloop_connectors.http import (
     policy_for,
     retry_after,
 )
-
 from leadloop_platform.outbound import RefusedTarget, Reply
 
 

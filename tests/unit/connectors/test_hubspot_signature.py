@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from hubspot.utils.signature import Signature
+
 from leadloop_connectors.hubspot import (
     SignatureInvalid,
     canonical_uri,

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+
 from leadloop_connectors.hubspot import destination, is_event_array, parse_events
 
 # The documented example payload (https://developers.hubspot.com/docs/api/webhooks).

@@ -7,6 +7,9 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from slack_sdk.errors import SlackObjectFormationError
+from slack_sdk.models.blocks import Block
+
 from leadloop_connectors.slack import (
     ACCEPT_ACTION,
     REJECT_ACTION,
@@ -16,9 +19,6 @@ from leadloop_connectors.slack import (
     lead_alert_blocks,
     sla_warning_blocks,
 )
-from slack_sdk.errors import SlackObjectFormationError
-from slack_sdk.models.blocks import Block
-
 from leadloop_contract.agreement import rejection_reasons
 
 DEADLINE = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)

@@ -8,6 +8,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from slack_sdk.signature import SignatureVerifier
+
 from leadloop_connectors.slack import (
     ACCEPT_ACTION,
     REJECT_ACTION,
@@ -16,8 +18,6 @@ from leadloop_connectors.slack import (
     parse_action,
     verify_request,
 )
-from slack_sdk.signature import SignatureVerifier
-
 from leadloop_contract.agreement import rejection_reasons
 
 from ...vendors.slack import SIGNING_SECRET, FakeSlack
