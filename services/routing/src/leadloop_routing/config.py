@@ -1,11 +1,12 @@
-"""Routing settings: the shared ones plus SMTP, webhooks and the SLA worker."""
+"""Routing settings: the shared ones plus SMTP, webhooks, the CRM and Slack connectors and the
+SLA worker."""
 
 from __future__ import annotations
 
 from pydantic import Field, SecretStr, field_validator
 
 from leadloop_platform.outbound import AllowList, OutboundPolicy
-from leadloop_platform.settings import CommonSettings, service_database_url
+from leadloop_platform.settings import CommonSettings, OptionalSecret, service_database_url
 
 
 class Settings(CommonSettings):
@@ -30,6 +31,20 @@ class Settings(CommonSettings):
     smtp_password: SecretStr | None = None
     smtp_sender: str = "leadloop <leads@leadloop.invalid>"
     dashboard_url: str | None = None
+    # The connectors: each is enabled when its credentials are set (see enabled_connectors).
+    hubspot_access_token: OptionalSecret = None
+    hubspot_api_url: str = "https://api.hubapi.com"
+    salesforce_instance_url: str | None = None
+    salesforce_client_id: str | None = None
+    salesforce_client_secret: OptionalSecret = None
+    salesforce_org_id: str | None = None
+    slack_bot_token: OptionalSecret = None
+    slack_api_url: str = "https://slack.com/api"
+    connector_interval_s: float = Field(default=2.0, gt=0)
+    connector_concurrency: int = Field(default=8, ge=1, le=64)
+    connector_timeout_s: float = Field(
+        default=60.0, gt=0, description="a whole perform (every call of one job), per attempt"
+    )
     run_consumer: bool = True
     run_workers: bool = True
 
@@ -38,6 +53,20 @@ class Settings(CommonSettings):
     def _allowed_hosts(cls, value: str) -> str:
         AllowList.parse(value)  # a bad entry stops the start with its name
         return value
+
+    def enabled_connectors(self) -> tuple[str, ...]:
+        """The connectors whose credentials are set, in a fixed order."""
+        salesforce = (
+            self.salesforce_instance_url
+            and self.salesforce_client_id
+            and self.salesforce_client_secret
+        )
+        enabled = {
+            "hubspot": self.hubspot_access_token is not None,
+            "salesforce": bool(salesforce),
+            "slack": self.slack_bot_token is not None,
+        }
+        return tuple(name for name, on in enabled.items() if on)
 
     def outbound_policy(self) -> OutboundPolicy:
         """The guard of every webhook call: allowed targets, deadline, body cap."""

@@ -13,6 +13,7 @@ from leadloop_db.uow import UnitOfWork
 from leadloop_events.envelope import CloudEvent, EventData
 from leadloop_events.handoff import LeadAssigned
 from leadloop_events.lifecycle import LeadStageChanged
+from leadloop_routing.domain.connectors import CONNECTOR_NAMES
 from leadloop_runtime.registry import EventHandler
 
 U = TypeVar("U", bound=UnitOfWork)
@@ -48,11 +49,22 @@ WEBHOOK_DELIVERIES = Counter(
     "leadloop_webhook_deliveries_total", "Webhook delivery attempts, by outcome.", ["outcome"]
 )
 EMAILS = Counter("leadloop_alert_emails_total", "Alert emails, by outcome.", ["outcome"])
+CONNECTOR_DELIVERIES = Counter(
+    "leadloop_connector_deliveries_total",
+    "Connector (CRM, Slack) delivery attempts, by connector and outcome: ok, retry (on the "
+    "backoff schedule), rate_limited (at the vendor's Retry-After), failed (for good), error "
+    "(the connector itself failed; retried on the schedule).",
+    ["connector", "outcome"],
+)
+CONNECTOR_OUTCOMES = ("ok", "retry", "rate_limited", "failed", "error")
 # Known outcomes start at 0, so the dashboard and alerts see 0, not "no data".
 for _outcome in ("ok", "error"):
     WEBHOOK_DELIVERIES.labels(_outcome)
 for _outcome in ("sent", "error"):
     EMAILS.labels(_outcome)
+for _connector in CONNECTOR_NAMES:
+    for _outcome in CONNECTOR_OUTCOMES:
+        CONNECTOR_DELIVERIES.labels(_connector, _outcome)
 
 
 def observe(events: Sequence[CloudEvent]) -> None:

@@ -1,5 +1,5 @@
 """Routing's schema: reps, accounts, round-robin state, assignments with their SLA timers,
-webhook subscriptions and deliveries, alert emails."""
+webhook subscriptions and deliveries, connector deliveries (CRM, Slack), alert emails."""
 
 from __future__ import annotations
 
@@ -115,6 +115,39 @@ webhook_deliveries = sa.Table(
         "ix_routing_deliveries_due",
         "next_attempt_at",
         postgresql_where=sa.text("next_attempt_at IS NOT NULL"),
+    ),
+)
+
+connector_deliveries = sa.Table(
+    "connector_deliveries",
+    metadata,
+    sa.Column("delivery_id", sa.String(36), primary_key=True),
+    # Insertion order: a lead's jobs reach each connector in the order they were queued.
+    sa.Column("seq", sa.BigInteger, sa.Identity(always=True), nullable=False),
+    sa.Column("connector", sa.String(20), nullable=False),
+    sa.Column("event_id", sa.String(64), nullable=False),
+    sa.Column("event_type", sa.String(100), nullable=False),
+    sa.Column("lead_id", sa.String(64), nullable=False, index=True),
+    sa.Column("payload", JSONB, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("attempts", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    sa.Column("progress", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Column("next_attempt_at", TS),
+    sa.Column("lease_id", sa.String(36)),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("finished_at", TS),
+    sa.UniqueConstraint("connector", "event_id", name="uq_connector_delivery_per_event"),
+    sa.Index(
+        "ix_routing_connector_deliveries_line",
+        "connector",
+        "lead_id",
+        "seq",
+        postgresql_where=sa.text("status = 'pending'"),
+    ),
+    sa.Index(
+        "ix_routing_connector_deliveries_due",
+        "next_attempt_at",
+        postgresql_where=sa.text("status = 'pending'"),
     ),
 )
 

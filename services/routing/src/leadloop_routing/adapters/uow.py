@@ -6,6 +6,7 @@ from typing import ClassVar, Self
 
 from leadloop_db.uow import CommittedObserver, UnitOfWork
 from leadloop_routing import metrics
+from leadloop_routing.adapters.connector_deliveries import SqlConnectorDeliveries
 from leadloop_routing.adapters.repository import SqlRepository
 
 
@@ -14,8 +15,10 @@ class SqlUnitOfWork(UnitOfWork):
 
     observers: ClassVar[tuple[CommittedObserver, ...]] = (metrics.observe,)
     repo: SqlRepository
+    connectors: SqlConnectorDeliveries
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
         self.repo = SqlRepository(self.conn)
+        self.connectors = SqlConnectorDeliveries(self.conn)
         return self
