@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import ClassVar, Generic, Self, TypeVar
 
 from leadloop_db.uow import CommittedObserver
 from leadloop_events.envelope import CloudEvent
+from leadloop_platform.http.paging import Key, PageRequest
 
 R = TypeVar("R")
+T = TypeVar("T")
 
 
 class FakeUnitOfWork(Generic[R]):
@@ -56,3 +58,14 @@ class FakeUnitOfWork(Generic[R]):
     def types(self) -> list[str]:
         """The types of the committed events, in order."""
         return [event.type for _, event in self.committed]
+
+
+def paged(
+    items: Iterable[T], key: Callable[[T], Key], page: PageRequest, descending: bool = False
+) -> list[T]:
+    """A page in memory as the SQL keyset gives it: after the cursor, in key order, limit + 1."""
+    ordered = sorted(items, key=key, reverse=descending)
+    if page.after is not None:
+        after = page.after
+        ordered = [i for i in ordered if (key(i) < after if descending else key(i) > after)]
+    return ordered[: page.limit + 1]

@@ -28,7 +28,7 @@ async def test_a_rep_postgres_cannot_hold_is_a_422(settings: CommonSettings) -> 
             r = await http.put("/v1/reps/rep-alice", json=REP | change, headers=AUTH)
             assert r.status_code == 422, (case, r.text)
             assert_problem(r, 422)
-        assert (await http.get("/v1/reps", headers=AUTH)).json() == []
+        assert (await http.get("/v1/reps", headers=AUTH)).json() == {"items": [], "next": None}
 
 
 async def test_a_nul_character_in_a_form_fill_is_a_422(settings: CommonSettings) -> None:

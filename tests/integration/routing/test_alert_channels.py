@@ -81,7 +81,7 @@ async def test_webhook_alert_is_signed_retried_logged_and_redeliverable(
         return len(receiver.received) >= 1
 
     await wait_for(first_attempt, timeout_s=30, what="the first delivery attempt")
-    log = (await routing.http.get("/v1/webhook-deliveries?lead_id=lead-UMBRELLA")).json()
+    log = (await routing.http.get("/v1/webhook-deliveries?lead_id=lead-UMBRELLA")).json()["items"]
     assert log[0]["status"] == "pending" and log[0]["attempts"][0]["status_code"] == 503
     # The retry is scheduled seconds later; the redelivery endpoint sends it now.
     r = await routing.http.post(f"/v1/webhook-deliveries/{log[0]['delivery_id']}/redeliver")
@@ -100,7 +100,9 @@ async def test_webhook_alert_is_signed_retried_logged_and_redeliverable(
     assert headers["webhook-id"] == payload["id"]
 
     async def logged() -> bool:
-        log = (await routing.http.get("/v1/webhook-deliveries?lead_id=lead-UMBRELLA")).json()
+        log = (await routing.http.get("/v1/webhook-deliveries?lead_id=lead-UMBRELLA")).json()[
+            "items"
+        ]
         return bool(log[0]["status"] == "succeeded" and len(log[0]["attempts"]) == 2)
 
     await wait_for(logged, what="the successful attempt in the delivery log")

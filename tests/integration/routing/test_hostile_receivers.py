@@ -168,7 +168,7 @@ async def test_a_name_resolving_to_loopback_is_refused_when_connecting_unless_al
 async def deliveries_of(routing: RoutingUnderTest, lead_id: str) -> list[dict[str, Any]]:
     r = await routing.http.get(f"/v1/webhook-deliveries?lead_id={lead_id}")
     assert r.status_code == 200, r.text
-    rows: list[dict[str, Any]] = r.json()
+    rows: list[dict[str, Any]] = r.json()["items"]
     return rows
 
 
@@ -236,7 +236,7 @@ async def test_deactivating_a_subscription_cancels_its_queued_deliveries_and_ret
         [cancelled] = await deliveries_of(routing, "lead-GLOBEX")
         assert cancelled["status"] == "cancelled" and cancelled["next_attempt_at"] is None
         assert cancelled["attempts"][0]["status_code"] == 503
-        assert (await routing.http.get("/v1/webhook-deliveries?status=cancelled")).json()
+        assert (await routing.http.get("/v1/webhook-deliveries?status=cancelled")).json()["items"]
         r = await routing.http.post(f"/v1/webhook-deliveries/{cancelled['delivery_id']}/redeliver")
         assert r.status_code == 404
         # Even a delivery left pending (a race with the deactivation) is never sent.

@@ -44,5 +44,5 @@ async def test_hostile_agreements_are_422_problems_with_a_path(loop: Loop) -> No
         assert r.headers["content-type"].startswith("application/problem+json")
         [error] = r.json()["errors"]
         assert error["field"].startswith(where) and reason in error["message"], error
-    versions = (await loop.scoring.get("/v1/agreement/versions")).json()
+    versions = (await loop.scoring.get("/v1/agreement/versions")).json()["items"]
     assert [v["version"] for v in versions] == ["2026-11"]

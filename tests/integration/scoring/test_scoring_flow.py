@@ -277,7 +277,7 @@ async def test_agreement_api(loop: Loop) -> None:
     assert created.status_code == 201 and created.json()["created"] is True
     assert created.headers["location"] == "/v1/agreement"
     assert "location" not in same.headers  # nothing was created
-    versions = (await loop.scoring.get("/v1/agreement/versions")).json()
+    versions = (await loop.scoring.get("/v1/agreement/versions")).json()["items"]
     assert [v["version"] for v in versions] == ["2026-12", "2026-11"]
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from leadloop_contract.agreement import Agreement
 from leadloop_events.envelope import CloudEvent
+from leadloop_platform.http.paging import PageRequest
 from leadloop_routing.domain.assignment import Assignment
 from leadloop_routing.domain.delivery import (
     Delivery,
@@ -21,6 +22,7 @@ from leadloop_routing.domain.delivery import (
     Subscription,
 )
 from leadloop_routing.domain.model import Account, Load, Rep
+from tests.unit.fakes import paged
 
 
 class FakeRepository:
@@ -40,13 +42,16 @@ class FakeRepository:
     async def all_reps(self) -> list[Rep]:
         return [self.reps[k] for k in sorted(self.reps)]
 
-    async def rep(self, rep_id: str) -> Rep | None:
+    async def reps(self, page: PageRequest) -> list[Rep]:
+        return paged(self.reps.values(), lambda r: (r.rep_id,), page)
+
+    async def rep(self, rep_id: str, for_update: bool = False) -> Rep | None:
         return self.reps.get(rep_id)
 
     async def save_rep(self, rep: Rep, now: datetime) -> None:
         self.reps[rep.rep_id] = rep
 
-    async def account(self, domain: str) -> Account | None:
+    async def account(self, domain: str, for_update: bool = False) -> Account | None:
         return self.accounts.get(domain)
 
     async def save_account(self, account: Account, now: datetime) -> None:
@@ -129,8 +134,8 @@ class FakeRepository:
     async def add_subscription(self, subscription: Subscription) -> None:
         self.subs[subscription.subscription_id] = subscription
 
-    async def subscriptions(self) -> list[Subscription]:
-        return list(self.subs.values())
+    async def subscriptions(self, page: PageRequest) -> list[Subscription]:
+        return paged(self.subs.values(), lambda s: (s.created_at, s.subscription_id), page)
 
     async def active_subscriptions(self, event_type: str) -> list[Subscription]:
         return [s for s in self.subs.values() if s.active and event_type in s.event_types]
@@ -155,14 +160,14 @@ class FakeRepository:
             self.queued[delivery.delivery_id] = delivery
 
     async def deliveries(
-        self, status: str | None, lead_id: str | None, limit: int
+        self, status: str | None, lead_id: str | None, page: PageRequest
     ) -> list[Delivery]:
         found = [
             d
             for d in self.queued.values()
             if (not status or d.status == status) and (not lead_id or d.lead_id == lead_id)
         ]
-        return sorted(found, key=lambda d: d.created_at, reverse=True)[:limit]
+        return paged(found, lambda d: (d.created_at, d.delivery_id), page, descending=True)
 
     async def redeliver(self, delivery_id: str, at: datetime) -> Delivery | None:
         d = self.queued.get(delivery_id)

@@ -8,11 +8,13 @@ from datetime import datetime
 
 from leadloop_contract.bounds import MAX_ITEMS
 from leadloop_events.envelope import CloudEvent
+from leadloop_platform.http.paging import PageRequest
 from leadloop_scoring.adapters.uow import SqlUnitOfWork
 from leadloop_scoring.domain.agreements import StoredAgreement
 from leadloop_scoring.domain.interest import ActivityFact
 from leadloop_scoring.domain.lead import ScoredLead, StageMove
 from tests.unit.fakes import FakeUnitOfWork as BaseFakeUnitOfWork
+from tests.unit.fakes import paged
 
 
 @dataclass(frozen=True)
@@ -113,8 +115,9 @@ class FakeRepository:
     async def agreement(self, version: str) -> StoredAgreement | None:
         return next((a for a, _ in self.agreements if a.version == version), None)
 
-    async def agreement_versions(self) -> list[StoredAgreement]:
-        return sorted((a for a, _ in self.agreements), key=lambda a: a.published_at, reverse=True)
+    async def agreement_versions(self, page: PageRequest) -> list[StoredAgreement]:
+        versions = (a for a, _ in self.agreements)
+        return paged(versions, lambda a: (a.published_at, a.version), page, descending=True)
 
     async def save_agreement(self, stored: StoredAgreement, published_by: str | None) -> bool:
         if await self.agreement(stored.version) is not None:

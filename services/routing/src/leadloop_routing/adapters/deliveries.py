@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from leadloop_platform.http.paging import PageRequest, keyset
 from leadloop_routing.adapters.rows import (
     delivery_from_row,
     delivery_row,
@@ -50,9 +51,12 @@ class SqlDeliveries:
             webhook_subscriptions.insert().values(subscription_row(subscription))
         )
 
-    async def subscriptions(self) -> list[Subscription]:
-        """Every subscription, active or not."""
-        rows = await self.conn.execute(sa.select(webhook_subscriptions))
+    async def subscriptions(self, page: PageRequest) -> list[Subscription]:
+        """A page of subscriptions, active or not, oldest first (one more than its limit)."""
+        s = webhook_subscriptions
+        rows = await self.conn.execute(
+            keyset(sa.select(s), [s.c.created_at, s.c.subscription_id], page)
+        )
         return [subscription_from_row(r) for r in rows]
 
     async def active_subscriptions(self, event_type: str) -> list[Subscription]:
@@ -88,15 +92,16 @@ class SqlDeliveries:
         await self.conn.execute(stmt.on_conflict_do_nothing())
 
     async def deliveries(
-        self, status: str | None, lead_id: str | None, limit: int
+        self, status: str | None, lead_id: str | None, page: PageRequest
     ) -> list[Delivery]:
-        """The delivery log, newest first."""
+        """A page of the delivery log, newest first (one more than its limit)."""
         d = webhook_deliveries
-        query = sa.select(d).order_by(d.c.created_at.desc()).limit(limit)
+        query = sa.select(d)
         if status:
             query = query.where(d.c.status == status)
         if lead_id:
             query = query.where(d.c.lead_id == lead_id)
+        query = keyset(query, [d.c.created_at, d.c.delivery_id], page, descending=True)
         return [delivery_from_row(r) for r in await self.conn.execute(query)]
 
     async def redeliver(self, delivery_id: str, at: datetime) -> Delivery | None:

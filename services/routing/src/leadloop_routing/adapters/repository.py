@@ -12,6 +12,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from leadloop_contract.agreement import Agreement, ParsedAgreements, stored_document
+from leadloop_platform.http.paging import PageRequest, keyset
 from leadloop_routing.adapters.deliveries import SqlDeliveries
 from leadloop_routing.adapters.rows import (
     assignment_from_row,
@@ -59,9 +60,15 @@ class SqlRepository(SqlDeliveries):
         rows = await self.conn.execute(sa.select(reps).order_by(reps.c.rep_id))
         return [rep_from_row(r) for r in rows]
 
-    async def rep(self, rep_id: str) -> Rep | None:
-        """One rep, or None."""
-        row = (await self.conn.execute(sa.select(reps).where(reps.c.rep_id == rep_id))).first()
+    async def reps(self, page: PageRequest) -> list[Rep]:
+        """A page of reps by id (one more than its limit, to tell whether another follows)."""
+        rows = await self.conn.execute(keyset(sa.select(reps), [reps.c.rep_id], page))
+        return [rep_from_row(r) for r in rows]
+
+    async def rep(self, rep_id: str, for_update: bool = False) -> Rep | None:
+        """One rep, or None; `for_update` locks it until commit (a conditional write)."""
+        query = sa.select(reps).where(reps.c.rep_id == rep_id)
+        row = (await self.conn.execute(query.with_for_update() if for_update else query)).first()
         return None if row is None else rep_from_row(row)
 
     async def save_rep(self, rep: Rep, now: datetime) -> None:
@@ -86,11 +93,10 @@ class SqlRepository(SqlDeliveries):
             )
         )
 
-    async def account(self, domain: str) -> Account | None:
-        """The account of an email domain, or None."""
-        row = (
-            await self.conn.execute(sa.select(accounts).where(accounts.c.domain == domain))
-        ).first()
+    async def account(self, domain: str, for_update: bool = False) -> Account | None:
+        """The account of an email domain, or None; `for_update` locks it until commit."""
+        query = sa.select(accounts).where(accounts.c.domain == domain)
+        row = (await self.conn.execute(query.with_for_update() if for_update else query)).first()
         return None if row is None else Account(row.domain, row.name, row.owner_rep_id)
 
     async def loads(self, reps: Sequence[Rep], now: datetime) -> dict[str, Load]:

@@ -6,10 +6,18 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.responses import JSONResponse
 
 from leadloop_db.uow import Transactions
 from leadloop_platform.auth.guard import require_scope
-from leadloop_platform.http.etags import ETAG_HEADER, IF_MATCH_FAILED, etag_of, require_match
+from leadloop_platform.http.etags import (
+    ETAG_HEADER,
+    IF_MATCH_FAILED,
+    etag_of,
+    not_modified,
+    require_match,
+)
+from leadloop_platform.http.paging import Page, PageRequest, page_example, page_of, page_request
 from leadloop_platform.http.problems import Problem
 from leadloop_routing.adapters.uow import SqlUnitOfWork
 from leadloop_routing.domain.commands import DeactivateRep, UpsertAccount, UpsertRep
@@ -32,6 +40,33 @@ CONDITIONAL: dict[int | str, dict[str, Any]] = {
     200: {"headers": {"ETag": ETAG_HEADER}},
     412: IF_MATCH_FAILED,
 }
+READ_CONDITIONAL: dict[int | str, dict[str, Any]] = {
+    200: {"headers": {"ETag": ETAG_HEADER}},
+    304: {
+        "description": "If-None-Match names the current ETag: unchanged",
+        "headers": {"ETag": ETAG_HEADER},
+    },
+}
+REPS_PAGE = page_request(str)
+REP_EXAMPLE = {
+    "rep_id": "rep-alice",
+    "name": "Alice",
+    "email": "rep-alice@northwind.example",
+    "teams": ["dach"],
+    "weight": 1,
+    "max_open_per_day": None,
+    "max_open_total": None,
+    "working_hours": {
+        "timezone": "Europe/Berlin",
+        "start": "09:00:00",
+        "end": "17:00:00",
+        "workdays": [0, 1, 2, 3, 4],
+    },
+    "out_of_office": [],
+    "manager_email": None,
+    "active": True,
+}
+ACCOUNT_EXAMPLE = {"domain": "acme-dental.com", "name": "Acme Dental", "owner_rep_id": "rep-alice"}
 RepId = Annotated[str, Path(max_length=100)]
 Domain = Annotated[str, Path(max_length=255)]
 
@@ -52,6 +87,14 @@ def invalid(field: str, message: str, code: str, title: str) -> Problem:
 def account_view(account: Account) -> dict[str, str]:
     """The API's view of an account (the PUT's answer, whose hash is its ETag)."""
     return {"domain": account.domain, "name": account.name, "owner_rep_id": account.owner_rep_id}
+
+
+def conditional_json(request: Request, view: Any) -> Response:
+    """A read's JSON answer with its ETag, or a 304 when If-None-Match names that ETag."""
+    headers = {"ETag": etag_of(view)}
+    if not_modified(request, headers["ETag"]):
+        return Response(status_code=304, headers=headers)
+    return JSONResponse(view, headers=headers)
 
 
 def rep_etag(rep: Rep) -> str:
@@ -78,7 +121,7 @@ async def upsert_rep(request: Request, response: Response, rep_id: RepId, body: 
     command = UpsertRep(rep_of(rep_id, body), datetime.now(UTC))
 
     async def upsert_if_matched(uow: SqlUnitOfWork) -> Rep:
-        current = await uow.repo.rep(rep_id)
+        current = await uow.repo.rep(rep_id, for_update=True)  # one If-Match write at a time
         require_match(request, None if current is None else rep_etag(current))
         return await admin.upsert_rep(uow, command)
 
@@ -87,9 +130,33 @@ async def upsert_rep(request: Request, response: Response, rep_id: RepId, body: 
     return rep_out(rep)
 
 
-@router.get("/reps", response_model=list[RepOut], dependencies=[READ], summary="Every rep")
-async def list_reps(request: Request) -> list[RepOut]:
-    return [rep_out(r) for r in await transactions(request).run(admin.list_reps)]
+@router.get(
+    "/reps",
+    response_model=Page[RepOut],
+    dependencies=[READ],
+    summary="Every rep, a page at a time, by id",
+    responses=page_example(REP_EXAMPLE, next_url="/v1/reps?limit=1&cursor=WyJyZXAtYWxpY2UiXQ"),
+)
+async def list_reps(
+    request: Request, response: Response, page: Annotated[PageRequest, Depends(REPS_PAGE)]
+) -> Page[RepOut]:
+    found = await transactions(request).run(admin.list_reps, page)
+    reps, next_url = page_of(found, page, request, response, key=lambda r: (r.rep_id,))
+    return Page[RepOut](items=[rep_out(r) for r in reps], next=next_url)
+
+
+@router.get(
+    "/reps/{rep_id}",
+    response_model=RepOut,
+    dependencies=[READ],
+    summary="One rep, as its PUT answers it (If-None-Match: 304 when unchanged)",
+    responses=READ_CONDITIONAL | {404: {"description": "no such rep"}},
+)
+async def get_rep(request: Request, rep_id: RepId) -> Response:
+    rep = await transactions(request).run(admin.get_rep, rep_id)
+    if rep is None:
+        raise Problem(404, f"no rep {rep_id}", kind="rep-not-found")
+    return conditional_json(request, rep_out(rep).model_dump(mode="json"))
 
 
 @router.delete(
@@ -123,7 +190,7 @@ async def upsert_account(
     )
 
     async def upsert_if_matched(uow: SqlUnitOfWork) -> Account:
-        current = await uow.repo.account(command.account.domain)
+        current = await uow.repo.account(command.account.domain, for_update=True)
         require_match(request, None if current is None else etag_of(account_view(current)))
         return await admin.upsert_account(uow, command)
 
@@ -134,6 +201,26 @@ async def upsert_account(
     view = account_view(account)
     response.headers["ETag"] = etag_of(view)
     return view
+
+
+@router.get(
+    "/accounts/{domain}",
+    dependencies=[READ],
+    summary="One account and its owner, as its PUT answers it (If-None-Match: 304)",
+    responses=READ_CONDITIONAL
+    | {
+        200: {
+            "headers": {"ETag": ETAG_HEADER},
+            "content": {"application/json": {"example": ACCOUNT_EXAMPLE}},
+        },
+        404: {"description": "no such account"},
+    },
+)
+async def get_account(request: Request, domain: Domain) -> Response:
+    account = await transactions(request).run(admin.get_account, domain.lower())
+    if account is None:
+        raise Problem(404, f"no account {domain.lower()}", kind="account-not-found")
+    return conditional_json(request, account_view(account))
 
 
 @router.get(

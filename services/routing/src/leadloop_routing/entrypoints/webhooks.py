@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from leadloop_platform.http.paging import Page, PageRequest, page_example, page_of, page_request
 from leadloop_platform.http.problems import Problem
 from leadloop_platform.outbound import OutboundPolicy, RefusedTarget
 from leadloop_routing.domain.commands import CancelSubscription, Redeliver, SubscribeWebhook
@@ -22,6 +23,35 @@ from leadloop_routing.entrypoints.schemas import (
 from leadloop_routing.handlers import admin
 
 router = APIRouter(prefix="/v1", tags=["routing"])
+BY_CREATION = page_request(datetime, str)
+SUBSCRIPTION_EXAMPLE = {
+    "subscription_id": "3f6c1a52-8e1b-4d7a-9c0e-5b2a7d4e9f10",
+    "url": "https://crm.northwind.example/hooks/leadloop",
+    "event_types": ["lead.assigned.v1"],
+    "description": "CRM bridge",
+    "active": True,
+    "created_at": "2026-11-02T08:00:00+00:00",
+}
+DELIVERY_EXAMPLE = {
+    "delivery_id": "9a4d2e6b-1c3f-4b8a-a7d5-2e0f6c9b8a13",
+    "subscription_id": "3f6c1a52-8e1b-4d7a-9c0e-5b2a7d4e9f10",
+    "event_id": "0b8f3c2e-5d4a-4e1f-9b6c-7a2d1e0f3c4b",
+    "event_type": "lead.assigned.v1",
+    "lead_id": "lead-ACME-DENTAL",
+    "status": "failed",
+    "attempts": [
+        {
+            "at": "2026-11-04T09:15:01+00:00",
+            "ok": False,
+            "status_code": 503,
+            "error": "HTTP 503: ",
+            "duration_ms": 112.4,
+        }
+    ],
+    "next_attempt_at": None,
+    "created_at": "2026-11-04T09:15:00+00:00",
+    "delivered_at": None,
+}
 
 
 @router.post(
@@ -47,9 +77,21 @@ async def create_subscription(
     return subscription_out(subscription, with_secret=True)
 
 
-@router.get("/webhook-subscriptions", response_model=list[SubscriptionOut], dependencies=[ADMIN])
-async def list_subscriptions(request: Request) -> list[SubscriptionOut]:
-    return [subscription_out(s) for s in await transactions(request).run(admin.list_subscriptions)]
+@router.get(
+    "/webhook-subscriptions",
+    response_model=Page[SubscriptionOut],
+    dependencies=[ADMIN],
+    summary="Every subscription, active or not, a page at a time, oldest first",
+    responses=page_example(SUBSCRIPTION_EXAMPLE, next_url=None),
+)
+async def list_subscriptions(
+    request: Request, response: Response, page: Annotated[PageRequest, Depends(BY_CREATION)]
+) -> Page[SubscriptionOut]:
+    found = await transactions(request).run(admin.list_subscriptions, page)
+    subscriptions, next_url = page_of(
+        found, page, request, response, key=lambda s: (s.created_at, s.subscription_id)
+    )
+    return Page[SubscriptionOut](items=[subscription_out(s) for s in subscriptions], next=next_url)
 
 
 @router.delete(
@@ -71,18 +113,27 @@ async def cancel_subscription(request: Request, subscription_id: str) -> Respons
 
 @router.get(
     "/webhook-deliveries",
-    response_model=list[DeliveryOut],
+    response_model=Page[DeliveryOut],
     dependencies=[ADMIN],
-    summary="The delivery log: every attempt of every delivery",
+    summary="The delivery log, newest first, a page at a time: every attempt of every delivery",
+    responses=page_example(
+        DELIVERY_EXAMPLE,
+        next_url="/v1/webhook-deliveries?status=failed&limit=1&cursor="
+        "WyIyMDI2LTExLTA0VDA5OjE1OjAwKzAwOjAwIiwiOWE0ZDJlNmItMWMzZi00YjhhLWE3ZDUtMmUwZjZjOWI4YTEzIl0",
+    ),
 )
 async def list_deliveries(
     request: Request,
-    status: str | None = None,
-    lead_id: str | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> list[DeliveryOut]:
-    found = await transactions(request).run(admin.list_deliveries, status, lead_id, limit)
-    return [delivery_out(d) for d in found]
+    response: Response,
+    page: Annotated[PageRequest, Depends(BY_CREATION)],
+    status: Annotated[str | None, Query(max_length=20)] = None,
+    lead_id: Annotated[str | None, Query(max_length=64)] = None,
+) -> Page[DeliveryOut]:
+    found = await transactions(request).run(admin.list_deliveries, status, lead_id, page)
+    deliveries, next_url = page_of(
+        found, page, request, response, key=lambda d: (d.created_at, d.delivery_id)
+    )
+    return Page[DeliveryOut](items=[delivery_out(d) for d in deliveries], next=next_url)
 
 
 @router.post(

@@ -7,6 +7,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
+from leadloop_platform.http.paging import PageRequest
 from leadloop_routing.adapters.ports import RoutingUnitOfWork
 from leadloop_routing.adapters.webhook_sender import new_secret
 from leadloop_routing.domain.assignment import Assignment
@@ -84,9 +85,19 @@ async def redeliver(uow: RoutingUnitOfWork, command: Redeliver) -> Delivery:
     return delivery
 
 
-async def list_reps(uow: RoutingUnitOfWork) -> list[Rep]:
-    """Every rep."""
-    return await uow.repo.all_reps()
+async def list_reps(uow: RoutingUnitOfWork, page: PageRequest) -> list[Rep]:
+    """A page of reps by id."""
+    return await uow.repo.reps(page)
+
+
+async def get_rep(uow: RoutingUnitOfWork, rep_id: str) -> Rep | None:
+    """One rep, or None."""
+    return await uow.repo.rep(rep_id)
+
+
+async def get_account(uow: RoutingUnitOfWork, domain: str) -> Account | None:
+    """The account of an email domain, or None."""
+    return await uow.repo.account(domain)
 
 
 async def lead_assignments(uow: RoutingUnitOfWork, lead_id: str) -> list[Assignment]:
@@ -102,13 +113,13 @@ async def rep_distribution(
     return distribution(counts, {r.rep_id: r for r in await uow.repo.all_reps()})
 
 
-async def list_subscriptions(uow: RoutingUnitOfWork) -> list[Subscription]:
-    """Every subscription."""
-    return await uow.repo.subscriptions()
+async def list_subscriptions(uow: RoutingUnitOfWork, page: PageRequest) -> list[Subscription]:
+    """A page of subscriptions, oldest first."""
+    return await uow.repo.subscriptions(page)
 
 
 async def list_deliveries(
-    uow: RoutingUnitOfWork, status: str | None, lead_id: str | None, limit: int
+    uow: RoutingUnitOfWork, status: str | None, lead_id: str | None, page: PageRequest
 ) -> list[Delivery]:
-    """The delivery log, newest first."""
-    return await uow.repo.deliveries(status, lead_id, limit)
+    """A page of the delivery log, newest first."""
+    return await uow.repo.deliveries(status, lead_id, page)

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from leadloop_contract.bounds import MAX_ITEMS
 from leadloop_contract.profile import LeadProfile
 from leadloop_events.lifecycle import ScoreLine
+from leadloop_platform.http.paging import PageRequest, keyset
 from leadloop_scoring.adapters.tables import (
     activities,
     agreements,
@@ -43,7 +44,7 @@ class Repository(Protocol):
     async def schedule_rescore_all(self, now: datetime) -> int: ...
     async def current_agreement(self) -> StoredAgreement | None: ...
     async def agreement(self, version: str) -> StoredAgreement | None: ...
-    async def agreement_versions(self) -> list[StoredAgreement]: ...
+    async def agreement_versions(self, page: PageRequest) -> list[StoredAgreement]: ...
     async def save_agreement(self, stored: StoredAgreement, published_by: str | None) -> bool: ...
 
 
@@ -243,9 +244,10 @@ class SqlRepository:
         row = (await self.conn.execute(query)).first()
         return None if row is None else _agreement(row)
 
-    async def agreement_versions(self) -> list[StoredAgreement]:
-        """Every published version, the latest first."""
-        query = sa.select(agreements).order_by(agreements.c.published_at.desc())
+    async def agreement_versions(self, page: PageRequest) -> list[StoredAgreement]:
+        """A page of published versions, the latest first (one more than its limit)."""
+        a = agreements
+        query = keyset(sa.select(a), [a.c.published_at, a.c.version], page, descending=True)
         return [_agreement(r) for r in await self.conn.execute(query)]
 
     async def save_agreement(self, stored: StoredAgreement, published_by: str | None) -> bool:

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from pydantic import BaseModel
 
 from leadloop_contract.agreement import AgreementInvalid
 from leadloop_platform.auth.guard import require_scope
 from leadloop_platform.auth.keys import Principal
 from leadloop_platform.http.etags import ETAG_HEADER, not_modified, quoted
+from leadloop_platform.http.paging import Page, PageRequest, page_example, page_of, page_request
 from leadloop_platform.http.problems import (
     JSON_TYPES,
     YAML_TYPES,
@@ -27,6 +30,7 @@ from leadloop_scoring.domain.agreements import StoredAgreement, VersionConflict
 from leadloop_scoring.handlers import PublishAgreement
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
+BY_PUBLICATION = page_request(datetime, str)
 ANY_READER = require_scope("reports:read")
 
 
@@ -71,16 +75,43 @@ async def get_agreement(
     return JSONResponse(_agreement_body(stored), headers=headers)
 
 
+class VersionOut(BaseModel):
+    version: str
+    checksum: str
+    published_at: datetime
+
+
+VERSION_EXAMPLE = {
+    "version": "2026-12",
+    "checksum": "5f2b8c1e9a7d4b3c6e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d",
+    "published_at": "2026-12-01T08:00:00+00:00",
+}
+
+
 @router.get(
-    "/agreement/versions", summary="Every published version", dependencies=[Depends(ANY_READER)]
+    "/agreement/versions",
+    response_model=Page[VersionOut],
+    summary="Every published version, the latest first, a page at a time",
+    dependencies=[Depends(ANY_READER)],
+    responses=page_example(
+        VERSION_EXAMPLE,
+        next_url="/v1/agreement/versions?limit=1&cursor="
+        "WyIyMDI2LTEyLTAxVDA4OjAwOjAwKzAwOjAwIiwiMjAyNi0xMiJd",
+    ),
 )
-async def list_agreement_versions(request: Request) -> list[dict[str, Any]]:
+async def list_agreement_versions(
+    request: Request, response: Response, page: Annotated[PageRequest, Depends(BY_PUBLICATION)]
+) -> Page[VersionOut]:
     async with request.app.state.engine.connect() as conn:
-        versions = await SqlRepository(conn).agreement_versions()
-    return [
-        {"version": v.version, "checksum": v.checksum, "published_at": v.published_at.isoformat()}
+        found = await SqlRepository(conn).agreement_versions(page)
+    versions, next_url = page_of(
+        found, page, request, response, key=lambda v: (v.published_at, v.version)
+    )
+    items = [
+        VersionOut(version=v.version, checksum=v.checksum, published_at=v.published_at)
         for v in versions
     ]
+    return Page[VersionOut](items=items, next=next_url)
 
 
 @router.post(
