@@ -31,6 +31,7 @@ class FakeRepository:
         self.imports: dict[str, ImportProgress] = {}
         self.keys: dict[tuple[str, str, str], StoredAnswer] = {}
         self.claimed_at: dict[tuple[str, str, str], datetime] = {}
+        self.identities: dict[tuple[str, str], str] = {}
 
     def _by_email(self, email_normalized: str | None) -> Lead | None:
         return next(
@@ -51,10 +52,34 @@ class FakeRepository:
                     updated_at=now,
                     **{f: v for f, v in filled.items() if v is not None},
                 )
+            for system, external_id in candidate.external_ids.items():
+                self.identities = {
+                    k: v
+                    for k, v in self.identities.items()
+                    if not (v == lead.lead_id and k[0] == system)
+                }
+                self.identities[(system, external_id)] = lead.lead_id
+            lead = replace(lead, external_ids=self._ids_of(lead.lead_id))
             self.leads[lead.lead_id] = lead
             assert candidate.email_normalized is not None
             out[candidate.email_normalized] = Upserted(lead, inserted=known is None)
         return out
+
+    def _ids_of(self, lead_id: str) -> dict[Any, str]:
+        return {system: i for (system, i), owner in self.identities.items() if owner == lead_id}
+
+    async def find_by_external_ids(
+        self, pairs: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], Lead]:
+        found = {p: self.leads[self.identities[p]] for p in pairs if p in self.identities}
+        return {p: lead for p, lead in found.items() if lead.erased_at is None}
+
+    async def readdress(self, lead_id: str, email: str, email_normalized: str) -> bool:
+        if self._by_email(email_normalized) is not None:
+            return False
+        lead = self.leads[lead_id]
+        self.leads[lead_id] = replace(lead, email=email, email_normalized=email_normalized)
+        return True
 
     async def insert_submissions(self, kept: Sequence[Submission]) -> None:
         self.submissions.extend(kept)
@@ -78,6 +103,7 @@ class FakeRepository:
         return self.leads.get(lead_id)
 
     async def erase_lead(self, lead_id: str, now: datetime) -> None:
+        self.identities = {k: v for k, v in self.identities.items() if v != lead_id}
         forgotten = dict.fromkeys(("first_name", "last_name", "company", "job_title", "phone"))
         self.leads[lead_id] = replace(
             self.leads[lead_id],

@@ -106,31 +106,6 @@ def test_hubspot_uri_decoding_matches_hubspot() -> None:
     assert hubspot.canonical_uri("https://x.io/a%3Fb%40c%2Fd") == "https://x.io/a?b@c/d"
 
 
-def test_hubspot_properties_map_onto_a_form_submission() -> None:
-    payload = {
-        "vid": 101,
-        "properties": {
-            "email": {"value": "bo@globex.io"},
-            "firstname": {"value": "Bo"},
-            "jobtitle": {"value": "VP Sales"},
-            "numemployees": {"value": "500-1000"},
-            "country": {"value": "Germany"},
-            "hs_analytics_source": {"value": "PAID_SEARCH"},
-            "utm_campaign": {"value": "q4-launch"},
-            "favourite_colour": {"value": "teal"},
-        },
-    }
-    sub = FormSubmission.model_validate(hubspot.to_form_submission(payload))
-    assert sub.email == "bo@globex.io"
-    assert sub.job_title == "VP Sales"
-    assert sub.company_size == 500
-    assert sub.country is None
-    assert sub.fields["country_name"] == "Germany"
-    assert sub.fields["favourite_colour"] == "teal"
-    assert sub.source == "paid_search"
-    assert sub.utm is not None and sub.utm.campaign == "q4-launch"
-
-
 def lines(text: str) -> BoundedLines:
     """A CSV file's lines as an import reads them."""
     return BoundedLines(io.BytesIO(text.encode()))

@@ -14,6 +14,9 @@ class Settings(CommonSettings):
     database_url: str = service_database_url("intake")
     hubspot_client_secret: OptionalSecret = None
     hubspot_max_age_s: int = Field(default=300, ge=1)
+    # HubSpot industry value -> the agreement's industry, over leadloop_intake.domain.industries'
+    # defaults: a JSON object, e.g. {"DENTISTRY": "Healthcare"}.
+    hubspot_industry_map: dict[str, str] = Field(default_factory=dict)
     public_base_url: str | None = None
     max_import_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
     import_batch_rows: int = Field(default=1000, ge=1, le=10_000)

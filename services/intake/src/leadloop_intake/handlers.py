@@ -5,6 +5,7 @@ ImportLeads        -> leads, submissions, import  -> leadloop.lead.captured.v1 p
 RecordActivities   -> activities                  -> leadloop.lead.activity_recorded.v1
 EraseLead          -> anonymized lead             -> leadloop.lead.erased.v1
 (read_lead)        -> the lead and its submissions
+(find_lead)        -> the lead another system knows by its id (hubspot, salesforce)
 
 Intake consumes no event: its registry is empty, and HTTP routes hand these commands to the
 runtime. Metrics come from the committed events (`leadloop_intake.metrics.observe`).
@@ -17,6 +18,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
+from leadloop_contract.values import ExternalSystem
 from leadloop_events import topics
 from leadloop_events.envelope import new_event
 from leadloop_events.intake import ActivityRecorded, LeadCaptured, LeadErased
@@ -49,6 +51,7 @@ __all__ = [
     "RecordActivities",
     "capture_lead",
     "erase_lead",
+    "find_lead",
     "import_leads",
     "read_lead",
     "record_activities",
@@ -90,6 +93,7 @@ async def _capture(uow: IntakeUnitOfWork, commands: Sequence[CaptureLead]) -> li
     if not commands:
         return []
     now = datetime.now(UTC)
+    await _follow_external_ids(uow, commands)
     people: dict[str, Lead] = {}
     for cmd in commands:
         key = normalize_email(cmd.submission.email)
@@ -132,6 +136,23 @@ async def _capture(uow: IntakeUnitOfWork, commands: Sequence[CaptureLead]) -> li
     return results
 
 
+async def _follow_external_ids(uow: IntakeUnitOfWork, commands: Sequence[CaptureLead]) -> None:
+    """A submission whose email no lead has but whose external id one has goes to that lead:
+    the person's email changed in the CRM, so the lead takes the new one. When another lead has
+    the email, the email decides (as before external ids) and the id moves to that lead."""
+    pairs = {p for cmd in commands for p in cmd.submission.external_ids.items()}
+    known = await uow.repo.find_by_external_ids(sorted(pairs))
+    if not known:
+        return
+    for cmd in commands:
+        email = normalize_email(cmd.submission.email)
+        for pair in cmd.submission.external_ids.items():
+            lead = known.get(pair)
+            if lead is not None and lead.email_normalized != email:
+                await uow.repo.readdress(lead.lead_id, cmd.submission.email, email)
+                break
+
+
 def _lead_captured(
     cmd: CaptureLead, submission: Submission, lead: Lead, is_new: bool
 ) -> LeadCaptured:
@@ -150,6 +171,7 @@ def _lead_captured(
         consent=s.consent,
         fields=s.fields,
         submitted_at=submission.submitted_at,
+        external_ids=lead.external_ids,
     )
 
 
@@ -235,6 +257,15 @@ async def erase_lead(uow: IntakeUnitOfWork, command: EraseLead) -> datetime:
         ),
     )
     return now
+
+
+async def find_lead(uow: IntakeUnitOfWork, system: ExternalSystem, external_id: str) -> str:
+    """The id of the live lead another system knows as `external_id` (LeadNotFound if none)."""
+    found = await uow.repo.find_by_external_ids([(system, external_id)])
+    lead = found.get((system, external_id))
+    if lead is None:
+        raise LeadNotFound(f"{system}:{external_id}")
+    return lead.lead_id
 
 
 async def read_lead(uow: IntakeUnitOfWork, lead_id: str) -> LeadDetails:

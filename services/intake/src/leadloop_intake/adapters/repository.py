@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -11,10 +11,12 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from leadloop_intake.adapters import identities
 from leadloop_intake.adapters.tables import (
     activities,
     idempotency_keys,
     imports,
+    lead_identities,
     leads,
     outbox,
     submissions,
@@ -34,12 +36,18 @@ PURGE_BATCH = 100
 """Expired idempotency keys deleted per claim: far more than keys are claimed, so the table
 shrinks to the keys of the last TTL."""
 SUBMISSIONS_SHOWN = 200
-LEAD_COLUMNS = [leads.c[name] for name in Lead.__dataclass_fields__]
+LEAD_COLUMNS = [leads.c[name] for name in Lead.__dataclass_fields__ if name != "external_ids"]
 SUBMISSION_COLUMNS = [submissions.c[name] for name in Submission.__dataclass_fields__]
 
 
 def _lead(row: sa.Row[Any]) -> Lead:
     return Lead(**{c.name: row._mapping[c.name] for c in LEAD_COLUMNS})
+
+
+def _lead_row(lead: Lead) -> dict[str, Any]:
+    row = asdict(lead)
+    del row["external_ids"]
+    return row
 
 
 def _submission(row: sa.Row[Any]) -> Submission:
@@ -56,7 +64,7 @@ class SqlRepository:
         """Insert or merge leads by normalized email (one per email): a field the new
         submission leaves empty keeps its known value. email_normalized -> the merged lead."""
         values = [
-            {**asdict(lead), "created_at": now, "updated_at": now, "erased_at": None}
+            {**_lead_row(lead), "created_at": now, "updated_at": now, "erased_at": None}
             for lead in candidates
         ]
         # A one-row VALUES compiles once and is cached; a multi-row one compiles every time.
@@ -70,8 +78,48 @@ class SqlRepository:
                 "updated_at": ex.updated_at,
             },
         ).returning(*LEAD_COLUMNS, (sa.literal_column("xmax") == 0).label("inserted"))
-        result = await self.conn.execute(stmt)
-        return {row.email_normalized: Upserted(_lead(row), bool(row.inserted)) for row in result}
+        rows = list(await self.conn.execute(stmt))
+        by_email = {c.email_normalized: c.external_ids for c in candidates}
+        await identities.link(
+            self.conn,
+            [
+                (r.lead_id, system, i)
+                for r in rows
+                for system, i in by_email[r.email_normalized].items()
+            ],
+            now,
+        )
+        ids = await identities.of(self.conn, [r.lead_id for r in rows])
+        return {
+            r.email_normalized: Upserted(
+                replace(_lead(r), external_ids=ids.get(r.lead_id, {})), bool(r.inserted)
+            )
+            for r in rows
+        }
+
+    async def find_by_external_ids(
+        self, pairs: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], Lead]:
+        """(system, id) -> the live lead it identifies."""
+        if not pairs:
+            return {}
+        t = lead_identities.c
+        rows = await self.conn.execute(
+            sa.select(t.system, t.external_id, *LEAD_COLUMNS)
+            .join(leads, leads.c.lead_id == t.lead_id)
+            .where(sa.tuple_(t.system, t.external_id).in_(list(pairs)), leads.c.erased_at.is_(None))
+        )
+        return {(r.system, r.external_id): _lead(r) for r in rows}
+
+    async def readdress(self, lead_id: str, email: str, email_normalized: str) -> bool:
+        """Give the lead a new email unless another lead has it; whether it did."""
+        taken = sa.select(leads.c.lead_id).where(leads.c.email_normalized == email_normalized)
+        done = await self.conn.execute(
+            leads.update()
+            .where(leads.c.lead_id == lead_id, ~sa.exists(taken))
+            .values(email=email, email_normalized=email_normalized)
+        )
+        return bool(done.rowcount)
 
     async def insert_submissions(self, kept: Sequence[Submission]) -> None:
         """Keep the raw submissions."""
@@ -131,6 +179,9 @@ class SqlRepository:
             )
         )
         await self.conn.execute(
+            lead_identities.delete().where(lead_identities.c.lead_id == lead_id)
+        )
+        await self.conn.execute(
             submissions.update()
             .where(submissions.c.lead_id == lead_id)
             .values(raw='{"erased": true}', form_id=None)
@@ -157,7 +208,9 @@ class SqlRepository:
             .order_by(submissions.c.received_at.desc())
             .limit(SUBMISSIONS_SHOWN)
         )
-        return LeadDetails(_lead(row), [_submission(r) for r in rows])
+        ids = await identities.of(self.conn, [lead_id])
+        lead = replace(_lead(row), external_ids=ids.get(lead_id, {}))
+        return LeadDetails(lead, [_submission(r) for r in rows])
 
     async def record_import(self, progress: ImportProgress) -> None:
         """Add a batch's counts to its import's record (created by the first batch)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
 
+from leadloop_contract.values import MAX_EXTERNAL_ID
 from leadloop_db.tables import outbox_table, processed_events_table
 from leadloop_intake import SCHEMA
 
@@ -30,6 +31,18 @@ leads = sa.Table(
     sa.Column("created_at", TS, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
     sa.Column("erased_at", TS),
+)
+
+# A lead's ids in other systems: one lead per (system, id), one id per system per lead (the
+# latest submission's wins); intake resolves a lead by them as well as by email.
+lead_identities = sa.Table(
+    "lead_identities",
+    metadata,
+    sa.Column("system", sa.String(20), primary_key=True),
+    sa.Column("external_id", sa.String(MAX_EXTERNAL_ID), primary_key=True),
+    sa.Column("lead_id", sa.String(36), sa.ForeignKey(leads.c.lead_id), nullable=False),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.UniqueConstraint("lead_id", "system", name="uq_lead_identities_lead_system"),
 )
 
 submissions = sa.Table(

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from leadloop_contract.profile import LeadProfile
+from leadloop_contract.values import ExternalIds
 from leadloop_intake.domain.model import Channel, FormSubmission, normalize_email
 
 PROFILE_FIELDS = (
@@ -24,7 +25,8 @@ PROFILE_FIELDS = (
 
 @dataclass(frozen=True)
 class Lead:
-    """A person intake knows, identified by the normalized email (gone once erased)."""
+    """A person intake knows, identified by the normalized email (gone once erased) and by
+    their ids in other systems (`external_ids`, stored beside the lead)."""
 
     lead_id: str
     email_normalized: str | None
@@ -42,6 +44,7 @@ class Lead:
     first_source: str | None = None
     first_campaign: str | None = None
     erased_at: datetime | None = None
+    external_ids: ExternalIds = field(default_factory=dict)
 
     @classmethod
     def first_seen(cls, lead_id: str, submission: FormSubmission, now: datetime) -> Lead:
@@ -54,12 +57,15 @@ class Lead:
             updated_at=now,
             first_source=submission.source,
             first_campaign=submission.campaign,
+            external_ids=dict(submission.external_ids),
             **profile_of(submission),
         )
 
     def merged(self, submission: FormSubmission) -> Lead:
-        """This lead updated by a later submission: its fields win, empty ones never erase."""
-        return replace(self, email=submission.email, **profile_of(submission))
+        """This lead updated by a later submission: its fields and ids win, empty ones never
+        erase."""
+        ids = {**self.external_ids, **submission.external_ids}
+        return replace(self, email=submission.email, external_ids=ids, **profile_of(submission))
 
     def profile(self) -> LeadProfile:
         """What scoring reads about the person (a live lead has an email)."""

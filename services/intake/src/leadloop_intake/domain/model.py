@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from leadloop_contract.values import ExternalIds
 from leadloop_events import bounds
 from leadloop_events.bounds import FreeForm
 from leadloop_events.instant import PastInstant
@@ -89,6 +90,11 @@ class FormSubmission(BaseModel):
     utm: Utm | None = None
     consent: bool | None = None
     fields: FreeForm = Field(default_factory=dict, description="anything else the form had")
+    external_ids: ExternalIds = Field(
+        default_factory=dict,
+        description="the person's ids in other systems (hubspot, salesforce): a later submission "
+        "with the same id goes to the same lead",
+    )
 
     def profile(self) -> LeadProfile:
         """The profile fields of this submission."""

@@ -35,7 +35,18 @@ class Repository(Protocol):
     """Intake's state inside one transaction, as domain objects."""
 
     async def upsert_leads(self, candidates: Sequence[Lead], now: datetime) -> dict[str, Upserted]:
-        """Insert or merge each lead by normalized email; email_normalized -> the result."""
+        """Insert or merge each lead by normalized email, linking its external ids (the latest
+        wins); email_normalized -> the result, with every external id the lead has."""
+        ...
+
+    async def find_by_external_ids(
+        self, pairs: Sequence[tuple[str, str]]
+    ) -> dict[tuple[str, str], Lead]:
+        """(system, id) -> the live lead it identifies."""
+        ...
+
+    async def readdress(self, lead_id: str, email: str, email_normalized: str) -> bool:
+        """Give the lead a new email unless another lead has it; whether it did."""
         ...
 
     async def insert_submissions(self, kept: Sequence[Submission]) -> None:

@@ -21,6 +21,7 @@ from leadloop_intake.adapters.uow import SqlUnitOfWork
 from leadloop_intake.config import Settings
 from leadloop_intake.domain import hubspot
 from leadloop_intake.domain.errors import IdempotencyKeyReused, NotConfigured
+from leadloop_intake.domain.hubspot_contact import to_form_submission as contact_form
 from leadloop_intake.domain.model import FormSubmission
 from leadloop_intake.domain.ports import IntakeUnitOfWork
 from leadloop_platform.auth.guard import require_scope
@@ -146,10 +147,10 @@ async def hubspot_contact(
         now_ms=int(time.time() * 1000),
         max_age_s=settings.hubspot_max_age_s,
     )
-    return _contact(raw)
+    return _contact(raw, settings.hubspot_industry_map)
 
 
-def _contact(raw: bytes) -> FormSubmission:
+def _contact(raw: bytes, industries: dict[str, str]) -> FormSubmission:
     try:
         payload = json.loads(raw)
     except (ValueError, RecursionError) as exc:  # nested past the parser's recursion limit
@@ -161,7 +162,7 @@ def _contact(raw: bytes) -> FormSubmission:
             kind="validation-error",
         )
     try:
-        return FormSubmission.model_validate(hubspot.to_form_submission(payload))
+        return FormSubmission.model_validate(contact_form(payload, industries))
     except ValidationError as exc:
         errors = validation_errors(exc.errors())
         raise Problem(

@@ -58,6 +58,7 @@ class LeadView(BaseModel):
     created_at: datetime
     updated_at: datetime
     erased_at: datetime | None
+    external_ids: dict[str, str] = {}
     submissions: list[SubmissionView]
 
 
