@@ -24,7 +24,7 @@ from leadloop_platform.http.middleware import (
     HeaderLimitMiddleware,
     ObservabilityMiddleware,
 )
-from leadloop_platform.http.openapi import document_edge
+from leadloop_platform.http.openapi import Health, Readiness, document_edge
 from leadloop_platform.http.problems import install_problem_handlers, problem_response
 from leadloop_platform.settings import CommonSettings
 from leadloop_platform.tasks import TaskSupervisor
@@ -148,6 +148,7 @@ def _add_operations_routes(
 
     @app.get(
         "/healthz",
+        response_model=Health,
         tags=["operations"],
         summary="The process is alive and its background tasks run",
         responses={503: {"description": "a background task died; the process is stopping"}},
@@ -157,6 +158,7 @@ def _add_operations_routes(
 
     @app.get(
         "/readyz",
+        response_model=Readiness,
         tags=["operations"],
         summary="Postgres and the broker answer",
         responses={503: {"description": "a dependency does not answer or a background task died"}},

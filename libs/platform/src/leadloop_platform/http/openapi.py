@@ -4,13 +4,15 @@ with the route's scope, 413 for bodies, 415 for a body of another type, 400 for 
 
 from __future__ import annotations
 
+import copy
 import json
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import FastAPI
+from fastapi.encoders import jsonable_encoder
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute, iter_route_contexts
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from leadloop_platform.auth.guard import route_scope
 from leadloop_platform.http.problems import PROBLEM_JSON
@@ -45,6 +47,62 @@ class ProblemDocument(BaseModel):
         default=None, description="one entry per invalid field or refused item"
     )
 
+
+class Health(BaseModel):
+    """`GET /healthz`: the process is alive and its background tasks run."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+    status: Literal["ok"]
+
+
+class Readiness(BaseModel):
+    """`GET /readyz`: every dependency answered."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"status": "ready", "checks": {"postgres": "ok", "broker": "ok"}}]
+        }
+    )
+    status: Literal["ready"]
+    checks: dict[str, str] = Field(description="each dependency checked: ok")
+
+
+METRICS_EXAMPLE = """\
+# HELP leadloop_http_requests_total HTTP requests answered, by route template and status code.
+# TYPE leadloop_http_requests_total counter
+leadloop_http_requests_total{method="POST",route="/v1/form-submissions",service="intake",\
+status="202"} 1042.0
+# HELP leadloop_outbox_backlog_records Outbox rows not yet acknowledged by the broker.
+# TYPE leadloop_outbox_backlog_records gauge
+leadloop_outbox_backlog_records{service="intake"} 0.0
+"""
+OPENMETRICS_EXAMPLE = """\
+# HELP leadloop_http_requests HTTP requests answered, by route template and status code.
+# TYPE leadloop_http_requests counter
+leadloop_http_requests_total{method="POST",route="/v1/form-submissions",service="intake",\
+status="202"} 1042.0
+# HELP leadloop_outbox_backlog_records Outbox rows not yet acknowledged by the broker.
+# TYPE leadloop_outbox_backlog_records gauge
+leadloop_outbox_backlog_records{service="intake"} 0.0
+# EOF
+"""
+METRICS_OPERATION: dict[str, Any] = {
+    "tags": ["operations"],
+    "summary": "The process's metrics, for Prometheus",
+    "operationId": "scrape_metrics",
+    "responses": {
+        "200": {
+            "description": "Prometheus text, or OpenMetrics when the scraper asks for it",
+            "content": {
+                "text/plain": {"schema": {"type": "string"}, "example": METRICS_EXAMPLE},
+                "application/openmetrics-text": {
+                    "schema": {"type": "string"},
+                    "example": OPENMETRICS_EXAMPLE,
+                },
+            },
+        }
+    },
+}
 
 EDGE_PROBLEMS = {
     "400": "the body is not valid JSON",
@@ -95,6 +153,45 @@ def _document(operation: dict[str, Any], method: str, scope: str | None) -> None
     operation["responses"] = dict(sorted(responses.items()))
 
 
+def _model_examples(app: FastAPI) -> dict[str, list[Any]]:
+    """Each body model's examples by name, as the model gives them (nulls included)."""
+    found: dict[str, list[Any]] = {}
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute) or not context.include_in_schema:
+            continue
+        kinds = [route.response_model, *(r.get("model") for r in route.responses.values())]
+        if route.body_field is not None:
+            kinds.append(route.body_field.field_info.annotation)
+        for kind in kinds:
+            for mode in ("validation", "serialization") if kind is not None else ():
+                schema = TypeAdapter(kind).json_schema(mode=mode)
+                for name, sub in {schema.get("title"): schema, **schema.get("$defs", {})}.items():
+                    if name and "examples" in sub:
+                        found[name] = sub["examples"]
+    return found
+
+
+def _restore_examples(app: FastAPI, schemas: dict[str, Any]) -> None:
+    """Put back the nulls of the models' examples: FastAPI drops every null from the document,
+    so an example of a field that is required but may be null would no longer be valid."""
+    examples = _model_examples(app)
+    for name, schema in schemas.items():
+        model = name.removesuffix("-Input").removesuffix("-Output")
+        if "examples" in schema and model in examples:
+            schema["examples"] = examples[model]
+
+
+def _restore_route_examples(operation: dict[str, Any], route: APIRoute) -> None:
+    """The examples a route gives for its bodies, with their nulls (as `_restore_examples`)."""
+    given = [(operation.get("requestBody"), (route.openapi_extra or {}).get("requestBody"))]
+    given += [(operation["responses"].get(str(k)), v) for k, v in route.responses.items()]
+    for documented, declared in given:
+        for media, content in ((declared or {}).get("content") or {}).items():
+            if documented is not None and "example" in content:
+                documented["content"][media]["example"] = jsonable_encoder(content["example"])
+
+
 def document_edge(app: FastAPI) -> None:
     """Make `app.openapi()` list, on every operation, the problems the edge answers."""
 
@@ -111,6 +208,7 @@ def document_edge(app: FastAPI) -> None:
         schemas = components.setdefault("schemas", {})
         problem = ProblemDocument.model_json_schema(ref_template=REF)
         schemas.update(problem.pop("$defs"), ProblemDocument=problem)
+        _restore_examples(app, schemas)
         components["securitySchemes"] = {
             SECURITY_SCHEME: {
                 "type": "http",
@@ -127,6 +225,10 @@ def document_edge(app: FastAPI) -> None:
                 operation = schema["paths"][route.path_format].get(method.lower())
                 if operation is not None:
                     _document(operation, method, scope)
+                    _restore_route_examples(operation, route.original_route)
+        # prometheus_client's ASGI endpoint is no FastAPI route: documented here.
+        schema["paths"]["/metrics"] = {"get": copy.deepcopy(METRICS_OPERATION)}
+        _document(schema["paths"]["/metrics"]["get"], "GET", None)
         for unused in ("HTTPValidationError", "ValidationError"):
             if REF.format(model=unused) not in json.dumps(schema):
                 schemas.pop(unused, None)

@@ -32,6 +32,21 @@ class Item(BaseModel):
 class Touch(Item):
     """A rep contacted the lead."""
 
+    model_config = ConfigDict(  # merged with Item's
+        json_schema_extra={
+            "examples": [
+                {
+                    "crm_event_id": "hs-evt-90211",
+                    "lead_id": "3f2b8c1e-5d4a-4e7b-9c6f-0a1b2c3d4e5f",
+                    "rep_id": "rep-alice",
+                    "channel": "call",
+                    "outcome": "connected",
+                    "touched_at": "2026-11-04T10:02:00Z",
+                }
+            ]
+        },
+    )
+
     rep_id: Annotated[str, Field(min_length=1, max_length=100)]
     channel: TouchChannel
     outcome: TouchOutcome
@@ -40,6 +55,20 @@ class Touch(Item):
 
 class StatusUpdate(Item):
     """Sales set the lead's status in the CRM."""
+
+    model_config = ConfigDict(  # merged with Item's
+        json_schema_extra={
+            "examples": [
+                {
+                    "crm_event_id": "hs-evt-90342",
+                    "lead_id": "3f2b8c1e-5d4a-4e7b-9c6f-0a1b2c3d4e5f",
+                    "status": "accepted",
+                    "rep_id": "rep-alice",
+                    "changed_at": "2026-11-04T10:05:00Z",
+                }
+            ]
+        },
+    )
 
     status: CrmStatus
     reason_code: Annotated[str, Field(max_length=100)] | None = None
@@ -50,6 +79,24 @@ class StatusUpdate(Item):
 
 class Deal(Item):
     """An opportunity created, won or lost."""
+
+    model_config = ConfigDict(  # merged with Item's
+        json_schema_extra={
+            "examples": [
+                {
+                    "crm_event_id": "hs-evt-91877",
+                    "lead_id": "3f2b8c1e-5d4a-4e7b-9c6f-0a1b2c3d4e5f",
+                    "deal_id": "deal-acme-dental-2026",
+                    "stage": "won",
+                    "amount": "24000.00",
+                    "currency": "EUR",
+                    "products": ["Northwind Ops Pro"],
+                    "recurring": True,
+                    "closed_at": "2026-12-15T16:30:00Z",
+                }
+            ]
+        },
+    )
 
     deal_id: CrmId
     stage: DealStage

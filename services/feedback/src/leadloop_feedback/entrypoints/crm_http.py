@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 
 from leadloop_feedback import handlers
 from leadloop_feedback.adapters.uow import SqlUnitOfWork
@@ -99,7 +99,15 @@ def body_schema(model: type[Item]) -> dict[str, Any]:
     }
     return {
         "required": True,
-        "content": {"application/json": {"schema": {"oneOf": [item, items, batch]}}},
+        "content": {
+            "application/json": {
+                "schema": {"oneOf": [item, items, batch]},
+                "examples": {
+                    "one": {"summary": "one item", "value": item["examples"][0]},
+                    "batch": {"summary": "a batch", "value": {"items": item["examples"]}},
+                },
+            }
+        },
     }
 
 
@@ -143,6 +151,21 @@ async def accept(
 
 
 class Accepted(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "accepted": [
+                        {
+                            "crm_event_id": "hs-evt-90211",
+                            "event_id": "0d9c8b7a-6f5e-4d3c-9b2a-1f0e9d8c7b6a",
+                            "duplicate": False,
+                        }
+                    ]
+                }
+            ]
+        }
+    )
     accepted: list[dict[str, Any]]
 
 

@@ -19,7 +19,7 @@ from leadloop_events.instant import Instant
 from leadloop_feedback.adapters import feeds, queries
 from leadloop_feedback.domain import reviews
 from leadloop_feedback.domain.period import NO_FILTERS, last_days
-from leadloop_feedback.entrypoints import panels
+from leadloop_feedback.entrypoints import examples, panels
 from leadloop_feedback.entrypoints.panels import TEMPLATES
 from leadloop_platform.auth.guard import SESSION_COOKIE, require_scope, resolve, start_session
 from leadloop_platform.auth.sessions import SESSION_SECONDS
@@ -76,7 +76,10 @@ async def _reader(request: Request) -> bool:
     "/dashboard",
     response_class=HTMLResponse,
     summary="The live dashboard",
-    responses={401: SIGN_IN_PAGE},
+    responses={
+        200: {"content": {"text/html": {"example": examples.DASHBOARD}}},
+        401: SIGN_IN_PAGE,
+    },
 )
 async def get_dashboard(request: Request, days: Days = 30) -> HTMLResponse:
     if not await _reader(request):
@@ -107,6 +110,7 @@ async def get_dashboard(request: Request, days: Days = 30) -> HTMLResponse:
     "/dashboard/panels",
     dependencies=[READ],
     summary="The dashboard's panels as HTML fragments; 304 while nothing changed (ETag)",
+    responses={200: {"content": {"application/json": {"example": examples.PANELS}}}},
 )
 async def get_dashboard_panels(request: Request, days: Days = 30) -> Response:
     found, etag = await cached_panels(request, days)
@@ -136,7 +140,8 @@ async def get_dashboard_panels(request: Request, days: Days = 30) -> Response:
                         "type": "object",
                         "properties": {"api_key": {"type": "string"}, "next": {"type": "string"}},
                         "required": ["api_key"],
-                    }
+                    },
+                    "example": {"api_key": "llk_read_only_key_for_the_team", "next": "/dashboard"},
                 }
             },
         }
@@ -213,7 +218,17 @@ async def review(request: Request, kind: str, end: datetime | None) -> reviews.A
     "/v1/reviews/{kind}",
     dependencies=[READ],
     response_class=HTMLResponse,
-    responses={200: {"content": {"text/markdown": {"schema": {"type": "string"}}}}},
+    responses={
+        200: {
+            "content": {
+                "text/html": {"example": examples.REVIEW_HTML},
+                "text/markdown": {
+                    "schema": {"type": "string"},
+                    "example": examples.REVIEW_MARKDOWN,
+                },
+            }
+        }
+    },
     summary="The agenda of the weekly (last 7 days) or monthly (last 30 days) review, compared "
     "with the period before; HTML, or Markdown with format=markdown or Accept: text/markdown",
 )

@@ -19,6 +19,7 @@ from leadloop_feedback.adapters import feeds, queries
 from leadloop_feedback.adapters.uow import SqlUnitOfWork
 from leadloop_feedback.domain.crm import Campaign, SetCampaignSpend
 from leadloop_feedback.domain.period import Filters, Period, last_days, month_of
+from leadloop_feedback.entrypoints import examples
 from leadloop_platform.auth.guard import require_scope
 from leadloop_platform.http.etags import ETAG_HEADER, IF_MATCH_FAILED, etag_of, require_match
 from leadloop_platform.http.problems import Problem
@@ -28,9 +29,6 @@ router = APIRouter(prefix="/v1", tags=["reports"])
 READ = Depends(require_scope("reports:read"))
 Format = Annotated[Literal["json", "csv"], Query()]
 GroupBy = Annotated[Literal["all", "source", "campaign", "cohort"], Query()]
-AS_CSV: dict[int | str, dict[str, Any]] = {
-    200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "the report"},
-}
 
 
 def period(
@@ -106,19 +104,45 @@ def to_csv(rows: list[dict[str, Any]]) -> str:
     return buffer.getvalue()
 
 
-def answer(body: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> Any:
-    """The report as JSON, or its rows as CSV (each row naming the report's currency)."""
-    if fmt == "json":
-        return body
+def csv_of(body: dict[str, Any], rows: list[dict[str, Any]]) -> str:
+    """A report's rows as CSV, each row naming the report's currency."""
     if body.get("currency"):
         rows = [{**r, "currency": body["currency"]} for r in rows]
-    return Response(to_csv(rows), media_type="text/csv; charset=utf-8")
+    return to_csv(rows)
+
+
+def answer(body: dict[str, Any], rows: list[dict[str, Any]], fmt: str) -> Any:
+    """The report as JSON, or its rows as CSV."""
+    if fmt == "json":
+        return body
+    return Response(csv_of(body, rows), media_type="text/csv; charset=utf-8")
+
+
+def plan_rows(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """The plan's CSV rows: each stage, how many it needs in all and per month."""
+    return [
+        {"stage": k, "needed": n, "per_month": body["per_month"][k]}
+        for k, n in body["needed"].items()
+    ]
+
+
+def as_json_or_csv(body: dict[str, Any], rows: list[dict[str, Any]]) -> dict[int | str, Any]:
+    """A report's documented 200, shown by example: the body as JSON, its rows as CSV."""
+    return {
+        200: {
+            "description": "the report",
+            "content": {
+                "application/json": {"example": body},
+                "text/csv": {"schema": {"type": "string"}, "example": csv_of(body, rows)},
+            },
+        }
+    }
 
 
 @router.get(
     "/reports/funnel",
     dependencies=[READ],
-    responses=AS_CSV,
+    responses=as_json_or_csv(examples.FUNNEL, examples.FUNNEL["groups"]),
     summary="Counts per stage, conversion, "
     "median days in stage; by source, campaign or monthly cohort",
 )
@@ -137,7 +161,7 @@ async def get_funnel_report(
 @router.get(
     "/reports/lead-quality",
     dependencies=[READ],
-    responses=AS_CSV,
+    responses=as_json_or_csv(examples.LEAD_QUALITY, examples.LEAD_QUALITY["groups"]),
     summary="Acceptance and rejection by source or campaign, with rejection reasons",
 )
 async def get_lead_quality_report(
@@ -155,7 +179,7 @@ async def get_lead_quality_report(
 @router.get(
     "/reports/revenue",
     dependencies=[READ],
-    responses=AS_CSV,
+    responses=as_json_or_csv(examples.REVENUE, examples.REVENUE["groups"]),
     summary="Won revenue, pipeline, win rate, deal size, attribution, cost and ROI",
 )
 async def get_revenue_report(
@@ -174,7 +198,7 @@ async def get_revenue_report(
 @router.get(
     "/reports/sla",
     dependencies=[READ],
-    responses=AS_CSV,
+    responses=as_json_or_csv(examples.SLA, examples.SLA["sales"]["groups"]),
     summary="The agreement, both sides: MQLs and SQLs against target with pacing (default: "
     "this month); speed to lead per rep or team",
 )
@@ -193,7 +217,7 @@ async def get_sla_report(
 @router.get(
     "/reports/score-calibration",
     dependencies=[READ],
-    responses=AS_CSV,
+    responses=as_json_or_csv(examples.SCORE_CALIBRATION, examples.SCORE_CALIBRATION["matrix"]),
     summary="Win rate and revenue by fit grade and interest band, and by score threshold",
 )
 async def get_score_calibration_report(
@@ -213,7 +237,7 @@ async def get_score_calibration_report(
 @router.get(
     "/reports/plan",
     dependencies=[READ],
-    responses=AS_CSV,
+    responses=as_json_or_csv(examples.PLAN, plan_rows(examples.PLAN)),
     summary="Work back from a revenue goal to customers, opportunities, SQLs, MQLs, leads",
 )
 async def get_plan_report(
@@ -229,18 +253,17 @@ async def get_plan_report(
             raise Problem(
                 422, f"not enough history to plan: {exc}", kind="insufficient-data"
             ) from exc
-    stages = [
-        {"stage": k, "needed": n, "per_month": body["per_month"][k]}
-        for k, n in body["needed"].items()
-    ]
-    return answer(body, stages, format)
+    return answer(body, plan_rows(body), format)
 
 
 @router.get(
     "/leads/{lead_id}/journey",
     dependencies=[READ],
     summary="Every event of one lead, in order, in words",
-    responses={404: {"description": "no journey for this lead"}},
+    responses={
+        200: {"content": {"application/json": {"example": examples.JOURNEY}}},
+        404: {"description": "no journey for this lead"},
+    },
 )
 async def get_lead_journey(request: Request, lead_id: str) -> dict[str, Any]:
     async with request.app.state.engine.connect() as conn:
@@ -251,7 +274,9 @@ async def get_lead_journey(request: Request, lead_id: str) -> dict[str, Any]:
 
 
 class CampaignIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [examples.CAMPAIGN_IN]}
+    )
     name: str = Field(min_length=1, max_length=200)
     spend: Decimal = Field(ge=0, max_digits=16, decimal_places=2)
     currency: CurrencyCode = "EUR"
@@ -261,7 +286,13 @@ class CampaignIn(BaseModel):
     "/campaigns/{campaign_id}",
     dependencies=[Depends(require_scope("admin"))],
     summary="A campaign's cost, for cost per lead, MQL, customer and ROI",
-    responses={200: {"headers": {"ETag": ETAG_HEADER}}, 412: IF_MATCH_FAILED},
+    responses={
+        200: {
+            "headers": {"ETag": ETAG_HEADER},
+            "content": {"application/json": {"example": examples.CAMPAIGN}},
+        },
+        412: IF_MATCH_FAILED,
+    },
 )
 async def upsert_campaign(
     request: Request, response: Response, campaign_id: str, body: CampaignIn

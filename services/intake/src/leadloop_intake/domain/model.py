@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from email_validator import EmailNotValidError, validate_email
 from pydantic import (
@@ -71,7 +71,32 @@ Url = Annotated[str, Field(max_length=bounds.MAX_URL)]
 class FormSubmission(BaseModel):
     """A form fill as marketing automation posts it (generic JSON)."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={
+            "examples": [
+                {
+                    "email": "ana.lopez@acme-dental.com",
+                    "first_name": "Ana",
+                    "last_name": "Lopez",
+                    "company": "Acme Dental",
+                    "job_title": "Head of Operations",
+                    "company_size": 250,
+                    "industry": "healthcare",
+                    "country": "DE",
+                    "source": "webinar",
+                    "campaign": "spring-webinar-2025",
+                    "form_id": "demo-request",
+                    "page_url": "https://leadloop.dev/demo",
+                    "submitted_at": "2025-03-04T09:15:00Z",
+                    "utm": {"source": "linkedin", "medium": "paid_social"},
+                    "consent": True,
+                    "fields": {"how_did_you_hear": "a colleague"},
+                }
+            ]
+        },
+    )
 
     email: Email
     first_name: Short | None = None
@@ -111,10 +136,22 @@ class FormSubmission(BaseModel):
         )
 
 
+ACTIVITY_EXAMPLE: dict[str, Any] = {
+    "email": "ana.lopez@acme-dental.com",
+    "type": "pricing_page_view",
+    "occurred_at": "2025-03-04T10:02:00Z",
+    "url": "https://leadloop.dev/pricing",
+}
+
+
 class Activity(BaseModel):
     """One behaviour signal for a lead known by `lead_id` or `email`."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        str_strip_whitespace=True,
+        json_schema_extra={"examples": [ACTIVITY_EXAMPLE]},
+    )
 
     lead_id: Annotated[str, Field(max_length=64)] | None = None
     email: Email | None = None
@@ -135,7 +172,24 @@ class Activity(BaseModel):
 class ActivityBatch(BaseModel):
     """Up to 1,000 activities accepted or refused together."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "examples": [
+                {
+                    "activities": [
+                        ACTIVITY_EXAMPLE,
+                        {
+                            "lead_id": "3f2b8c1e-5d4a-4e7b-9c6f-0a1b2c3d4e5f",
+                            "type": "email_open",
+                            "occurred_at": "2025-03-04T10:05:00Z",
+                            "campaign": "spring-webinar-2025",
+                        },
+                    ]
+                }
+            ]
+        },
+    )
 
     activities: list[Activity] = Field(min_length=1, max_length=1000)
 

@@ -46,6 +46,12 @@ PROBLEMS: dict[int | str, dict[str, Any]] = {
     ]
 }
 
+CSV_EXAMPLE = (
+    "email,first name,company,employees,country\n"
+    "ana.lopez@acme-dental.com,Ana,Acme Dental,250,DE\n"
+    "ben.okafor@northwind-clinics.com,Ben,Northwind Clinics,40,GB\n"
+)
+
 
 def _accepted(done: Captured) -> Answer:
     body = Accepted(lead_id=done.lead_id, submission_id=done.submission_id).model_dump()
@@ -91,7 +97,16 @@ async def create_form_submission(
                         "type": "object",
                         "description": "contact properties: flat, or "
                         '{"properties": {"email": {"value": "..."}}}',
-                    }
+                    },
+                    "example": {
+                        "properties": {
+                            "email": {"value": "ana.lopez@acme-dental.com"},
+                            "firstname": {"value": "Ana"},
+                            "company": {"value": "Acme Dental"},
+                            "numemployees": {"value": "250"},
+                            "hs_analytics_source": {"value": "ORGANIC_SEARCH"},
+                        }
+                    },
                 }
             },
         }
@@ -144,13 +159,14 @@ router.add_api_route(
         "requestBody": {
             "required": True,
             "content": {
-                "text/csv": {"schema": {"type": "string"}},
+                "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
                 "multipart/form-data": {
                     "schema": {
                         "type": "object",
                         "properties": {"file": {"type": "string", "format": "binary"}},
                         "required": ["file"],
-                    }
+                    },
+                    "example": {"file": CSV_EXAMPLE},
                 },
             },
         }

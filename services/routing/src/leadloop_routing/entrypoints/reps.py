@@ -23,6 +23,7 @@ from leadloop_routing.adapters.uow import SqlUnitOfWork
 from leadloop_routing.domain.commands import DeactivateRep, UpsertAccount, UpsertRep
 from leadloop_routing.domain.errors import RepNotFound, UnknownOwner
 from leadloop_routing.domain.model import Account, Rep
+from leadloop_routing.entrypoints import examples
 from leadloop_routing.entrypoints.schemas import (
     AccountIn,
     RepIn,
@@ -67,6 +68,13 @@ REP_EXAMPLE = {
     "active": True,
 }
 ACCOUNT_EXAMPLE = {"domain": "acme-dental.com", "name": "Acme Dental", "owner_rep_id": "rep-alice"}
+
+
+def example(body: dict[str, Any]) -> dict[str, Any]:
+    """A JSON answer's documented example."""
+    return {"content": {"application/json": {"example": body}}}
+
+
 RepId = Annotated[str, Path(max_length=100)]
 Domain = Annotated[str, Path(max_length=255)]
 
@@ -180,7 +188,7 @@ async def deactivate_rep(request: Request, rep_id: RepId) -> RepOut:
     "/accounts/{domain}",
     dependencies=[ADMIN],
     summary="Load an existing customer account and its owner (If-Match: only if unchanged)",
-    responses=CONDITIONAL,
+    responses=CONDITIONAL | {200: CONDITIONAL[200] | example(examples.ACCOUNT_OUT)},
 )
 async def upsert_account(
     request: Request, response: Response, domain: Domain, body: AccountIn
@@ -227,7 +235,10 @@ async def get_account(request: Request, domain: Domain) -> Response:
     "/leads/{lead_id}/assignment",
     dependencies=[READ],
     summary="The lead's assignments with the path each decision took",
-    responses={404: {"description": "the lead has no assignment"}},
+    responses={
+        200: example(examples.ASSIGNMENTS),
+        404: {"description": "the lead has no assignment"},
+    },
 )
 async def get_assignment(request: Request, lead_id: str) -> dict[str, Any]:
     found = await transactions(request).run(admin.lead_assignments, lead_id)
@@ -241,6 +252,7 @@ async def get_assignment(request: Request, lead_id: str) -> dict[str, Any]:
     "/routing/distribution",
     dependencies=[READ],
     summary="Each rep's share of assignments against their weight",
+    responses={200: example(examples.DISTRIBUTION)},
 )
 async def get_distribution(
     request: Request, since: datetime | None = None, team: str | None = None

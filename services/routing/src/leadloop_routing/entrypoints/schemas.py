@@ -22,6 +22,7 @@ from leadloop_routing.domain.assignment import Assignment, assignment_fields
 from leadloop_routing.domain.calendar import WorkingCalendar
 from leadloop_routing.domain.delivery import Delivery, Subscription
 from leadloop_routing.domain.fields import fields_of, from_attributes
+from leadloop_routing.entrypoints import examples
 
 
 class Absence(BaseModel):
@@ -62,7 +63,7 @@ class WorkingHours(BaseModel):
 class RepIn(BaseModel):
     """A rep as the API takes it."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [examples.REP_IN]})
     name: str = Field(min_length=1, max_length=200)
     email: EmailStr
     teams: list[Annotated[str, Field(max_length=100)]] = Field(min_length=1)
@@ -76,23 +77,27 @@ class RepIn(BaseModel):
 
 
 class RepOut(RepIn):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [examples.REP_OUT]})
     rep_id: str
 
 
 class AccountIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [examples.ACCOUNT_IN]})
     name: str = Field(min_length=1, max_length=200)
     owner_rep_id: str = Field(min_length=1, max_length=100)
 
 
 class SubscriptionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [examples.SUBSCRIPTION_IN]}
+    )
     url: Annotated[AnyHttpUrl, UrlConstraints(max_length=2048)]
     event_types: list[Annotated[str, Field(max_length=100)]] = ["leadloop.lead.assigned.v1"]
     description: str | None = Field(default=None, max_length=500)
 
 
 class SubscriptionOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.SUBSCRIPTION_OUT]})
     subscription_id: str
     url: str
     event_types: list[str]
@@ -103,6 +108,7 @@ class SubscriptionOut(BaseModel):
 
 
 class DeliveryOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [examples.DELIVERY_OUT]})
     delivery_id: str
     subscription_id: str
     event_id: str

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
 from leadloop_contract.agreement import AgreementInvalid
 from leadloop_platform.auth.guard import require_scope
@@ -27,11 +27,37 @@ from leadloop_scoring.adapters.repository import SqlRepository
 from leadloop_scoring.adapters.uow import SqlUnitOfWork
 from leadloop_scoring.adapters.views import score_view
 from leadloop_scoring.domain.agreements import StoredAgreement, VersionConflict
+from leadloop_scoring.entrypoints.examples import AGREEMENT_EXAMPLE, AGREEMENT_YAML, SCORE_EXAMPLE
 from leadloop_scoring.handlers import PublishAgreement
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 BY_PUBLICATION = page_request(datetime, str)
 ANY_READER = require_scope("reports:read")
+
+
+class AgreementOut(BaseModel):
+    """A published agreement version: its stored document and checksum (its ETag)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [AGREEMENT_EXAMPLE]})
+    version: str
+    checksum: str
+    published_at: datetime
+    document: dict[str, Any]
+
+
+class Published(AgreementOut):
+    """What publishing did: a new version (or none), and how many leads wait to be re-scored."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [AGREEMENT_EXAMPLE | {"created": True, "leads_to_rescore": 1840}]
+        }
+    )
+    created: bool
+    leads_to_rescore: int
+
+
+UNCHANGED_EXAMPLE = AGREEMENT_EXAMPLE | {"created": False, "leads_to_rescore": 0}
 
 
 def _agreement_body(stored: StoredAgreement) -> dict[str, Any]:
@@ -49,7 +75,10 @@ def _agreement_body(stored: StoredAgreement) -> dict[str, Any]:
     dependencies=[Depends(ANY_READER)],
     responses={
         200: {
-            "content": {"application/yaml": {"schema": {"type": "object"}}},
+            "model": AgreementOut,
+            "content": {
+                "application/yaml": {"schema": {"type": "object"}, "example": AGREEMENT_YAML}
+            },
             "headers": {"ETag": ETAG_HEADER},
         },
         304: {
@@ -117,15 +146,23 @@ async def list_agreement_versions(
 @router.post(
     "/agreement",
     status_code=201,
+    response_model=Published,
     summary="Publish a new agreement version (YAML body); ?rescore=true re-scores every lead",
     responses={
+        200: {
+            "model": Published,
+            "description": "this version with this content was published before: nothing new",
+            "content": {"application/json": {"example": UNCHANGED_EXAMPLE}},
+        },
         422: {"description": "every error with its path"},
         409: {"description": "the version exists with other content"},
     },
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/yaml": {"schema": {"type": "object"}}},
+            "content": {
+                "application/yaml": {"schema": {"type": "object"}, "example": AGREEMENT_YAML}
+            },
         }
     },
 )
@@ -157,7 +194,10 @@ async def publish_agreement(
     "/leads/{lead_id}/score",
     summary="The lead's current score, its breakdown and its stage history",
     dependencies=[Depends(ANY_READER)],
-    responses={404: {"description": "scoring knows no such lead"}},
+    responses={
+        200: {"content": {"application/json": {"example": SCORE_EXAMPLE}}},
+        404: {"description": "scoring knows no such lead"},
+    },
 )
 async def get_score(request: Request, lead_id: str) -> dict[str, Any]:
     async with request.app.state.engine.connect() as conn:
