@@ -77,7 +77,7 @@ class FakeRepository:
     async def erase(self, lead_id: str, at: datetime) -> None:
         lead = self.leads.get(lead_id) or ScoredLead(lead_id, stage_changed_at=at, captured_at=at)
         self.leads[lead_id] = replace(
-            lead, profile=None, breakdown=[], erased_at=at, next_rescore_at=None
+            lead, profile=None, breakdown=[], external_ids={}, erased_at=at, next_rescore_at=None
         )
         for activity_id, (owner, fact) in self.activities.items():
             if owner == lead_id:

@@ -118,7 +118,7 @@ async def score_captured_lead(
     lead = await _lead(uow, data.lead_id, data.submitted_at)
     if lead.erased_at is not None:
         return
-    lead.captured(data.profile, data.source, data.campaign, data.submitted_at)
+    lead.captured(data.profile, data.source, data.campaign, data.submitted_at, data.external_ids)
     await rescore(uow, lead, context, Cause.of(event))
 
 
@@ -199,6 +199,7 @@ async def rescore(
                 campaigns=lead.campaigns,
                 first_seen_at=lead.captured_at,
                 timeline_limit=context.timeline_limit,
+                external_ids=lead.external_ids,
             )
         await _move(uow, lead, move, version, cause, now, intelligence)
     lead.decay_due(next_rescore_at(agreement, facts, now), now)

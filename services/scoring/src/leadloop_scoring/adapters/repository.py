@@ -201,7 +201,14 @@ class SqlRepository:
         await self.conn.execute(
             leads.update()
             .where(leads.c.lead_id == lead_id)
-            .values(profile=None, breakdown=[], erased_at=at, next_rescore_at=None, updated_at=at)
+            .values(
+                profile=None,
+                breakdown=[],
+                external_ids={},
+                erased_at=at,
+                next_rescore_at=None,
+                updated_at=at,
+            )
         )
         await self.conn.execute(
             activities.update().where(activities.c.lead_id == lead_id).values(url=None)

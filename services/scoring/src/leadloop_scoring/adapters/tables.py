@@ -45,6 +45,7 @@ leads = sa.Table(
     sa.Column("recycled_at", TS),
     sa.Column("next_rescore_at", TS),
     sa.Column("erased_at", TS),
+    sa.Column("external_ids", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
     sa.Column("updated_at", TS, nullable=False),
     sa.Index(
         "ix_scoring_leads_rescore",

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from leadloop_contract.bounds import MAX_ITEMS
 from leadloop_contract.profile import LeadProfile
+from leadloop_contract.values import ExternalIds
 from leadloop_events.lifecycle import LeadIntelligence, TimelineEntry
 from leadloop_scoring.domain.interest import ActivityFact
 from leadloop_scoring.domain.rules import Score
@@ -31,6 +32,7 @@ def lead_intelligence(
     campaigns: Sequence[str],
     first_seen_at: datetime | None,
     timeline_limit: int,
+    external_ids: ExternalIds | None = None,
 ) -> LeadIntelligence:
     """Who, why, what they did (most recent first) and where they came from (most recent)."""
     latest = sorted(facts, key=lambda f: f.occurred_at, reverse=True)
@@ -53,4 +55,5 @@ def lead_intelligence(
         sources=most_recent(sources),
         campaigns=most_recent(campaigns),
         first_seen_at=first_seen_at,
+        external_ids=dict(external_ids or {}),
     )

@@ -12,7 +12,7 @@ from datetime import datetime
 from leadloop_contract.bounds import MAX_ITEMS
 from leadloop_contract.lifecycle import Transition
 from leadloop_contract.profile import LeadProfile
-from leadloop_contract.values import Grade, Stage
+from leadloop_contract.values import ExternalIds, Grade, Stage
 from leadloop_events.envelope import CloudEvent
 from leadloop_events.lifecycle import LeadIntelligence, LeadScored, LeadStageChanged, ScoreLine
 from leadloop_scoring.domain.rules import Score
@@ -47,6 +47,8 @@ class ScoredLead:
     recycled_at: datetime | None = None
     next_rescore_at: datetime | None = None
     erased_at: datetime | None = None
+    # The lead's ids in other systems, as intake last announced them (hubspot, salesforce).
+    external_ids: ExternalIds = field(default_factory=dict)
     is_new: bool = False
     # What this unit of work added, for the repository to append (not rewrite) in storage.
     added_sources: list[str] = field(default_factory=list)
@@ -67,10 +69,18 @@ class ScoredLead:
             _remember(self.campaigns, self.added_campaigns, campaign[:CAMPAIGN_CHARS])
 
     def captured(
-        self, profile: LeadProfile, source: str | None, campaign: str | None, at: datetime
+        self,
+        profile: LeadProfile,
+        source: str | None,
+        campaign: str | None,
+        at: datetime,
+        external_ids: ExternalIds | None = None,
     ) -> None:
-        """A form fill: the latest profile, its source and campaign, the earliest capture."""
+        """A form fill: the latest profile, its source and campaign, the earliest capture, and
+        the ids other systems know the lead by (merged: an older record without them erases
+        none)."""
         self.profile = profile
+        self.external_ids = {**self.external_ids, **(external_ids or {})}
         self.came_through(source, campaign)
         self.captured_at = min(self.captured_at, at) if self.captured_at else at
 
