@@ -17,7 +17,8 @@
   /crm/v4/objects/{type}/{id}/associations/{toType}` → `{"results": [{"toObjectId",
   "associationTypes": [{"category", "typeId", "label"}]}]}`.
 - Owners (https://developers.hubspot.com/docs/api/crm/owners): `GET /crm/v3/owners?limit&after
-  &archived`, paged by `paging.next.after`.
+  &archived`, paged by `paging.next.after`; each owner "and if applicable, team information":
+  `"teams": [{"id": "178588", "name": "West Coast Sales", "primary": true}, ...]`.
 - Rate limit (https://developers.hubspot.com/docs/api/usage-details): 429 with
   `{"status": "error", "message": "You have reached your secondly limit.", "errorType":
   "RATE_LIMIT", "correlationId", "policyName": "SECONDLY", "requestId"}` and `Retry-After`.
@@ -124,9 +125,22 @@ class FakeHubSpot:
         back = REVERSE_TYPE.get(type_id, type_id)
         self.associations.setdefault((to_type, to_id, from_type), {})[from_id] = back
 
-    def add_owner(self, email: str, first: str, last: str, *, archived: bool = False) -> str:
-        """An owner (a HubSpot user) as the owners API lists it; returns its id."""
+    def add_owner(
+        self,
+        email: str,
+        first: str,
+        last: str,
+        *,
+        archived: bool = False,
+        teams: tuple[str, ...] = (),
+    ) -> str:
+        """An owner (a HubSpot user) as the owners API lists it, in `teams` (the first one
+        primary); returns its id."""
         oid = str(next(self._ids))
+        team_list = [
+            {"id": str(178_000 + sum(map(ord, name))), "name": name, "primary": i == 0}
+            for i, name in enumerate(teams)
+        ]
         self.owners.append(
             {
                 "id": oid,
@@ -139,6 +153,7 @@ class FakeHubSpot:
                 "createdAt": now(),
                 "updatedAt": now(),
                 "archived": archived,
+                **({"teams": team_list} if team_list else {}),
             }
         )
         return oid

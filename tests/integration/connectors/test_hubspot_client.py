@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
+
 from leadloop_connectors.http import AuthFailed, PermanentError, RateLimited, TransientError
 from leadloop_connectors.hubspot import TASK_TO_CONTACT, HubSpotClient
-
 from tests.vendors.hubspot import FakeHubSpot, serve_hubspot
 
 DUE = datetime(2026, 11, 30, 9, 30, tzinfo=UTC)
@@ -209,3 +209,17 @@ async def test_a_bad_token_is_auth_failed_and_a_5xx_transient(
         with pytest.raises(TransientError):
             await fresh.get_contact(ana)
         assert await fresh.get_contact(ana) is not None
+
+
+async def test_owners_carry_their_teams_primary_first_and_their_type(
+    fake: FakeHubSpot, client: HubSpotClient
+) -> None:
+    fake.add_owner("rep-alice@leadloop.example", "Alice", "Rep", teams=("Nordics", "Inbound"))
+    fake.add_owner("rep-bo@leadloop.example", "Bo", "Rep")
+    # HubSpot does not promise the primary team comes first in the array.
+    fake.owners[0]["teams"].reverse()
+    fake.owners[1]["type"] = "QUEUE"
+    alice, bo = await client.list_owners()
+    assert [(t.name, t.primary) for t in alice.teams] == [("Nordics", True), ("Inbound", False)]
+    assert alice.teams[0].id and alice.type == "PERSON"
+    assert (bo.teams, bo.type) == ((), "QUEUE")

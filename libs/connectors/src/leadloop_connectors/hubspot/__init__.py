@@ -1,7 +1,7 @@
 """HubSpot: the CRM client, the Webhooks API events and the v3 request signature."""
 
 from .client import ALERT_ID_PROPERTY, DEFAULT_API_URL, TASK_TO_CONTACT, HubSpotClient
-from .objects import CrmObject, Deal, Engagement, Owner
+from .objects import CrmObject, Deal, Engagement, Owner, OwnerTeam
 from .signature import SignatureInvalid, canonical_uri, signature_v3, signed_headers, verify_v3
 from .webhooks import WebhookEvent, destination, is_event_array, parse_event, parse_events
 
@@ -14,6 +14,7 @@ __all__ = [
     "Engagement",
     "HubSpotClient",
     "Owner",
+    "OwnerTeam",
     "SignatureInvalid",
     "WebhookEvent",
     "canonical_uri",

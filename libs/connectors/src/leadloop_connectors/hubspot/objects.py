@@ -39,8 +39,17 @@ class CrmObject:
 
 
 @dataclass(frozen=True)
+class OwnerTeam:
+    """A HubSpot team an owner belongs to (`primary`: the owner's main team)."""
+
+    id: str
+    name: str
+    primary: bool = False
+
+
+@dataclass(frozen=True)
 class Owner:
-    """A CRM owner: the id to assign records to, and who it is."""
+    """A CRM owner: the id to assign records to, who it is, and its teams (primary first)."""
 
     id: str
     email: str | None
@@ -48,6 +57,8 @@ class Owner:
     last_name: str | None
     archived: bool = False
     user_id: int | None = None
+    teams: tuple[OwnerTeam, ...] = ()
+    type: str = "PERSON"
 
     @property
     def active(self) -> bool:
@@ -99,8 +110,14 @@ def crm_object(body: Any) -> CrmObject:
 
 
 def owner(body: dict[str, Any]) -> Owner:
-    """One entry of the owners API's results."""
+    """One entry of the owners API's results (`teams`: `[{"id", "name", "primary"}]` when the
+    owner is in teams; `type`: PERSON or QUEUE)."""
     user_id = body.get("userId")
+    teams = [
+        OwnerTeam(str(t["id"]), str(t.get("name") or ""), bool(t.get("primary", False)))
+        for t in body.get("teams") or []
+        if isinstance(t, dict) and t.get("id") is not None
+    ]
     return Owner(
         id=str(body["id"]),
         email=body.get("email"),
@@ -108,6 +125,8 @@ def owner(body: dict[str, Any]) -> Owner:
         last_name=body.get("lastName"),
         archived=bool(body.get("archived", False)),
         user_id=user_id if isinstance(user_id, int) else None,
+        teams=tuple(sorted(teams, key=lambda t: not t.primary)),
+        type=str(body.get("type") or "PERSON"),
     )
 
 
