@@ -5,10 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from email.utils import format_datetime
 
+import httpx
 import pytest
 
 from leadloop_connectors.http import (
     DEFAULT_RETRY_AFTER_S,
+    ApiClient,
     AuthFailed,
     PermanentError,
     RateLimited,
@@ -65,3 +67,19 @@ def test_the_configured_api_host_is_allowed_and_others_are_still_refused() -> No
     assert policy.check_url("http://127.0.0.1:8123/crm/v3/owners") == ("127.0.0.1", 8123)
     with pytest.raises(RefusedTarget):
         policy.check_url("http://169.254.169.254/latest/meta-data")
+
+
+@pytest.mark.parametrize(("status", "asked"), [(401, [False, True]), (403, [False])])
+async def test_only_a_401_spends_a_token_refresh(status: int, asked: list[bool]) -> None:
+    tokens: list[bool] = []
+
+    async def token(refresh: bool) -> str:
+        tokens.append(refresh)
+        return "t"
+
+    answer = httpx.MockTransport(lambda request: httpx.Response(status, json={"message": "no"}))
+    api = ApiClient("http://127.0.0.1:9", token, client=httpx.AsyncClient(transport=answer))
+    async with api:
+        with pytest.raises(AuthFailed):
+            await api.call("GET", "/x")
+    assert tokens == asked

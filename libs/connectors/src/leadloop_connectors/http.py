@@ -41,7 +41,11 @@ class RateLimited(ConnectorError):
 
 
 class AuthFailed(ConnectorError):
-    """401/403 (after one token refresh where the flow has one): the credentials are wrong."""
+    """401/403 (a 401 after one token refresh): the credentials are wrong or lack a scope."""
+
+    def __init__(self, message: str, status: int = 401) -> None:
+        super().__init__(message)
+        self.status = status
 
 
 class PermanentError(ConnectorError):
@@ -107,7 +111,7 @@ def classify(reply: Reply) -> ApiReply:
     if status == 429:
         raise RateLimited(retry_after(reply.headers.get("retry-after")))
     if status in (401, 403):
-        raise AuthFailed(f"HTTP {status}: {detail}" if detail else f"HTTP {status}")
+        raise AuthFailed(f"HTTP {status}: {detail}" if detail else f"HTTP {status}", status)
     if 400 <= status < 500:
         raise PermanentError(status, detail)
     raise TransientError(f"HTTP {status}: {detail}" if detail else f"HTTP {status}")
@@ -115,6 +119,8 @@ def classify(reply: Reply) -> ApiReply:
 
 TokenSource = Callable[[bool], Awaitable[str]]
 """Gives the bearer token; called with True after a 401 to get a fresh one."""
+Classifier = Callable[[Reply], ApiReply]
+"""Turns a reply into its answer or its typed error (a vendor's own conventions over `classify`)."""
 
 
 class ApiClient:
@@ -128,12 +134,14 @@ class ApiClient:
         policy: OutboundPolicy | None = None,
         client: httpx.AsyncClient | None = None,
         user_agent: str = "leadloop/1",
+        classifier: Classifier = classify,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.token = token
         self.policy = policy_for(self.base_url, policy)
         self._client = client
         self.user_agent = user_agent
+        self.classifier = classifier
 
     async def __aenter__(self) -> ApiClient:
         if self._client is None:
@@ -170,7 +178,9 @@ class ApiClient:
         """One call; a 401 refreshes the token and tries once more. Raises ConnectorError."""
         try:
             return await self._call(method, path, json_body, params, content, headers, False)
-        except AuthFailed:
+        except AuthFailed as exc:
+            if exc.status != 401:
+                raise
             return await self._call(method, path, json_body, params, content, headers, True)
 
     async def _call(
@@ -202,7 +212,7 @@ class ApiClient:
             raise PermanentError(0, f"refused target: {exc}") from exc
         except OutboundError as exc:
             raise TransientError(str(exc)) from exc
-        return classify(reply)
+        return self.classifier(reply)
 
 
 def static_token(token: str) -> TokenSource:

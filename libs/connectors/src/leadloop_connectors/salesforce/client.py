@@ -12,8 +12,8 @@ Documented behaviour relied on (https://developer.salesforce.com/docs/atlas.en-u
 - errorcodes.htm: errors are `[{"message": ..., "errorCode": ...}]`; 401 is an expired or
   invalid session (INVALID_SESSION_ID); "403 ... If the error code is REQUEST_LIMIT_EXCEEDED,
   you've exceeded API request limits in your org". That 403 is a rate limit, not a refusal:
-  this client raises RateLimited for it (after ApiClient's one token refresh, which every 403
-  gets first), with a long backoff since the org's API limit is a rolling 24-hour count.
+  this client raises RateLimited for it (its own classifier, so no token refresh is spent on
+  it), with a long backoff since the org's API limit is a rolling 24-hour count.
 """
 
 from __future__ import annotations
@@ -25,12 +25,12 @@ from urllib.parse import quote
 from leadloop_connectors.http import (
     ApiClient,
     ApiReply,
-    AuthFailed,
     RateLimited,
     TransientError,
+    classify,
 )
 from leadloop_connectors.salesforce.auth import ClientCredentials
-from leadloop_platform.outbound import OutboundPolicy
+from leadloop_platform.outbound import OutboundPolicy, Reply
 
 DEFAULT_API_VERSION = "v62.0"
 LEAD_EXTERNAL_FIELD = "Leadloop_Id__c"
@@ -82,6 +82,14 @@ def lead_body(fields: dict[str, Any]) -> dict[str, Any]:
     return body
 
 
+def classify_reply(reply: Reply) -> ApiReply:
+    """Salesforce's conventions over the shared ones: a 403 REQUEST_LIMIT_EXCEEDED is the org's
+    rolling 24-hour API limit, so a rate limit with a long backoff, not a refusal."""
+    if reply.status_code == 403 and LIMIT_EXCEEDED.encode() in reply.body:
+        raise RateLimited(LIMIT_BACKOFF_S, f"Salesforce {LIMIT_EXCEEDED}")
+    return classify(reply)
+
+
 class SalesforceClient:
     """A thin client of one org's REST API, authenticated by the client credentials flow."""
 
@@ -94,7 +102,7 @@ class SalesforceClient:
         api_version: str = DEFAULT_API_VERSION,
     ) -> None:
         self.token = ClientCredentials(instance_url, client_id, client_secret, policy=policy)
-        self.api = ApiClient(instance_url, self.token, policy=policy)
+        self.api = ApiClient(instance_url, self.token, policy=policy, classifier=classify_reply)
         self.data_path = f"/services/data/{api_version}"
 
     async def __aenter__(self) -> SalesforceClient:
@@ -105,12 +113,7 @@ class SalesforceClient:
         await self.api.aclose()
 
     async def _call(self, method: str, path: str, **kwargs: Any) -> ApiReply:
-        try:
-            return await self.api.call(method, path, **kwargs)
-        except AuthFailed as exc:
-            if LIMIT_EXCEEDED in str(exc):
-                raise RateLimited(LIMIT_BACKOFF_S, f"Salesforce {LIMIT_EXCEEDED}") from exc
-            raise
+        return await self.api.call(method, path, **kwargs)
 
     def _sobject_path(self, sobject: str, *parts: str) -> str:
         tail = "".join("/" + quote(part, safe="") for part in parts)
