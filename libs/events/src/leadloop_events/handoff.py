@@ -3,12 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 
+from pydantic import Field, StringConstraints
+
+from leadloop_contract.values import ExternalId
 from leadloop_events import topics
 from leadloop_events.bounds import Email, Note, Text
 from leadloop_events.envelope import EventData
 from leadloop_events.lifecycle import LeadIntelligence
+
+MAX_CRM_IDS = 8
+"""CRM ids of one rep: one per CRM (hubspot, salesforce today; room for a few more)."""
+CrmSystem = Annotated[
+    str, StringConstraints(min_length=1, max_length=40, pattern=r"^[a-z][a-z0-9_]*$")
+]
+CrmIds = Annotated[dict[CrmSystem, ExternalId], Field(max_length=MAX_CRM_IDS)]
+"""A rep's ids in the CRMs, by system: `{"hubspot": "<owner id>", "salesforce": "<User id>"}`.
+Keys are not limited to today's systems, so a consumer that knows fewer CRMs still reads it."""
 
 
 class LeadAssigned(EventData):
@@ -22,6 +34,11 @@ class LeadAssigned(EventData):
     owner_rep_id: Text | None
     owner_email: Email | None = None
     owner_name: Text | None = None
+    owner_crm_ids: CrmIds = Field(
+        default_factory=dict,
+        description="the owner's ids in the CRMs (hubspot owner id, salesforce User id), "
+        "where a CRM connector sets the record's owner; absent in older records",
+    )
     team: Text
     business: Literal["new", "existing"]
     sla_deadline: datetime
@@ -42,6 +59,11 @@ class LeadReassigned(EventData):
     from_rep_id: Text | None
     to_rep_id: Text | None
     owner_name: Text | None = None
+    to_crm_ids: CrmIds = Field(
+        default_factory=dict,
+        description="the new owner's ids in the CRMs (hubspot owner id, salesforce User id); "
+        "empty for the team queue; absent in older records",
+    )
     team: Text
     reason: Note
     attempt: int
