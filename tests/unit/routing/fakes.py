@@ -39,8 +39,21 @@ class FakeRepository:
         self.emails: dict[str, Email] = {}  # by dedupe key
         self.erased: list[str] = []
 
-    async def all_reps(self) -> list[Rep]:
+    async def all_reps(self, for_update: bool = False) -> list[Rep]:
         return [self.reps[k] for k in sorted(self.reps)]
+
+    async def rep_by_crm_id(self, system: str, crm_id: str) -> Rep | None:
+        width = 15 if system == "salesforce" else None  # both Salesforce id forms match
+        found = [
+            r
+            for r in self.reps.values()
+            if system in r.crm_ids and r.crm_ids[system][:width] == crm_id[:width]
+        ]
+        return found[0] if found else None
+
+    async def rep_by_email(self, email: str) -> Rep | None:
+        found = [r for r in self.reps.values() if r.email.lower() == email.strip().lower()]
+        return min(found, key=lambda r: (not r.active, r.rep_id)) if found else None
 
     async def reps(self, page: PageRequest) -> list[Rep]:
         return paged(self.reps.values(), lambda r: (r.rep_id,), page)

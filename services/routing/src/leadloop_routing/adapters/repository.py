@@ -55,10 +55,34 @@ class SqlRepository(SqlDeliveries):
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
 
-    async def all_reps(self) -> list[Rep]:
-        """Every rep, by id."""
-        rows = await self.conn.execute(sa.select(reps).order_by(reps.c.rep_id))
+    async def all_reps(self, for_update: bool = False) -> list[Rep]:
+        """Every rep, by id; `for_update` locks them until commit (the owner sync)."""
+        query = sa.select(reps).order_by(reps.c.rep_id)
+        rows = await self.conn.execute(query.with_for_update() if for_update else query)
         return [rep_from_row(r) for r in rows]
+
+    async def rep_by_crm_id(self, system: str, crm_id: str) -> Rep | None:
+        """The rep linked to this CRM owner (`system`: hubspot or salesforce), or None; a
+        Salesforce User id matches in its 15- or 18-character form."""
+        column = reps.c.crm_ids[system].astext
+        if system == "salesforce":
+            match = sa.func.left(column, 15) == crm_id[:15]
+        else:
+            match = column == crm_id
+        row = (await self.conn.execute(sa.select(reps).where(match))).first()
+        return None if row is None else rep_from_row(row)
+
+    async def rep_by_email(self, email: str) -> Rep | None:
+        """The rep with this email (any case), or None; an active one before an inactive one
+        when several share it, then by id."""
+        query = (
+            sa.select(reps)
+            .where(sa.func.lower(reps.c.email) == email.strip().lower())
+            .order_by(reps.c.active.desc(), reps.c.rep_id)
+            .limit(1)
+        )
+        row = (await self.conn.execute(query)).first()
+        return None if row is None else rep_from_row(row)
 
     async def reps(self, page: PageRequest) -> list[Rep]:
         """A page of reps by id (one more than its limit, to tell whether another follows)."""

@@ -31,6 +31,7 @@ def rep_from_row(row: Any) -> Rep:
             Absence(datetime.fromisoformat(a["start"]), datetime.fromisoformat(a["end"]))
             for a in row.out_of_office
         ),
+        crm_ids=dict(row.crm_ids),
     )
 
 
@@ -44,6 +45,7 @@ def rep_row(rep: Rep, now: datetime) -> dict[str, Any]:
             out_of_office=[
                 {"start": a.start.isoformat(), "end": a.end.isoformat()} for a in rep.out_of_office
             ],
+            crm_ids=dict(rep.crm_ids),
         ),
         "timezone": rep.calendar.timezone,
         "work_start": rep.calendar.start,

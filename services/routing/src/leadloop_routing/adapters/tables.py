@@ -30,6 +30,22 @@ reps = sa.Table(
     sa.Column("manager_email", sa.String(320)),
     sa.Column("active", sa.Boolean, nullable=False),
     sa.Column("updated_at", TS, nullable=False),
+    sa.Column("crm_ids", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    sa.Column("synced_from", sa.String(20)),
+    # One rep per CRM owner (a Salesforce id's 15-character form names the user either way).
+    sa.Index(
+        "uq_routing_reps_hubspot_owner",
+        sa.text("(crm_ids ->> 'hubspot')"),
+        unique=True,
+        postgresql_where=sa.text("crm_ids ? 'hubspot'"),
+    ),
+    sa.Index(
+        "uq_routing_reps_salesforce_user",
+        sa.text("left(crm_ids ->> 'salesforce', 15)"),
+        unique=True,
+        postgresql_where=sa.text("crm_ids ? 'salesforce'"),
+    ),
+    sa.Index("ix_routing_reps_email", sa.text("lower(email)")),
 )
 
 accounts = sa.Table(

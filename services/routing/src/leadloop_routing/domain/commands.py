@@ -7,14 +7,16 @@ from datetime import datetime
 
 from leadloop_routing.domain.delivery import Attempt, Email, LeasedDelivery
 from leadloop_routing.domain.model import Account, Rep
+from leadloop_routing.domain.reps_sync import CrmOwner, TeamMapping
 
 
 @dataclass(frozen=True)
 class UpsertRep:
-    """Create or replace a rep."""
+    """Create or replace a rep (`keep_crm_ids`: the stored CRM ids stay, e.g. a PUT without)."""
 
     rep: Rep
     at: datetime
+    keep_crm_ids: bool = False
 
 
 @dataclass(frozen=True)
@@ -99,3 +101,13 @@ class RecordEmailAttempt:
     email: Email
     error: str | None
     now: datetime
+
+
+@dataclass(frozen=True)
+class SyncReps:
+    """Make the reps follow one CRM's owners (read from it just before)."""
+
+    system: str
+    owners: tuple[CrmOwner, ...]
+    teams: TeamMapping
+    at: datetime

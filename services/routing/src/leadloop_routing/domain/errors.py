@@ -11,6 +11,10 @@ class RepNotFound(RoutingError):
     """No rep with this id."""
 
 
+class CrmIdTaken(RoutingError):
+    """Another rep is already linked to this CRM owner (one rep per owner)."""
+
+
 class UnknownOwner(RoutingError):
     """An account names an owner who is not a rep."""
 

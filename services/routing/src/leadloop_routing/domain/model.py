@@ -9,6 +9,10 @@ from typing import Any, Literal
 
 from leadloop_routing.domain.calendar import WorkingCalendar
 
+# The CRMs a rep can be linked to, by the CRM's own id of them: HubSpot's owner id, Salesforce's
+# User id (15 or 18 characters; both forms name the same user).
+CRM_SYSTEMS = ("hubspot", "salesforce")
+
 SkipReason = Literal[
     "inactive",
     "out_of_office",
@@ -40,6 +44,11 @@ class Rep:
     out_of_office: tuple[Absence, ...] = ()
     active: bool = True
     manager_email: str | None = None
+    # {"hubspot": owner id, "salesforce": User id}: who this rep is in each CRM.
+    crm_ids: dict[str, str] = field(default_factory=dict)
+    # The CRM whose owner sync created this rep (it keeps its name, email and teams up to
+    # date); None for a rep an admin created or last replaced, which the sync never renames.
+    synced_from: str | None = None
 
 
 @dataclass(frozen=True)

@@ -21,7 +21,7 @@ from leadloop_platform.http.paging import Page, PageRequest, page_example, page_
 from leadloop_platform.http.problems import Problem
 from leadloop_routing.adapters.uow import SqlUnitOfWork
 from leadloop_routing.domain.commands import DeactivateRep, UpsertAccount, UpsertRep
-from leadloop_routing.domain.errors import RepNotFound, UnknownOwner
+from leadloop_routing.domain.errors import CrmIdTaken, RepNotFound, UnknownOwner
 from leadloop_routing.domain.model import Account, Rep
 from leadloop_routing.entrypoints import examples
 from leadloop_routing.entrypoints.schemas import (
@@ -115,7 +115,7 @@ def rep_etag(rep: Rep) -> str:
     response_model=RepOut,
     dependencies=[ADMIN],
     summary="Create or replace a rep (If-Match: only if unchanged since read)",
-    responses=CONDITIONAL,
+    responses=CONDITIONAL | {409: {"description": "another rep has one of these CRM ids"}},
 )
 async def upsert_rep(request: Request, response: Response, rep_id: RepId, body: RepIn) -> RepOut:
     hours = body.working_hours
@@ -126,14 +126,17 @@ async def upsert_rep(request: Request, response: Response, rep_id: RepId, body: 
             "invalid",
             "working_hours.start must be before working_hours.end",
         )
-    command = UpsertRep(rep_of(rep_id, body), datetime.now(UTC))
+    command = UpsertRep(rep_of(rep_id, body), datetime.now(UTC), body.crm_ids is None)
 
     async def upsert_if_matched(uow: SqlUnitOfWork) -> Rep:
         current = await uow.repo.rep(rep_id, for_update=True)  # one If-Match write at a time
         require_match(request, None if current is None else rep_etag(current))
         return await admin.upsert_rep(uow, command)
 
-    rep = await transactions(request).run(upsert_if_matched)
+    try:
+        rep = await transactions(request).run(upsert_if_matched)
+    except CrmIdTaken as exc:
+        raise Problem(409, str(exc), kind="crm-id-taken") from exc
     response.headers["ETag"] = rep_etag(rep)
     return rep_out(rep)
 

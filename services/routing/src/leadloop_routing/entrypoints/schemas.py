@@ -16,7 +16,7 @@ from pydantic import (
     field_validator,
 )
 
-from leadloop_contract.values import TimeZoneName
+from leadloop_contract.values import ExternalIds, TimeZoneName
 from leadloop_routing.domain import model
 from leadloop_routing.domain.assignment import Assignment, assignment_fields
 from leadloop_routing.domain.calendar import WorkingCalendar
@@ -74,11 +74,22 @@ class RepIn(BaseModel):
     out_of_office: list[Absence] = []
     manager_email: EmailStr | None = None
     active: bool = True
+    crm_ids: ExternalIds | None = Field(
+        default=None,
+        description="who the rep is in each CRM: the HubSpot owner id and the Salesforce User "
+        "id (15 or 18 characters); absent keeps the ones stored, {} unlinks; one rep per owner",
+    )
 
 
 class RepOut(RepIn):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [examples.REP_OUT]})
     rep_id: str
+    crm_ids: ExternalIds = Field(default_factory=dict)
+    synced_from: str | None = Field(
+        default=None,
+        description="the CRM whose owner sync created the rep and keeps its name, email, teams "
+        "and active flag; null for a rep an admin created or last replaced (never renamed)",
+    )
 
 
 class AccountIn(BaseModel):
@@ -133,6 +144,8 @@ def rep_of(rep_id: str, body: RepIn) -> model.Rep:
         calendar=WorkingCalendar(hours.timezone, hours.start, hours.end, frozenset(hours.workdays)),
         out_of_office=tuple(model.Absence(a.start, a.end) for a in body.out_of_office),
         manager_email=str(body.manager_email) if body.manager_email else None,
+        crm_ids=dict(body.crm_ids or {}),
+        synced_from=None,  # a rep an admin puts is the admin's
     )
 
 
@@ -152,6 +165,7 @@ def rep_out(rep: model.Rep) -> RepOut:
                 leave_out={"calendar"},
                 teams=list(rep.teams),
                 out_of_office=[{"start": a.start, "end": a.end} for a in rep.out_of_office],
+                crm_ids=dict(rep.crm_ids),
             ),
             "working_hours": working_hours,
         }

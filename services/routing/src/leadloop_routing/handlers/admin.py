@@ -21,6 +21,7 @@ from leadloop_routing.domain.commands import (
 )
 from leadloop_routing.domain.delivery import Delivery, Subscription
 from leadloop_routing.domain.errors import (
+    CrmIdTaken,
     DeliveryNotFound,
     RepNotFound,
     SubscriptionNotFound,
@@ -30,9 +31,17 @@ from leadloop_routing.domain.model import Account, Rep, distribution
 
 
 async def upsert_rep(uow: RoutingUnitOfWork, command: UpsertRep) -> Rep:
-    """Create or replace a rep."""
-    await uow.repo.save_rep(command.rep, command.at)
-    return command.rep
+    """Create or replace a rep; CrmIdTaken when another rep has one of its CRM ids."""
+    rep = command.rep
+    if command.keep_crm_ids:
+        current = await uow.repo.rep(rep.rep_id)
+        rep = dataclasses.replace(rep, crm_ids=dict(current.crm_ids) if current else {})
+    for system, crm_id in rep.crm_ids.items():
+        holder = await uow.repo.rep_by_crm_id(system, crm_id)
+        if holder is not None and holder.rep_id != rep.rep_id:
+            raise CrmIdTaken(f"{system} id {crm_id} is already rep {holder.rep_id}'s")
+    await uow.repo.save_rep(rep, command.at)
+    return rep
 
 
 async def deactivate_rep(uow: RoutingUnitOfWork, command: DeactivateRep) -> Rep:
