@@ -10,9 +10,11 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
+from leadloop_platform.http.paging import PageRequest
 from leadloop_routing.domain.connectors import ConnectorDelivery, ConnectorJob, ConnectorResult
 from leadloop_routing.domain.connectors import JobOutcome as Outcome
 
+from ..fakes import paged
 from .fakes import FakeRepository, FakeTransactions
 
 ASSIGNED = "leadloop.lead.assigned.v1"
@@ -70,12 +72,7 @@ class FakeConnectorDeliveries:
         return True
 
     async def deliveries(
-        self,
-        connector: str | None,
-        status: str | None,
-        lead_id: str | None,
-        limit: int,
-        before: tuple[datetime, str] | None,
+        self, connector: str | None, status: str | None, lead_id: str | None, page: PageRequest
     ) -> list[ConnectorDelivery]:
         found = [
             d
@@ -83,10 +80,8 @@ class FakeConnectorDeliveries:
             if (not connector or d.connector == connector)
             and (not status or d.status == status)
             and (not lead_id or d.lead_id == lead_id)
-            and (before is None or (d.created_at, d.delivery_id) < before)
         ]
-        found.sort(key=lambda d: (d.created_at, d.delivery_id), reverse=True)
-        return found[:limit]
+        return paged(found, lambda d: (d.created_at, d.delivery_id), page, descending=True)
 
     async def redeliver(self, delivery_id: str, at: datetime) -> ConnectorDelivery | None:
         d = self.rows.get(delivery_id)

@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from leadloop_connectors.http import AuthFailed, PermanentError, RateLimited, TransientError
 
+from leadloop_connectors.http import AuthFailed, PermanentError, RateLimited, TransientError
 from leadloop_routing.adapters.webhook_sender import RETRY_SCHEDULE, next_attempt_delay
 from leadloop_routing.domain.connectors import (
     MAX_ATTEMPTS,

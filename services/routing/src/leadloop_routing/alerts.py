@@ -1,18 +1,22 @@
-"""The lead alert leaves three ways: the event on leads.handoff (always), webhooks to the
-subscribed systems, and an email to the rep. The last two are queued in the same transaction
-as the assignment and sent by workers, each at most once per assignment."""
+"""The lead alert leaves four ways: the event on leads.handoff (always), webhooks to the
+subscribed systems, the enabled connectors (CRM owner and task, Slack message) and an email to
+the rep. The last three are queued in the same transaction as the assignment and performed by
+workers, each at most once per assignment."""
 
 from __future__ import annotations
 
+import json
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from leadloop_events import topics
 from leadloop_events.envelope import CloudEvent, EventData, new_event
+from leadloop_routing.adapters.connector_deliveries import connector_store
 from leadloop_routing.adapters.mailer import build_alert_email
 from leadloop_routing.adapters.ports import RoutingUnitOfWork
+from leadloop_routing.domain.connectors import Connector, ConnectorDelivery
 from leadloop_routing.domain.delivery import Delivery, Email
 from leadloop_routing.domain.model import Rep
 
@@ -34,10 +38,11 @@ class AlertEmail:
 
 @dataclass(frozen=True)
 class Outbound:
-    """Publishes handoff events and queues their webhook deliveries and emails."""
+    """Publishes handoff events and queues their webhook and connector deliveries and emails."""
 
     email_enabled: bool = False
     dashboard_url: str | None = None
+    connectors: tuple[Connector, ...] = field(default=())
 
     async def publish(
         self,
@@ -47,7 +52,8 @@ class Outbound:
         correlation_id: str | None,
         at: datetime,
     ) -> CloudEvent:
-        """Publish a handoff event and queue a delivery to every subscriber of its type."""
+        """Publish a handoff event and queue a delivery to every subscriber of its type and
+        to every enabled connector that handles it."""
         event = new_event(
             data, source=SOURCE, subject=lead_id, correlation_id=correlation_id, time=at
         )
@@ -67,7 +73,36 @@ class Outbound:
                     created_at=at,
                 )
             )
+        await self.queue_connector_jobs(uow, event, lead_id, at)
         return event
+
+    async def queue_connector_jobs(
+        self, uow: RoutingUnitOfWork, event: CloudEvent, lead_id: str, at: datetime
+    ) -> None:
+        """Queue `event` for every connector that handles its type, once per connector."""
+        chosen = [c for c in self.connectors if c.handles(event.type)]
+        if not chosen:
+            return
+        store = connector_store(uow)
+        if store is None:
+            raise TypeError("connectors are enabled but this unit of work keeps no deliveries")
+        payload = json.loads(event.to_bytes())
+        for connector in chosen:
+            await store.queue(
+                ConnectorDelivery(
+                    delivery_id=str(uuid.uuid4()),
+                    connector=connector.name,
+                    event_id=event.id,
+                    event_type=event.type,
+                    lead_id=lead_id,
+                    payload=payload,
+                    status="pending",
+                    attempts=(),
+                    progress={},
+                    next_attempt_at=at,
+                    created_at=at,
+                )
+            )
 
     async def email(self, uow: RoutingUnitOfWork, alert: AlertEmail, at: datetime) -> None:
         """Queue the alert email (once per `alert.key`); nothing when email is off."""

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from leadloop_platform.http.paging import PageRequest, keyset
 from leadloop_routing.adapters.tables import connector_deliveries
 from leadloop_routing.domain.connectors import ConnectorDelivery, JobOutcome
 
@@ -28,22 +29,24 @@ class ConnectorDeliveryStore(Protocol):
     async def lease(self, delivery_ids: Sequence[str], lease_id: str, until: datetime) -> None: ...
     async def record(self, outcome: JobOutcome) -> bool: ...
     async def deliveries(
-        self,
-        connector: str | None,
-        status: str | None,
-        lead_id: str | None,
-        limit: int,
-        before: tuple[datetime, str] | None,
+        self, connector: str | None, status: str | None, lead_id: str | None, page: PageRequest
     ) -> list[ConnectorDelivery]: ...
     async def redeliver(self, delivery_id: str, at: datetime) -> ConnectorDelivery | None: ...
     async def erase(self, lead_id: str) -> None: ...
 
 
+@runtime_checkable
 class ConnectorUnitOfWork(Protocol):
     """A transaction that keeps connector deliveries."""
 
     @property
     def connectors(self) -> ConnectorDeliveryStore: ...
+
+
+def connector_store(uow: object) -> ConnectorDeliveryStore | None:
+    """The connector delivery log `uow` keeps (routing's SqlUnitOfWork always does); None for
+    a unit of work that keeps none (a handler test's fake)."""
+    return uow.connectors if isinstance(uow, ConnectorUnitOfWork) else None
 
 
 def delivery_of(row: Any) -> ConnectorDelivery:
@@ -154,14 +157,9 @@ class SqlConnectorDeliveries:
         return bool(done.rowcount)
 
     async def deliveries(
-        self,
-        connector: str | None,
-        status: str | None,
-        lead_id: str | None,
-        limit: int,
-        before: tuple[datetime, str] | None,
+        self, connector: str | None, status: str | None, lead_id: str | None, page: PageRequest
     ) -> list[ConnectorDelivery]:
-        """The log, newest first: up to `limit` rows older than the key `before`."""
+        """A page of the log, newest first (one more than its limit)."""
         d = connector_deliveries
         query = sa.select(d)
         for column, value in ((d.c.connector, connector), (d.c.status, status)):
@@ -169,9 +167,7 @@ class SqlConnectorDeliveries:
                 query = query.where(column == value)
         if lead_id:
             query = query.where(d.c.lead_id == lead_id)
-        if before is not None:
-            query = query.where(sa.tuple_(d.c.created_at, d.c.delivery_id) < sa.tuple_(*before))
-        query = query.order_by(d.c.created_at.desc(), d.c.delivery_id.desc()).limit(limit)
+        query = keyset(query, [d.c.created_at, d.c.delivery_id], page, descending=True)
         return [delivery_of(r) for r in await self.conn.execute(query)]
 
     async def redeliver(self, delivery_id: str, at: datetime) -> ConnectorDelivery | None:

@@ -19,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from leadloop_connectors.http import ConnectorError, PermanentError, RateLimited
-
 from leadloop_db.uow import Transactions
 from leadloop_routing import metrics
 from leadloop_routing.adapters.uow import SqlUnitOfWork

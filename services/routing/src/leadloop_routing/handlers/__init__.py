@@ -10,20 +10,25 @@ UpsertRep, DeactivateRep, UpsertAccount, SubscribeWebhook, CancelSubscription, R
                                  -> the admin commands of the same names (handlers.admin)
 LeaseDeliveries, RecordDeliveryAttempt, LeaseEmail, RecordEmailAttempt
                                  -> the short transactions around each send (handlers.deliveries)
+LeaseConnectorJobs, RecordConnectorAttempt, RedeliverConnectorJob
+                                 -> the same around each CRM/Slack job (handlers.connectors)
 """
 
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 
 from leadloop_events.agreement import AgreementPublished
 from leadloop_events.feedback import LeadStatusChanged, LeadTouched
 from leadloop_events.intake import LeadErased
 from leadloop_events.lifecycle import LeadStageChanged
 from leadloop_routing import metrics
+from leadloop_routing.adapters.connectors import build_connectors
 from leadloop_routing.adapters.uow import SqlUnitOfWork
 from leadloop_routing.alerts import Outbound
 from leadloop_routing.config import Settings
+from leadloop_routing.domain.connectors import Connector
 from leadloop_routing.handlers.admin import (
     cancel_subscription,
     deactivate_rep,
@@ -43,9 +48,15 @@ from leadloop_routing.handlers.leads import assign_lead, erase_lead, stop_sla_ti
 from leadloop_runtime import Registry
 
 
-def outbound_of(settings: Settings) -> Outbound:
-    """The alert channels as configured: email only when an SMTP host is set."""
-    return Outbound(email_enabled=bool(settings.smtp_host), dashboard_url=settings.dashboard_url)
+def outbound_of(settings: Settings, connectors: Sequence[Connector] | None = None) -> Outbound:
+    """The alert channels as configured: email only when an SMTP host is set; the connectors
+    whose credentials are set (built from adapters.connectors unless given)."""
+    enabled = build_connectors(settings) if connectors is None else connectors
+    return Outbound(
+        email_enabled=bool(settings.smtp_host),
+        dashboard_url=settings.dashboard_url,
+        connectors=tuple(enabled),
+    )
 
 
 def registry(

@@ -8,6 +8,7 @@ import dataclasses
 import uuid
 from datetime import datetime
 
+from leadloop_platform.http.paging import PageRequest
 from leadloop_routing.adapters.connector_deliveries import ConnectorUnitOfWork
 from leadloop_routing.adapters.webhook_sender import next_attempt_delay
 from leadloop_routing.domain.connectors import (
@@ -58,11 +59,10 @@ async def list_connector_deliveries(
     connector: str | None,
     status: str | None,
     lead_id: str | None,
-    limit: int,
-    before: tuple[datetime, str] | None = None,
+    page: PageRequest,
 ) -> list[ConnectorDelivery]:
-    """The connector delivery log, newest first."""
-    return await uow.connectors.deliveries(connector, status, lead_id, limit, before)
+    """A page of the connector delivery log, newest first."""
+    return await uow.connectors.deliveries(connector, status, lead_id, page)
 
 
 async def redeliver_connector_job(
