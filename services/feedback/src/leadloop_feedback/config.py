@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from leadloop_connectors.salesforce import is_salesforce_id
+from leadloop_contract.values import CrmStatus
 from leadloop_events.money import CurrencyCode
 from leadloop_feedback.domain.money import FxRates
+from leadloop_feedback.domain.salesforce_map import DEFAULT_REASON_FIELD
 from leadloop_platform.settings import CommonSettings, OptionalSecret, service_database_url
 
 
@@ -27,3 +30,26 @@ class Settings(CommonSettings):
         description="USD=0.92,JPY=0.0061: units of the reporting currency per unit",
     )
     run_consumer: bool = True
+    # Salesforce Outbound Messages (entrypoints/salesforce_http.py).
+    salesforce_org_id: str | None = Field(
+        default=None, description="the org whose Outbound Messages are accepted (15 or 18 chars)"
+    )
+    salesforce_status_map: dict[str, CrmStatus | None] = Field(
+        default_factory=dict,
+        description='Lead Status -> CRM status over the defaults, JSON: {"Nurture": "recycled"}',
+    )
+    salesforce_reason_field: str = Field(
+        default=DEFAULT_REASON_FIELD, description="the Lead field carrying a rejection's reason"
+    )
+    salesforce_currency: CurrencyCode | None = Field(
+        default=None, description="deals without CurrencyIsoCode; default reporting_currency"
+    )
+
+    @field_validator("salesforce_org_id", mode="before")
+    @classmethod
+    def _org_id(cls, value: object) -> object:
+        if value == "":
+            return None  # an empty variable is not configured
+        if isinstance(value, str) and not is_salesforce_id(value):
+            raise ValueError(f"{value!r} is not a 15- or 18-character Salesforce org id")
+        return value
