@@ -14,7 +14,13 @@ from leadloop_events.catalog import EVENT_TYPES, parse_data, types_on
 from leadloop_events.envelope import CloudEvent, EventData, InvalidEvent, new_event
 from leadloop_events.feedback import DealClosed, LeadStatusChanged, LeadTouched
 from leadloop_events.handoff import LeadAssigned, LeadReassigned, SlaBreached
-from leadloop_events.intake import ActivityRecorded, LeadCaptured, LeadErased, LeadProfile
+from leadloop_events.intake import (
+    ActivityRecorded,
+    CrmNotificationReceived,
+    LeadCaptured,
+    LeadErased,
+    LeadProfile,
+)
 from leadloop_events.lifecycle import LeadIntelligence, LeadScored, LeadStageChanged, ScoreLine
 
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
@@ -36,6 +42,16 @@ SAMPLES: list[EventData] = [
     ),
     ActivityRecorded(lead_id=LEAD, activity_id="a1", activity_type="demo_request", occurred_at=NOW),
     LeadErased(lead_id=LEAD, erased_at=NOW),
+    CrmNotificationReceived(
+        system="hubspot",
+        subscription_type="deal.propertyChange",
+        object_type="deal",
+        object_id="7001",
+        property_name="dealstage",
+        property_value="closedwon",
+        occurred_at=NOW,
+        event_key="62515:deal.propertyChange:7001:100001",
+    ),
     LeadScored(
         lead_id=LEAD,
         fit=60,

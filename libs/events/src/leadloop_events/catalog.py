@@ -9,7 +9,12 @@ from leadloop_events.agreement import AgreementPublished
 from leadloop_events.envelope import CloudEvent, EventData, InvalidEvent
 from leadloop_events.feedback import DealClosed, LeadStatusChanged, LeadTouched
 from leadloop_events.handoff import LeadAssigned, LeadReassigned, SlaBreached
-from leadloop_events.intake import ActivityRecorded, LeadCaptured, LeadErased
+from leadloop_events.intake import (
+    ActivityRecorded,
+    CrmNotificationReceived,
+    LeadCaptured,
+    LeadErased,
+)
 from leadloop_events.lifecycle import LeadScored, LeadStageChanged
 
 EVENT_TYPES: dict[str, type[EventData]] = {
@@ -18,6 +23,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         LeadCaptured,
         ActivityRecorded,
         LeadErased,
+        CrmNotificationReceived,
         LeadScored,
         LeadStageChanged,
         AgreementPublished,

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from leadloop_contract.bounds import FreeForm, Note, Text, Url
 from leadloop_contract.profile import LeadProfile
-from leadloop_contract.values import ACTIVITY_TYPES, ActivityType, ExternalIds
+from leadloop_contract.values import ACTIVITY_TYPES, ActivityType, ExternalIds, ExternalSystem
 from leadloop_events import topics
 from leadloop_events.envelope import EventData
 
@@ -17,6 +17,7 @@ __all__ = [
     "ACTIVITY_TYPES",
     "ActivityRecorded",
     "ActivityType",
+    "CrmNotificationReceived",
     "ExternalIds",
     "LeadCaptured",
     "LeadErased",
@@ -88,3 +89,25 @@ class LeadErased(EventData):
     lead_id: Text
     erased_at: datetime
     reason: Note | None = None
+
+
+class CrmNotificationReceived(EventData):
+    """A CRM told leadloop that sales changed something (a deal, a logged call, meeting or email,
+    a contact's lead status or lifecycle stage). Intake received and verified it at the one
+    target URL and relays it as the CRM sent it (ids only); feedback reads the rest from the
+    CRM and records the touch, status update or deal."""
+
+    event_type: ClassVar[str] = "leadloop.crm.notification_received.v1"
+    topic: ClassVar[str] = topics.INTAKE
+
+    system: ExternalSystem
+    subscription_type: Text = Field(description="as the CRM names it, e.g. deal.propertyChange")
+    object_type: Text = Field(description="contact, deal, call, meeting, email, ...")
+    object_id: Text
+    property_name: Text | None = None
+    property_value: Note | None = None
+    occurred_at: datetime
+    event_key: Text = Field(
+        description="the notification's identity in the CRM (HubSpot: portal, subscription "
+        "type, object and event id): the same key is the same notification, delivered again"
+    )

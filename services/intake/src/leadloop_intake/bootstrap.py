@@ -10,6 +10,7 @@ from leadloop_intake.adapters.tables import outbox
 from leadloop_intake.adapters.uow import SqlUnitOfWork
 from leadloop_intake.config import Settings
 from leadloop_intake.domain import errors
+from leadloop_intake.entrypoints import hubspot_events
 from leadloop_intake.entrypoints.http import router
 from leadloop_platform.http.problems import problem_response
 from leadloop_runtime import Database, Service, build_app
@@ -44,7 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             database=Database("intake", settings, SqlUnitOfWork, outbox),
             registry=handlers.registry(settings),
             run_relay=settings.run_relay,
-            routers=[router],
+            routers=[router, hubspot_events.router],
             body_limits={
                 "/v1/imports": settings.max_import_bytes,
                 "/v1/activities": settings.max_activities_bytes,

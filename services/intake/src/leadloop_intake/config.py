@@ -14,6 +14,10 @@ class Settings(CommonSettings):
     database_url: str = service_database_url("intake")
     hubspot_client_secret: OptionalSecret = None
     hubspot_max_age_s: int = Field(default=300, ge=1)
+    # The private app token intake reads contacts with when the Webhooks API tells it of one
+    # (POST /v1/integrations/hubspot/events); unset: those events are refused with a 503.
+    hubspot_access_token: OptionalSecret = None
+    hubspot_api_url: str = "https://api.hubapi.com"
     # HubSpot industry value -> the agreement's industry, over leadloop_intake.domain.industries'
     # defaults: a JSON object, e.g. {"DENTISTRY": "Healthcare"}.
     hubspot_industry_map: dict[str, str] = Field(default_factory=dict)
