@@ -10,7 +10,10 @@ It follows Slack's published reference:
   can retry"; the body is `{"ok": false, "error": "ratelimited"}`.
 - https://docs.slack.dev/apis/web-api/#posting-json : JSON bodies are read by write methods
   (chat.postMessage, conversations.open); read methods take query or form arguments only.
-- users.lookupByEmail (error `users_not_found`), conversations.open (`{"channel": {"id": "D..."}}`),
+- users.lookupByEmail (error `users_not_found`), users.info
+  (https://docs.slack.dev/reference/methods/users.info: `{"ok": true, "user": {...,
+  "profile": {"email": ...}}}`, the email shown with the users:read.email scope; error
+  `user_not_found`), conversations.open (`{"channel": {"id": "D..."}}`),
   chat.postMessage (`{"ok": true, "channel", "ts", "message"}`; errors `channel_not_found`,
   `no_text`, `invalid_blocks`), conversations.history (newest first; `oldest`, `limit`, `cursor`
   with `response_metadata.next_cursor`; message metadata only with `include_all_metadata`),
@@ -169,6 +172,11 @@ def _lookup_by_email(slack: FakeSlack, args: dict[str, Any]) -> JSONResponse:
     return _ok(user=user) if user else _error("users_not_found")
 
 
+def _info(slack: FakeSlack, args: dict[str, Any]) -> JSONResponse:
+    found = [u for u in slack.users.values() if u["id"] == args.get("user")]
+    return _ok(user=found[0]) if found else _error("user_not_found")
+
+
 def _open(slack: FakeSlack, args: dict[str, Any]) -> JSONResponse:
     users = [u for u in str(args.get("users", "")).split(",") if u]
     known = {u["id"] for u in slack.users.values()}
@@ -248,6 +256,7 @@ def _post_message(slack: FakeSlack, args: dict[str, Any]) -> JSONResponse:
 
 METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], JSONResponse]] = {
     "users.lookupByEmail": _lookup_by_email,
+    "users.info": _info,
     "conversations.open": _open,
     "conversations.history": _history,
     "chat.postMessage": _post_message,

@@ -31,6 +31,7 @@ PUBLIC = {
     "/dashboard/session": "the sign-in form's post: the key travels in the form",
     "/dashboard/sign-out": "only clears the session cookie",
     "/v1/webhooks/hubspot": "HubSpot signs it (X-HubSpot-Signature-v3): test_signatures.py",
+    "/v1/integrations/slack/interactions": "Slack signs it (v0): feedback/test_slack_clicks.py",
 }
 # Fewer background loops: only the HTTP edge is under test here. (Consumers stay: one built
 # and never started is reported unclosed.)

@@ -14,6 +14,7 @@ from leadloop_feedback.domain.money import Exchange
 from leadloop_feedback.entrypoints.crm_http import router as crm_router
 from leadloop_feedback.entrypoints.pages_http import router as pages_router
 from leadloop_feedback.entrypoints.reports_http import router as reports_router
+from leadloop_feedback.entrypoints.slack_http import router as slack_router
 from leadloop_feedback.entrypoints.salesforce_http import router as salesforce_router
 from leadloop_platform.http.problems import problem_response
 from leadloop_runtime import Database, Service, build_app
@@ -40,7 +41,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             consumer_group=settings.consumer_group,
             run_relay=settings.run_relay,
             run_consumer=settings.run_consumer,
-            routers=[crm_router, reports_router, pages_router, salesforce_router],
+            routers=[crm_router, reports_router, pages_router, salesforce_router, slack_router],
             exception_handlers={CrmRefused: _refused},
             state={"exchange": Exchange(settings.reporting_currency, settings.fx_rates)},
         )

@@ -1,4 +1,4 @@
-"""Feedback settings: the shared ones plus the CRM webhook secret."""
+"""Feedback settings: the shared ones plus the CRM webhook secret and the Slack app's."""
 
 from __future__ import annotations
 
@@ -20,6 +20,13 @@ class Settings(CommonSettings):
     consumer_group: str = "leadloop-feedback"
     crm_webhook_secret: OptionalSecret = Field(
         default=None, description="whsec_… secret for CRMs that sign with Standard Webhooks"
+    )
+    slack_signing_secret: OptionalSecret = Field(
+        default=None, description="the Slack app's signing secret: Accept/Reject clicks (v0)"
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api",
+        description="Slack's Web API; a click's response_url must be on hooks.slack.com or here",
     )
     max_crm_items: int = Field(default=1000, ge=1)
     reporting_currency: CurrencyCode = Field(

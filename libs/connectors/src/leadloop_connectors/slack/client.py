@@ -4,16 +4,19 @@ Slack answers almost every call with HTTP 200 and `{"ok": false, "error": "<code
 (https://docs.slack.dev/apis/web-api/#responses); those codes become the typed errors of
 `leadloop_connectors.http`. A rate limit is HTTP 429 with Retry-After in seconds
 (https://docs.slack.dev/apis/web-api/rate-limits), classified by the shared layer.
-Scopes the bot token needs: users:read.email (users.lookupByEmail), im:write
+Scopes the bot token needs: users:read.email (users.lookupByEmail, and users.info's
+profile.email), im:write
 (conversations.open), chat:write, and im:history / channels:history / groups:history
 (conversations.history, to find an alert already posted).
 """
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any
+from urllib.parse import urlsplit
 
 from leadloop_connectors.http import (
     DEFAULT_RETRY_AFTER_S,
@@ -22,11 +25,15 @@ from leadloop_connectors.http import (
     PermanentError,
     RateLimited,
     TransientError,
+    classify,
+    policy_for,
     static_token,
 )
 from leadloop_platform.outbound import OutboundPolicy
 
 DEFAULT_API_URL = "https://slack.com/api"
+RESPONSE_URL_HOSTS = frozenset({"hooks.slack.com"})
+"""Where a click's response_url points (https://docs.slack.dev/interactivity/handling-user-interaction#message_responses)."""
 ALERT_EVENT_TYPE = "leadloop_alert"
 """The metadata event_type of every message leadloop posts for an alert."""
 # How far back post_once looks for an alert it already posted: redeliveries happen within
@@ -107,6 +114,13 @@ class SlackClient:
         body = await self._get("users.lookupByEmail", {"email": email})
         return str(body["user"]["id"])
 
+    async def user_email(self, user_id: str) -> str | None:
+        """The email in `user_id`'s profile (users.info); None when the profile shows none
+        (a bot, or a token without users:read.email); SlackApiError user_not_found."""
+        body = await self._get("users.info", {"user": user_id})
+        email = ((body.get("user") or {}).get("profile") or {}).get("email")
+        return email if isinstance(email, str) and email else None
+
     async def open_dm(self, user_id: str) -> str:
         """The id of the bot's direct message channel with `user_id` (conversations.open)."""
         body = await self._post("conversations.open", {"users": user_id})
@@ -176,3 +190,28 @@ def _carries(message: Mapping[str, Any], alert_key: str) -> bool:
         return False
     payload = metadata.get("event_payload")
     return isinstance(payload, Mapping) and payload.get("alert_key") == alert_key
+
+
+async def respond(
+    response_url: str,
+    message: Mapping[str, Any],
+    *,
+    api_url: str = DEFAULT_API_URL,
+    policy: OutboundPolicy | None = None,
+) -> None:
+    """POST `message` to a click's response_url (no token: the URL is the credential), e.g.
+    `{"replace_original": true, ...}`; only to Slack's hooks host or the configured API's."""
+    host = (urlsplit(response_url).hostname or "").lower()
+    if host not in RESPONSE_URL_HOSTS | {(urlsplit(api_url).hostname or "").lower()}:
+        raise PermanentError(400, f"response_url host {host!r} is not Slack's")
+    guard = policy_for(response_url, policy)
+    async with guard.client() as client:
+        reply = await guard.send(
+            client,
+            "POST",
+            response_url,
+            content=json.dumps(dict(message)).encode(),
+            headers={"content-type": "application/json"},
+        )
+    if not 200 <= reply.status_code < 300:
+        classify(reply)  # raises the typed error of the status
