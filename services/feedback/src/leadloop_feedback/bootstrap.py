@@ -14,8 +14,8 @@ from leadloop_feedback.domain.money import Exchange
 from leadloop_feedback.entrypoints.crm_http import router as crm_router
 from leadloop_feedback.entrypoints.pages_http import router as pages_router
 from leadloop_feedback.entrypoints.reports_http import router as reports_router
-from leadloop_feedback.entrypoints.slack_http import router as slack_router
 from leadloop_feedback.entrypoints.salesforce_http import router as salesforce_router
+from leadloop_feedback.entrypoints.slack_http import router as slack_router
 from leadloop_platform.http.problems import problem_response
 from leadloop_runtime import Database, Service, build_app
 
