@@ -18,6 +18,7 @@ from fastapi import FastAPI
 from leadloop_connectors.http import RateLimited, TransientError
 from leadloop_events import topics
 from leadloop_events.envelope import CloudEvent, new_event
+from leadloop_events.intake import LeadErased
 from leadloop_platform.settings import CommonSettings
 from leadloop_routing.adapters.uow import SqlUnitOfWork
 from leadloop_routing.adapters.webhook_sender import RETRY_SCHEDULE
@@ -275,3 +276,24 @@ async def test_the_log_pages_with_a_cursor_and_refuses_a_foreign_one(start: Star
     assert first["items"][0]["delivery_id"] != second["items"][0]["delivery_id"]
     bad = await routing.http.get("/v1/connector-deliveries", params={"cursor": "bm9wZQ"})
     assert bad.status_code == 422 and bad.json()["errors"][0]["pointer"] == "/query/cursor"
+
+
+async def test_an_erased_lead_leaves_no_job_to_perform(start: Start) -> None:
+    routing = await start(hubspot(), slack())
+    await routing.alert("lead-ERASED")
+    [job, _] = await routing.queued("lead-ERASED", 2)
+    erased = LeadErased(lead_id="lead-ERASED", erased_at=datetime.now(UTC))
+    await produce(
+        routing.settings.kafka_bootstrap_servers,
+        routing.settings.topic(topics.INTAKE),
+        [(b"lead-ERASED", new_event(erased, subject="lead-ERASED").to_bytes())],
+    )
+
+    async def cancelled() -> bool:
+        jobs = await routing.jobs(lead_id="lead-ERASED")
+        return all(j["status"] == "cancelled" for j in jobs)
+
+    await wait_for(cancelled, what="the erased lead's connector jobs cancelled")
+    assert await routing.worker.run_once(datetime.now(UTC)) == 0
+    redeliver = await routing.http.post(f"/v1/connector-deliveries/{job['delivery_id']}/redeliver")
+    assert redeliver.status_code == 404 and routing.hubspot.calls == []
