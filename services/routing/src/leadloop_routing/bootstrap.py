@@ -9,6 +9,7 @@ from leadloop_routing.adapters.tables import outbox, processed_events
 from leadloop_routing.adapters.uow import SqlUnitOfWork
 from leadloop_routing.config import Settings
 from leadloop_routing.entrypoints.http import router
+from leadloop_routing.entrypoints.reps_sync import reps_sync_worker
 from leadloop_routing.entrypoints.workers import (
     RETRIED,
     AlertEmails,
@@ -49,7 +50,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     deliveries = Periodic(
         "webhooks", webhooks.run_once, settings.delivery_interval_s, retry_on=RETRIED
     )
+    reps_sync, reps_sync_loop = reps_sync_worker(db.transactions, settings)
     workers = [
+        *([reps_sync_loop] if reps_sync_loop else []),
         Periodic("sla", sla.run_once, settings.sla_interval_s, retry_on=RETRIED),
         deliveries,
         Periodic("emails", mails.run_once, settings.delivery_interval_s, retry_on=RETRIED),
@@ -70,6 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             workers=workers if settings.run_workers else [],
             state={
                 "sla": sla,
+                "reps_sync": reps_sync,
                 "webhooks": webhooks,
                 "outbound": outbound,
                 "emails": mails,

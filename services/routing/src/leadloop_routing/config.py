@@ -3,6 +3,8 @@ SLA worker."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import Field, SecretStr, field_validator
 
 from leadloop_platform.outbound import AllowList, OutboundPolicy
@@ -45,6 +47,13 @@ class Settings(CommonSettings):
     connector_timeout_s: float = Field(
         default=60.0, gt=0, description="a whole perform (every call of one job), per attempt"
     )
+    # The owner sync (README "Reps from the CRM"): every configured CRM's owners become reps.
+    reps_sync_interval_s: float = Field(default=900.0, ge=0, description="0 turns it off")
+    reps_team_map: dict[
+        Annotated[str, Field(min_length=1, max_length=200)],
+        Annotated[str, Field(min_length=1, max_length=100)],
+    ] = Field(default_factory=dict, description="JSON object: CRM team name -> leadloop team")
+    reps_default_team: str | None = Field(default=None, min_length=1, max_length=100)
     run_consumer: bool = True
     run_workers: bool = True
 
@@ -67,6 +76,10 @@ class Settings(CommonSettings):
             "slack": self.slack_bot_token is not None,
         }
         return tuple(name for name, on in enabled.items() if on)
+
+    def crms(self) -> tuple[str, ...]:
+        """The CRMs whose credentials are set: those the owner sync reads."""
+        return tuple(c for c in self.enabled_connectors() if c in ("hubspot", "salesforce"))
 
     def outbound_policy(self) -> OutboundPolicy:
         """The guard of every webhook call: allowed targets, deadline, body cap."""
