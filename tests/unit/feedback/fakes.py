@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from leadloop_contract.agreement import Agreement
 from leadloop_contract.values import Stage
 from leadloop_feedback.domain.crm import Campaign, Earlier, Handoffs, Item, Kind
+from leadloop_feedback.domain.identity import IdentityKind
 from leadloop_feedback.domain.read_model import (
     Capture,
     DealFact,
@@ -47,6 +48,9 @@ class FakeRepository:
         self.journey: dict[str, JourneyLine] = {}
         self.requests: dict[tuple[str, str], dict[str, Any]] = {}
         self.campaigns: dict[str, Campaign] = {}
+        # (kind, value) -> (lead or rep id, seen_at), as the identity tables
+        self.lead_identities: dict[tuple[str, str], tuple[str, datetime]] = {}
+        self.rep_identities: dict[tuple[str, str], tuple[str, datetime]] = {}
 
     def _set(self, lead_id: str, **values: Any) -> None:
         lead = self.leads.get(lead_id) or ProjectedLead(lead_id)
@@ -129,13 +133,37 @@ class FakeRepository:
     async def forget_journey(self, lead_id: str) -> None:
         self.journey = {k: v for k, v in self.journey.items() if v.lead_id != lead_id}
 
+    async def know_lead_identities(
+        self, lead_id: str, identities: Collection[tuple[IdentityKind, str]], at: datetime
+    ) -> None:
+        _know(self.lead_identities, lead_id, identities, at)
+
+    async def know_rep_identities(
+        self, rep_id: str, identities: Collection[tuple[IdentityKind, str]], at: datetime
+    ) -> None:
+        _know(self.rep_identities, rep_id, identities, at)
+
+    async def forget_lead_identities(self, lead_id: str) -> None:
+        self.lead_identities = {k: v for k, v in self.lead_identities.items() if v[0] != lead_id}
+
+    async def find_lead(self, kind: IdentityKind, value: str) -> str | None:
+        found = self.lead_identities.get((kind, value))
+        if found is None:
+            return None
+        lead = self.leads.get(found[0])
+        return None if lead is not None and lead.erased else found[0]
+
+    async def find_rep(self, kind: IdentityKind, value: str) -> str | None:
+        found = self.rep_identities.get((kind, value))
+        return None if found is None else found[0]
+
     async def claim_request(self, kind: Kind, item: Item, now: datetime) -> bool:
         if (kind, item.crm_event_id) in self.requests:
             return False
         self.requests[(kind, item.crm_event_id)] = {
             "event_id": "pending",
-            "lead_id": item.lead_id,
-            "body": item.model_dump(mode="json"),
+            "lead_id": item.lead,
+            "body": item.facts(json=True),
         }
         return True
 
@@ -166,6 +194,19 @@ class FakeRepository:
 
     async def save_campaign(self, campaign: Campaign) -> None:
         self.campaigns[campaign.campaign_id] = campaign
+
+
+def _know(
+    index: dict[tuple[str, str], tuple[str, datetime]],
+    owner: str,
+    identities: Collection[tuple[IdentityKind, str]],
+    at: datetime,
+) -> None:
+    """Each value names `owner` unless a later event named another (latest wins)."""
+    for key in identities:
+        known = index.get(key)
+        if known is None or known[1] <= at:
+            index[key] = (owner, at)
 
 
 class FakeUnitOfWork(BaseFakeUnitOfWork[FakeRepository]):

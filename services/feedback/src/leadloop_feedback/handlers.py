@@ -1,12 +1,13 @@
 """Feedback's handlers: one async function per event projected and per CRM command.
 
 Events of all four topics fold into the closed-loop read model (and each lead's journey):
-  agreement.published -> agreements           lead.captured -> leads (source, campaign)
-  lead.activity_recorded -> lead campaigns    lead.erased -> the lead forgotten
+  agreement.published -> agreements           lead.captured -> leads, lead identities
+  lead.activity_recorded -> lead campaigns    lead.erased -> the lead (and identities) forgotten
   lead.scored -> lead scores                  lead.stage_changed -> stage_events, lead stage
-  lead.assigned / reassigned -> assignments, reps          lead.sla_breached -> breaches
+  lead.assigned / reassigned -> assignments, reps (and identities)  lead.sla_breached -> breaches
   lead.touched / status_changed / deal.closed -> touches, statuses, deals
 CRM commands (HTTP) decide the sales side and publish on leads.feedback:
+  (each item's lead and rep resolved first: `identities.resolve_items`)
   RecordTouches -> lead.touched   RecordStatusUpdates -> lead.status_changed (with the move)
   RecordDeals -> deal.closed (with the move)                 SetCampaignSpend -> campaigns
 """
@@ -24,7 +25,8 @@ from leadloop_events.envelope import CloudEvent, EventData, new_event
 from leadloop_events.feedback import DealClosed, LeadStatusChanged, LeadTouched
 from leadloop_events.handoff import LeadAssigned, LeadReassigned, SlaBreached
 from leadloop_events.intake import ActivityRecorded, LeadCaptured, LeadErased
-from leadloop_events.lifecycle import LeadScored, LeadStageChanged
+from leadloop_events.lifecycle import LeadIntelligence, LeadScored, LeadStageChanged
+from leadloop_feedback import identities
 from leadloop_feedback.adapters.uow import SqlUnitOfWork
 from leadloop_feedback.config import Settings
 from leadloop_feedback.domain import sales
@@ -71,10 +73,14 @@ async def project_agreement(
 
 
 async def project_capture(uow: FeedbackUnitOfWork, event: CloudEvent, data: LeadCaptured) -> None:
-    """The lead enters the funnel with its first source, campaign, time and company."""
+    """The lead enters the funnel with its first source, campaign, time and company; CRMs may
+    name it by its email or CRM ids from now on."""
     company = data.profile.company
     await uow.repo.capture(
         Capture(data.lead_id, data.source, data.campaign, data.submitted_at, company)
+    )
+    await identities.remember_lead(
+        uow, data.lead_id, data.profile.email, data.external_ids, event.time
     )
 
 
@@ -87,8 +93,9 @@ async def project_activity(
 
 
 async def project_erasure(uow: FeedbackUnitOfWork, event: CloudEvent, data: LeadErased) -> None:
-    """Forget the person (the reports keep the counts)."""
+    """Forget the person (the reports keep the counts), and how CRMs named them."""
     await uow.repo.erase(data.lead_id)
+    await uow.repo.forget_lead_identities(data.lead_id)
 
 
 async def project_score(uow: FeedbackUnitOfWork, event: CloudEvent, data: LeadScored) -> None:
@@ -106,6 +113,8 @@ async def project_stage_change(
             event.id, data.lead_id, data.from_stage, data.to_stage, data.reason, data.changed_at
         )
     )
+    if data.intelligence is not None:
+        await _remember_intelligence(uow, data.lead_id, data.intelligence, event.time)
 
 
 async def project_assignment(
@@ -115,6 +124,10 @@ async def project_assignment(
     if data.owner_rep_id:
         names = {data.owner_rep_id: data.owner_name} if data.owner_name else {}
         await uow.repo.know_reps([data.owner_rep_id], data.assigned_at, names)
+    await identities.remember_rep(
+        uow, data.owner_rep_id, data.owner_email, data.owner_crm_ids, event.time
+    )
+    await _remember_intelligence(uow, data.lead_id, data.intelligence, event.time)
     await uow.repo.add_handoff(
         Handoff(
             data.assignment_id,
@@ -134,7 +147,16 @@ async def project_reassignment(
     named = [r for r in (data.from_rep_id, data.to_rep_id) if r]
     names = {data.to_rep_id: data.owner_name} if data.to_rep_id and data.owner_name else {}
     await uow.repo.know_reps(named, data.reassigned_at, names)
+    await identities.remember_rep(uow, data.to_rep_id, None, data.to_crm_ids, event.time)
     await uow.repo.reassign(Reassignment(data.assignment_id, data.to_rep_id, data.sla_deadline))
+
+
+async def _remember_intelligence(
+    uow: FeedbackUnitOfWork, lead_id: str, intelligence: LeadIntelligence, at: datetime
+) -> None:
+    await identities.remember_lead(
+        uow, lead_id, intelligence.profile.email, intelligence.external_ids, at
+    )
 
 
 async def project_breach(uow: FeedbackUnitOfWork, event: CloudEvent, data: SlaBreached) -> None:
@@ -232,12 +254,13 @@ async def _record(
     """Decide each item in order, publish what is accepted; CrmRefused (nothing kept) if any
     item is refused. A crm_event_id seen before answers its first event id."""
     repo, outcome = uow.repo, Outcome()
-    stages = await repo.stages({i.lead_id for i in items})
+    named = await identities.resolve_items(uow, items, outcome.errors)
+    stages = await repo.stages({i.lead for _, i in named})
     agreement = await repo.current_agreement()
     reasons = list(agreement.rejection_reasons) if agreement else rejection_reasons(None)
-    touches = [i for i in items if isinstance(i, Touch)]
-    handoffs = await repo.handoffs({t.lead_id for t in touches}, {t.rep_id for t in touches})
-    for index, item in enumerate(items):
+    touches = [i for _, i in named if isinstance(i, Touch)]
+    handoffs = await repo.handoffs({t.lead for t in touches}, {t.rep_id or "" for t in touches})
+    for index, item in named:
         if not await repo.claim_request(kind, item, now):
             earlier = await repo.earlier_request(kind, item.crm_event_id)
             if not sales.same(item, earlier.body):
@@ -249,10 +272,10 @@ async def _record(
         if isinstance(decision, sales.Problem):
             outcome.errors.append(decision.error(index))
             continue
-        event = new_event(decision.event(), source=SOURCE, subject=item.lead_id, time=now)
+        event = new_event(decision.event(), source=SOURCE, subject=item.lead, time=now)
         uow.publish(topics.FEEDBACK, event)
         if decision.move is not None:
-            await repo.decide_stage(item.lead_id, decision.move.to_stage, now)
+            await repo.decide_stage(item.lead, decision.move.to_stage, now)
         await repo.settle_request(kind, item.crm_event_id, event.id)
         outcome.accepted.append(_answer(item, event.id, duplicate=False))
     if outcome.errors:

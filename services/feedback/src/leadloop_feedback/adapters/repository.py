@@ -1,5 +1,6 @@
-"""Feedback's repository on Postgres: the read model's writes (`ReadModelWrites`) and the CRM's
-calls (idempotency by the CRM's event id, the stages feedback decides, campaign costs)."""
+"""Feedback's repository on Postgres: the read model's writes (`ReadModelWrites`), the identity
+indexes (`IdentityIndex`) and the CRM's calls (idempotency by the CRM's event id, the stages
+feedback decides, campaign costs)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from leadloop_contract.agreement import Agreement, ParsedAgreements
 from leadloop_contract.values import Stage
+from leadloop_feedback.adapters.identities import IdentityIndex
 from leadloop_feedback.adapters.read_model import ReadModelWrites
 from leadloop_feedback.adapters.tables import (
     agreements,
@@ -40,7 +42,7 @@ async def newest_agreement(conn: AsyncConnection) -> Agreement | None:
     return None if row is None else PARSED.parse(row.version, row.document)
 
 
-class SqlRepository(ReadModelWrites):
+class SqlRepository(ReadModelWrites, IdentityIndex):
     """Feedback's state inside one transaction."""
 
     def __init__(self, conn: AsyncConnection) -> None:
@@ -54,9 +56,9 @@ class SqlRepository(ReadModelWrites):
                 kind=kind,
                 crm_event_id=item.crm_event_id,
                 event_id="pending",
-                lead_id=item.lead_id,
+                lead_id=item.lead,
                 received_at=now,
-                body=item.model_dump(mode="json"),
+                body=item.facts(json=True),
             )
             .on_conflict_do_nothing()
             .returning(crm_requests.c.crm_event_id)

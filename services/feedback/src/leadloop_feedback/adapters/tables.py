@@ -1,5 +1,6 @@
 """Feedback's schema: the closed-loop read model built from all four topics, CRM idempotency,
-campaign costs. It holds no personal data: reports need sources, stages, reps and money."""
+campaign costs. It holds no personal data: reports need sources, stages, reps and money. The
+identity indexes keep an email only as the SHA-256 of its normalised form, never the address."""
 
 from __future__ import annotations
 
@@ -63,6 +64,28 @@ reps = sa.Table(
     sa.Column("name", sa.String(500)),
 )
 """Every rep a hand-off named (assigned, or reassigned from or to): who may touch a lead."""
+
+
+def identity_table(name: str, owner: str, owner_type: sa.String) -> sa.Table:
+    """(kind, value) -> the one lead or rep it names: kind `email` (value: the SHA-256 hex of
+    the normalised address, never the address), `hubspot` or `salesforce` (the CRM's id).
+    `seen_at` is the time of the event that said so: a later event wins the value."""
+    return sa.Table(
+        name,
+        metadata,
+        sa.Column("kind", sa.String(20), primary_key=True),
+        sa.Column("value", sa.String(64), primary_key=True),
+        sa.Column(owner, owner_type, nullable=False, index=True),
+        sa.Column("seen_at", TS, nullable=False),
+    )
+
+
+lead_identities = identity_table("lead_identities", "lead_id", sa.String(64))
+"""How CRMs may name a lead: filled from lead.captured and an SQL's intelligence, erased with
+the lead."""
+rep_identities = identity_table("rep_identities", "rep_id", sa.String(500))
+"""How CRMs may name a rep: filled from lead.assigned (owner_email, owner_crm_ids) and
+lead.reassigned (to_crm_ids)."""
 
 touches = sa.Table(
     "touches",

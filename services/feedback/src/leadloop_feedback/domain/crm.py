@@ -7,29 +7,116 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from leadloop_contract.values import CrmStatus, DealStage, TouchChannel, TouchOutcome
 from leadloop_events.instant import PastInstant
 from leadloop_events.money import CurrencyCode
+from leadloop_feedback.domain.identity import EmailAddress, ExternalRef, Ref
 
 CrmId = Annotated[str, Field(min_length=1, max_length=200)]
 LeadId = Annotated[str, Field(min_length=1, max_length=64)]
+RepId = Annotated[str, Field(min_length=1, max_length=100)]
+LEAD_FIELDS = ("lead_id", "email", "external_id")
+REP_FIELDS = ("rep_id", "rep_email", "crm_owner_id")
+REFERENCES = frozenset({"email", "external_id", "rep_email", "crm_owner_id"})
+"""The ways of naming a lead or rep other than leadloop's ids: gone once resolved."""
+ONE_LEAD = "the lead: exactly one of lead_id, email, external_id"
+ONE_REP = "the rep: one of rep_id, rep_email, crm_owner_id (a touch needs one)"
 Kind = Literal["touch", "status", "deal"]
 """The CRM's kinds of fact; a crm_event_id is unique per kind."""
 
 
+def exactly_one(item: BaseModel, fields: tuple[str, ...], *, required: bool) -> None:
+    """One of `fields` is given (or none, when not `required`); else a validation error at
+    the field in excess, or at the first field when none is given."""
+    given = [f for f in fields if getattr(item, f) is not None]
+    if len(given) == 1 or (not given and not required):
+        return
+    at = given[1] if given else fields[0]
+    how = "exactly" if required else "at most"
+    message = f"give {how} one of {', '.join(fields)}" + (
+        f" (got {', '.join(given)})" if given else ""
+    )
+    error = PydanticCustomError("one_of", message)
+    raise ValidationError.from_exception_data(
+        type(item).__name__, [InitErrorDetails(type=error, loc=(at,), input=None)]
+    )
+
+
 class Item(BaseModel):
-    """One fact a CRM sends, named by the CRM's own event id."""
+    """One fact a CRM sends, named by the CRM's own event id, about one lead (named by
+    leadloop's id, its email, or its id in a CRM; resolved to leadloop's id before it is
+    decided)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
     crm_event_id: CrmId
-    lead_id: LeadId
+    lead_id: LeadId | None = Field(default=None, description=ONE_LEAD)
+    email: EmailAddress | None = Field(
+        default=None, description=f"{ONE_LEAD}; looked up by its hash, never kept"
+    )
+    external_id: ExternalRef | None = Field(default=None, description=ONE_LEAD)
+
+    @model_validator(mode="after")
+    def _one_lead(self) -> Self:
+        exactly_one(self, LEAD_FIELDS, required=True)
+        return self
+
+    @property
+    def lead(self) -> str:
+        """leadloop's id of the lead, once resolved."""
+        if self.lead_id is None:
+            raise ValueError(f"item {self.crm_event_id} is not resolved to a lead id")
+        return self.lead_id
+
+    def lead_ref(self) -> Ref:
+        """How the item names its lead."""
+        if self.email is not None:
+            return Ref.email(self.email, "email")
+        if self.external_id is not None:
+            return Ref.external(self.external_id, "external_id")
+        return Ref.leadloop(self.lead, "lead_id")
+
+    def rep_ref(self) -> Ref | None:
+        """How the item names its rep (None: no rep)."""
+        return None
+
+    def facts(self, *, json: bool = False) -> dict[str, Any]:
+        """The item as kept and published: naming the lead and rep by leadloop's ids only."""
+        return self.model_dump(mode="json" if json else "python", exclude=set(REFERENCES))
+
+    def resolved(self, lead_id: str, rep_id: str | None = None) -> Self:
+        """The item naming the lead (and rep) by leadloop's ids only."""
+        update: dict[str, Any] = {"lead_id": lead_id, "email": None, "external_id": None}
+        if rep_id is not None and "rep_id" in type(self).model_fields:
+            update |= {"rep_id": rep_id, "rep_email": None, "crm_owner_id": None}
+        return self.model_copy(update=update)
 
 
-class Touch(Item):
+class RepNamed(BaseModel):
+    """A fact by a rep, named by leadloop's id, email, or CRM owner id."""
+
+    rep_id: Annotated[str, Field(max_length=100)] | None = Field(default=None, description=ONE_REP)
+    rep_email: EmailAddress | None = Field(
+        default=None, description=f"{ONE_REP}; looked up by its hash, never kept"
+    )
+    crm_owner_id: ExternalRef | None = Field(
+        default=None, description=f"{ONE_REP}: the rep's owner or user id in the CRM"
+    )
+
+    def rep_ref(self) -> Ref | None:
+        """How the item names its rep (None: no rep)."""
+        if self.rep_email is not None:
+            return Ref.email(self.rep_email, "rep_email")
+        if self.crm_owner_id is not None:
+            return Ref.external(self.crm_owner_id, "crm_owner_id")
+        return None if self.rep_id is None else Ref.leadloop(self.rep_id, "rep_id")
+
+
+class Touch(RepNamed, Item):
     """A rep contacted the lead."""
 
     model_config = ConfigDict(  # merged with Item's
@@ -42,18 +129,31 @@ class Touch(Item):
                     "channel": "call",
                     "outcome": "connected",
                     "touched_at": "2026-11-04T10:02:00Z",
-                }
+                },
+                {
+                    "crm_event_id": "hs-evt-90212",
+                    "email": "ana@acme-dental.com",
+                    "rep_email": "alice@northwind.example",
+                    "channel": "email",
+                    "outcome": "attempted",
+                    "touched_at": "2026-11-04T10:04:00Z",
+                },
             ]
         },
     )
 
-    rep_id: Annotated[str, Field(min_length=1, max_length=100)]
+    rep_id: RepId | None = Field(default=None, description=ONE_REP)
     channel: TouchChannel
     outcome: TouchOutcome
     touched_at: PastInstant
 
+    @model_validator(mode="after")
+    def _one_rep(self) -> Self:
+        exactly_one(self, REP_FIELDS, required=True)
+        return self
 
-class StatusUpdate(Item):
+
+class StatusUpdate(RepNamed, Item):
     """Sales set the lead's status in the CRM."""
 
     model_config = ConfigDict(  # merged with Item's
@@ -65,7 +165,14 @@ class StatusUpdate(Item):
                     "status": "accepted",
                     "rep_id": "rep-alice",
                     "changed_at": "2026-11-04T10:05:00Z",
-                }
+                },
+                {
+                    "crm_event_id": "sf-00T5e000001XyZ",
+                    "external_id": {"system": "salesforce", "id": "00Q5e00000AbCdEAAZ"},
+                    "status": "working",
+                    "crm_owner_id": {"system": "salesforce", "id": "0055e000001AbCdAAK"},
+                    "changed_at": "2026-11-04T10:06:00Z",
+                },
             ]
         },
     )
@@ -73,8 +180,12 @@ class StatusUpdate(Item):
     status: CrmStatus
     reason_code: Annotated[str, Field(max_length=100)] | None = None
     note: Annotated[str, Field(max_length=2000)] | None = None
-    rep_id: Annotated[str, Field(max_length=100)] | None = None
     changed_at: PastInstant
+
+    @model_validator(mode="after")
+    def _at_most_one_rep(self) -> Self:
+        exactly_one(self, REP_FIELDS, required=False)
+        return self
 
 
 class Deal(Item):
@@ -93,7 +204,16 @@ class Deal(Item):
                     "products": ["Northwind Ops Pro"],
                     "recurring": True,
                     "closed_at": "2026-12-15T16:30:00Z",
-                }
+                },
+                {
+                    "crm_event_id": "hs-evt-91878",
+                    "external_id": {"system": "hubspot", "id": "5101"},
+                    "deal_id": "hs-deal-7301",
+                    "stage": "created",
+                    "amount": "12000.00",
+                    "currency": "EUR",
+                    "closed_at": "2026-12-01T09:00:00Z",
+                },
             ]
         },
     )

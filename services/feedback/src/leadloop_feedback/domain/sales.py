@@ -46,14 +46,14 @@ class SalesDecision:
         """The item as its event; a status or deal carries the move decided, if any."""
         item, move = self.item, self.move
         if isinstance(item, Touch):
-            return LeadTouched(**item.model_dump())
+            return LeadTouched(**item.facts())
         decided: dict[str, Stage] = (
             {"from_stage": move.from_stage, "to_stage": move.to_stage} if move else {}
         )
         if isinstance(item, StatusUpdate):
-            return LeadStatusChanged(**item.model_dump(), **decided)
+            return LeadStatusChanged(**item.facts(), **decided)
         assert isinstance(item, Deal)
-        return DealClosed(**item.model_dump(), **decided)
+        return DealClosed(**item.facts(), **decided)
 
 
 def same(item: Item, stored: dict[str, Any]) -> bool:
@@ -65,7 +65,7 @@ def same(item: Item, stored: dict[str, Any]) -> bool:
     try:
         return type(item).model_validate(stored) == item
     except ValidationError:  # stored before today's rules (a time now in the future, say)
-        return bool(stored == item.model_dump(mode="json"))
+        return bool(stored == item.facts(json=True))
 
 
 def reused(item: Item) -> Problem:
@@ -82,10 +82,10 @@ def check_handoff(item: Item, handoffs: Handoffs) -> Problem | None:
     """A touch follows a hand-off, by a rep the hand-offs named; None when it does."""
     if not isinstance(item, Touch):
         return None
-    if item.lead_id not in handoffs.leads:
+    if item.lead not in handoffs.leads:
         return Problem(
             "not_assigned",
-            f"lead {item.lead_id} was never handed to sales (no hand-off seen yet)",
+            f"lead {item.lead} was never handed to sales (no hand-off seen yet)",
         )
     if item.rep_id not in handoffs.reps:
         return Problem("unknown_rep", f"{item.rep_id} is not a rep any hand-off named", "rep_id")
@@ -97,9 +97,9 @@ def decide(
 ) -> SalesDecision | Problem:
     """The move the item makes, or why it cannot be accepted. A move updates `stages`, so the
     next item of the batch is decided from the stage decided here."""
-    stage = stages.get(item.lead_id)
+    stage = stages.get(item.lead)
     if stage is None:
-        return Problem("unknown_lead", f"no lead {item.lead_id} (or it was erased)")
+        return Problem("unknown_lead", f"no lead {item.lead} (or it was erased)")
     status: str | None = None
     if isinstance(item, StatusUpdate):
         status = item.status
@@ -117,5 +117,5 @@ def decide(
     if problem is not None:
         return problem
     if move is not None:
-        stages[item.lead_id] = move.to_stage
+        stages[item.lead] = move.to_stage
     return SalesDecision(item, move)

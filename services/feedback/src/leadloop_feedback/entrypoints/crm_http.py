@@ -87,9 +87,27 @@ async def signed_by_crm(request: Request) -> bool:
 CRM_WRITE = Depends(require_scope("crm:write", or_signed=signed_by_crm))
 
 
+def inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """A model's JSON schema with its `$defs` written in place, so that it stands anywhere in
+    the OpenAPI document (a `#/$defs/...` reference would point at the document's root)."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                rest = {k: v for k, v in node.items() if k != "$ref"}
+                return walk(defs[ref.removeprefix("#/$defs/")]) | rest
+            return {k: walk(v) for k, v in node.items()}
+        return [walk(v) for v in node] if isinstance(node, list) else node
+
+    result: dict[str, Any] = walk(schema)
+    return result
+
+
 def body_schema(model: type[Item]) -> dict[str, Any]:
     """The request body as documented: one item, a list of items, or {"items": [...]}."""
-    item = model.model_json_schema()
+    item = inlined(model.model_json_schema())
     items = {"type": "array", "items": item, "minItems": 1, "maxItems": 1000}
     batch = {
         "type": "object",
