@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from leadloop_platform.http.paging import Page, PageRequest, page_example, page_of, page_request
 from leadloop_platform.http.problems import Problem
@@ -20,7 +20,7 @@ from leadloop_routing.handlers import connectors as handlers
 
 router = APIRouter(prefix="/v1", tags=["routing"])
 BY_CREATION = page_request(datetime, str)
-EXAMPLE = {
+EXAMPLE: dict[str, Any] = {
     "delivery_id": "5d2c8e1f-3a4b-4c6d-8e9f-0a1b2c3d4e5f",
     "connector": "hubspot",
     "event_id": "0b8f3c2e-5d4a-4e1f-9b6c-7a2d1e0f3c4b",
@@ -46,6 +46,7 @@ EXAMPLE = {
 class ConnectorDeliveryOut(BaseModel):
     """One lead event on its way to one connector, with every attempt (not its payload)."""
 
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
     delivery_id: str
     connector: str = Field(examples=["hubspot"])
     event_id: str
