@@ -31,7 +31,8 @@ from .support import KEY, PROFILE, T0, send
 URL = "/v1/integrations/salesforce/outbound-messages"
 XML = {"content-type": "text/xml; charset=utf-8"}
 LEAD = "lead-ACME-DENTAL"
-FIRST_NOTIFICATION = with_checksum("04l5e0000000001")
+SF_LEAD = with_checksum("00Q5e00000AcMeD")
+ALICE_USER = with_checksum("0055e00000AlIcE")
 
 
 def app_settings(settings: CommonSettings, **extra: Any) -> Settings:
@@ -62,8 +63,15 @@ async def feedback(settings: CommonSettings) -> AsyncIterator[httpx.AsyncClient]
         yield client
 
 
-async def an_sql(feedback: httpx.AsyncClient, settings: CommonSettings) -> None:
-    """LEAD captured from the q4-webinar campaign, an SQL handed to rep-alice."""
+async def an_sql(
+    feedback: httpx.AsyncClient,
+    settings: CommonSettings,
+    *,
+    salesforce_lead: str | None = None,
+    owner_user: str | None = None,
+) -> None:
+    """LEAD captured from the q4-webinar campaign, an SQL handed to rep-alice (with their
+    Salesforce Lead and User ids when given)."""
     await send(
         settings,
         topics.INTAKE,
@@ -76,6 +84,7 @@ async def an_sql(feedback: httpx.AsyncClient, settings: CommonSettings) -> None:
             source="webinar",
             campaign="q4-webinar",
             submitted_at=T0,
+            external_ids={"salesforce": salesforce_lead} if salesforce_lead else {},
         ),
     )
     intel = LeadIntelligence(profile=PROFILE, fit=80, interest=40, grade="A")
@@ -105,6 +114,7 @@ async def an_sql(feedback: httpx.AsyncClient, settings: CommonSettings) -> None:
             agreement_version="2026-11",
             intelligence=intel,
             assigned_at=T0 + timedelta(days=1),
+            owner_crm_ids={"salesforce": owner_user} if owner_user else {},
         ),
     )
 
@@ -233,3 +243,31 @@ async def test_without_an_org_id_messages_are_not_accepted(settings: CommonSetti
         response = await client.post(URL, content=won_opportunity(), headers=XML)
     assert response.status_code == 503
     assert "LEADLOOP_SALESFORCE_ORG_ID" in response.json()["detail"]
+
+
+async def test_a_completed_task_is_a_touch_that_stops_the_sla_clock(
+    feedback: httpx.AsyncClient, settings: CommonSettings, engine: AsyncEngine
+) -> None:
+    await an_sql(feedback, settings, salesforce_lead=SF_LEAD, owner_user=ALICE_USER)
+    touched = datetime.now(UTC) - timedelta(minutes=2)
+    fields = {
+        "Id": "00T5e00000TaSkAAAA",
+        "WhoId": SF_LEAD[:15],  # the 15-character form names the same Lead
+        "OwnerId": ALICE_USER,
+        "Subject": "Call ACME Dental",
+        "Status": "Completed",
+        "IsClosed": True,
+        "TaskSubtype": "Call",
+        "CompletedDateTime": touched.isoformat(),
+        "LastModifiedDate": touched.isoformat(),
+    }
+    response = await feedback.post(URL, content=outbound_message([("Task", fields)]), headers=XML)
+    assert acknowledged(response)
+    # lead.touched is what routing's stop_sla_timer consumes.
+    assert await published(engine, "leadloop.lead.touched.v1") == 1
+
+    async def touched_by_alice() -> bool:
+        sla = (await feedback.get("/v1/reports/sla", params={"from": T0.isoformat()})).json()
+        return [(g["group"], g["attempts"]) for g in sla["sales"]["groups"]] == [("rep-alice", 1)]
+
+    await wait_for(touched_by_alice, timeout_s=30, what="the touch in the SLA report")

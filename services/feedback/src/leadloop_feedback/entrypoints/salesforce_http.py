@@ -27,10 +27,11 @@ from leadloop_connectors.salesforce import (
     ACK_BODY,
     ACK_CONTENT_TYPE,
     OutboundMessage,
+    is_salesforce_id,
     parse_outbound_message,
     same_id,
 )
-from leadloop_feedback import handlers
+from leadloop_feedback import handlers, identities
 from leadloop_feedback.adapters.uow import SqlUnitOfWork
 from leadloop_feedback.config import Settings
 from leadloop_feedback.domain.crm import (
@@ -43,6 +44,7 @@ from leadloop_feedback.domain.crm import (
     StatusUpdate,
     Touch,
 )
+from leadloop_feedback.domain.identity import ExternalRef, Ref
 from leadloop_feedback.domain.ports import FeedbackUnitOfWork
 from leadloop_feedback.domain.salesforce_map import (
     LeadRef,
@@ -135,17 +137,32 @@ def trusted_message(settings: Settings, body: bytes) -> OutboundMessage:
 
 
 async def resolve_lead(uow: FeedbackUnitOfWork, ref: LeadRef) -> str | None:
-    """The leadloop lead a notification names; None when leadloop does not know it."""
+    """The leadloop lead a notification names: by its Leadloop_Id__c, else by the Salesforce
+    Lead/Contact ids, else by the email (feedback's identities); None when none is known."""
     if ref.leadloop_id:
         lead = await uow.repo.lead(ref.leadloop_id)
         if lead is not None and not lead.erased:
             return ref.leadloop_id
+    refs = [salesforce_ref(record_id, "Id") for record_id in ref.salesforce_ids]
+    refs.append(Ref.email(ref.email, "Email") if ref.email else None)
+    for named in filter(None, refs):
+        found = await identities.resolve_lead(uow, named)
+        if found is not None:
+            return found
     return None
 
 
 async def resolve_rep(uow: FeedbackUnitOfWork, owner_id: str | None) -> str | None:
-    """The rep whose Salesforce user id this is; None when leadloop does not know one."""
-    return None
+    """The rep whose Salesforce user id this is; None when no hand-off named one."""
+    named = salesforce_ref(owner_id, "OwnerId") if owner_id else None
+    return await identities.resolve_rep(uow, named) if named else None
+
+
+def salesforce_ref(record_id: str, at: str) -> Ref | None:
+    """A Salesforce record id as feedback's identities compare it; None when not an id."""
+    if not is_salesforce_id(record_id):
+        return None
+    return Ref.external(ExternalRef(system="salesforce", id=record_id), at)
 
 
 async def record_planned(uow: FeedbackUnitOfWork, planned: Planned) -> Outcome | Skipped:
