@@ -5,6 +5,7 @@ told back to Slack through the click's response_url."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from dataclasses import replace
@@ -41,9 +42,11 @@ async def slack() -> AsyncIterator[FakeSlack]:
     await stop()
 
 
-@pytest.fixture
-async def app(settings: CommonSettings, slack: FakeSlack) -> AsyncIterator[httpx.AsyncClient]:
-    """Feedback with the Slack app's signing secret; no API key: Slack sends none."""
+@contextlib.asynccontextmanager
+async def slack_feedback(
+    settings: CommonSettings, slack: FakeSlack, **extra: Any
+) -> AsyncIterator[httpx.AsyncClient]:
+    """Feedback with the Slack app's signing secret (and `extra` settings), over ASGI."""
     shared = settings.model_dump(
         exclude={"service_name", "bootstrap_api_key", "log_json", "outbox_poll_interval_s"}
     )
@@ -56,6 +59,7 @@ async def app(settings: CommonSettings, slack: FakeSlack) -> AsyncIterator[httpx
             consumer_group="feedback-slack-test",
             slack_signing_secret=SIGNING_SECRET,
             slack_api_url=slack.api_url,
+            **extra,
         )
     )
     async with (
@@ -67,8 +71,15 @@ async def app(settings: CommonSettings, slack: FakeSlack) -> AsyncIterator[httpx
         yield client
 
 
+@pytest.fixture
+async def app(settings: CommonSettings, slack: FakeSlack) -> AsyncIterator[httpx.AsyncClient]:
+    """Feedback with the Slack app's signing secret; no API key: Slack sends none."""
+    async with slack_feedback(settings, slack) as client:
+        yield client
+
+
 async def sql_handed_to_alice(
-    settings: CommonSettings, client: httpx.AsyncClient, lead: str
+    settings: CommonSettings, client: httpx.AsyncClient, lead: str, email: str | None = None
 ) -> None:
     """The lead captured, made an SQL and handed to rep-alice, as feedback has seen it."""
     captured = LeadCaptured(
@@ -82,7 +93,8 @@ async def sql_handed_to_alice(
     )
     await send(settings, topics.INTAKE, captured)
     await send(settings, topics.LIFECYCLE, stage(lead, "sql", 0.2))
-    await send(settings, topics.HANDOFF, handed(lead, "rep-alice"))
+    hand_off = handed(lead, "rep-alice").model_copy(update={"owner_email": email})
+    await send(settings, topics.HANDOFF, hand_off)
 
     async def seen() -> bool:
         return len(await journey(client, lead)) >= 3
@@ -219,3 +231,24 @@ async def test_without_a_signing_secret_clicks_are_not_configured(
     assert answer.status_code == 503, answer.text
     assert answer.json()["type"].endswith("/not-configured")
     assert "LEADLOOP_SLACK_SIGNING_SECRET" in answer.json()["detail"]
+
+
+async def test_with_a_bot_token_the_click_is_the_clicking_reps(
+    settings: CommonSettings, slack: FakeSlack
+) -> None:
+    """users.info gives the clicker's email; the hand-off named rep-alice by that address."""
+    lead = "lead-slack-UMBRELLA"
+    alice = slack.add_user("Alice.Rep@acme.example", "Alice")
+    async with slack_feedback(settings, slack, slack_bot_token=slack.bot_token) as app:
+        await sql_handed_to_alice(settings, app, lead, email="alice.rep@acme.example")
+        accept = block_actions(slack, alert(slack, lead), ACCEPT_ACTION, user_id=alice)
+        answer = await click(app, accept)
+        assert answer.status_code == 200, answer.text
+        assert answer.json() == {"text": "Accepted: the lead is yours."}
+
+        async def published() -> list[dict[str, Any]]:
+            return await statuses(settings, lead)
+
+        await wait_for(published, timeout_s=30, what="the accepted status published")
+        [status] = await statuses(settings, lead)
+        assert (status["status"], status["rep_id"]) == ("accepted", "rep-alice")

@@ -24,6 +24,10 @@ class Settings(CommonSettings):
     slack_signing_secret: OptionalSecret = Field(
         default=None, description="the Slack app's signing secret: Accept/Reject clicks (v0)"
     )
+    slack_bot_token: OptionalSecret = Field(
+        default=None,
+        description="xoxb-… token: a click is recorded as the rep whose email the clicker has",
+    )
     slack_api_url: str = Field(
         default="https://slack.com/api",
         description="Slack's Web API; a click's response_url must be on hooks.slack.com or here",

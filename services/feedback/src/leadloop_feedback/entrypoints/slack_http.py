@@ -25,18 +25,20 @@ from pydantic import ValidationError
 
 from leadloop_connectors.http import ConnectorError
 from leadloop_connectors.slack import SignatureRefused, SlackClick, parse_action, verify_request
-from leadloop_connectors.slack.client import respond
-from leadloop_feedback import handlers
+from leadloop_connectors.slack.client import SlackClient, respond
+from leadloop_feedback import handlers, identities
 from leadloop_feedback.adapters.uow import SqlUnitOfWork
 from leadloop_feedback.config import Settings
 from leadloop_feedback.domain.crm import CrmRefused, Outcome, RecordStatusUpdates, StatusUpdate
+from leadloop_feedback.domain.identity import Ref
 from leadloop_platform.http.openapi import FORM
 from leadloop_platform.http.problems import Problem, require_media_type
-from leadloop_platform.outbound import OutboundError, RefusedTarget
+from leadloop_platform.outbound import OutboundError, OutboundPolicy, RefusedTarget
 from leadloop_runtime import Transactions
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/integrations/slack", tags=["integrations"])
+RESOLVE_TIMEOUT_S = 1.5
 PAYLOAD_EXAMPLE = (
     '{"type":"block_actions","user":{"id":"U0ALICE","team_id":"T0ACME"},'
     '"team":{"id":"T0ACME"},"container":{"type":"message","message_ts":"1730714700.000100",'
@@ -88,8 +90,8 @@ def crm_event_id(click: SlackClick) -> str:
     return "slack:" + ":".join(part or "-" for part in parts)
 
 
-def status_update(click: SlackClick) -> StatusUpdate:
-    """The sales status the click sets, dated by the click, the rep left unresolved."""
+def status_update(click: SlackClick, rep_id: str | None = None) -> StatusUpdate:
+    """The sales status the click sets, dated by the click, by `rep_id` when known."""
     try:
         changed_at = datetime.fromtimestamp(float(click.action_ts), UTC)
     except (OverflowError, ValueError) as exc:
@@ -102,6 +104,7 @@ def status_update(click: SlackClick) -> StatusUpdate:
             lead_id=click.lead_id,
             status=click.status,
             reason_code=click.reason,
+            rep_id=rep_id,
             note=f"set in Slack by user {click.user_id} of team {click.team_id}",
             changed_at=changed_at,
         )
@@ -155,8 +158,8 @@ async def receive_slack_interaction(request: Request, tasks: BackgroundTasks) ->
     settings: Settings = request.app.state.settings
     body = await request.body()
     click = verified_click(settings, request, body)
-    update = status_update(click)
     transactions: Transactions[SqlUnitOfWork] = request.app.state.transactions
+    update = status_update(click, await clicking_rep(settings, transactions, click))
     try:
         outcome = await transactions.run(
             handlers.record_status_updates, RecordStatusUpdates([update])
@@ -168,6 +171,28 @@ async def receive_slack_interaction(request: Request, tasks: BackgroundTasks) ->
     if click.response_url is not None:
         tasks.add_task(tell_slack, settings, click, reply(body, click, text, recorded))
     return JSONResponse({"text": text})
+
+
+async def clicking_rep(
+    settings: Settings, transactions: Transactions[SqlUnitOfWork], click: SlackClick
+) -> str | None:
+    """leadloop's id of the rep who clicked: the Slack user's email (users.info, scope
+    users:read.email) as a hand-off named it. None without a bot token, when Slack does not
+    answer within RESOLVE_TIMEOUT_S (Slack waits 3 s for the whole answer) or nothing matches:
+    the status is recorded without a rep, as a CRM's may be."""
+    if settings.slack_bot_token is None:
+        return None
+    policy = OutboundPolicy(timeout_s=RESOLVE_TIMEOUT_S)
+    token = settings.slack_bot_token.get_secret_value()
+    try:
+        async with SlackClient(settings.slack_api_url, token, policy=policy) as slack:
+            email = await slack.user_email(click.user_id)
+    except ConnectorError as exc:
+        log.warning("slack click: the clicking user's email is unknown: %s", exc)
+        return None
+    if email is None:
+        return None
+    return await transactions.run(identities.resolve_rep, Ref.email(email, "rep_email"))
 
 
 def reply(body: bytes, click: SlackClick, text: str, recorded: bool) -> dict[str, Any]:
