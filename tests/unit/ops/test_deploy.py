@@ -105,6 +105,7 @@ def test_every_alert_rule_names_an_exposed_metric() -> None:
         "LeadloopBackgroundTaskFailed",
         "LeadloopOutboxParked",
         "LeadloopDeadLetterNotWhole",
+        "LeadloopConnectorDeliveriesFailing",
     }
     for name, expr in alerts.items():
         assert metric_names(expr) <= exposed, f"{name}: {metric_names(expr) - exposed}"
@@ -137,6 +138,10 @@ def test_metric_labels_stay_bounded() -> None:
         "stage",
         "kind",
         "value",
+        "how",
+        "connector",
+        "sobject",
+        "object_type",
         "le",
     }
     for family in REGISTRY.collect():
