@@ -64,6 +64,12 @@ class LeadReassigned(EventData):
         description="the new owner's ids in the CRMs (hubspot owner id, salesforce User id); "
         "empty for the team queue; absent in older records",
     )
+    intelligence: LeadIntelligence | None = Field(
+        default=None,
+        description="the lead intelligence, as lead.assigned carries it, for the new owner's "
+        "alert (the CRM task, finding the CRM record); absent for an erased lead and in older "
+        "records",
+    )
     team: Text
     reason: Note
     attempt: int

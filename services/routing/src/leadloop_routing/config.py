@@ -40,6 +40,13 @@ class Settings(CommonSettings):
     salesforce_client_id: str | None = None
     salesforce_client_secret: OptionalSecret = None
     salesforce_org_id: str | None = None
+    # What the CRM connectors write on a lead alert (README "Integrations"): HubSpot's contact
+    # lead status and lifecycle stage (internal values), Salesforce's Lead Status.
+    hubspot_lead_status: str = Field(default="NEW", min_length=1, max_length=100)
+    hubspot_lifecycle_stage: str = Field(default="salesqualifiedlead", min_length=1, max_length=100)
+    salesforce_lead_status: str = Field(
+        default="Open - Not Contacted", min_length=1, max_length=100
+    )
     slack_bot_token: OptionalSecret = None
     slack_api_url: str = "https://slack.com/api"
     connector_interval_s: float = Field(default=2.0, gt=0)

@@ -6,14 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
+from leadloop_routing.adapters import hubspot_actions, salesforce_actions
 from leadloop_routing.config import Settings
 from leadloop_routing.domain.connectors import CONNECTOR_NAMES, Connector
 
 ConnectorFactory = Callable[[Settings], Connector]
 
 CONNECTORS: dict[str, ConnectorFactory] = {
-    # "hubspot": hubspot_actions.connector,
-    # "salesforce": salesforce_actions.connector,
+    "hubspot": hubspot_actions.connector,
+    "salesforce": salesforce_actions.connector,
     # "slack": slack_actions.connector,
 }
 

@@ -101,6 +101,8 @@ async def move_lead(
         from_rep_id=before.rep_id,
         to_rep_id=assignment.rep_id,
         owner_name=rep.name if rep else None,
+        to_crm_ids=dict(rep.crm_ids) if rep else {},
+        intelligence=assignment.intelligence if rep else None,
         team=assignment.team,
         reason=f"SLA: no first touch by {before.sla_deadline:%Y-%m-%d %H:%M} UTC",
         attempt=before.reassignments + 1,

@@ -102,6 +102,7 @@ async def assign_lead(
         owner_rep_id=decision.rep_id,
         owner_email=rep.email if rep else None,
         owner_name=rep.name if rep else None,
+        owner_crm_ids=dict(rep.crm_ids) if rep else {},
         team=decision.team,
         business=decision.business,
         sla_deadline=deadline,
