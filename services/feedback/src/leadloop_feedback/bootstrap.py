@@ -12,6 +12,7 @@ from leadloop_feedback.config import Settings
 from leadloop_feedback.domain.crm import CrmRefused
 from leadloop_feedback.domain.money import Exchange
 from leadloop_feedback.entrypoints.crm_http import router as crm_router
+from leadloop_feedback.entrypoints.hubspot_inbox import hubspot_inbox_worker
 from leadloop_feedback.entrypoints.pages_http import router as pages_router
 from leadloop_feedback.entrypoints.reports_http import router as reports_router
 from leadloop_feedback.entrypoints.salesforce_http import router as salesforce_router
@@ -30,12 +31,14 @@ async def _refused(request: Request, exc: Exception) -> JSONResponse:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """uvicorn --factory leadloop_feedback.bootstrap:create_app"""
     settings = settings or Settings()
+    database = Database("feedback", settings, SqlUnitOfWork, outbox)
+    hubspot_inbox, hubspot_loop = hubspot_inbox_worker(database.transactions, settings)
     return build_app(
         Service(
             title="leadloop feedback",
             description="CRM touches, statuses and deals in; closed-loop reports out.",
             settings=settings,
-            database=Database("feedback", settings, SqlUnitOfWork, outbox),
+            database=database,
             registry=handlers.registry(settings),
             processed=processed_events,
             consumer_group=settings.consumer_group,
@@ -43,6 +46,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             run_consumer=settings.run_consumer,
             routers=[crm_router, reports_router, pages_router, salesforce_router, slack_router],
             exception_handlers={CrmRefused: _refused},
-            state={"exchange": Exchange(settings.reporting_currency, settings.fx_rates)},
+            workers=[hubspot_loop] if hubspot_loop else [],
+            state={
+                "exchange": Exchange(settings.reporting_currency, settings.fx_rates),
+                "hubspot_inbox": hubspot_inbox,
+            },
         )
     )

@@ -56,6 +56,19 @@ class Settings(CommonSettings):
         default=None, description="deals without CurrencyIsoCode; default reporting_currency"
     )
 
+    # HubSpot back (entrypoints/hubspot_inbox.py): deals, engagements, contact statuses read
+    # from the CRM API; the inbox worker runs only when the token is set.
+    hubspot_access_token: OptionalSecret = Field(
+        default=None, description="the HubSpot private app token: reads deals and engagements"
+    )
+    hubspot_api_url: str = Field(default="https://api.hubapi.com", description="HubSpot's API")
+    hubspot_status_map: dict[str, CrmStatus | None] = Field(
+        default_factory=dict,
+        description='hs_lead_status -> CRM status over the defaults, JSON: {"NURTURE": "recycled"}',
+    )
+    hubspot_inbox_interval_s: float = Field(default=2.0, gt=0)
+    hubspot_inbox_batch: int = Field(default=50, ge=1)
+
     @field_validator("salesforce_org_id", mode="before")
     @classmethod
     def _org_id(cls, value: object) -> object:

@@ -6,6 +6,7 @@ Events of all four topics fold into the closed-loop read model (and each lead's 
   lead.scored -> lead scores                  lead.stage_changed -> stage_events, lead stage
   lead.assigned / reassigned -> assignments, reps (and identities)  lead.sla_breached -> breaches
   lead.touched / status_changed / deal.closed -> touches, statuses, deals
+  crm.notification_received (HubSpot) -> the CRM inbox, recorded by its worker
 CRM commands (HTTP) decide the sales side and publish on leads.feedback:
   (each item's lead and rep resolved first: `identities.resolve_items`)
   RecordTouches -> lead.touched   RecordStatusUpdates -> lead.status_changed (with the move)
@@ -24,9 +25,15 @@ from leadloop_events.agreement import AgreementPublished
 from leadloop_events.envelope import CloudEvent, EventData, new_event
 from leadloop_events.feedback import DealClosed, LeadStatusChanged, LeadTouched
 from leadloop_events.handoff import LeadAssigned, LeadReassigned, SlaBreached
-from leadloop_events.intake import ActivityRecorded, LeadCaptured, LeadErased
+from leadloop_events.intake import (
+    ActivityRecorded,
+    CrmNotificationReceived,
+    LeadCaptured,
+    LeadErased,
+)
 from leadloop_events.lifecycle import LeadIntelligence, LeadScored, LeadStageChanged
 from leadloop_feedback import identities
+from leadloop_feedback.adapters.crm_inbox import inbox_of
 from leadloop_feedback.adapters.uow import SqlUnitOfWork
 from leadloop_feedback.config import Settings
 from leadloop_feedback.domain import sales
@@ -208,6 +215,16 @@ async def project_deal(uow: FeedbackUnitOfWork, event: CloudEvent, data: DealClo
     )
 
 
+async def receive_crm_notification(
+    uow: FeedbackUnitOfWork, event: CloudEvent, data: CrmNotificationReceived
+) -> None:
+    """Keep a HubSpot notification in the CRM inbox, once by its event key: the inbox worker
+    reads the CRM and records it (entrypoints/hubspot_inbox.py)."""
+    inbox = inbox_of(uow)
+    if inbox is not None and data.system == "hubspot":
+        await inbox.store(data, event.time)
+
+
 def with_journey(handler: Projector[W]) -> Projector[W]:
     """Also write the event's line in the lead's journey (an erasure deletes the journey)."""
 
@@ -302,4 +319,5 @@ def registry(settings: Settings | None = None) -> Registry[SqlUnitOfWork]:
     events.on(LeadTouched)(project_touch)
     events.on(LeadStatusChanged)(project_status)
     events.on(DealClosed)(project_deal)
+    events.on(CrmNotificationReceived)(receive_crm_notification)
     return events.wrapped(with_journey)

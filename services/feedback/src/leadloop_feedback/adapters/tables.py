@@ -122,6 +122,30 @@ deals = sa.Table(
     sa.Column("closed_at", TS, nullable=False),
 )
 
+crm_inbox = sa.Table(
+    "crm_inbox",
+    metadata,
+    sa.Column("event_key", sa.String(500), primary_key=True),
+    sa.Column("system", sa.String(20), nullable=False),
+    sa.Column("subscription_type", sa.String(200), nullable=False),
+    sa.Column("object_type", sa.String(100), nullable=False),
+    sa.Column("object_id", sa.String(200), nullable=False),
+    sa.Column("property_name", sa.String(200)),
+    sa.Column("property_value", sa.Text),
+    sa.Column("occurred_at", TS, nullable=False),
+    sa.Column("received_at", TS, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("outcome", sa.String(40)),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.Text),
+    sa.Column("next_attempt_at", TS, nullable=False),
+    sa.Column("lease_id", sa.String(64)),
+    sa.Column("finished_at", TS),
+    sa.Index("ix_feedback_crm_inbox_due", "status", "next_attempt_at"),
+)
+"""CRM notifications (HubSpot's deals, engagements, contact statuses) waiting to be read from
+the CRM and recorded: one row per event key, leased by the inbox worker (ids only)."""
+
 campaigns = sa.Table(
     "campaigns",
     metadata,
