@@ -3,9 +3,10 @@ side promises (routing and feedback read them)."""
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictStr, field_validator, model_validator
 
 from leadloop_contract.values import TimeZoneName
 
@@ -27,6 +28,11 @@ class Range(Strict):
     max: Number | None = None
 
 
+SLACK_CHANNEL_ID = r"^[CG][A-Z0-9]{8,20}$"
+"""A Slack conversation id: C… for a public channel, G… for an older private one
+(https://docs.slack.dev/reference/objects/conversation-object)."""
+
+
 class Team(BaseModel):
     model_config = ConfigDict(extra="allow", frozen=True, allow_inf_nan=False)
 
@@ -41,6 +47,27 @@ class Team(BaseModel):
     workdays: list[Annotated[int, Field(strict=True)]] = Field(
         default=[0, 1, 2, 3, 4], description="0 = Monday"
     )
+    slack_channel: Text | None = Field(
+        default=None,
+        description="the Slack channel that also gets the team's lead alerts, by its id "
+        "(channel details: 'Channel ID', e.g. C0123456789); the bot must be a member",
+        json_schema_extra={"pattern": SLACK_CHANNEL_ID},
+        # Left out of the document while unset, so an agreement without one keeps its
+        # document and checksum (a version published before this field is the same after it).
+        exclude_if=lambda value: value is None,
+    )
+
+    @field_validator("slack_channel")
+    @classmethod
+    def _slack_channel(cls, value: str | None) -> str | None:
+        # An id, not a #name: names change, and finding an alert already posted (so a retry
+        # never posts twice) reads the channel's history, which Slack serves by id only.
+        if value is not None and not re.fullmatch(SLACK_CHANNEL_ID, value):
+            hint = " (a #name is not enough: use the channel's id)" if value[:1] == "#" else ""
+            raise ValueError(
+                f"slack_channel {value!r} is not a Slack channel id like C0123456789{hint}"
+            )
+        return value
 
     @model_validator(mode="after")
     def _hours(self) -> Team:

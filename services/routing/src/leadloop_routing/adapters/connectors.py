@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from leadloop_routing.adapters import hubspot_actions, salesforce_actions
+from leadloop_routing.adapters import hubspot_actions, salesforce_actions, slack_actions
 from leadloop_routing.config import Settings
 from leadloop_routing.domain.connectors import CONNECTOR_NAMES, Connector
 
@@ -15,7 +15,7 @@ ConnectorFactory = Callable[[Settings], Connector]
 CONNECTORS: dict[str, ConnectorFactory] = {
     "hubspot": hubspot_actions.connector,
     "salesforce": salesforce_actions.connector,
-    # "slack": slack_actions.connector,
+    "slack": slack_actions.connector,
 }
 
 
