@@ -19,14 +19,14 @@ MAPPING = HubSpotMapping(currency="EUR")
 
 
 def note(object_type: str, **fields: Any) -> CrmNotificationReceived:
+    defaults = {"event_key": f"hubspot:62515:{object_type}:5101:1"}
     return CrmNotificationReceived(
         system="hubspot",
         subscription_type=f"{object_type}.propertyChange",
         object_type=object_type,
         object_id="5101",
         occurred_at=AT,
-        event_key=f"hubspot:62515:{object_type}:5101:1",
-        **fields,
+        **{**defaults, **fields},
     )
 
 
@@ -51,7 +51,22 @@ def test_a_deal_is_won_lost_or_created(closed: bool, won: bool, stage: str) -> N
         "EUR",
         AT,
     )
-    assert item.crm_event_id == "hubspot:62515:deal:5101:1"
+    assert item.crm_event_id == f"hubspot:deal:7301:{stage}:24000:EUR:{AT.isoformat()}"
+
+
+def test_notifications_about_one_fact_name_it_alike() -> None:
+    """HubSpot sends one notification per property changed: each reads the same state."""
+    creation, change = note("call"), note("call", event_key="hubspot:62515:call:5101:2")
+    logged = Engagement("calls", "9", "77", AT, ("5101",))
+    first, second = plan(creation, logged, MAPPING), plan(change, logged, MAPPING)
+    assert isinstance(first, Planned) and isinstance(second, Planned)
+    assert first.item("l").crm_event_id == second.item("l").crm_event_id == "hubspot:call:9"
+    won = deal(closed=True, won=True)
+    a, b = plan(note("deal"), won, MAPPING), plan(note("deal", event_key="k2"), won, MAPPING)
+    assert isinstance(a, Planned) and isinstance(b, Planned)
+    assert a.crm_event_id == b.crm_event_id
+    created = plan(note("deal"), deal(closed=False, won=False), MAPPING)
+    assert isinstance(created, Planned) and created.crm_event_id != a.crm_event_id
 
 
 def test_a_deal_keeps_its_own_currency() -> None:

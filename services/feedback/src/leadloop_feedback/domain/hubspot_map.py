@@ -15,7 +15,11 @@ touch's rep, are resolved) or a `Skipped` one, with the reason in words.
   (else `other`).
 - contact lifecyclestage: `opportunity` is a StatusUpdate `opportunity`; the other stages are
   marketing's or leadloop's own (routing sets them), so they are skipped.
-Each item's crm_event_id is the notification's event key, so a redelivery is the same item.
+Each item's crm_event_id says which fact it is, so a notification delivered again, or several
+notifications about one change (HubSpot sends one per property changed), record it once: a
+touch is its engagement (`hubspot:call:<id>`), a deal its state (`hubspot:deal:<id>:<stage>:
+<amount>:<currency>:<close date>`: a later change of amount or close date is a new fact, the
+reports keep each deal's latest), a status change its notification's event key.
 """
 
 from __future__ import annotations
@@ -73,13 +77,14 @@ class Planned:
     kind: Kind
     object_type: str
     event_key: str
+    crm_event_id: str
     contact_ids: tuple[str, ...]
     owner_id: str | None
     fields: dict[str, Any]
 
     def item(self, lead_id: str) -> Item:
         """The feedback item; the rep named by its HubSpot owner id (resolved when recorded)."""
-        named: dict[str, Any] = {"crm_event_id": self.event_key, "lead_id": lead_id}
+        named: dict[str, Any] = {"crm_event_id": self.crm_event_id, "lead_id": lead_id}
         owner = {"crm_owner_id": {"system": "hubspot", "id": self.owner_id}}
         if self.kind == "touch":
             return Touch.model_validate({**named, **owner, **self.fields})
@@ -108,14 +113,19 @@ def needs_read(notification: CrmNotificationReceived) -> str | None:
 def plan_deal(notification: CrmNotificationReceived, deal: HubSpotDeal, currency: str) -> Planned:
     """A deal created, won or lost."""
     stage = ("won" if deal.is_closed_won else "lost") if deal.is_closed else "created"
+    amount = deal.amount if deal.amount is not None else Decimal(0)
+    code = (deal.currency or currency).upper()
+    closed_at = deal.close_date or notification.occurred_at
     fields = {
         "deal_id": f"hubspot:{deal.id}",
         "stage": stage,
-        "amount": deal.amount if deal.amount is not None else Decimal(0),
-        "currency": (deal.currency or currency).upper(),
-        "closed_at": deal.close_date or notification.occurred_at,
+        "amount": amount,
+        "currency": code,
+        "closed_at": closed_at,
     }
-    return Planned("deal", "deal", notification.event_key, deal.contact_ids, None, fields)
+    fact = f"hubspot:deal:{deal.id}:{stage}:{amount}:{code}:{closed_at.isoformat()}"
+    key = notification.event_key
+    return Planned("deal", "deal", key, fact, deal.contact_ids, None, fields)
 
 
 def plan_engagement(notification: CrmNotificationReceived, engagement: Engagement) -> Planned:
@@ -127,7 +137,8 @@ def plan_engagement(notification: CrmNotificationReceived, engagement: Engagemen
         "touched_at": engagement.occurred_at or notification.occurred_at,
     }
     key, contacts = notification.event_key, engagement.contact_ids
-    return Planned("touch", kind, key, contacts, engagement.owner_id, fields)
+    fact = f"hubspot:{kind}:{engagement.id}"
+    return Planned("touch", kind, key, fact, contacts, engagement.owner_id, fields)
 
 
 def plan_contact(
@@ -147,7 +158,7 @@ def plan_contact(
     fields: dict[str, Any] = {"status": status, "changed_at": n.occurred_at}
     if status in REJECTIONS or value in REJECTION_REASONS:
         fields["reason_code"] = REJECTION_REASONS.get(value, "other")
-    return Planned("status", n.object_type, n.event_key, (n.object_id,), None, fields)
+    return Planned("status", n.object_type, n.event_key, n.event_key, (n.object_id,), None, fields)
 
 
 def plan(
