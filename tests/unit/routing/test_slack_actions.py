@@ -105,10 +105,10 @@ def test_a_lead_without_a_name_is_shown_by_its_email() -> None:
         ("https://leadloop.example.com/dashboard", "https://leadloop.example.com"),
         ("https://leadloop.example.com/dashboard/", "https://leadloop.example.com"),
         ("https://leadloop.example.com", "https://leadloop.example.com"),
-        ("https://example.com/leadloop/dashboard", "https://example.com/leadloop"),
+        ("https://example.com/leadloop/dashboard", "https://example.com"),  # its origin
     ],
 )
-def test_the_journey_link_sits_beside_the_dashboard(dashboard: str, expected: str) -> None:
+def test_the_journey_link_is_on_the_dashboards_origin(dashboard: str, expected: str) -> None:
     assert journey_url(dashboard, "lead 1|<x>") == f"{expected}/v1/leads/lead%201%7C%3Cx%3E/journey"
 
 

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol
-from urllib.parse import quote, urlsplit
+from urllib.parse import urlsplit
 
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
@@ -39,6 +39,7 @@ from leadloop_contract.agreement import Agreement, rejection_reasons
 from leadloop_events.handoff import LeadAssigned, LeadReassigned, SlaBreached
 from leadloop_events.lifecycle import LeadIntelligence
 from leadloop_platform.settings import to_asyncpg_url
+from leadloop_routing.adapters import alert_text
 from leadloop_routing.adapters.repository import SqlRepository
 from leadloop_routing.config import Settings
 from leadloop_routing.domain.assignment import Assignment
@@ -93,10 +94,12 @@ class SqlReads:
 
 
 def journey_url(dashboard_url: str, lead_id: str) -> str:
-    """The lead's journey page (feedback's `/v1/leads/{lead_id}/journey`, which the dashboard
-    links to) beside the dashboard at `dashboard_url` (its address or its base URL)."""
-    base = dashboard_url.rstrip("/").removesuffix("/dashboard")
-    return f"{base}/v1/leads/{quote(lead_id, safe='')}/journey"
+    """The lead's journey page, as the CRM tasks link it (`alert_text.journey_url`: feedback's
+    `/v1/leads/{lead_id}/journey` on the dashboard's origin, which the dashboard links to)."""
+    link = alert_text.journey_url(dashboard_url, lead_id)
+    if link is None:
+        raise ValueError("no dashboard URL: the journey link cannot be made")
+    return link
 
 
 def lead_card(
