@@ -5,6 +5,7 @@ a 429 waits for its Retry-After; an SLA reassignment moves the owner."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from ...factories import ALWAYS, agreement_published, stage_changed
 from ...vendors.hubspot import FakeHubSpot, serve_hubspot
 from ...vendors.salesforce import FakeSalesforce, serve_salesforce
 from ...waiting import wait_for
-from ..messaging.support import produce
+from ..messaging.support import produce, read_all
 from .conftest import KEY, build
 
 
@@ -77,6 +78,17 @@ class Crms:
 
         await wait_for(done, timeout_s=30, what=f"{count} settled jobs", detail=detail)
         return found
+
+    async def handoff(self, kind: str, expect: int) -> list[dict[str, Any]]:
+        """The data of the `kind` events among the first `expect` on leads.handoff."""
+        records = await read_all(
+            self.settings.kafka_bootstrap_servers,
+            self.settings.topic(topics.HANDOFF),
+            expect=expect,
+            timeout_s=30,
+        )
+        events = [json.loads(r.value or b"{}") for r in records]
+        return [e["data"] for e in events if e["type"] == f"leadloop.{kind}.v1"]
 
     async def assignment(self, lead_id: str) -> dict[str, Any]:
         """The lead's current assignment, once there is one."""
@@ -209,6 +221,13 @@ async def test_a_lead_alert_sets_the_owner_and_one_task_in_both_crms(start: Star
     progress = {j["connector"]: j["progress"] for j in jobs}
     assert progress["hubspot"]["external_ids"] == {"hubspot": contact["id"]}
     assert progress["salesforce"]["external_ids"] == {"salesforce": lead["Id"]}
+    # ... published for the rest of leadloop as lead.linked, once per system.
+    linked = await crms.handoff("lead.linked", expect=3)
+    assert sorted((e["system"], e["external_id"]) for e in linked) == [
+        ("hubspot", contact["id"]),
+        ("salesforce", lead["Id"]),
+    ]
+    assert {e["lead_id"] for e in linked} == {"lead-ACME-DENTAL"}
 
 
 class DiesBeforeTheTask(HubSpotActions):
@@ -269,6 +288,9 @@ async def test_a_process_dying_after_the_task_leaves_one_task(start: Start) -> N
     assert [j["status"] for j in await crms.jobs(lead_id="lead-UMBRELLA")] == ["succeeded"] * 2
     assert len(crms.hubspot.records("contacts")) == 1 and len(crms.hubspot.records("tasks")) == 1
     assert len(crms.salesforce.find("Lead")) == 1 and len(crms.salesforce.find("Task")) == 1
+    # Only the recorded attempt linked the records: one lead.linked per system.
+    linked = await crms.handoff("lead.linked", expect=3)
+    assert sorted(e["system"] for e in linked) == ["hubspot", "salesforce"]
 
 
 async def test_a_rate_limited_crm_is_called_again_after_retry_after(start: Start) -> None:

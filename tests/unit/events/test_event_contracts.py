@@ -13,7 +13,7 @@ from leadloop_events.agreement import AgreementPublished
 from leadloop_events.catalog import EVENT_TYPES, parse_data, types_on
 from leadloop_events.envelope import CloudEvent, EventData, InvalidEvent, new_event
 from leadloop_events.feedback import DealClosed, LeadStatusChanged, LeadTouched
-from leadloop_events.handoff import LeadAssigned, LeadReassigned, SlaBreached
+from leadloop_events.handoff import LeadAssigned, LeadLinked, LeadReassigned, SlaBreached
 from leadloop_events.intake import (
     ActivityRecorded,
     CrmNotificationReceived,
@@ -106,6 +106,7 @@ SAMPLES: list[EventData] = [
         breached_at=NOW,
         step="warn",
     ),
+    LeadLinked(lead_id=LEAD, system="hubspot", external_id="5101", linked_at=NOW),
     LeadTouched(
         lead_id=LEAD,
         crm_event_id="c1",

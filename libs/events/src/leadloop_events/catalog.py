@@ -8,7 +8,7 @@ from leadloop_events import topics
 from leadloop_events.agreement import AgreementPublished
 from leadloop_events.envelope import CloudEvent, EventData, InvalidEvent
 from leadloop_events.feedback import DealClosed, LeadStatusChanged, LeadTouched
-from leadloop_events.handoff import LeadAssigned, LeadReassigned, SlaBreached
+from leadloop_events.handoff import LeadAssigned, LeadLinked, LeadReassigned, SlaBreached
 from leadloop_events.intake import (
     ActivityRecorded,
     CrmNotificationReceived,
@@ -30,6 +30,7 @@ EVENT_TYPES: dict[str, type[EventData]] = {
         LeadAssigned,
         LeadReassigned,
         SlaBreached,
+        LeadLinked,
         LeadTouched,
         LeadStatusChanged,
         DealClosed,

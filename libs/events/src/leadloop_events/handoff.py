@@ -1,4 +1,5 @@
-"""Events published by routing on `leads.handoff`: the lead alert and the SLA."""
+"""Events published by routing on `leads.handoff`: the lead alert, the SLA, and the CRM
+records its connectors linked to a lead."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Annotated, ClassVar, Literal
 
 from pydantic import Field, StringConstraints
 
-from leadloop_contract.values import ExternalId
+from leadloop_contract.values import ExternalId, ExternalSystem
 from leadloop_events import topics
 from leadloop_events.bounds import Email, Note, Text
 from leadloop_events.envelope import EventData
@@ -90,3 +91,18 @@ class SlaBreached(EventData):
     deadline: datetime
     breached_at: datetime
     step: Literal["warn", "notify_manager", "reassign", "queue"]
+
+
+class LeadLinked(EventData):
+    """A CRM connector linked the lead to a CRM record under an id leadloop did not know.
+
+    The record (a HubSpot contact, a Salesforce Lead) was found by email or created; its id
+    is now one of the lead's external ids, by which CRM input about it resolves."""
+
+    event_type: ClassVar[str] = "leadloop.lead.linked.v1"
+    topic: ClassVar[str] = topics.HANDOFF
+
+    lead_id: Text
+    system: ExternalSystem
+    external_id: ExternalId
+    linked_at: datetime

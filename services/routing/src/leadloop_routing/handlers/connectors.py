@@ -5,12 +5,19 @@ worker), record the outcome and progress (commit)."""
 from __future__ import annotations
 
 import dataclasses
+import re
 import uuid
 from datetime import datetime
+from typing import Any, Protocol
 
+from leadloop_contract.values import EXTERNAL_SYSTEMS, MAX_EXTERNAL_ID
+from leadloop_events import topics
+from leadloop_events.envelope import CloudEvent, new_event
+from leadloop_events.handoff import LeadLinked
 from leadloop_platform.http.paging import PageRequest
 from leadloop_routing.adapters.connector_deliveries import ConnectorUnitOfWork
 from leadloop_routing.adapters.webhook_sender import next_attempt_delay
+from leadloop_routing.alerts import SOURCE
 from leadloop_routing.domain.connectors import (
     ConnectorDelivery,
     ConnectorDeliveryNotFound,
@@ -45,13 +52,50 @@ def _leased(delivery: ConnectorDelivery, lease_id: str, until: datetime) -> Conn
     return dataclasses.replace(delivery, lease_id=lease_id, next_attempt_at=until)
 
 
-async def record_connector_attempt(
-    uow: ConnectorUnitOfWork, command: RecordConnectorAttempt
-) -> bool:
+_EXTERNAL_ID = re.compile(rf"[A-Za-z0-9_.:\-]{{1,{MAX_EXTERNAL_ID}}}")
+
+
+class LinkingUnitOfWork(ConnectorUnitOfWork, Protocol):
+    """A transaction that keeps connector deliveries and publishes events."""
+
+    def publish(self, topic: str, event: CloudEvent) -> None: ...
+
+
+async def record_connector_attempt(uow: LinkingUnitOfWork, command: RecordConnectorAttempt) -> bool:
     """Log the attempt and its progress: succeeded, retried, or failed for good; False when
-    the lease was taken meanwhile (this late writer records nothing)."""
+    the lease was taken meanwhile (this late writer records nothing). A CRM id the attempt
+    learned (progress["external_ids"], not in the progress before) is published as
+    lead.linked in the same transaction: once, since the recorded progress then holds it."""
     outcome = job_outcome(command.delivery, command.attempt, command.progress, next_attempt_delay)
-    return await uow.connectors.record(outcome)
+    if not await uow.connectors.record(outcome):
+        return False
+    before = _external_ids(command.delivery.progress)
+    for system, external_id in _external_ids(command.progress).items():
+        if before.get(system) != external_id:
+            linked = LeadLinked(
+                lead_id=command.delivery.lead_id,
+                system=system,
+                external_id=external_id,
+                linked_at=command.attempt.at,
+            )
+            event = new_event(
+                linked, source=SOURCE, subject=linked.lead_id, time=command.attempt.at
+            )
+            uow.publish(topics.HANDOFF, event)
+    return True
+
+
+def _external_ids(progress: dict[str, Any]) -> dict[str, str]:
+    """The CRM ids a connector's progress names (systems leadloop knows, string ids)."""
+    found = progress.get("external_ids")
+    if not isinstance(found, dict):
+        return {}
+    # An id the event could not carry is not published: a bad id must not stop the record.
+    return {
+        str(k): v
+        for k, v in found.items()
+        if k in EXTERNAL_SYSTEMS and isinstance(v, str) and _EXTERNAL_ID.fullmatch(v)
+    }
 
 
 async def list_connector_deliveries(
