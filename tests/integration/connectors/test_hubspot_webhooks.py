@@ -9,13 +9,13 @@ from collections.abc import AsyncIterator
 
 import pytest
 import uvicorn
-from leadloop_connectors.hubspot import SignatureInvalid, parse_events, verify_v3
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from leadloop_cli.infra import free_port
+from leadloop_connectors.hubspot import SignatureInvalid, parse_events, verify_v3
 from tests.vendors.hubspot import event, post_signed
 from tests.waiting import wait_for
 
