@@ -99,6 +99,7 @@ async def start(settings: CommonSettings) -> AsyncIterator[Start]:
                 sla_interval_s=3600,
                 connector_interval_s=interval_s,
                 hubspot_access_token="pat-na1-4f2c9e1a-7b3d-4e8f-a1c5-2d6b9e0f3a7c",
+                reps_sync_interval_s=0,  # no owner sync: its CRM would be api.hubapi.com
                 slack_bot_token="xoxb-1234567890-0987654321-AbCdEfGhIjKlMnOpQrStUvWx",
             )
             registry = {"hubspot": lambda _: hubspot, "slack": lambda _: slack}

@@ -15,7 +15,6 @@ from leadloop_routing.domain.connectors import ConnectorDelivery, ConnectorJob, 
 from leadloop_routing.domain.connectors import JobOutcome as Outcome
 
 from ..fakes import paged
-from .fakes import FakeRepository, FakeTransactions
 
 ASSIGNED = "leadloop.lead.assigned.v1"
 REASSIGNED = "leadloop.lead.reassigned.v1"
@@ -107,14 +106,6 @@ class FakeConnectorDeliveries:
     def of(self, connector: str) -> list[ConnectorDelivery]:
         """The jobs of one connector, in the order queued."""
         return [d for d in self.rows.values() if d.connector == connector]
-
-
-class ConnectorTransactions(FakeTransactions):
-    """The fake transactions with a connector delivery log."""
-
-    def __init__(self, repo: FakeRepository | None = None) -> None:
-        super().__init__(repo)
-        self.connectors = FakeConnectorDeliveries()
 
 
 Step = ConnectorResult | Exception

@@ -24,6 +24,8 @@ from leadloop_routing.domain.delivery import (
 from leadloop_routing.domain.model import Account, Load, Rep
 from tests.unit.fakes import paged
 
+from .connector_fakes import FakeConnectorDeliveries
+
 
 class FakeRepository:
     """Routing's state in dictionaries."""
@@ -254,10 +256,12 @@ class FakeRepository:
 
 
 class FakeUnitOfWork:
-    """One transaction: state through `repo`, events through `publish`, deferred measurements."""
+    """One transaction: state through `repo`, connector jobs through `connectors`, events
+    through `publish`, deferred measurements."""
 
     def __init__(self, repo: FakeRepository | None = None) -> None:
         self.repo = repo or FakeRepository()
+        self.connectors = FakeConnectorDeliveries()
         self.events: list[tuple[str, CloudEvent]] = []
         self.observations: list[tuple[Any, tuple[str, ...], float]] = []
 

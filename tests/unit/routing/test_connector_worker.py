@@ -12,6 +12,7 @@ import pytest
 from leadloop_connectors.http import PermanentError, RateLimited, TransientError
 from leadloop_db.uow import Transactions
 from leadloop_events.envelope import EventData, new_event
+from leadloop_events.intake import LeadErased
 from leadloop_routing.adapters.webhook_sender import RETRY_SCHEDULE
 from leadloop_routing.alerts import Outbound
 from leadloop_routing.domain.connectors import (
@@ -25,7 +26,8 @@ from leadloop_routing.handlers import registry
 from leadloop_routing.handlers.connectors import redeliver_connector_job
 
 from ...factories import agreement_published, stage_changed
-from .connector_fakes import ASSIGNED, BREACHED, ConnectorTransactions, FakeConnector, Step
+from .connector_fakes import ASSIGNED, BREACHED, FakeConnector, Step
+from .fakes import FakeTransactions
 from .support import rep
 
 LEAD = "lead-ACME-DENTAL"
@@ -35,7 +37,7 @@ class Harness:
     """Routing in memory with connectors: `alert` a lead, `run` the worker at a time."""
 
     def __init__(self, *connectors: FakeConnector) -> None:
-        self.uow = ConnectorTransactions()
+        self.uow = FakeTransactions()
         self.jobs = self.uow.connectors
         self.transactions = Transactions(lambda: self.uow)
         outbound = Outbound(connectors=connectors)
@@ -188,7 +190,7 @@ async def test_redeliver_performs_a_finished_job_again_but_not_a_cancelled_one()
     assert (again.status, again.next_attempt_at) == ("pending", now)
     await h.worker.run_once(now)
     assert len(hubspot.calls) == 2 and hubspot.calls[1][1] == {"contact_id": f"contact-{LEAD}"}
-    await h.jobs.erase(LEAD)
+    await h.send(LeadErased(lead_id=LEAD, erased_at=now))  # the handler cancels its jobs
     with pytest.raises(ConnectorDeliveryNotFound):
         command = RedeliverConnectorJob(job.delivery_id, now)
         await h.transactions.run(redeliver_connector_job, command)

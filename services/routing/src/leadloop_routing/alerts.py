@@ -13,7 +13,6 @@ from typing import Any
 
 from leadloop_events import topics
 from leadloop_events.envelope import CloudEvent, EventData, new_event
-from leadloop_routing.adapters.connector_deliveries import connector_store
 from leadloop_routing.adapters.mailer import build_alert_email
 from leadloop_routing.adapters.ports import RoutingUnitOfWork
 from leadloop_routing.domain.connectors import Connector, ConnectorDelivery
@@ -83,12 +82,9 @@ class Outbound:
         chosen = [c for c in self.connectors if c.handles(event.type)]
         if not chosen:
             return
-        store = connector_store(uow)
-        if store is None:
-            raise TypeError("connectors are enabled but this unit of work keeps no deliveries")
         payload = json.loads(event.to_bytes())
         for connector in chosen:
-            await store.queue(
+            await uow.connectors.queue(
                 ConnectorDelivery(
                     delivery_id=str(uuid.uuid4()),
                     connector=connector.name,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, insert
@@ -17,36 +17,6 @@ from leadloop_routing.domain.connectors import ConnectorDelivery, JobOutcome
 
 # Candidates are over-fetched: rows other replicas hold are skipped, the rest are claimed.
 OVERFETCH = 4
-
-
-class ConnectorDeliveryStore(Protocol):
-    """What routing's handlers need from the connector delivery log."""
-
-    async def queue(self, delivery: ConnectorDelivery) -> None: ...
-    async def due(
-        self, connectors: Sequence[str], now: datetime, limit: int
-    ) -> list[ConnectorDelivery]: ...
-    async def lease(self, delivery_ids: Sequence[str], lease_id: str, until: datetime) -> None: ...
-    async def record(self, outcome: JobOutcome) -> bool: ...
-    async def deliveries(
-        self, connector: str | None, status: str | None, lead_id: str | None, page: PageRequest
-    ) -> list[ConnectorDelivery]: ...
-    async def redeliver(self, delivery_id: str, at: datetime) -> ConnectorDelivery | None: ...
-    async def erase(self, lead_id: str) -> None: ...
-
-
-@runtime_checkable
-class ConnectorUnitOfWork(Protocol):
-    """A transaction that keeps connector deliveries."""
-
-    @property
-    def connectors(self) -> ConnectorDeliveryStore: ...
-
-
-def connector_store(uow: object) -> ConnectorDeliveryStore | None:
-    """The connector delivery log `uow` keeps (routing's SqlUnitOfWork always does); None for
-    a unit of work that keeps none (a handler test's fake)."""
-    return uow.connectors if isinstance(uow, ConnectorUnitOfWork) else None
 
 
 def delivery_of(row: Any) -> ConnectorDelivery:

@@ -13,6 +13,7 @@ from leadloop_contract.agreement import Agreement
 from leadloop_events.envelope import CloudEvent
 from leadloop_platform.http.paging import PageRequest
 from leadloop_routing.domain.assignment import Assignment
+from leadloop_routing.domain.connectors import ConnectorDelivery, JobOutcome
 from leadloop_routing.domain.delivery import (
     Delivery,
     DeliveryOutcome,
@@ -71,11 +72,31 @@ class Repository(Protocol):
     async def record_email(self, outcome: EmailOutcome) -> None: ...
 
 
+class ConnectorDeliveryStore(Protocol):
+    """The connector delivery log inside one transaction."""
+
+    async def queue(self, delivery: ConnectorDelivery) -> None: ...
+    async def due(
+        self, connectors: Sequence[str], now: datetime, limit: int
+    ) -> list[ConnectorDelivery]: ...
+    async def lease(self, delivery_ids: Sequence[str], lease_id: str, until: datetime) -> None: ...
+    async def record(self, outcome: JobOutcome) -> bool: ...
+    async def deliveries(
+        self, connector: str | None, status: str | None, lead_id: str | None, page: PageRequest
+    ) -> list[ConnectorDelivery]: ...
+    async def redeliver(self, delivery_id: str, at: datetime) -> ConnectorDelivery | None: ...
+    async def erase(self, lead_id: str) -> None: ...
+
+
 class RoutingUnitOfWork(Protocol):
-    """The transaction a handler works in: state through `repo`, events through `publish`."""
+    """The transaction a handler works in: state through `repo` and the connector delivery log
+    through `connectors`, events through `publish`."""
 
     @property
     def repo(self) -> Repository: ...
+
+    @property
+    def connectors(self) -> ConnectorDeliveryStore: ...
 
     def publish(self, topic: str, event: CloudEvent) -> None: ...
 

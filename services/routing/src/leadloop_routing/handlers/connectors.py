@@ -8,14 +8,14 @@ import dataclasses
 import re
 import uuid
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from leadloop_contract.values import EXTERNAL_SYSTEMS, MAX_EXTERNAL_ID
 from leadloop_events import topics
-from leadloop_events.envelope import CloudEvent, new_event
+from leadloop_events.envelope import new_event
 from leadloop_events.handoff import LeadLinked
 from leadloop_platform.http.paging import PageRequest
-from leadloop_routing.adapters.connector_deliveries import ConnectorUnitOfWork
+from leadloop_routing.adapters.ports import RoutingUnitOfWork
 from leadloop_routing.adapters.webhook_sender import next_attempt_delay
 from leadloop_routing.alerts import SOURCE
 from leadloop_routing.domain.connectors import (
@@ -29,7 +29,7 @@ from leadloop_routing.domain.connectors import (
 
 
 async def lease_connector_jobs(
-    uow: ConnectorUnitOfWork, command: LeaseConnectorJobs
+    uow: RoutingUnitOfWork, command: LeaseConnectorJobs
 ) -> list[ConnectorDelivery]:
     """Claim due jobs, at most one per connector and lead, until the lease ends."""
     due = await uow.connectors.due(command.connectors, command.now, command.limit)
@@ -55,13 +55,7 @@ def _leased(delivery: ConnectorDelivery, lease_id: str, until: datetime) -> Conn
 _EXTERNAL_ID = re.compile(rf"[A-Za-z0-9_.:\-]{{1,{MAX_EXTERNAL_ID}}}")
 
 
-class LinkingUnitOfWork(ConnectorUnitOfWork, Protocol):
-    """A transaction that keeps connector deliveries and publishes events."""
-
-    def publish(self, topic: str, event: CloudEvent) -> None: ...
-
-
-async def record_connector_attempt(uow: LinkingUnitOfWork, command: RecordConnectorAttempt) -> bool:
+async def record_connector_attempt(uow: RoutingUnitOfWork, command: RecordConnectorAttempt) -> bool:
     """Log the attempt and its progress: succeeded, retried, or failed for good; False when
     the lease was taken meanwhile (this late writer records nothing). A CRM id the attempt
     learned (progress["external_ids"], not in the progress before) is published as
@@ -99,7 +93,7 @@ def _external_ids(progress: dict[str, Any]) -> dict[str, str]:
 
 
 async def list_connector_deliveries(
-    uow: ConnectorUnitOfWork,
+    uow: RoutingUnitOfWork,
     connector: str | None,
     status: str | None,
     lead_id: str | None,
@@ -110,7 +104,7 @@ async def list_connector_deliveries(
 
 
 async def redeliver_connector_job(
-    uow: ConnectorUnitOfWork, command: RedeliverConnectorJob
+    uow: RoutingUnitOfWork, command: RedeliverConnectorJob
 ) -> ConnectorDelivery:
     """Perform a job again now, from its recorded progress."""
     delivery = await uow.connectors.redeliver(command.delivery_id, command.at)

@@ -14,7 +14,6 @@ from leadloop_events.handoff import LeadAssigned
 from leadloop_events.intake import LeadErased
 from leadloop_events.lifecycle import LeadIntelligence, LeadStageChanged
 from leadloop_routing import metrics
-from leadloop_routing.adapters.connector_deliveries import connector_store
 from leadloop_routing.adapters.ports import RoutingUnitOfWork
 from leadloop_routing.alerts import AlertEmail, Outbound
 from leadloop_routing.domain.assignment import Assignment
@@ -147,6 +146,4 @@ async def erase_lead(uow: RoutingUnitOfWork, event: CloudEvent, data: LeadErased
     """Forget the person: intelligence, queued payloads, emails and connector jobs, relayed
     events."""
     await uow.repo.erase(data.lead_id)
-    store = connector_store(uow)
-    if store is not None:  # a unit of work without connector deliveries has none to forget
-        await store.erase(data.lead_id)
+    await uow.connectors.erase(data.lead_id)
