@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadloop_events import topics
 from leadloop_events.envelope import CloudEvent
+from leadloop_events.handoff import LeadLinked
 from leadloop_events.intake import LeadCaptured, LeadErased, LeadProfile
 from leadloop_events.lifecycle import LeadIntelligence
 from leadloop_feedback.domain.identity import email_key
@@ -190,3 +191,33 @@ async def test_erasure_forgets_the_identities(
         ]
     # the rep is a colleague, not the erased person: still known by her address
     assert len(await rows(engine, "SELECT 1 FROM feedback.rep_identities")) == 2
+
+
+async def test_a_deal_by_the_salesforce_lead_routing_linked_lands_on_the_lead(
+    feedback: httpx.AsyncClient,
+    settings: CommonSettings,
+    engine: AsyncEngine,
+    known_to_hubspot: None,
+) -> None:
+    sf_lead = "00Q5e00000AbCdEAAZ"
+    link = LeadLinked(lead_id=LEAD, system="salesforce", external_id=sf_lead, linked_at=T0)
+    await send(settings, topics.HANDOFF, link)
+
+    async def linked() -> bool:
+        query = "SELECT lead_id FROM feedback.lead_identities WHERE kind = 'salesforce'"
+        return await rows(engine, query) == [(LEAD,)]
+
+    await wait_for(linked, timeout_s=30, what="lead.linked to index the Salesforce Lead")
+    deal = {
+        "crm_event_id": "sf-opp-1-created",
+        "external_id": {"system": "salesforce", "id": sf_lead},
+        "deal_id": "006-opp-1",
+        "stage": "created",
+        "amount": "8000.00",
+        "currency": "EUR",
+        "closed_at": (T0 + timedelta(days=2)).isoformat(),
+    }
+    r = await feedback.post("/v1/crm/deals", json=deal)
+    assert r.status_code == 202, r.text
+    [event] = await published(settings, "leadloop.deal.closed.v1")
+    assert (event.data["lead_id"], event.data["deal_id"]) == (LEAD, "006-opp-1")

@@ -103,7 +103,7 @@ async def handed_off(uow: FakeUnitOfWork, lead_id: str = LEAD) -> None:
 
 def test_the_registry_reads_all_four_topics() -> None:
     assert REGISTRY.topics() == list(topics.ALL)
-    assert len(REGISTRY) == 13  # ... and the CRM inbox (leadloop.crm.notification_received)
+    assert len(REGISTRY) == 14  # ... the CRM inbox (crm.notification_received), lead.linked
 
 
 async def test_capture_activity_and_scores_build_the_projected_lead() -> None:

@@ -5,6 +5,7 @@ Events of all four topics fold into the closed-loop read model (and each lead's 
   lead.activity_recorded -> lead campaigns    lead.erased -> the lead (and identities) forgotten
   lead.scored -> lead scores                  lead.stage_changed -> stage_events, lead stage
   lead.assigned / reassigned -> assignments, reps (and identities)  lead.sla_breached -> breaches
+  lead.linked -> lead identities (the CRM record routing's connector found or created)
   lead.touched / status_changed / deal.closed -> touches, statuses, deals
   crm.notification_received (HubSpot) -> the CRM inbox, recorded by its worker
 CRM commands (HTTP) decide the sales side and publish on leads.feedback:
@@ -24,7 +25,7 @@ from leadloop_events import topics
 from leadloop_events.agreement import AgreementPublished
 from leadloop_events.envelope import CloudEvent, EventData, new_event
 from leadloop_events.feedback import DealClosed, LeadStatusChanged, LeadTouched
-from leadloop_events.handoff import LeadAssigned, LeadReassigned, SlaBreached
+from leadloop_events.handoff import LeadAssigned, LeadLinked, LeadReassigned, SlaBreached
 from leadloop_events.intake import (
     ActivityRecorded,
     CrmNotificationReceived,
@@ -156,6 +157,13 @@ async def project_reassignment(
     await uow.repo.know_reps(named, data.reassigned_at, names)
     await identities.remember_rep(uow, data.to_rep_id, None, data.to_crm_ids, event.time)
     await uow.repo.reassign(Reassignment(data.assignment_id, data.to_rep_id, data.sla_deadline))
+
+
+async def project_link(uow: FeedbackUnitOfWork, event: CloudEvent, data: LeadLinked) -> None:
+    """Routing's connector found or created the lead's CRM record: CRM input naming that id
+    (a HubSpot contact, a Salesforce Lead) resolves to the lead from now on."""
+    ids = {data.system: data.external_id}
+    await identities.remember_lead(uow, data.lead_id, None, ids, event.time)
 
 
 async def _remember_intelligence(
@@ -315,6 +323,7 @@ def registry(settings: Settings | None = None) -> Registry[SqlUnitOfWork]:
     events.on(LeadStageChanged)(project_stage_change)
     events.on(LeadAssigned)(project_assignment)
     events.on(LeadReassigned)(project_reassignment)
+    events.on(LeadLinked)(project_link)
     events.on(SlaBreached)(project_breach)
     events.on(LeadTouched)(project_touch)
     events.on(LeadStatusChanged)(project_status)

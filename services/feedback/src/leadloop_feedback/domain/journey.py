@@ -43,6 +43,9 @@ def describe(event_type: str, data: dict[str, Any]) -> str:
         return f"CRM status: {d['status']}{reason}."
     if kind == "deal.closed":
         return f"Deal {d['deal_id']} {d['stage']}: {d['amount']} {d['currency']}."
+    if kind == "lead.linked":
+        system = {"hubspot": "HubSpot", "salesforce": "Salesforce"}.get(d["system"], d["system"])
+        return f"Linked to {system} record {d['external_id']}."
     if kind == "lead.erased":
         return "Erased."
     return kind
