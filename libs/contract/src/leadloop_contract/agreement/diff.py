@@ -143,6 +143,8 @@ def _rest(old: Agreement, new: Agreement) -> list[str]:
         )
     if old.routing != new.routing:
         out.append("Routing teams or territories change.")
+    if old.crm != new.crm:
+        out.append("What the CRMs are told on a lead alert (lead status, lifecycle) changes.")
     return out
 
 

@@ -18,6 +18,7 @@ from pydantic import (
     model_validator,
 )
 
+from leadloop_contract.agreement.crm import CrmMapping
 from leadloop_contract.agreement.patterns import PatternRefused, compile_pattern
 from leadloop_contract.agreement.routing import Number, Range, Routing, Sla, Strict, Text
 from leadloop_contract.bounds import MAX_TEXT
@@ -247,6 +248,14 @@ class Agreement(Strict):
             "other",
         ],
         description="the reason codes sales gives when it rejects or disqualifies a lead",
+    )
+    crm: CrmMapping | None = Field(
+        default=None,
+        description="what the CRM connectors write on a lead alert (routing's settings "
+        "LEADLOOP_HUBSPOT_LEAD_STATUS, _LIFECYCLE_STAGE, LEADLOOP_SALESFORCE_LEAD_STATUS "
+        "where this says nothing)",
+        # Left out of the document while unset: agreements without it keep their checksum.
+        exclude_if=lambda value: value is None,
     )
 
     @model_validator(mode="after")
