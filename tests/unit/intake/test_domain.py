@@ -1,4 +1,4 @@
-"""Intake's pure rules: identity, validation, HubSpot signatures and mapping, CSV rows."""
+"""Intake's pure rules: identity, validation, CSV rows."""
 
 from __future__ import annotations
 
@@ -7,13 +7,9 @@ import io
 import pytest
 from pydantic import ValidationError
 
-from leadloop_intake.domain import csvimport, hubspot
+from leadloop_intake.domain import csvimport
 from leadloop_intake.domain.csvlines import BoundedLines
-from leadloop_intake.domain.errors import SignatureRejected
 from leadloop_intake.domain.model import Activity, FormSubmission, normalize_email
-
-SECRET = "hubspot-app-secret"
-URI = "https://leads.example.com/v1/webhooks/hubspot"
 
 
 @pytest.mark.parametrize(
@@ -52,58 +48,6 @@ def test_activity_needs_exactly_one_identity() -> None:
     with pytest.raises(ValidationError):
         Activity.model_validate({**base, "lead_id": "x", "email": "ana@acme.com"})
     assert Activity.model_validate({**base, "email": "ana@acme.com"}).occurred_at.tzinfo
-
-
-def _signed(body: bytes, ts: str, secret: str = SECRET) -> str:
-    return hubspot.signature_v3(secret, "POST", URI, body, ts)
-
-
-def test_hubspot_signature_accepts_a_fresh_signed_request() -> None:
-    body = b'{"email": "ana@acme.com"}'
-    now = 1_800_000_000_000
-    hubspot.verify_v3(
-        secret=SECRET,
-        method="POST",
-        uri=URI,
-        body=body,
-        timestamp=str(now),
-        signature=_signed(body, str(now)),
-        now_ms=now + 1000,
-        max_age_s=300,
-    )
-
-
-@pytest.mark.parametrize("case", ["forged", "stale", "missing", "tampered"])
-def test_hubspot_signature_refuses(case: str) -> None:
-    body = b'{"email": "ana@acme.com"}'
-    now = 1_800_000_000_000
-    ts = str(now)
-    signature: str | None = _signed(body, ts)
-    sent_body = body
-    if case == "forged":
-        signature = _signed(body, ts, secret="someone-else")
-    elif case == "stale":
-        ts = str(now - 301_000)
-        signature = _signed(body, ts)
-    elif case == "missing":
-        signature = None
-    else:
-        sent_body = b'{"email": "eve@evil.com"}'
-    with pytest.raises(SignatureRejected):
-        hubspot.verify_v3(
-            secret=SECRET,
-            method="POST",
-            uri=URI,
-            body=sent_body,
-            timestamp=ts,
-            signature=signature,
-            now_ms=now,
-            max_age_s=300,
-        )
-
-
-def test_hubspot_uri_decoding_matches_hubspot() -> None:
-    assert hubspot.canonical_uri("https://x.io/a%3Fb%40c%2Fd") == "https://x.io/a?b@c/d"
 
 
 def lines(text: str) -> BoundedLines:

@@ -17,10 +17,10 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import ValidationError
 
+from leadloop_connectors.hubspot import signature
 from leadloop_intake.adapters.uow import SqlUnitOfWork
 from leadloop_intake.config import Settings
-from leadloop_intake.domain import hubspot
-from leadloop_intake.domain.errors import IdempotencyKeyReused, NotConfigured
+from leadloop_intake.domain.errors import IdempotencyKeyReused, NotConfigured, SignatureRejected
 from leadloop_intake.domain.hubspot_contact import to_form_submission as contact_form
 from leadloop_intake.domain.model import FormSubmission
 from leadloop_intake.domain.ports import IntakeUnitOfWork
@@ -121,12 +121,10 @@ def once_per_key(scope: str) -> Callable[..., Awaitable[Once]]:
     return once
 
 
-async def hubspot_contact(
-    request: Request,
-    x_hubspot_signature_v3: Annotated[str | None, Header()] = None,
-    x_hubspot_request_timestamp: Annotated[str | None, Header()] = None,
-) -> FormSubmission:
-    """HubSpot's signed call, verified, as the form submission its contact properties make."""
+async def hubspot_signed_body(request: Request) -> bytes:
+    """The body of a HubSpot call, once its v3 signature proves it is HubSpot's and fresh
+    (SignatureRejected otherwise). HubSpot signs the URL it called: behind a proxy,
+    LEADLOOP_PUBLIC_BASE_URL names it."""
     settings = settings_of(request)
     require_media_type(request, JSON_TYPES)
     if settings.hubspot_client_secret is None:
@@ -137,17 +135,31 @@ async def hubspot_contact(
         uri = settings.public_base_url.rstrip("/") + request.url.path
         if request.url.query:
             uri += "?" + request.url.query
-    hubspot.verify_v3(
-        secret=settings.hubspot_client_secret.get_secret_value(),
-        method=request.method,
-        uri=uri,
-        body=raw,
-        timestamp=x_hubspot_request_timestamp,
-        signature=x_hubspot_signature_v3,
-        now_ms=int(time.time() * 1000),
-        max_age_s=settings.hubspot_max_age_s,
-    )
-    return _contact(raw, settings.hubspot_industry_map)
+    try:
+        signature.verify_v3(
+            secret=settings.hubspot_client_secret.get_secret_value(),
+            method=request.method,
+            uri=uri,
+            body=raw,
+            timestamp=request.headers.get(signature.TIMESTAMP_HEADER),
+            signature=request.headers.get(signature.SIGNATURE_HEADER),
+            now_ms=int(time.time() * 1000),
+            max_age_s=settings.hubspot_max_age_s,
+        )
+    except signature.SignatureInvalid as exc:
+        raise SignatureRejected(str(exc)) from exc
+    return raw
+
+
+async def hubspot_contact(
+    request: Request,
+    x_hubspot_signature_v3: Annotated[str | None, Header()] = None,
+    x_hubspot_request_timestamp: Annotated[str | None, Header()] = None,
+) -> FormSubmission:
+    """HubSpot's signed call, verified, as the form submission its contact properties make
+    (the headers are declared for the API document; hubspot_signed_body reads them)."""
+    raw = await hubspot_signed_body(request)
+    return _contact(raw, settings_of(request).hubspot_industry_map)
 
 
 def _contact(raw: bytes, industries: dict[str, str]) -> FormSubmission:

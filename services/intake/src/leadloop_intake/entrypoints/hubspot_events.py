@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
@@ -37,13 +36,12 @@ from leadloop_connectors.hubspot import HubSpotClient, WebhookEvent, destination
 from leadloop_events.intake import CrmNotificationReceived
 from leadloop_intake import crm_events
 from leadloop_intake.config import Settings
-from leadloop_intake.domain import hubspot
 from leadloop_intake.domain.commands import CaptureLead
 from leadloop_intake.domain.errors import NotConfigured
 from leadloop_intake.domain.hubspot_contact import to_form_submission
 from leadloop_intake.domain.model import FormSubmission
-from leadloop_intake.entrypoints.edge import settings_of, transactions_of
-from leadloop_platform.http.problems import JSON_TYPES, Problem, require_media_type
+from leadloop_intake.entrypoints.edge import hubspot_signed_body, settings_of, transactions_of
+from leadloop_platform.http.problems import Problem
 from leadloop_platform.logs import correlation_id
 
 log = logging.getLogger(__name__)
@@ -90,27 +88,6 @@ def _wanted(event: WebhookEvent) -> bool:
     if event.object_type != "contact" or destination(event) != "intake":
         return False
     return event.action == "creation" or event.property_name in MAPPED
-
-
-async def _verified(request: Request, settings: Settings) -> bytes:
-    require_media_type(request, JSON_TYPES)
-    if settings.hubspot_client_secret is None:
-        raise NotConfigured("LEADLOOP_HUBSPOT_CLIENT_SECRET is not set")
-    raw = await request.body()
-    uri = str(request.url)
-    if settings.public_base_url:
-        uri = settings.public_base_url.rstrip("/") + request.url.path
-    hubspot.verify_v3(
-        secret=settings.hubspot_client_secret.get_secret_value(),
-        method=request.method,
-        uri=uri,
-        body=raw,
-        timestamp=request.headers.get("x-hubspot-request-timestamp"),
-        signature=request.headers.get("x-hubspot-signature-v3"),
-        now_ms=int(time.time() * 1000),
-        max_age_s=settings.hubspot_max_age_s,
-    )
-    return raw
 
 
 async def _contacts(settings: Settings, ids: Sequence[str]) -> dict[str, dict[str, Any] | None]:
@@ -235,7 +212,7 @@ def translate(
 async def receive_hubspot_events(request: Request) -> EventsReceived:
     """Verify, read the contacts the events name, then capture, erase or relay each event."""
     settings = settings_of(request)
-    raw = await _verified(request, settings)
+    raw = await hubspot_signed_body(request)
     try:
         events = parse_events(raw)
     except ValueError as exc:
