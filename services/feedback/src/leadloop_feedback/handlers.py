@@ -2,7 +2,7 @@
 
 Events of all four topics fold into the closed-loop read model (and each lead's journey):
   agreement.published -> agreements           lead.captured -> leads, lead identities
-  lead.activity_recorded -> lead campaigns    lead.erased -> the lead (and identities) forgotten
+  lead.activity_recorded -> lead campaigns    lead.erased -> the lead (identities, inbox) forgotten
   lead.scored -> lead scores                  lead.stage_changed -> stage_events, lead stage
   lead.assigned / reassigned -> assignments, reps (and identities)  lead.sla_breached -> breaches
   lead.linked -> lead identities (the CRM record routing's connector found or created)
@@ -101,7 +101,11 @@ async def project_activity(
 
 
 async def project_erasure(uow: FeedbackUnitOfWork, event: CloudEvent, data: LeadErased) -> None:
-    """Forget the person (the reports keep the counts), and how CRMs named them."""
+    """Forget the person (the reports keep the counts), how CRMs named them, and the CRM
+    inbox's rows about them (found by those names, so first)."""
+    inbox = inbox_of(uow)
+    if inbox is not None:
+        await inbox.forget_lead(data.lead_id)
     await uow.repo.erase(data.lead_id)
     await uow.repo.forget_lead_identities(data.lead_id)
 

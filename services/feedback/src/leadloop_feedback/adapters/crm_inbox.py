@@ -1,5 +1,6 @@
 """Feedback's CRM inbox on Postgres: notifications stored once by event key, leased by the
-worker (FOR UPDATE SKIP LOCKED), finished only by the lease's holder."""
+worker (FOR UPDATE SKIP LOCKED), finished only by the lease's holder, deleted with the lead
+they name when it is erased."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from leadloop_events.intake import CrmNotificationReceived
-from leadloop_feedback.adapters.tables import crm_inbox
+from leadloop_feedback.adapters.tables import crm_inbox, lead_identities
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,8 @@ class InboxRow:
 
 @dataclass(frozen=True)
 class InboxResult:
-    """How an attempt ended: `pending` again at `next_attempt_at`, or `done`/`failed`."""
+    """How an attempt ended: `pending` again at `next_attempt_at`, or `done`/`failed`; the
+    lead it resolved to and the contacts the CRM said it is about, when known."""
 
     event_key: str
     lease_id: str
@@ -36,6 +38,8 @@ class InboxResult:
     error: str | None
     next_attempt_at: datetime
     finished_at: datetime | None
+    lead_id: str | None = None
+    contact_ids: tuple[str, ...] = ()
 
 
 class CrmInboxStore(Protocol):
@@ -45,6 +49,7 @@ class CrmInboxStore(Protocol):
     async def due(self, system: str, now: datetime, limit: int) -> list[InboxRow]: ...
     async def lease(self, keys: Sequence[str], lease_id: str, until: datetime) -> None: ...
     async def finish(self, result: InboxResult) -> bool: ...
+    async def forget_lead(self, lead_id: str) -> int: ...
 
 
 def inbox_of(uow: object) -> CrmInboxStore | None:
@@ -90,6 +95,7 @@ class SqlCrmInbox:
             "received_at": now,
             "status": "pending",
             "next_attempt_at": now,
+            "contact_ids": [n.object_id] if n.object_type == "contact" else [],
         }
         done = await self.conn.execute(
             insert(crm_inbox).values(values).on_conflict_do_nothing(index_elements=["event_key"])
@@ -120,6 +126,7 @@ class SqlCrmInbox:
     async def finish(self, result: InboxResult) -> bool:
         """Write an attempt's end if its lease still holds; False when it does not."""
         t = crm_inbox
+        named = {"contact_ids": list(result.contact_ids)} if result.contact_ids else {}
         done = await self.conn.execute(
             t.update()
             .where(
@@ -134,6 +141,23 @@ class SqlCrmInbox:
                 next_attempt_at=result.next_attempt_at,
                 finished_at=result.finished_at,
                 lease_id=None,
+                lead_id=result.lead_id,
+                **named,
             )
         )
         return bool(done.rowcount)
+
+    async def forget_lead(self, lead_id: str) -> int:
+        """Delete the rows about an erased lead: those resolved to it, and those naming one of
+        its HubSpot contact ids (read from its identities, so before they are deleted); a row
+        leased meanwhile then records nothing (its lease is gone). How many went."""
+        i, t = lead_identities, crm_inbox
+        contacts = await self.conn.execute(
+            sa.select(i.c.value).where(i.c.lead_id == lead_id, i.c.kind == "hubspot")
+        )
+        named = [c for (c,) in contacts]
+        about = t.c.lead_id == lead_id
+        if named:
+            about = sa.or_(about, sa.and_(t.c.system == "hubspot", t.c.contact_ids.overlap(named)))
+        done = await self.conn.execute(t.delete().where(about))
+        return int(done.rowcount)

@@ -141,10 +141,15 @@ crm_inbox = sa.Table(
     sa.Column("next_attempt_at", TS, nullable=False),
     sa.Column("lease_id", sa.String(64)),
     sa.Column("finished_at", TS),
+    sa.Column("lead_id", sa.String(64), index=True),
+    sa.Column("contact_ids", ARRAY(sa.String(200)), nullable=False, server_default="{}"),
     sa.Index("ix_feedback_crm_inbox_due", "status", "next_attempt_at"),
+    sa.Index("ix_feedback_crm_inbox_contact_ids", "contact_ids", postgresql_using="gin"),
 )
 """CRM notifications (HubSpot's deals, engagements, contact statuses) waiting to be read from
-the CRM and recorded: one row per event key, leased by the inbox worker (ids only)."""
+the CRM and recorded: one row per event key, leased by the inbox worker (ids only). `lead_id`
+is the lead it resolved to, `contact_ids` the HubSpot contacts it names (a contact's own id,
+or a deal's or engagement's associated contacts once read): a lead's erasure deletes both."""
 
 campaigns = sa.Table(
     "campaigns",

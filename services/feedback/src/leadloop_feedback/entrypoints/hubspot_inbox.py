@@ -73,11 +73,19 @@ class Attempt:
     row: InboxRow
     lease_id: str
 
-    def result(self, status: str, outcome: str, error: str | None, at: datetime) -> InboxResult:
-        """This attempt's end: the row done/failed now, or pending again at `at`."""
+    def result(
+        self,
+        status: str,
+        outcome: str,
+        error: str | None,
+        at: datetime,
+        about: tuple[str | None, tuple[str, ...]] = (None, ()),
+    ) -> InboxResult:
+        """This attempt's end: the row done/failed now, or pending again at `at`; `about`:
+        the lead it resolved to and the contacts it names."""
         key = self.row.notification.event_key
         finished = None if status == "pending" else datetime.now(UTC)
-        return InboxResult(key, self.lease_id, status, outcome, error, at, finished)
+        return InboxResult(key, self.lease_id, status, outcome, error, at, finished, *about)
 
 
 async def lease_rows(
@@ -117,7 +125,8 @@ async def record_planned(uow: SqlUnitOfWork, attempt: Attempt, planned: Planned)
             done = await handlers.record_deals(uow, RecordDeals([item]))
         outcome = "recorded" if done.fresh else "duplicate"
     detail = None if lead_id else f"no lead has HubSpot contact id {planned.contact_ids}"
-    await finish(uow, attempt.result("done", outcome, detail, datetime.now(UTC)))
+    about = (lead_id, planned.contact_ids)
+    await finish(uow, attempt.result("done", outcome, detail, datetime.now(UTC), about))
     return outcome
 
 
@@ -187,7 +196,9 @@ class HubSpotInbox:
         except CrmRefused as refused:
             outcome = refused_outcome(refused)
             why = "; ".join(e["message"] for e in refused.errors)
-            await self.transactions.run(finish, attempt.result("done", outcome, why, _now()))
+            about = (None, planned.contact_ids) if isinstance(planned, Planned) else (None, ())
+            end = attempt.result("done", outcome, why, _now(), about)
+            await self.transactions.run(finish, end)
         except LeaseLost:
             log.warning("hubspot notification %s: lease lost, not recorded", n.event_key)
             return "lease_lost"
