@@ -13,6 +13,7 @@ from leadloop_feedback.domain.crm import CrmRefused
 from leadloop_feedback.domain.money import Exchange
 from leadloop_feedback.entrypoints.crm_http import router as crm_router
 from leadloop_feedback.entrypoints.hubspot_inbox import hubspot_inbox_worker
+from leadloop_feedback.entrypoints.inbox_http import router as inbox_router
 from leadloop_feedback.entrypoints.pages_http import router as pages_router
 from leadloop_feedback.entrypoints.reports_http import router as reports_router
 from leadloop_feedback.entrypoints.salesforce_http import router as salesforce_router
@@ -26,6 +27,10 @@ async def _refused(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(
         exc.status, str(exc), kind=exc.kind, instance=request.url.path, errors=exc.errors
     )
+
+
+def _asleep() -> None:
+    """No inbox worker to wake (LEADLOOP_HUBSPOT_ACCESS_TOKEN unset)."""
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -44,12 +49,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             consumer_group=settings.consumer_group,
             run_relay=settings.run_relay,
             run_consumer=settings.run_consumer,
-            routers=[crm_router, reports_router, pages_router, salesforce_router, slack_router],
+            routers=[
+                crm_router,
+                reports_router,
+                pages_router,
+                salesforce_router,
+                slack_router,
+                inbox_router,
+            ],
             exception_handlers={CrmRefused: _refused},
             workers=[hubspot_loop] if hubspot_loop else [],
             state={
                 "exchange": Exchange(settings.reporting_currency, settings.fx_rates),
                 "hubspot_inbox": hubspot_inbox,
+                "wake_hubspot_inbox": hubspot_loop.wake if hubspot_loop else _asleep,
             },
         )
     )

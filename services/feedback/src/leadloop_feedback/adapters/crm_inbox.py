@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from leadloop_events.intake import CrmNotificationReceived
 from leadloop_feedback.adapters.tables import crm_inbox, lead_identities
+from leadloop_platform.http.paging import PageRequest, keyset
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,8 @@ class CrmInboxStore(Protocol):
     async def lease(self, keys: Sequence[str], lease_id: str, until: datetime) -> None: ...
     async def finish(self, result: InboxResult) -> bool: ...
     async def forget_lead(self, lead_id: str) -> int: ...
+    async def page(self, status: str | None, page: PageRequest) -> list[dict[str, Any]]: ...
+    async def retry(self, event_key: str, now: datetime) -> dict[str, Any] | None: ...
 
 
 def inbox_of(uow: object) -> CrmInboxStore | None:
@@ -161,3 +164,33 @@ class SqlCrmInbox:
             about = sa.or_(about, sa.and_(t.c.system == "hubspot", t.c.contact_ids.overlap(named)))
         done = await self.conn.execute(t.delete().where(about))
         return int(done.rowcount)
+
+    async def page(self, status: str | None, page: PageRequest) -> list[dict[str, Any]]:
+        """Rows newest first (by receipt, then event key), up to the page's limit + 1."""
+        t = crm_inbox
+        query = sa.select(t).where(t.c.status == status) if status else sa.select(t)
+        rows = await self.conn.execute(
+            keyset(query, [t.c.received_at, t.c.event_key], page, descending=True)
+        )
+        return [dict(r._mapping) for r in rows]
+
+    async def retry(self, event_key: str, now: datetime) -> dict[str, Any] | None:
+        """Put a finished row (failed, or done: e.g. its lead unknown then) back to due now with
+        a fresh count of tries; a pending row is made due now unless a worker holds its lease.
+        The row as it is then; None when there is no such row."""
+        t = crm_inbox
+        again = await self.conn.execute(
+            t.update()
+            .where(
+                t.c.event_key == event_key,
+                sa.or_(t.c.lease_id.is_(None), t.c.next_attempt_at <= now),  # not held
+            )
+            .values(
+                status="pending", next_attempt_at=now, attempts=0, finished_at=None, lease_id=None
+            )
+            .returning(*t.c)
+        )
+        row = again.first()
+        if row is None:
+            row = (await self.conn.execute(sa.select(t).where(t.c.event_key == event_key))).first()
+        return None if row is None else dict(row._mapping)
