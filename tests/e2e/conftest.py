@@ -10,6 +10,8 @@ import httpx
 import pytest
 
 from ..processes import Services
+from ..vendors.hubspot import FakeHubSpot, serve_hubspot
+from ..vendors.salesforce import FakeSalesforce, serve_salesforce
 
 E2E_KEY = "llk_e2e_bootstrap_key_with_every_scope_0000"
 
@@ -41,3 +43,19 @@ def start_service(service_env: dict[str, str], tmp_path: Path) -> Iterator[objec
 async def http() -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(headers={"authorization": f"Bearer {E2E_KEY}"}) as client:
         yield client
+
+
+@pytest.fixture
+async def hubspot() -> AsyncIterator[FakeHubSpot]:
+    """The fake HubSpot API on a local port, for the test's services to call."""
+    fake, stop = await serve_hubspot()
+    yield fake
+    await stop()
+
+
+@pytest.fixture
+async def salesforce() -> AsyncIterator[FakeSalesforce]:
+    """The fake Salesforce org on a local port, for the test's services to call."""
+    org, stop = await serve_salesforce()
+    yield org
+    await stop()

@@ -5,14 +5,13 @@ intake's one target URL, signed; feedback reads the call and the deal from the H
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 
-from tests.vendors.hubspot import FakeHubSpot, event, post_signed, serve_hubspot
+from tests.vendors.hubspot import FakeHubSpot, event, post_signed
 
 from ..waiting import wait_for
 from .test_hubspot_contact import ALWAYS, CONTACT, SECRET
@@ -20,13 +19,6 @@ from .test_hubspot_contact import post_signed as post_workflow_webhook
 
 OWNER = "6202"  # rep-nils's HubSpot owner id
 CONTACT_ID = str(CONTACT["vid"])
-
-
-@pytest.fixture
-async def hubspot() -> AsyncIterator[FakeHubSpot]:
-    fake, stop = await serve_hubspot()
-    yield fake
-    await stop()
 
 
 async def an_assigned_hubspot_lead(

@@ -35,7 +35,14 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "Lead": {"Status": "Open - Not Contacted", "IsConverted": False},
     "Task": {"Status": "Not Started", "Priority": "Normal", "IsClosed": False},
 }
-PREFIXES = {"Lead": "00Q", "Task": "00T", "User": "005", "Opportunity": "006"}
+PREFIXES = {
+    "Lead": "00Q",
+    "Task": "00T",
+    "User": "005",
+    "Opportunity": "006",
+    "Account": "001",
+    "Contact": "003",
+}
 _SOQL = re.compile(
     r"SELECT\s+(?P<fields>.+?)\s+FROM\s+(?P<sobject>\w+)"
     r"(?:\s+WHERE\s+(?P<where>.+?))?(?:\s+LIMIT\s+(?P<limit>\d+))?",
@@ -133,6 +140,49 @@ class FakeSalesforce:
             "Username": email,
         }
         return user_id
+
+    def convert_lead(self, lead_id: str, amount: str) -> dict[str, Any]:
+        """Convert a Lead as a rep does (Lead Convert: an Account, a Contact and an open
+        Opportunity; the Lead gets IsConverted, Converted*Id and Status "Closed - Converted"),
+        with the field mapping the setup guide asks for (Leadloop_Id__c copied to the Contact
+        and the Opportunity). Returns the Opportunity, to be moved as the test needs."""
+        lead = self.records["Lead"][lead_id]
+        leadloop_id = lead.get("Leadloop_Id__c")
+        account = {"Id": self.new_id("Account"), "Name": lead.get("Company")}
+        contact = {
+            "Id": self.new_id("Contact"),
+            "AccountId": account["Id"],
+            "Email": lead.get("Email"),
+            "LastName": lead.get("LastName"),
+            "OwnerId": lead.get("OwnerId"),
+            "Leadloop_Id__c": leadloop_id,
+        }
+        opportunity = {
+            "Id": self.new_id("Opportunity"),
+            "AccountId": account["Id"],
+            "ContactId": contact["Id"],
+            "OwnerId": lead.get("OwnerId"),
+            "StageName": "Prospecting",
+            "Amount": amount,
+            "CloseDate": None,
+            "IsClosed": False,
+            "IsWon": False,
+            "Leadloop_Id__c": leadloop_id,
+        }
+        for record, sobject in (
+            (account, "Account"),
+            (contact, "Contact"),
+            (opportunity, "Opportunity"),
+        ):
+            self.records.setdefault(sobject, {})[record["Id"]] = record
+        lead.update(
+            IsConverted=True,
+            Status="Closed - Converted",
+            ConvertedAccountId=account["Id"],
+            ConvertedContactId=contact["Id"],
+            ConvertedOpportunityId=opportunity["Id"],
+        )
+        return opportunity
 
     def find(self, sobject: str, **where: Any) -> list[dict[str, Any]]:
         """The stored records of a type whose fields equal `where`."""

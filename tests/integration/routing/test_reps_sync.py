@@ -8,7 +8,6 @@ import asyncio
 import functools
 import json
 import os
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +26,7 @@ from leadloop_routing.handlers import upsert_rep
 from tests.vendors.hubspot import FakeHubSpot, serve_hubspot
 from tests.vendors.salesforce import FakeSalesforce, serve_salesforce
 
+from ...cli import leadloop
 from ...waiting import wait_for
 
 Runner = Transactions[SqlUnitOfWork]
@@ -74,22 +74,6 @@ def cli_env(database_url: str, **settings: str) -> dict[str, str]:
     """This test's environment for the CLI: none of the caller's leadloop settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("LEADLOOP_", "DATABASE_URL"))}
     return env | {"DATABASE_URL": database_url, "LEADLOOP_ENV": "test", **settings}
-
-
-async def leadloop(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    """Run the `leadloop` console script; (exit code, stdout, stderr)."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "leadloop_cli.main",
-        *args,
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await asyncio.wait_for(process.communicate(), timeout=120)
-    assert process.returncode is not None
-    return process.returncode, out.decode(), err.decode()
 
 
 def hubspot_env(database_url: str, fake: FakeHubSpot) -> dict[str, str]:
