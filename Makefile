@@ -16,7 +16,7 @@ PYTEST := $(PY) -m pytest
 SYNCED := $(VENV)/.leadloop-synced
 MEMBERS := $(wildcard libs/*/pyproject.toml services/*/pyproject.toml tools/*/pyproject.toml)
 
-.PHONY: help bootstrap dev demo test test-unit test-integration test-e2e test-faults lint schemas bench system-deps screenshot clean distclean
+.PHONY: help bootstrap dev demo test test-unit test-integration test-e2e test-faults lint schemas bench system-deps kafka screenshot clean distclean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -73,6 +73,9 @@ system-deps: ## Debian packages some tests drive: chromium, chromium-driver, pro
 	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
 		apt-get install -y --no-install-recommends $$missing >/dev/null; \
 	else echo "install with your package manager:$$missing (the tests that need them skip)"; fi
+
+kafka: $(SYNCED) ## fetch Apache Kafka (KRaft, for `leadloop dev --broker kafka`) from Maven Central into .tools/kafka (needs java and mvn)
+	$(PY) -m leadloop_cli.kafka fetch
 
 screenshot: $(SYNCED) ## refresh docs/images/dashboard*.png from the Chromium dashboard test
 	LEADLOOP_SCREENSHOTS=docs/images $(PYTEST) tests/e2e/test_dashboard_browser.py

@@ -30,7 +30,12 @@ def cmd_dev(args: argparse.Namespace) -> int:
     """Run the whole system locally until Ctrl-C."""
     from leadloop_cli.stack import DevStack
 
-    return asyncio.run(DevStack(Path(args.data_dir), demo=args.demo).run())
+    try:
+        stack = DevStack(Path(args.data_dir), demo=args.demo, broker=args.broker)
+    except ValueError as exc:  # LEADLOOP_BROKER names no broker
+        print(exc, file=sys.stderr)
+        return 2
+    return asyncio.run(stack.run())
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -192,6 +197,12 @@ def _add_stack_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]
     dev = sub.add_parser("dev", help="run broker, Postgres and every service locally")
     dev.add_argument("--demo", action="store_true", help="also post simulated traffic to intake")
     dev.add_argument("--data-dir", default=".leadloop", help="Postgres data and logs")
+    dev.add_argument(
+        "--broker",
+        choices=("embedded", "kafka"),
+        help="embedded (Tansu, the default: Python only) or kafka (Apache Kafka on the JDK, "
+        "`make kafka` fetches it); default: LEADLOOP_BROKER, else embedded",
+    )
     dev.set_defaults(func=cmd_dev)
 
     sub.add_parser("migrate", help="migrate auth and every service schema").set_defaults(

@@ -22,6 +22,7 @@ from leadloop_cli.infra import (
     log_tail,
     port_accepts,
 )
+from leadloop_cli.kafka import KAFKA_VERSION, ApacheKafka, broker_kind, new_broker
 from leadloop_cli.outboxes import requeue_outboxes
 from leadloop_cli.services import (
     SERVICES,
@@ -68,12 +69,20 @@ def check_agreement_file(env: Mapping[str, str]) -> None:
 class DevStack:
     """Broker, Postgres, topics, migrations, then each available service as a uvicorn process."""
 
-    def __init__(self, data_dir: Path, *, demo: bool = False, env: Mapping[str, str] = os.environ):
+    def __init__(
+        self,
+        data_dir: Path,
+        *,
+        demo: bool = False,
+        broker: str | None = None,
+        env: Mapping[str, str] = os.environ,
+    ):
         self.data_dir = data_dir.resolve()
         self.logs = self.data_dir / "logs"
         self.demo = demo
         self.env = dict(env)
-        self.broker: EmbeddedBroker | None = None
+        self.broker_kind = broker_kind(self.env, broker)  # --broker, else LEADLOOP_BROKER
+        self.broker: EmbeddedBroker | ApacheKafka | None = None
         self.postgres: EmbeddedPostgres | None = None
         self.children: list[Child] = []
         self.urls: dict[str, str] = {}
@@ -133,8 +142,15 @@ class DevStack:
         bootstrap = env_bootstrap_servers(env)
         if bootstrap is None:
             port = int(env.get("LEADLOOP_DEV_KAFKA_PORT", "9092"))
-            print(f"starting the embedded broker (Tansu) on {HOST}:{port}", flush=True)
-            self.broker = EmbeddedBroker(port, host=HOST, log_path=self.logs / "broker.log")
+            name = f"Apache Kafka {KAFKA_VERSION}" if self.broker_kind == "kafka" else "Tansu"
+            print(f"starting the broker ({name}) on {HOST}:{port}", flush=True)
+            self.broker = new_broker(
+                self.broker_kind,
+                port,
+                host=HOST,
+                log_path=self.logs / "broker.log",
+                data_dir=self.data_dir / "kafka",
+            )
             try:
                 self.broker.start()  # in this thread: the broker dies with the thread that made it
             except (RuntimeError, TimeoutError) as exc:
@@ -152,10 +168,10 @@ class DevStack:
         created = await create_topics(bootstrap, prefix)
         print(f"topics: {len(created)} created, the rest already existed", flush=True)
         print(f"migrated schemas: {', '.join(await migrate_all(database_url, env))}", flush=True)
-        if self.broker is not None:
+        if self.broker is not None and self.broker_is_new():
             queued = await requeue_outboxes(database_url, env)
             print(
-                f"the broker is new (it keeps topics in memory): {queued} events from the "
+                f"the broker's storage is new: {queued} events from the "
                 "outboxes queued again; consumers skip those they already processed",
                 flush=True,
             )
@@ -175,6 +191,10 @@ class DevStack:
             self.children.append(spawn("demo", argv, env, self.logs / "demo.log"))
         elif self.demo:
             raise StackFailed("--demo needs the intake service, which is not installed")
+
+    def broker_is_new(self) -> bool:
+        """True for Tansu (memory) and for an Apache Kafka whose log directory was just made."""
+        return not isinstance(self.broker, ApacheKafka) or self.broker.formatted
 
     def start_service(self, service: Service) -> None:
         port = service.port(self.env)
@@ -211,8 +231,8 @@ class DevStack:
             supervise(self.children, lambda line: print(line, flush=True))
             if self.broker is not None and not self.broker.is_running():
                 return (
-                    "the embedded broker died and its memory storage with it; a broker restart is "
-                    f"a stack restart (run `leadloop dev` again). Log: {self.broker.log_path}"
+                    "the broker died (Tansu's topics with it); a broker restart is a stack "
+                    f"restart (run `leadloop dev` again). Log: {self.broker.log_path}"
                 )
             if self.postgres is not None and not self.postgres.is_running():
                 return f"PostgreSQL stopped; its log: {self.postgres.log_path}"
@@ -272,7 +292,9 @@ class DevStack:
         if self.postgres is not None:
             lines.append(f"  PostgreSQL log  {self.postgres.log_path}")
             lines.append(f"  survives a restart: PostgreSQL's data in {self.data_dir / 'pgdata'}")
-        if self.broker is not None:
+        if isinstance(self.broker, ApacheKafka):
+            lines.append(f"  survives a restart: Apache Kafka's topics in {self.broker.data_dir}")
+        elif self.broker is not None:
             lines.append(
                 "  lost at a stop: the embedded broker's topics (memory); the next start "
                 "recreates them and republishes every event"

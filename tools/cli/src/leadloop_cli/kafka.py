@@ -1,0 +1,326 @@
+"""Apache Kafka (4.x, KRaft, one node) on this machine's JDK: fetched once from Maven Central by
+deploy/kafka/pom.xml into .tools/kafka/<version>/lib, configured by deploy/kafka/server.properties.
+
+`ApacheKafka` has the embedded broker's interface (start, stop, pause, resume, is_running,
+bootstrap_servers); `new_broker` picks one of the two by name (`leadloop dev --broker`,
+LEADLOOP_BROKER)."""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import shutil
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from leadloop_cli.infra import (
+    EmbeddedBroker,
+    die_with_parent,
+    free_port,
+    log_tail,
+    port_accepts,
+    stop_process,
+)
+
+KAFKA_VERSION = "4.4.0"  # keep in step with deploy/kafka/pom.xml
+ROOT = Path(__file__).resolve().parents[4]
+CONFIG_DIR = ROOT / "deploy" / "kafka"
+BROKERS = ("embedded", "kafka")
+COPY_GOAL = "org.apache.maven.plugins:maven-dependency-plugin:3.8.1:copy-dependencies"
+# Smaller than Kafka's own 1 GiB heap: this broker shares a 2-core machine with the services.
+JVM_OPTIONS = ("-Xms128m", "-Xmx512m", "-XX:+UseG1GC", "-Djava.awt.headless=true")
+
+
+class KafkaUnavailable(RuntimeError):
+    """Java, Maven or the Kafka jars are missing, or Maven Central cannot be reached."""
+
+
+def kafka_home(env: Mapping[str, str] = os.environ) -> Path:
+    """Where the jars live: LEADLOOP_KAFKA_HOME, or .tools/kafka/<version> in the repository."""
+    return Path(env.get("LEADLOOP_KAFKA_HOME") or ROOT / ".tools" / "kafka" / KAFKA_VERSION)
+
+
+def find_java(env: Mapping[str, str] = os.environ) -> str:
+    """$JAVA_HOME/bin/java or `java` on PATH."""
+    home = env.get("JAVA_HOME")
+    if home and os.access(Path(home) / "bin" / "java", os.X_OK):
+        return str(Path(home) / "bin" / "java")
+    found = shutil.which("java")
+    if found is None:
+        raise KafkaUnavailable("java is not installed: Apache Kafka needs a JDK 17 or newer")
+    return found
+
+
+def fetch_kafka(home: Path | None = None) -> Path:
+    """Copy Kafka's jars from Maven Central into `home`/lib, unless they are there; returns lib."""
+    home = home or kafka_home()
+    lib = home / "lib"
+    if lib.is_dir():
+        return lib
+    find_java()
+    mvn = shutil.which("mvn")
+    if mvn is None:
+        raise KafkaUnavailable("mvn is not installed: `make kafka` fetches Apache Kafka with Maven")
+    partial = home / "lib.partial"  # renamed to lib when complete, so a broken fetch is redone
+    shutil.rmtree(partial, ignore_errors=True)
+    argv = [mvn, "-B", "-q", "-f", str(CONFIG_DIR / "pom.xml"), f"-Dkafka.lib={partial}", COPY_GOAL]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        output = re.sub(r"\x1b\[[0-9;]*m", "", done.stdout + done.stderr)
+        errors = [line for line in output.splitlines() if "ERROR" in line] or ["no output"]
+        unreachable = re.search(r"transfer|resolve|UnknownHost|Connect|No plugin found", output)
+        what = "cannot reach Maven Central" if unreachable else "mvn failed"
+        raise KafkaUnavailable(f"{what} fetching Apache Kafka {KAFKA_VERSION}: {errors[0]}")
+    partial.rename(lib)
+    return lib
+
+
+def render_properties(template: str, values: Mapping[str, str]) -> str:
+    """The template with each key of `values` set to its value (appended when absent)."""
+    left = dict(values)
+    lines = []
+    for line in template.splitlines():
+        key = line.split("=", 1)[0].strip()
+        if not line.lstrip().startswith("#") and "=" in line and key in left:
+            line = f"{key}={left.pop(key)}"
+        lines.append(line)
+    lines += [f"{key}={value}" for key, value in left.items()]
+    return "\n".join(lines) + "\n"
+
+
+def new_cluster_id() -> str:
+    """A random cluster id in Kafka's form (a UUID, base64url, no padding)."""
+    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+
+
+def metadata_answers(host: str, port: int, timeout: float = 1.0) -> bool:
+    """True when a Metadata request (v4, no topics) lists a broker on `port`: the broker has
+    caught up with the controller and serves clients."""
+    client_id = b"leadloop-probe"
+    request = struct.pack(">hhih", 3, 4, 7, len(client_id)) + client_id + struct.pack(">ib", 0, 0)
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.sendall(struct.pack(">i", len(request)) + request)
+            size = struct.unpack(">i", _read(sock, 4))[0]
+            body = _read(sock, size)
+    except (OSError, struct.error):
+        return False
+    correlation, _throttle, count = struct.unpack_from(">iii", body)
+    offset, ports = 12, []
+    for _ in range(count):
+        offset += 4  # node id
+        (host_len,) = struct.unpack_from(">h", body, offset)
+        offset += 2 + host_len
+        (broker_port, rack_len) = struct.unpack_from(">ih", body, offset)
+        offset += 6 + max(rack_len, 0)
+        ports.append(broker_port)
+    return correlation == 7 and port in ports
+
+
+def _read(sock: socket.socket, size: int) -> bytes:
+    data = b""
+    while len(data) < size:
+        chunk = sock.recv(size - len(data))
+        if not chunk:
+            raise OSError("connection closed")
+        data += chunk
+    return data
+
+
+class ApacheKafka:
+    """Apache Kafka, one KRaft node (broker and controller) on 127.0.0.1, data in `data_dir`
+    (kept across restarts; a temporary directory, removed at stop, when none is given)."""
+
+    persistent = True
+
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        host: str = "127.0.0.1",
+        data_dir: Path | None = None,
+        log_path: Path | None = None,
+        home: Path | None = None,
+    ) -> None:
+        self.host = host
+        self.port = port if port is not None else free_port(host)
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.home = home or kafka_home()
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.formatted = False  # True when this start formatted a new log directory
+        self._log: IO[bytes] | None = None
+        self._temporary = data_dir is None
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc is not None else None
+
+    def is_running(self) -> bool:
+        """True while the broker process is alive."""
+        return self.proc is not None and self.proc.poll() is None
+
+    def healthy(self) -> bool:
+        """True when the broker answers a metadata request listing itself."""
+        return self.is_running() and metadata_answers(self.host, self.port)
+
+    def start(self, timeout: float = 90.0) -> ApacheKafka:
+        """Format the log directory when it is new, start the broker, wait until it serves."""
+        java, lib = find_java(), self.home / "lib"
+        if not lib.is_dir():
+            raise KafkaUnavailable(
+                f"Apache Kafka {KAFKA_VERSION} is not in {self.home}: run `make kafka`"
+            )
+        if port_accepts(self.host, self.port):
+            raise RuntimeError(
+                f"port {self.port} on {self.host} is already in use; pick another port "
+                "(LEADLOOP_DEV_KAFKA_PORT) or point KAFKA_BOOTSTRAP_SERVERS at that broker"
+            )
+        if self.data_dir is None:
+            self.data_dir = Path(tempfile.mkdtemp(prefix="leadloop-kafka-"))
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_path = self.log_path or self.data_dir / "kafka.log"
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        self._log = self.log_path.open("ab")
+        config = self._write_config(free_port(self.host))
+        command = [java, *JVM_OPTIONS, f"-Dlog4j2.configurationFile={CONFIG_DIR}/log4j2.properties"]
+        command += ["-cp", f"{lib}/*"]
+        if not (self.data_dir / "log" / "meta.properties").exists():
+            format_argv = ["kafka.tools.StorageTool", "format", "-t", new_cluster_id()]
+            formatted = subprocess.run(
+                [*command, *format_argv, "-c", str(config)],
+                stdin=subprocess.DEVNULL,
+                stdout=self._log,
+                stderr=subprocess.STDOUT,
+                timeout=timeout,
+                check=False,
+            )
+            if formatted.returncode != 0:
+                raise RuntimeError(f"formatting {self.data_dir} failed:\n{log_tail(self.log_path)}")
+            self.formatted = True
+        self.proc = subprocess.Popen(
+            [*command, "kafka.Kafka", str(config)],
+            stdin=subprocess.DEVNULL,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # Ctrl-C in a terminal reaches the stack, not the broker
+            preexec_fn=die_with_parent,
+        )
+        self._wait_until_healthy(timeout)
+        return self
+
+    def _write_config(self, controller_port: int) -> Path:
+        assert self.data_dir is not None
+        template = (CONFIG_DIR / "server.properties").read_text()
+        client = f"{self.host}:{self.port}"
+        controller = f"{self.host}:{controller_port}"
+        config = self.data_dir / "server.properties"
+        values = {
+            "controller.quorum.voters": f"1@{controller}",
+            "listeners": f"PLAINTEXT://{client},CONTROLLER://{controller}",
+            "advertised.listeners": f"PLAINTEXT://{client}",
+            "log.dirs": str(self.data_dir / "log"),
+        }
+        config.write_text(render_properties(template, values))
+        return config
+
+    def _wait_until_healthy(self, timeout: float) -> None:
+        assert self.proc is not None
+        deadline = time.monotonic() + timeout
+        while not metadata_answers(self.host, self.port):
+            if self.proc.poll() is not None:
+                code, tail = self.proc.returncode, log_tail(self.log_path)
+                self.stop()
+                raise RuntimeError(f"Apache Kafka exited with code {code}:\n{tail}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise TimeoutError(
+                    f"Apache Kafka did not serve {self.bootstrap_servers} within {timeout} s; "
+                    f"its log: {self.log_path}"
+                )
+            time.sleep(0.1)
+
+    def pause(self) -> None:
+        """Freeze the broker (SIGSTOP): connections stay open but nothing answers."""
+        assert self.proc is not None, "the broker is not started"
+        self.proc.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """Unfreeze a paused broker (SIGCONT)."""
+        assert self.proc is not None, "the broker is not started"
+        self.proc.send_signal(signal.SIGCONT)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Stop the broker (a controlled shutdown); a temporary data directory is removed."""
+        if self.proc is not None:
+            stop_process(self.proc, timeout)
+        if self._log is not None:
+            self._log.close()
+            self._log = None
+        if self._temporary and self.data_dir is not None:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+
+    def __enter__(self) -> ApacheKafka:
+        return self.start() if self.proc is None else self
+
+    def __exit__(
+        self, exc: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.stop()
+
+
+def broker_kind(env: Mapping[str, str] = os.environ, chosen: str | None = None) -> str:
+    """`chosen` (a --broker flag), else LEADLOOP_BROKER, else "embedded"; refuses other names."""
+    kind = chosen or env.get("LEADLOOP_BROKER") or "embedded"
+    if kind not in BROKERS:
+        raise ValueError(f"LEADLOOP_BROKER={kind!r}: choose one of {', '.join(BROKERS)}")
+    return kind
+
+
+def new_broker(
+    kind: str,
+    port: int | None = None,
+    *,
+    host: str = "127.0.0.1",
+    log_path: Path | None = None,
+    data_dir: Path | None = None,
+) -> EmbeddedBroker | ApacheKafka:
+    """The broker `kind` names ("embedded" or "kafka"); `data_dir` is Kafka's (None: temporary)."""
+    if kind == "kafka":
+        return ApacheKafka(port, host=host, data_dir=data_dir, log_path=log_path)
+    return EmbeddedBroker(port, host=host, log_path=log_path)
+
+
+def main(argv: list[str]) -> int:
+    """`python -m leadloop_cli.kafka fetch`: the Makefile's `make kafka`."""
+    if argv != ["fetch"]:
+        print("usage: python -m leadloop_cli.kafka fetch", file=sys.stderr)
+        return 2
+    if not (kafka_home() / "lib").is_dir():
+        print(f"fetching Apache Kafka {KAFKA_VERSION} from Maven Central", flush=True)
+    try:
+        lib = fetch_kafka()
+    except KafkaUnavailable as exc:
+        print(f"make kafka: {exc}", file=sys.stderr)
+        return 1
+    print(f"Apache Kafka {KAFKA_VERSION}: {lib}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
