@@ -81,6 +81,7 @@ class FakeHubSpot:
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1001))
     _rate_limited: list[tuple[str, str]] = field(default_factory=list)
     _failures: list[int] = field(default_factory=list)
+    _holds: dict[tuple[str, str], asyncio.Event] = field(default_factory=dict)
 
     # --- knobs ----------------------------------------------------------------------------
 
@@ -93,6 +94,11 @@ class FakeHubSpot:
     def fail_next(self, times: int = 1, status: int = 502) -> None:
         """The next `times` calls get this server error."""
         self._failures += [status] * times
+
+    def hold(self, method: str, path: str) -> asyncio.Event:
+        """Requests of `method` to exactly `path` wait, recorded, until the returned gate is set
+        (a slow HubSpot: the caller may die meanwhile, and the request is still carried out)."""
+        return self._holds.setdefault((method, path), asyncio.Event())
 
     def expire_token(self) -> None:
         """The token stops being accepted (a revoked or rotated private app token)."""
@@ -169,7 +175,8 @@ class FakeHubSpot:
     # --- the gate every request passes ----------------------------------------------------
 
     async def gate(self, request: Request) -> Response | None:
-        """Record the request; answer 401, an injected 429 or 5xx, or None to go on."""
+        """Record the request; wait while it is held; answer 401, an injected 429 or 5xx, or
+        None to go on."""
         raw = await request.body()
         self.requests.append(
             Recorded(
@@ -180,6 +187,9 @@ class FakeHubSpot:
                 request.headers.get("authorization"),
             )
         )
+        gate = self._holds.get((request.method, request.url.path))
+        if gate is not None:
+            await gate.wait()
         if request.headers.get("authorization") != f"Bearer {self.token}":
             return error(401, AUTH_MESSAGE, category="INVALID_AUTHENTICATION")
         if self._rate_limited:

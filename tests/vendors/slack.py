@@ -72,6 +72,7 @@ class FakeSlack:
     responses: list[dict[str, Any]] = field(default_factory=list)  # POSTs to response_url
     token_expired: bool = False
     _faults: dict[str, list[tuple[str, Any]]] = field(default_factory=dict)
+    _holds: dict[str, asyncio.Event] = field(default_factory=dict)
     _last_ts: float = 0.0
 
     @property
@@ -109,6 +110,11 @@ class FakeSlack:
     def error(self, method: str, code: str, times: int = 1) -> None:
         """The next `times` calls of `method` get HTTP 200 `{"ok": false, "error": code}`."""
         self._faults.setdefault(method, []).extend([("error", code)] * times)
+
+    def hold(self, method: str) -> asyncio.Event:
+        """Calls of `method` wait, recorded, until the returned gate is set (a slow Slack: the
+        caller may die meanwhile, and the call is still carried out)."""
+        return self._holds.setdefault(method, asyncio.Event())
 
     def posts(self, method: str = "chat.postMessage") -> list[Call]:
         """The calls of `method` received so far."""
@@ -281,6 +287,8 @@ def _app(slack: FakeSlack) -> Starlette:
         method = request.path_params["method"]
         args = await _args(request, method)
         slack.calls.append(Call(method, args, dict(request.headers)))
+        if method in slack._holds:
+            await slack._holds[method].wait()
         fault = _fault(slack, method)
         if fault is not None:
             return fault
