@@ -75,7 +75,7 @@ system-deps: ## Debian packages some tests drive: chromium, chromium-driver, pro
 	else echo "install with your package manager:$$missing (the tests that need them skip)"; fi
 
 kafka: $(SYNCED) ## fetch Apache Kafka (KRaft, for `leadloop dev --broker kafka`) from Maven Central into .tools/kafka (needs java and mvn)
-	$(PY) -m leadloop_cli.kafka fetch
+	$(PY) -m leadloop_cli.kafka_install fetch
 
 screenshot: $(SYNCED) ## refresh docs/images/dashboard*.png from the Chromium dashboard test
 	LEADLOOP_SCREENSHOTS=docs/images $(PYTEST) tests/e2e/test_dashboard_browser.py

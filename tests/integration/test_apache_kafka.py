@@ -15,7 +15,8 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from leadloop_cli.infra import port_accepts
-from leadloop_cli.kafka import ApacheKafka, KafkaUnavailable, fetch_kafka, find_java
+from leadloop_cli.kafka import ApacheKafka
+from leadloop_cli.kafka_install import KafkaUnavailable, fetch_kafka, find_java
 from leadloop_messaging.provisioning import ensure_topics
 
 from ..tools import cannot_run_here

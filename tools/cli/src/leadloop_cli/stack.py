@@ -22,7 +22,8 @@ from leadloop_cli.infra import (
     log_tail,
     port_accepts,
 )
-from leadloop_cli.kafka import KAFKA_VERSION, ApacheKafka, broker_kind, new_broker
+from leadloop_cli.kafka import ApacheKafka, broker_kind, new_broker
+from leadloop_cli.kafka_install import KAFKA_VERSION
 from leadloop_cli.outboxes import requeue_outboxes
 from leadloop_cli.services import (
     SERVICES,
