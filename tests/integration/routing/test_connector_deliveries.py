@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from fastapi import FastAPI
 
 from leadloop_connectors.http import RateLimited, TransientError
@@ -20,12 +21,13 @@ from leadloop_events import topics
 from leadloop_events.envelope import CloudEvent, new_event
 from leadloop_events.intake import LeadErased
 from leadloop_platform.settings import CommonSettings
+from leadloop_routing.adapters.tables import connector_deliveries
 from leadloop_routing.adapters.uow import SqlUnitOfWork
 from leadloop_routing.adapters.webhook_sender import RETRY_SCHEDULE
 from leadloop_routing.alerts import Outbound
 from leadloop_routing.bootstrap import create_app
 from leadloop_routing.config import Settings
-from leadloop_routing.domain.connectors import ConnectorResult
+from leadloop_routing.domain.connectors import ConnectorResult, JobContext
 from leadloop_routing.entrypoints.connector_workers import ConnectorDeliveries
 
 from ...factories import ALWAYS, agreement_published, stage_changed
@@ -78,6 +80,12 @@ class Connected:
 
 
 Start = Callable[..., Awaitable[Connected]]
+
+
+async def rows_of(uow: SqlUnitOfWork, lead_id: str) -> list[Any]:
+    """The lead's connector delivery rows as stored."""
+    d = connector_deliveries
+    return list(await uow.conn.execute(sa.select(d).where(d.c.lead_id == lead_id)))
 
 
 @pytest.fixture
@@ -168,8 +176,10 @@ async def test_the_same_event_queued_again_is_one_job_per_connector(start: Start
     )
     now = datetime.now(UTC)
 
+    context = JobContext(slack_channel="C0123456789", lead_name="Hooli")
+
     async def queue(uow: SqlUnitOfWork, event: CloudEvent) -> None:
-        await outbound.queue_connector_jobs(uow, event, "lead-HOOLI", now)
+        await outbound.queue_connector_jobs(uow, event, "lead-HOOLI", now, context)
 
     for _ in range(2):
         await routing.app.state.transactions.run(queue, alert)
@@ -183,6 +193,7 @@ async def test_the_same_event_queued_again_is_one_job_per_connector(start: Start
         ("hubspot", alert.id),
         ("slack", alert.id),
     ]
+    assert all(d.job().context == context for d in leased)  # stored with the row, read back
     assert await routing.worker.lease(now, 10) == []  # not while the first is in flight
 
 
@@ -283,6 +294,7 @@ async def test_an_erased_lead_leaves_no_job_to_perform(start: Start) -> None:
     routing = await start(hubspot(), slack())
     await routing.alert("lead-ERASED")
     [job, _] = await routing.queued("lead-ERASED", 2)
+    before = await routing.app.state.transactions.run(rows_of, "lead-ERASED")
     erased = LeadErased(lead_id="lead-ERASED", erased_at=datetime.now(UTC))
     await produce(
         routing.settings.kafka_bootstrap_servers,
@@ -294,7 +306,10 @@ async def test_an_erased_lead_leaves_no_job_to_perform(start: Start) -> None:
         jobs = await routing.jobs(lead_id="lead-ERASED")
         return all(j["status"] == "cancelled" for j in jobs)
 
+    assert all(row.context["rep"]["rep_id"] == "rep-alice" for row in before)
     await wait_for(cancelled, what="the erased lead's connector jobs cancelled")
+    after = await routing.app.state.transactions.run(rows_of, "lead-ERASED")
+    assert [(r.payload, r.progress, r.context) for r in after] == [({}, {}, {})] * 2
     assert await routing.worker.run_once(datetime.now(UTC)) == 0
     redeliver = await routing.http.post(f"/v1/connector-deliveries/{job['delivery_id']}/redeliver")
     assert redeliver.status_code == 404 and routing.hubspot.calls == []

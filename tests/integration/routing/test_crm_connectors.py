@@ -18,6 +18,8 @@ from fastapi import FastAPI
 
 from leadloop_connectors.http import TransientError
 from leadloop_connectors.hubspot import TASK_TO_CONTACT
+from leadloop_contract.agreement import EXAMPLE_FILE, Agreement, load_agreement
+from leadloop_contract.agreement.crm import CrmMapping, HubSpotMapping, SalesforceMapping
 from leadloop_events import topics
 from leadloop_events.envelope import new_event
 from leadloop_platform.settings import CommonSettings
@@ -110,7 +112,9 @@ Start = Callable[..., Awaitable[Crms]]
 async def start(settings: CommonSettings) -> AsyncIterator[Start]:
     async with AsyncExitStack() as stack:
 
-        async def started(interval_s: float = 3600.0, **extra: Any) -> Crms:
+        async def started(
+            interval_s: float = 3600.0, agreement: Agreement | None = None, **extra: Any
+        ) -> Crms:
             hubspot, stop_hubspot = await serve_hubspot()
             stack.push_async_callback(stop_hubspot)
             salesforce, stop_salesforce = await serve_salesforce()
@@ -130,7 +134,12 @@ async def start(settings: CommonSettings) -> AsyncIterator[Start]:
             await produce(
                 settings.kafka_bootstrap_servers,
                 settings.topic(topics.LIFECYCLE),
-                [(b"agreement", new_event(agreement_published(), subject="agreement").to_bytes())],
+                [
+                    (
+                        b"agreement",
+                        new_event(agreement_published(agreement), subject="agreement").to_bytes(),
+                    )
+                ],
             )
             await stack.enter_async_context(app.router.lifespan_context(app))
             http = await stack.enter_async_context(
@@ -336,3 +345,23 @@ async def test_an_sla_reassignment_moves_the_owner_in_both_crms(start: Start) ->
     assert sorted(t["OwnerId"] for t in crms.salesforce.find("Task")) == sorted(
         [crms.owners[first["rep_id"]]["salesforce"], owner["salesforce"]]
     )
+
+
+async def test_the_agreements_crm_mapping_wins_and_the_settings_fill_the_rest(
+    start: Start,
+) -> None:
+    example = load_agreement(EXAMPLE_FILE.read_text())
+    mapping = CrmMapping(
+        hubspot=HubSpotMapping(lifecycle_stage="opportunity"),
+        salesforce=SalesforceMapping(lead_status="Working - Contacted"),
+    )
+    agreement = example.model_copy(update={"crm": mapping, "version": "2026-11-crm"})
+    crms = await start(interval_s=0.2, agreement=agreement, hubspot_lead_status="IN_PROGRESS")
+    await crms.alert("lead-ACME-DENTAL")
+    jobs = await crms.settled("lead-ACME-DENTAL", 2)
+    assert [j["status"] for j in jobs] == ["succeeded", "succeeded"], jobs
+    [contact] = crms.hubspot.records("contacts")
+    props = contact["properties"]
+    assert (props["hs_lead_status"], props["lifecyclestage"]) == ("IN_PROGRESS", "opportunity")
+    [lead] = crms.salesforce.find("Lead", Leadloop_Id__c="lead-ACME-DENTAL")
+    assert lead["Status"] == "Working - Contacted"

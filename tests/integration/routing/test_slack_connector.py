@@ -90,8 +90,10 @@ Start = Callable[..., Awaitable[Wired]]
 
 
 def with_channel(channel: str) -> Agreement:
-    """The example agreement, its dach team posting to `channel`."""
+    """The example agreement, its dach team posting to `channel`: a version of its own (a
+    published version's document never changes, and services parse each version once)."""
     document = load_agreement(EXAMPLE_FILE.read_text()).model_dump(mode="json")
+    document["version"] = f"{document['version']}-{channel}"
     for team in document["routing"]["teams"]:
         if team["name"] == "dach":
             team["slack_channel"] = channel

@@ -100,7 +100,13 @@ class FakeConnectorDeliveries:
             if d.lead_id == lead_id:
                 status = "cancelled" if d.status == "pending" else d.status
                 self.rows[i] = dataclasses.replace(
-                    d, payload={}, progress={}, status=status, next_attempt_at=None, lease_id=None
+                    d,
+                    payload={},
+                    progress={},
+                    context={},
+                    status=status,
+                    next_attempt_at=None,
+                    lease_id=None,
                 )
 
     def of(self, connector: str) -> list[ConnectorDelivery]:

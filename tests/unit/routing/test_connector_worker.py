@@ -84,6 +84,19 @@ async def test_a_lead_alert_queues_one_job_per_connector_that_handles_it() -> No
     assert job.payload["id"] == job.event_id and h.jobs.of("slack") == []
 
 
+async def test_a_job_carries_what_routing_knew_when_it_was_queued() -> None:
+    hubspot = crm()
+    h = Harness(hubspot)
+    await h.alert()
+    [job] = h.jobs.of("hubspot")
+    assert job.context["rep"]["rep_id"] == "rep-alice" and "rejection_reasons" in job.context
+    assert job.context["lead_name"] and job.context["company"]
+    await h.worker.run_once(datetime.now(UTC))
+    [(performed, _)] = hubspot.calls
+    assert performed.context.rep is not None and performed.context.rep.rep_id == "rep-alice"
+    assert performed.context.reasons() == job.context["rejection_reasons"]
+
+
 async def test_the_worker_performs_a_job_and_records_success() -> None:
     hubspot = crm()
     h = Harness(hubspot)

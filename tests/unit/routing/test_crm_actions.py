@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from leadloop_contract.agreement.crm import CrmMapping, HubSpotMapping, SalesforceMapping
 from leadloop_events.envelope import new_event
 from leadloop_events.handoff import LeadAssigned, LeadReassigned
 from leadloop_events.lifecycle import LeadIntelligence, ScoreLine, TimelineEntry
@@ -18,7 +19,7 @@ from leadloop_routing.adapters.salesforce_actions import (
     task_fields,
 )
 from leadloop_routing.config import Settings
-from leadloop_routing.domain.connectors import ConnectorJob
+from leadloop_routing.domain.connectors import ConnectorJob, JobContext
 
 from ...factories import intelligence
 
@@ -174,3 +175,22 @@ def test_the_registry_builds_the_crm_connectors_from_their_settings() -> None:
     assert (hubspot.lead_status, hubspot.lifecycle_stage) == ("NEW", "opportunity")
     assert salesforce.lead_status == "Open - Not Contacted"
     assert hubspot.handles(LeadReassigned.event_type) and not hubspot.handles("x")
+
+
+def test_the_agreements_crm_mapping_wins_over_the_settings_which_are_the_defaults() -> None:
+    hubspot = HubSpotActions("http://127.0.0.1:9", "t", lead_status="OPEN")
+    salesforce = SalesforceActions("http://127.0.0.1:9", "id", "s", lead_status="Working")
+    assert hubspot.statuses(JobContext()) == {
+        "hs_lead_status": "OPEN",
+        "lifecyclestage": "salesqualifiedlead",
+    }
+    assert salesforce.status(JobContext()) == "Working"
+    mapped = CrmMapping(
+        hubspot=HubSpotMapping(lifecycle_stage="opportunity"),
+        salesforce=SalesforceMapping(lead_status="Open - Not Contacted"),
+    )
+    context = JobContext(crm=mapped)
+    assert hubspot.statuses(context) == {"hs_lead_status": "OPEN", "lifecyclestage": "opportunity"}
+    assert salesforce.status(context) == "Open - Not Contacted"
+    only_hubspot = JobContext(crm=CrmMapping(hubspot=HubSpotMapping(lead_status="NEW")))
+    assert salesforce.status(only_hubspot) == "Working"

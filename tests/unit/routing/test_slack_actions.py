@@ -22,13 +22,10 @@ from leadloop_contract.agreement import (
 )
 from leadloop_events.handoff import LeadAssigned, LeadReassigned, SlaBreached
 from leadloop_events.lifecycle import LeadIntelligence, ScoreLine
-from leadloop_routing.adapters.slack_actions import (
-    connector,
-    journey_url,
-    lead_card,
-    reasons_and_channel,
-)
+from leadloop_routing.adapters.slack_actions import connector, journey_url, lead_card
 from leadloop_routing.config import Settings
+from leadloop_routing.domain.connectors import JobContext, job_context
+from leadloop_routing.domain.model import Rep
 
 from ...factories import intelligence
 
@@ -112,14 +109,21 @@ def test_the_journey_link_is_on_the_dashboards_origin(dashboard: str, expected: 
     assert journey_url(dashboard, "lead 1|<x>") == f"{expected}/v1/leads/lead%201%7C%3Cx%3E/journey"
 
 
-def test_the_team_channel_and_the_reasons_come_from_the_agreement() -> None:
+def test_the_job_context_holds_the_team_channel_the_reasons_the_rep_and_the_lead() -> None:
     agreement = with_channel("C0123456789")
-    reasons, channel = reasons_and_channel(agreement, "dach")
-    assert channel == "C0123456789" and reasons == agreement.rejection_reasons
-    assert reasons_and_channel(agreement, "nordics")[1] is None
-    assert reasons_and_channel(agreement, "sdr-queue")[1] is None  # a queue is no team
-    reasons, channel = reasons_and_channel(None, "dach")  # before any: the model's defaults
-    assert channel is None and reasons[:2] == ["bad_fit", "no_interest"] and "other" in reasons
+    alice = Rep("rep-alice", "Alice", "alice@n.example", ("dach",), manager_email="bo@n.example")
+    context = job_context(agreement, "dach", alice, intelligence())
+    assert context.slack_channel == "C0123456789"
+    assert context.reasons() == agreement.rejection_reasons
+    assert context.rep is not None and context.rep.manager_email == "bo@n.example"
+    assert (context.lead_name, context.company) == ("Ana Lopez", "ACME Dental")
+    assert JobContext.model_validate(context.to_json()) == context  # as stored with the job
+    assert job_context(agreement, "nordics", None, None).slack_channel is None
+    assert job_context(agreement, "sdr-queue", None, None).slack_channel is None  # no team
+    before = job_context(None, "dach", None, None)  # before any agreement: the defaults
+    assert before.to_json() == {} and before == JobContext.model_validate({})
+    reasons = before.reasons()
+    assert reasons[:2] == ["bad_fit", "no_interest"] and "other" in reasons
 
 
 @pytest.mark.parametrize("channel", ["C0123456789", "G01ABCDEFGH", "C12345678"])
@@ -150,7 +154,7 @@ def test_the_example_documents_the_channel_and_it_loads_when_set() -> None:
     text = EXAMPLE_FILE.read_text()
     assert "# slack_channel: C0123456789" in text
     loaded = load_agreement(text.replace("# slack_channel:", "slack_channel:"))
-    assert reasons_and_channel(loaded, "dach")[1] == "C0123456789"
+    assert job_context(loaded, "dach", None, None).slack_channel == "C0123456789"
 
 
 def test_an_agreement_without_channels_keeps_its_document_and_checksum() -> None:

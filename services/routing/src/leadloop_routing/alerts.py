@@ -15,7 +15,7 @@ from leadloop_events import topics
 from leadloop_events.envelope import CloudEvent, EventData, new_event
 from leadloop_routing.adapters.mailer import build_alert_email
 from leadloop_routing.adapters.ports import RoutingUnitOfWork
-from leadloop_routing.domain.connectors import Connector, ConnectorDelivery
+from leadloop_routing.domain.connectors import Connector, ConnectorDelivery, JobContext
 from leadloop_routing.domain.delivery import Delivery, Email
 from leadloop_routing.domain.model import Rep
 
@@ -50,9 +50,12 @@ class Outbound:
         lead_id: str,
         correlation_id: str | None,
         at: datetime,
+        *,
+        context: JobContext | None = None,
     ) -> CloudEvent:
         """Publish a handoff event and queue a delivery to every subscriber of its type and
-        to every enabled connector that handles it."""
+        to every enabled connector that handles it, with `context` (what routing's state says
+        about the event now: connectors read nothing else)."""
         event = new_event(
             data, source=SOURCE, subject=lead_id, correlation_id=correlation_id, time=at
         )
@@ -72,17 +75,22 @@ class Outbound:
                     created_at=at,
                 )
             )
-        await self.queue_connector_jobs(uow, event, lead_id, at)
+        await self.queue_connector_jobs(uow, event, lead_id, at, context or JobContext())
         return event
 
     async def queue_connector_jobs(
-        self, uow: RoutingUnitOfWork, event: CloudEvent, lead_id: str, at: datetime
+        self,
+        uow: RoutingUnitOfWork,
+        event: CloudEvent,
+        lead_id: str,
+        at: datetime,
+        context: JobContext,
     ) -> None:
         """Queue `event` for every connector that handles its type, once per connector."""
         chosen = [c for c in self.connectors if c.handles(event.type)]
         if not chosen:
             return
-        payload = json.loads(event.to_bytes())
+        payload, kept = json.loads(event.to_bytes()), context.to_json()
         for connector in chosen:
             await uow.connectors.queue(
                 ConnectorDelivery(
@@ -97,6 +105,7 @@ class Outbound:
                     progress={},
                     next_attempt_at=at,
                     created_at=at,
+                    context=kept,
                 )
             )
 

@@ -35,6 +35,7 @@ def delivery_of(row: Any) -> ConnectorDelivery:
         created_at=row.created_at,
         finished_at=row.finished_at,
         lease_id=row.lease_id,
+        context=dict(row.context),
     )
 
 
@@ -57,6 +58,7 @@ class SqlConnectorDeliveries:
             "status": d.status,
             "attempts": list(d.attempts),
             "progress": d.progress,
+            "context": d.context,
             "next_attempt_at": d.next_attempt_at,
             "created_at": d.created_at,
         }
@@ -164,7 +166,7 @@ class SqlConnectorDeliveries:
         return None if row is None else delivery_of(row)
 
     async def erase(self, lead_id: str) -> None:
-        """Forget the person: payloads and progress emptied, pending jobs cancelled."""
+        """Forget the person: payloads, progress and context emptied, pending jobs cancelled."""
         d = connector_deliveries
         await self.conn.execute(
             d.update()
@@ -172,6 +174,7 @@ class SqlConnectorDeliveries:
             .values(
                 payload={},
                 progress={},
+                context={},
                 status=sa.case((d.c.status == "pending", "cancelled"), else_=d.c.status),
                 next_attempt_at=None,
                 lease_id=None,

@@ -1,7 +1,8 @@
 """The lead alert in HubSpot: on lead.assigned, the contact (found by the id intake learned,
-else by email, else created) gets the rep as owner, the configured lead status and lifecycle
-stage, and one task for the rep (the lead intelligence, due at the SLA deadline) keyed by the
-alert id; on lead.reassigned, the new owner and a task for them keyed by that event's id.
+else by email, else created) gets the rep as owner, the lead status and lifecycle stage the
+agreement maps (its `crm.hubspot`, captured with the job; the settings where it says
+nothing), and one task for the rep (the lead intelligence, due at the SLA deadline) keyed by
+the alert id; on lead.reassigned, the new owner and a task for them keyed by that event's id.
 
 Each step leaves its result in `progress` (contact_id, owner_set, task_id), so a retried job
 continues where it stopped; the task is found by its alert id before it is created, so a
@@ -21,7 +22,7 @@ from leadloop_events.handoff import LeadAssigned, LeadReassigned
 from leadloop_events.lifecycle import LeadIntelligence
 from leadloop_routing.adapters import alert_text
 from leadloop_routing.config import Settings
-from leadloop_routing.domain.connectors import ConnectorJob, ConnectorResult
+from leadloop_routing.domain.connectors import ConnectorJob, ConnectorResult, JobContext
 
 ASSIGNED = LeadAssigned.event_type
 REASSIGNED = LeadReassigned.event_type
@@ -73,6 +74,14 @@ class HubSpotActions:
         """The alert and the reassignment."""
         return event_type in (ASSIGNED, REASSIGNED)
 
+    def statuses(self, context: JobContext) -> dict[str, str]:
+        """The lead status and lifecycle stage: the agreement's, else the settings'."""
+        mapped = context.crm.hubspot if context.crm else None
+        return {
+            "hs_lead_status": (mapped and mapped.lead_status) or self.lead_status,
+            "lifecyclestage": (mapped and mapped.lifecycle_stage) or self.lifecycle_stage,
+        }
+
     def client(self) -> HubSpotClient:
         """A client for one perform (opened with `async with`)."""
         return HubSpotClient(self.api_url, self.access_token)
@@ -101,11 +110,7 @@ class HubSpotActions:
         async with self.client() as hubspot:
             contact_id = await self.contact(hubspot, intelligence, progress)
             if not progress.get("owner_set"):
-                properties = {
-                    "hubspot_owner_id": owner,
-                    "hs_lead_status": self.lead_status,
-                    "lifecyclestage": self.lifecycle_stage,
-                }
+                properties = {"hubspot_owner_id": owner, **self.statuses(job.context)}
                 await hubspot.update_contact(contact_id, properties)
                 progress["owner_set"] = True
             await self.task(

@@ -1,6 +1,7 @@
 """The lead alert in Salesforce: on lead.assigned, the Lead upserted by its leadloop id
 (`Leadloop_Id__c`; a Lead already there with the lead's email is linked to it first, so it is
-updated, not duplicated) with the profile, the rep as `OwnerId` and the configured `Status`,
+updated, not duplicated) with the profile, the rep as `OwnerId` and the `Status` the agreement
+maps (its `crm.salesforce`, captured with the job; the setting where it says nothing),
 then one Task for the rep (the lead intelligence, due on the SLA deadline's date) upserted by
 the alert id (`Leadloop_Alert_Id__c`); on lead.reassigned, the Lead's new owner and a Task for
 them upserted by that event's id.
@@ -26,7 +27,7 @@ from leadloop_events.handoff import LeadAssigned, LeadReassigned
 from leadloop_events.lifecycle import LeadIntelligence
 from leadloop_routing.adapters import alert_text
 from leadloop_routing.config import Settings
-from leadloop_routing.domain.connectors import ConnectorJob, ConnectorResult
+from leadloop_routing.domain.connectors import ConnectorJob, ConnectorResult, JobContext
 
 ASSIGNED = LeadAssigned.event_type
 REASSIGNED = LeadReassigned.event_type
@@ -92,6 +93,11 @@ class SalesforceActions:
         """The alert and the reassignment."""
         return event_type in (ASSIGNED, REASSIGNED)
 
+    def status(self, context: JobContext) -> str:
+        """The Lead's Status: the agreement's, else the setting's."""
+        mapped = context.crm.salesforce if context.crm else None
+        return (mapped and mapped.lead_status) or self.lead_status
+
     def client(self) -> SalesforceClient:
         """A client for one perform (a token per perform: client credentials are cheap)."""
         return SalesforceClient(*self.credentials)
@@ -120,7 +126,10 @@ class SalesforceActions:
         async with self.client() as salesforce:
             record_id = progress.get("salesforce_lead_id")
             if not record_id:
-                record_id = await self.upsert_lead(salesforce, job.lead_id, intelligence, owner)
+                status = self.status(job.context)
+                record_id = await self.upsert_lead(
+                    salesforce, job.lead_id, intelligence, owner, status
+                )
                 if record_id != intelligence.external_ids.get(SYSTEM):
                     progress["external_ids"] = {SYSTEM: record_id}
                 progress["salesforce_lead_id"] = record_id
@@ -178,6 +187,7 @@ class SalesforceActions:
         lead_id: str,
         intelligence: LeadIntelligence,
         owner: str,
+        status: str,
     ) -> str:
         """The Lead of this lead: upserted by its leadloop id; a Lead with the lead's email
         and no leadloop id yet is linked first (so the upsert updates it)."""
@@ -185,7 +195,7 @@ class SalesforceActions:
             existing = await salesforce.find_lead_by_email(intelligence.profile.email)
             if existing is not None:
                 await salesforce.update("Lead", existing, {LEAD_EXTERNAL_FIELD: lead_id})
-        fields = lead_fields(intelligence, owner, self.lead_status)
+        fields = lead_fields(intelligence, owner, status)
         record_id, _ = await salesforce.upsert_lead(LEAD_EXTERNAL_FIELD, lead_id, fields)
         return record_id
 

@@ -9,10 +9,10 @@ without asking Slack. A recipient Slack does not know (users_not_found) is not a
 other recipients still get theirs, the job ends ok and its progress says who was skipped (a
 retry loop would not make the person join the workspace; an admin redelivers once they have).
 
-A perform holds no transaction, and the event alone does not say everything a message shows
-(the agreement's rejection reasons and team channel; on a breach, the rep's email, their
-manager and the lead's name): `SqlReads` reads them from routing's tables on a connection of
-its own, closed before the first Slack call.
+The event alone does not say everything a message shows (the agreement's rejection reasons
+and team channel; on a reassignment or breach, the rep's email, their manager and the lead's
+name): routing captured them when it queued the job (`job.context`), so a perform reads no
+database, only Slack.
 """
 
 from __future__ import annotations
@@ -20,11 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
-
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
 
 from leadloop_connectors.slack import (
     LeadCard,
@@ -35,62 +32,17 @@ from leadloop_connectors.slack import (
     lead_alert_blocks,
     sla_warning_blocks,
 )
-from leadloop_contract.agreement import Agreement, rejection_reasons
 from leadloop_events.handoff import LeadAssigned, LeadReassigned, SlaBreached
 from leadloop_events.lifecycle import LeadIntelligence
-from leadloop_platform.settings import to_asyncpg_url
 from leadloop_routing.adapters import alert_text
-from leadloop_routing.adapters.repository import SqlRepository
 from leadloop_routing.config import Settings
-from leadloop_routing.domain.assignment import Assignment
 from leadloop_routing.domain.connectors import ConnectorJob, ConnectorResult
-from leadloop_routing.domain.model import Rep
-from leadloop_routing.domain.sla import team_of
 
 NAME = "slack"
 # The ladder's steps while the lead is still the rep's: the rep is warned.
 REP_STEPS = frozenset({"warn", "notify_manager"})
 # The escalations: the rep's manager is told.
 MANAGER_STEPS = frozenset({"notify_manager", "reassign", "queue"})
-
-
-@dataclass(frozen=True)
-class Known:
-    """What routing's tables say about a job: the agreement, the assignment, the rep."""
-
-    agreement: Agreement | None = None
-    assignment: Assignment | None = None
-    rep: Rep | None = None
-
-
-class RoutingReads(Protocol):
-    """Reads routing's state for a job, outside any unit of work."""
-
-    async def known(self, lead_id: str, assignment_id: str, rep_id: str | None) -> Known: ...
-
-
-class SqlReads:
-    """Routing's tables read on one short connection per job (no pool is kept: jobs are few
-    and the service's own pool stays the service's)."""
-
-    def __init__(self, database_url: str) -> None:
-        self.engine: AsyncEngine = create_async_engine(
-            to_asyncpg_url(database_url),
-            poolclass=NullPool,
-            connect_args={"server_settings": {"application_name": "leadloop-routing-slack"}},
-        )
-
-    async def known(self, lead_id: str, assignment_id: str, rep_id: str | None) -> Known:
-        """The current agreement, the assignment `assignment_id` of `lead_id`, the rep."""
-        async with self.engine.connect() as conn:  # rolled back on close: reads only
-            repo = SqlRepository(conn)
-            current = await repo.current_agreement()
-            assignment = next(
-                (a for a in await repo.assignments_of(lead_id) if a.assignment_id == assignment_id),
-                None,
-            )
-            rep = await repo.rep(rep_id) if rep_id else None
-        return Known(current[1] if current else None, assignment, rep)
 
 
 def journey_url(dashboard_url: str, lead_id: str) -> str:
@@ -131,20 +83,11 @@ def lead_card(
     )
 
 
-def reasons_and_channel(agreement: Agreement | None, team: str) -> tuple[list[str], str | None]:
-    """The rejection reasons to offer and the team's channel, from the agreement in force."""
-    if agreement is None:
-        return rejection_reasons(None), None
-    found = team_of(agreement, team)
-    return list(agreement.rejection_reasons), found.slack_channel if found else None
-
-
 @dataclass
 class SlackConnector:
     """Routing's connector "slack" (see the module's docstring)."""
 
     client: Callable[[], SlackClient]
-    reads: RoutingReads
     dashboard_url: str
     name: str = field(default=NAME, init=False)
 
@@ -168,8 +111,7 @@ class SlackConnector:
 
     async def alert(self, job: ConnectorJob, data: LeadAssigned, progress: dict[str, Any]) -> None:
         """The lead alert to the owner (by email) and to the team's channel."""
-        known = await self.reads.known(data.lead_id, data.assignment_id, None)
-        reasons, channel = reasons_and_channel(known.agreement, data.team)
+        reasons, channel = job.context.reasons(), job.context.slack_channel
         journey = journey_url(self.dashboard_url, data.lead_id)
         card = lead_card(
             data.lead_id,
@@ -196,12 +138,11 @@ class SlackConnector:
         """The lead alert to the rep the SLA moved the lead to (nothing for the team queue)."""
         if data.to_rep_id is None or data.sla_deadline is None:
             return
-        known = await self.reads.known(data.lead_id, data.assignment_id, data.to_rep_id)
-        intelligence = known.assignment.intelligence if known.assignment else None
-        if known.rep is None or intelligence is None:  # removed meanwhile, or erased
+        rep, intelligence = job.context.rep, data.intelligence
+        if rep is None or intelligence is None:  # removed meanwhile, or erased
             progress["rep_skipped"] = "the rep or the lead's intelligence is gone"
             return
-        reasons, _ = reasons_and_channel(known.agreement, data.team)
+        reasons = job.context.reasons()
         journey = journey_url(self.dashboard_url, data.lead_id)
         card = lead_card(
             data.lead_id, data.assignment_id, data.team, data.sla_deadline, intelligence, journey
@@ -209,30 +150,22 @@ class SlackConnector:
         tags = {"lead_id": data.lead_id, "assignment_id": data.assignment_id}
         async with self.client() as slack:
             message = lead_alert_blocks(card, reasons)
-            await self.to_person(slack, job, "rep", known.rep.email, message, progress, tags)
+            await self.to_person(slack, job, "rep", rep.email, message, progress, tags)
 
     async def breached(
         self, job: ConnectorJob, data: SlaBreached, progress: dict[str, Any]
     ) -> None:
         """A missed first touch: the rep warned while the lead is theirs, the manager told
         on the escalations."""
-        known = await self.reads.known(data.lead_id, data.assignment_id, data.rep_id)
-        rep = known.rep
+        rep = job.context.rep
         if rep is None:  # the team queue's lead, or a rep removed meanwhile
             return
-        intelligence = known.assignment.intelligence if known.assignment else None
-        profile = intelligence.profile if intelligence else None
-        name = (
-            " ".join(p for p in (profile.first_name, profile.last_name) if p) or profile.email
-            if profile
-            else f"lead {data.lead_id}"
-        )
         warning = SlaWarning(
             lead_id=data.lead_id,
-            name=name,
+            name=job.context.lead_name or f"lead {data.lead_id}",
             deadline=data.deadline,
             journey_url=journey_url(self.dashboard_url, data.lead_id),
-            company=profile.company if profile else None,
+            company=job.context.company,
             rep_name=rep.name,
             breached=True,
         )
@@ -306,4 +239,4 @@ def connector(settings: Settings) -> SlackConnector:
     def client() -> SlackClient:
         return SlackClient(api_url, token)
 
-    return SlackConnector(client, SqlReads(settings.database_url), dashboard)
+    return SlackConnector(client, dashboard)

@@ -148,6 +148,8 @@ connector_deliveries = sa.Table(
     sa.Column("status", sa.String(20), nullable=False),
     sa.Column("attempts", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
     sa.Column("progress", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
+    # What routing's state said when the job was queued (domain.connectors.JobContext).
+    sa.Column("context", JSONB, nullable=False, server_default=sa.text("'{}'::jsonb")),
     sa.Column("next_attempt_at", TS),
     sa.Column("lease_id", sa.String(36)),
     sa.Column("created_at", TS, nullable=False),

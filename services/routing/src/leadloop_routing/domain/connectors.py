@@ -6,9 +6,17 @@ is honoured), and jobs of one lead reach one connector one at a time, in order."
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict
+
+from leadloop_contract.agreement import Agreement, rejection_reasons
+from leadloop_contract.agreement.crm import CrmMapping
+from leadloop_events.lifecycle import LeadIntelligence
+from leadloop_routing.domain.model import Rep
+from leadloop_routing.domain.sla import team_of
 
 ConnectorName = Literal["hubspot", "salesforce", "slack"]
 CONNECTOR_NAMES: tuple[ConnectorName, ...] = ("hubspot", "salesforce", "slack")
@@ -18,9 +26,72 @@ Outcome = Literal["ok", "retry", "failed"]
 MAX_ATTEMPTS = 50
 
 
+class ContextRep(BaseModel):
+    """The rep an event names (the owner, the new owner, the rep who missed the SLA)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rep_id: str
+    name: str
+    email: str
+    manager_email: str | None = None
+
+
+class JobContext(BaseModel):
+    """What routing's state said when the job was queued, in the queueing transaction, so a
+    perform is I/O against the vendor only: the agreement's rejection reasons and CRM mapping,
+    the team's Slack channel, the rep the event names, the lead's name and company. Empty for
+    a job queued before routing kept it (every field then falls back to its default)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    rejection_reasons: list[str] | None = None  # None: the agreement model's defaults
+    crm: CrmMapping | None = None
+    slack_channel: str | None = None
+    rep: ContextRep | None = None
+    lead_name: str | None = None
+    company: str | None = None
+
+    def reasons(self) -> list[str]:
+        """The reason codes a rejection may give."""
+        return list(self.rejection_reasons) if self.rejection_reasons else rejection_reasons(None)
+
+    def to_json(self) -> dict[str, Any]:
+        """As stored with the job (unset values left out)."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+def job_context(
+    agreement: Agreement | None,
+    team: str,
+    rep: Rep | None,
+    intelligence: LeadIntelligence | None,
+) -> JobContext:
+    """The context of a lead event of `team` naming `rep`, under `agreement`."""
+    found = team_of(agreement, team) if agreement is not None else None
+    profile = intelligence.profile if intelligence is not None else None
+    name = (
+        " ".join(p for p in (profile.first_name, profile.last_name) if p) or profile.email
+        if profile is not None
+        else None
+    )
+    return JobContext(
+        rejection_reasons=list(agreement.rejection_reasons) if agreement else None,
+        crm=agreement.crm if agreement else None,
+        slack_channel=found.slack_channel if found else None,
+        rep=None
+        if rep is None
+        else ContextRep(
+            rep_id=rep.rep_id, name=rep.name, email=rep.email, manager_email=rep.manager_email
+        ),
+        lead_name=name,
+        company=profile.company if profile is not None else None,
+    )
+
+
 @dataclass(frozen=True)
 class ConnectorJob:
-    """What a connector performs: one lead event, as routing published it."""
+    """What a connector performs: one lead event, as routing published it, and its context."""
 
     delivery_id: str
     connector: str
@@ -29,6 +100,7 @@ class ConnectorJob:
     lead_id: str
     payload: dict[str, Any]  # the CloudEvent's JSON: id, type, source, subject, time, data
     attempt: int  # 1 on the first try
+    context: JobContext = field(default_factory=JobContext)
 
     @property
     def data(self) -> dict[str, Any]:
@@ -96,6 +168,7 @@ class ConnectorDelivery:
     created_at: datetime
     finished_at: datetime | None = None
     lease_id: str | None = None  # set while an attempt holds it
+    context: dict[str, Any] = field(default_factory=dict)  # a JobContext as JSON
 
     def job(self) -> ConnectorJob:
         """The job its next attempt performs."""
@@ -107,6 +180,7 @@ class ConnectorDelivery:
             lead_id=self.lead_id,
             payload=self.payload,
             attempt=len(self.attempts) + 1,
+            context=JobContext.model_validate(self.context),
         )
 
 

@@ -13,6 +13,7 @@ from leadloop_routing.adapters.ports import RoutingUnitOfWork
 from leadloop_routing.alerts import AlertEmail, Outbound
 from leadloop_routing.domain.assignment import Assignment
 from leadloop_routing.domain.commands import EscalateDueLeads
+from leadloop_routing.domain.connectors import job_context
 from leadloop_routing.domain.sla import first_touch_deadline, policy_from, queue_of, step_at
 from leadloop_routing.handlers.leads import choose_owner, current_agreement
 
@@ -49,7 +50,9 @@ async def escalate_lead(
         breached_at=now,
         step=step,
     )
-    await outbound.publish(uow, breach, assignment.lead_id, None, now)
+    rep = await uow.repo.rep(assignment.rep_id) if assignment.rep_id else None
+    context = job_context(agreement, assignment.team, rep, assignment.intelligence)
+    await outbound.publish(uow, breach, assignment.lead_id, None, now, context=context)
     assignment.took_step(step, now)
     if step in ("warn", "notify_manager"):
         if step == "notify_manager":
@@ -109,7 +112,8 @@ async def move_lead(
         sla_deadline=assignment.sla_deadline if assignment.rep_id else None,
         reassigned_at=now,
     )
-    await outbound.publish(uow, moved, assignment.lead_id, None, now)
+    context = job_context(agreement, assignment.team, rep, moved.intelligence)
+    await outbound.publish(uow, moved, assignment.lead_id, None, now, context=context)
 
 
 async def notify_manager(

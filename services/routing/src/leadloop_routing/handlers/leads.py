@@ -18,6 +18,7 @@ from leadloop_routing.adapters.ports import RoutingUnitOfWork
 from leadloop_routing.alerts import AlertEmail, Outbound
 from leadloop_routing.domain.assignment import Assignment
 from leadloop_routing.domain.chain import LeadFacts, decide
+from leadloop_routing.domain.connectors import job_context
 from leadloop_routing.domain.errors import NoAgreement
 from leadloop_routing.domain.model import Decision
 from leadloop_routing.domain.sla import first_touch_deadline
@@ -109,7 +110,8 @@ async def assign_lead(
         intelligence=data.intelligence,
         assigned_at=now,
     )
-    await outbound.publish(uow, alert, data.lead_id, event.correlationid, now)
+    context = job_context(agreement, decision.team, rep, data.intelligence)
+    await outbound.publish(uow, alert, data.lead_id, event.correlationid, now, context=context)
     if rep is not None:
         email = AlertEmail(
             key=f"assigned:{assignment.assignment_id}:{rep.rep_id}",
