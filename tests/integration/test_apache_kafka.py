@@ -14,7 +14,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
-from leadloop_cli.infra import port_accepts
+from leadloop_cli.infra import EmbeddedBroker, port_accepts
 from leadloop_cli.kafka import ApacheKafka
 from leadloop_cli.kafka_install import KafkaUnavailable, fetch_kafka, find_java
 from leadloop_messaging.provisioning import ensure_topics
@@ -120,3 +120,10 @@ async def test_records_survive_a_restart_and_a_stopped_broker_is_gone(tmp_path: 
         assert not again.formatted
         value = await consume_one(again.bootstrap_servers, topic, "feedback-restart")
     assert value == b"rep-alice touch"
+
+
+def test_the_embedded_broker_has_the_same_health_check(tmp_path: Path) -> None:
+    embedded = EmbeddedBroker(log_path=tmp_path / "tansu.log")
+    with embedded:
+        assert embedded.healthy()
+    assert not embedded.healthy()

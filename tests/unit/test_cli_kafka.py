@@ -56,9 +56,11 @@ def test_the_flag_wins_over_the_variable_and_the_default_is_the_embedded_broker(
 
 
 def test_new_broker_builds_the_named_kind(tmp_path: Path) -> None:
-    assert isinstance(new_broker("embedded", 4242), EmbeddedBroker)
+    embedded = new_broker("embedded", 4242)
+    assert isinstance(embedded, EmbeddedBroker) and not embedded.healthy()  # not started
     kafka = new_broker("kafka", 4242, data_dir=tmp_path)
     assert isinstance(kafka, ApacheKafka) and kafka.bootstrap_servers == "127.0.0.1:4242"
+    assert not kafka.healthy()
 
 
 def test_a_cluster_id_is_a_base64url_uuid() -> None:

