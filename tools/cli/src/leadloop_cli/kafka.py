@@ -7,6 +7,7 @@ LEADLOOP_BROKER)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 import shutil
@@ -17,7 +18,8 @@ import subprocess
 import tempfile
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import IO
@@ -30,6 +32,8 @@ from leadloop_cli.infra import (
     port_accepts,
     stop_process,
 )
+from leadloop_cli.kafka_acls import ADMIN, Acl, apply
+from leadloop_cli.kafka_auth import KafkaAuth, api_versions_answer
 from leadloop_cli.kafka_install import (
     CONFIG_DIR,
     KAFKA_VERSION,
@@ -97,7 +101,11 @@ def _read(sock: socket.socket, size: int) -> bytes:
 
 class ApacheKafka:
     """Apache Kafka, one KRaft node (broker and controller) on 127.0.0.1, data in `data_dir`
-    (kept across restarts; a temporary directory, removed at stop, when none is given)."""
+    (kept across restarts; a temporary directory, removed at stop, when none is given).
+
+    With `auth`, clients must authenticate (SASL/SCRAM, deploy/kafka/sasl.properties): its users
+    are created when the log directory is formatted, and `acls` (leadloop_cli.kafka_acls) are
+    created, as the admin, once the broker serves."""
 
     persistent = True
 
@@ -109,12 +117,15 @@ class ApacheKafka:
         data_dir: Path | None = None,
         log_path: Path | None = None,
         home: Path | None = None,
+        auth: KafkaAuth | None = None,
+        acls: Sequence[Acl] = (),
     ) -> None:
         self.host = host
         self.port = port if port is not None else free_port(host)
         self.data_dir = data_dir
         self.log_path = log_path
         self.home = home or kafka_home()
+        self.auth, self.acls = auth, acls
         self.proc: subprocess.Popen[bytes] | None = None
         self.formatted = False  # True when this start formatted a new log directory
         self._log: IO[bytes] | None = None
@@ -133,8 +144,14 @@ class ApacheKafka:
         return self.proc is not None and self.proc.poll() is None
 
     def healthy(self) -> bool:
-        """True when the broker answers a metadata request listing itself."""
-        return self.is_running() and metadata_answers(self.host, self.port)
+        """True when the broker answers a metadata request listing itself (ApiVersions when
+        clients must authenticate first)."""
+        return self.is_running() and self._answers()
+
+    def _answers(self) -> bool:
+        if self.auth is not None:
+            return api_versions_answer(self.host, self.port)
+        return metadata_answers(self.host, self.port)
 
     def start(self, timeout: float = 90.0) -> ApacheKafka:
         """Format the log directory when it is new, start the broker, wait until it serves."""
@@ -159,6 +176,7 @@ class ApacheKafka:
         command += ["-cp", f"{lib}/*"]
         if not (self.data_dir / "log" / "meta.properties").exists():
             format_argv = ["kafka.tools.StorageTool", "format", "-t", new_cluster_id()]
+            format_argv += self.auth.scram_arguments() if self.auth else []
             formatted = subprocess.run(
                 [*command, *format_argv, "-c", str(config)],
                 stdin=subprocess.DEVNULL,
@@ -179,6 +197,12 @@ class ApacheKafka:
             preexec_fn=die_with_parent,
         )
         self._wait_until_healthy(timeout)
+        if self.auth is not None and self.acls:
+            try:
+                self._create_acls(self.auth, timeout)
+            except BaseException:
+                self.stop()
+                raise
         return self
 
     def _write_config(self, controller_port: int) -> Path:
@@ -193,13 +217,15 @@ class ApacheKafka:
             "advertised.listeners": f"PLAINTEXT://{client}",
             "log.dirs": str(self.data_dir / "log"),
         }
+        if self.auth is not None:
+            values |= self.auth.broker_values(client, controller)
         config.write_text(render_properties(template, values))
         return config
 
     def _wait_until_healthy(self, timeout: float) -> None:
         assert self.proc is not None
         deadline = time.monotonic() + timeout
-        while not metadata_answers(self.host, self.port):
+        while not self._answers():
             if self.proc.poll() is not None:
                 code, tail = self.proc.returncode, log_tail(self.log_path)
                 self.stop()
@@ -211,6 +237,12 @@ class ApacheKafka:
                     f"its log: {self.log_path}"
                 )
             time.sleep(0.1)
+
+    def _create_acls(self, auth: KafkaAuth, timeout: float) -> None:
+        # In a thread of its own: start() may be called from a running event loop.
+        work = apply(self.bootstrap_servers, auth.client(ADMIN), self.acls)
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, work).result(timeout)
 
     def pause(self) -> None:
         """Freeze the broker (SIGSTOP): connections stay open but nothing answers."""
