@@ -2,15 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from leadloop_cli.kafka import ApacheKafka
 from leadloop_db.engine import make_engine
 from leadloop_messaging.kafka import make_producer
 from leadloop_platform.settings import CommonSettings
+
+from .apache_kafka import running_kafka
+
+
+@pytest.fixture(scope="module")
+def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApacheKafka]:
+    """Apache Kafka for this test module (skipped, or failed in CI, without Java)."""
+    yield from running_kafka(tmp_path_factory)
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,30 +15,9 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from leadloop_cli.infra import EmbeddedBroker, port_accepts
 from leadloop_cli.kafka import ApacheKafka
-from leadloop_cli.kafka_install import KafkaUnavailable, fetch_kafka, find_java
 from leadloop_messaging.provisioning import ensure_topics
 
-from ..tools import cannot_run_here
-
-
-def require_kafka() -> None:
-    """Java and the Kafka jars (fetched now when missing); skip, or fail in CI, without them."""
-    try:
-        find_java()
-        fetch_kafka()
-    except KafkaUnavailable as exc:
-        cannot_run_here(f"{exc} (`make kafka` fetches Apache Kafka once java and mvn are here)")
-
-
-@pytest.fixture(scope="module")
-def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApacheKafka]:
-    require_kafka()
-    log = tmp_path_factory.mktemp("apache-kafka") / "kafka.log"
-    broker = ApacheKafka(log_path=log).start()
-    try:
-        yield broker
-    finally:
-        broker.stop()
+from .apache_kafka import require_kafka
 
 
 async def produce_idempotently(bootstrap_servers: str, topic: str, value: bytes) -> None:

@@ -47,18 +47,23 @@ def warn_if_unauthenticated(settings: CommonSettings) -> None:
         )
 
 
-def make_producer(settings: CommonSettings, *, client_id: str | None = None) -> AIOKafkaProducer:
-    """acks=all; the idempotent producer only where the broker supports it (a setting)."""
+def make_producer(
+    settings: CommonSettings, *, client_id: str | None = None, idempotent: bool | None = None
+) -> AIOKafkaProducer:
+    """acks=all; idempotent as `idempotent` says (leadloop_messaging.idempotence detects it at
+    start), else only when LEADLOOP_KAFKA_ENABLE_IDEMPOTENCE=true."""
     # The embedded broker (Tansu) refuses aiokafka's idempotent producer and its transactions
-    # at start (InitProducerId), so idempotence is off by default and on against Apache Kafka;
-    # delivery never relies on it: the outbox and the consumers' dedupe apply each event once.
+    # at start (InitProducerId), so idempotence is detected, not assumed; delivery never
+    # relies on it: the outbox and the consumers' dedupe apply each event once.
     warn_if_unauthenticated(settings)
+    if idempotent is None:
+        idempotent = settings.kafka_enable_idempotence == "true"
     return AIOKafkaProducer(
         **client_security(settings),
         bootstrap_servers=settings.kafka_bootstrap_servers,
         client_id=client_id or settings.service_name,
         acks="all",
-        enable_idempotence=settings.kafka_enable_idempotence,
+        enable_idempotence=idempotent,
         linger_ms=2,
         max_batch_size=256 * 1024,
         # Explicit, and equal to the broker's default record limit: a larger record is refused

@@ -58,6 +58,11 @@ DLQ_RECORDS = Counter(
     "Records sent to a dead-letter topic.",
     ["service", "topic"],
 )
+KAFKA_IDEMPOTENT_PRODUCER = Gauge(
+    "leadloop_kafka_idempotent_producer",
+    "1 when the service's Kafka producer runs idempotent (chosen at start), else 0.",
+    ["service"],
+)
 BACKGROUND_TASK_FAILURES = Counter(
     "leadloop_background_task_failures_total",
     "Background tasks (relay, consumer, workers) that raised or returned while the service ran.",

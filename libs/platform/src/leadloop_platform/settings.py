@@ -86,6 +86,30 @@ BootstrapKey = Annotated[SecretStr | None, BeforeValidator(_blank_key)]
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/leadloop"
 
 
+def _idempotence_choice(value: Any) -> Any:
+    """auto, true or false; the boolean spellings the setting took before (1/0, yes/no, on/off,
+    booleans) still mean true and false."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        word = value.strip().lower()
+        return {
+            "1": "true",
+            "yes": "true",
+            "on": "true",
+            "0": "false",
+            "no": "false",
+            "off": "false",
+        }.get(word, word)
+    return value
+
+
+# LEADLOOP_KAFKA_ENABLE_IDEMPOTENCE: auto detects the broker's support at producer start.
+IdempotenceChoice = Annotated[
+    Literal["auto", "true", "false"], BeforeValidator(_idempotence_choice)
+]
+
+
 def service_database_url(service: str) -> Any:
     """A service's `database_url` field: LEADLOOP_<SERVICE>_DATABASE_URL, else the shared one."""
     return Field(
@@ -115,7 +139,7 @@ class CommonSettings(BaseSettings):
             "LEADLOOP_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"
         ),
     )
-    kafka_enable_idempotence: bool = False
+    kafka_enable_idempotence: IdempotenceChoice = "auto"
     kafka_fetch_max_wait_ms: int = Field(default=10, ge=1, le=10_000)
     kafka_session_timeout_ms: int = Field(default=10_000, ge=1_000)
     kafka_heartbeat_interval_ms: int = Field(default=3_000, ge=100)

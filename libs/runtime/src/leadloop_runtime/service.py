@@ -18,6 +18,7 @@ from leadloop_db.uow import Transactions, UnitOfWork
 from leadloop_events import topics as topic_names
 from leadloop_events.catalog import EVENT_TYPES
 from leadloop_messaging.consumer import ConsumerLoop
+from leadloop_messaging.idempotence import producer_idempotence
 from leadloop_messaging.kafka import BrokerCheck, make_consumer, make_producer
 from leadloop_messaging.relay import OutboxRelay
 from leadloop_platform import metrics
@@ -156,7 +157,7 @@ def build_app(service: Service[U]) -> FastAPI:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        producer = make_producer(settings)
+        producer = make_producer(settings, idempotent=await producer_idempotence(settings))
         parts = parts_of(service, producer, app)
         supervisor: TaskSupervisor = app.state.tasks
         async with running(parts, supervisor):
