@@ -24,6 +24,9 @@ from pydantic import SecretStr
 from leadloop_cli.kafka import ApacheKafka
 from leadloop_cli.kafka_acls import ADMIN, acl_plan
 from leadloop_cli.kafka_auth import KafkaAuth
+from leadloop_cli.kafka_cmd import password_variable
+from leadloop_cli.main import main as cli
+from leadloop_cli.services import SERVICES
 from leadloop_events import topics
 from leadloop_messaging.kafka import client_security
 from leadloop_messaging.provisioning import ensure_topics, topic_plan
@@ -150,18 +153,31 @@ async def test_a_service_cannot_read_outside_its_registry_or_in_another_group(
         await consume_one(kafka, scoring, topics.INTAKE, "leadloop-routing")
 
 
-def test_the_broker_restarts_on_its_data_with_the_same_users(tmp_path: Path) -> None:
+def test_the_setup_step_creates_users_and_acls_that_outlive_a_restart(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """compose's and k8s's broker step: on a broker that knows only the admin, `leadloop topics
+    create` and `leadloop kafka acls --apply --users` as the admin; then a restart."""
     require_kafka()
-    auth = KafkaAuth.generate(["admin"])
-    data = tmp_path / "kafka"
-    with ApacheKafka(data_dir=data, log_path=tmp_path / "kafka.log", auth=auth) as first:
-        assert first.formatted and first.healthy()
-    again = ApacheKafka(first.port, data_dir=data, log_path=tmp_path / "kafka.log", auth=auth)
-    with again:
+    admin_only, services = KafkaAuth.generate([ADMIN]), KafkaAuth.generate()
+    data, log = tmp_path / "kafka", tmp_path / "kafka.log"
+    with ApacheKafka(data_dir=data, log_path=log, auth=admin_only) as broker:
+        monkeypatch.setenv("LEADLOOP_KAFKA_BOOTSTRAP_SERVERS", broker.bootstrap_servers)
+        monkeypatch.setenv("LEADLOOP_KAFKA_SECURITY_PROTOCOL", "SASL_PLAINTEXT")
+        monkeypatch.setenv("LEADLOOP_KAFKA_SASL_USERNAME", ADMIN)
+        monkeypatch.setenv("LEADLOOP_KAFKA_SASL_PASSWORD", admin_only.admin_password)
+        for service in SERVICES:
+            monkeypatch.setenv(password_variable(service.name), services.passwords[service.name])
+        assert cli(["topics", "create"]) == 0
+        assert cli(["kafka", "acls", "--apply", "--users"]) == 0
+
+    with ApacheKafka(broker.port, data_dir=data, log_path=log, auth=admin_only) as again:
         assert not again.formatted
-        created = asyncio.run(
-            ensure_topics(
-                again.bootstrap_servers, {"leads.restart": 1}, security=auth.client(ADMIN)
-            )
-        )
-    assert created == ["leads.restart"]
+        asyncio.run(write_own_topic_only(again, services))
+
+
+async def write_own_topic_only(kafka: ApacheKafka, auth: KafkaAuth) -> None:
+    async with producer(kafka, security_of(kafka, auth, "routing")) as routing:
+        await routing.send_and_wait(topics.HANDOFF, b"rep-alice assigned", key=b"ACME-DENTAL")
+        with pytest.raises(TopicAuthorizationFailedError):
+            await routing.send_and_wait(topics.FEEDBACK, b"forged touch", key=b"ACME-DENTAL")

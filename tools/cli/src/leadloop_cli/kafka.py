@@ -61,8 +61,12 @@ def render_properties(template: str, values: Mapping[str, str]) -> str:
 
 
 def new_cluster_id() -> str:
-    """A random cluster id in Kafka's form (a UUID, base64url, no padding)."""
-    return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    """A random cluster id in Kafka's form (a UUID, base64url, no padding), never starting
+    with "-", which the storage tool would read as an option (Kafka's Uuid.randomUuid skips
+    those too)."""
+    while (found := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))[0] == "-":
+        pass
+    return found
 
 
 def metadata_answers(host: str, port: int, timeout: float = 1.0) -> bool:
