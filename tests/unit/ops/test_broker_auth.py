@@ -90,21 +90,25 @@ def test_every_kafka_client_in_the_code_takes_the_security_options() -> None:
 
 def test_compose_clients_authenticate_with_scram_on_the_broker() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
-    kafka = compose["services"]["kafka"]["environment"]
-    protocols = dict(p.split(":") for p in kafka["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(","))
-    assert protocols["CLIENT"] == "SASL_PLAINTEXT"
-    assert kafka["KAFKA_ADVERTISED_LISTENERS"].startswith("CLIENT://kafka:9092")
-    # The unauthenticated listener answers only inside the broker's container.
-    assert "INTERNAL://127.0.0.1:" in kafka["KAFKA_LISTENERS"]
-    assert kafka["KAFKA_LISTENER_NAME_CLIENT_SASL_ENABLED_MECHANISMS"] == "SCRAM-SHA-512"
+    kafka = compose["services"]["kafka"]
+    assert kafka["image"].startswith("apache/kafka:4.")
+    # the repository's broker configuration and its authentication overlay, as the tests run it
+    assert "./deploy/kafka:/etc/leadloop-kafka:ro" in kafka["volumes"]
+    script = kafka["command"][-1]
+    assert "/etc/leadloop-kafka/server.properties /etc/leadloop-kafka/sasl.properties" in script
+    assert "--add-scram" in script and "INTERNAL" not in script and "PLAINTEXT://" not in script
     env = compose["x-leadloop"]["environment"]
     assert env["LEADLOOP_KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
     assert env["LEADLOOP_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
-    assert env["LEADLOOP_KAFKA_SASL_PASSWORD"].startswith("${KAFKA_LEADLOOP_PASSWORD:?")
-    users = compose["services"]["kafka-users"]
-    assert users["environment"]["LEADLOOP_PASSWORD"].startswith("${KAFKA_LEADLOOP_PASSWORD:?")
-    setup = compose["services"]["setup"]["depends_on"]
-    assert setup["kafka-users"]["condition"] == "service_completed_successfully"
+    for name in SERVICES:  # each service is its own principal
+        service = compose["services"][name]["environment"]
+        assert service["LEADLOOP_KAFKA_SASL_USERNAME"] == name
+        variable = f"KAFKA_{name.upper()}_PASSWORD"
+        assert service["LEADLOOP_KAFKA_SASL_PASSWORD"].startswith(f"${{{variable}:?")
+    setup = compose["services"]["setup"]
+    assert setup["environment"]["LEADLOOP_KAFKA_SASL_USERNAME"] == "admin"
+    assert "leadloop kafka acls --apply --users" in " ".join(setup["command"])
+    assert setup["depends_on"]["kafka"]["condition"] == "service_healthy"
 
 
 def test_kubernetes_services_use_sasl_ssl_and_ship_no_broker_password() -> None:
@@ -113,6 +117,19 @@ def test_kubernetes_services_use_sasl_ssl_and_ship_no_broker_password() -> None:
     literals = dict(item.split("=", 1) for item in config["literals"])
     assert literals["LEADLOOP_KAFKA_SECURITY_PROTOCOL"] == "SASL_SSL"
     assert literals["LEADLOOP_KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
-    assert literals["LEADLOOP_KAFKA_SASL_USERNAME"]
+    assert "LEADLOOP_KAFKA_SASL_USERNAME" not in literals  # one principal per service
     secret = yaml.safe_load((ROOT / "deploy/k8s/secrets.yaml").read_text())
     assert "LEADLOOP_KAFKA_SASL_PASSWORD" not in secret["stringData"]
+    for name in SERVICES:
+        deployment = yaml.safe_load_all((ROOT / f"deploy/k8s/{name}.yaml").read_text())
+        [container] = next(deployment)["spec"]["template"]["spec"]["containers"]
+        env = {e["name"]: e for e in container["env"]}
+        assert env["LEADLOOP_KAFKA_SASL_USERNAME"]["value"] == name
+        key = env["LEADLOOP_KAFKA_SASL_PASSWORD"]["valueFrom"]["secretKeyRef"]
+        assert key == {"name": "leadloop-kafka", "key": name}
+    job = yaml.safe_load((ROOT / "deploy/k8s/setup-job.yaml").read_text())
+    [setup] = job["spec"]["template"]["spec"]["containers"]
+    assert "leadloop kafka acls --apply --users" in " ".join(setup["command"])
+    env = {e["name"]: e for e in setup["env"]}
+    assert env["LEADLOOP_KAFKA_SASL_USERNAME"]["value"] == "admin"
+    assert {f"LEADLOOP_KAFKA_PASSWORD_{name.upper()}" for name in SERVICES} <= set(env)

@@ -26,6 +26,12 @@ DEPLOY = ROOT / "deploy"
 SERVICES = ("intake", "scoring", "routing", "feedback")
 
 
+def broker_passwords() -> dict[str, str]:
+    """compose's broker passwords: the admin's and each service's (KAFKA_<USER>_PASSWORD)."""
+    users = ("ADMIN", *(name.upper() for name in SERVICES))
+    return {f"KAFKA_{user}_PASSWORD": secrets.token_hex(24) for user in users}
+
+
 def run(*argv: str, env: dict[str, str] | None = None) -> str:
     full = {**os.environ, **(env or {})}
     done = subprocess.run(argv, capture_output=True, text=True, cwd=ROOT, check=False, env=full)
@@ -160,7 +166,7 @@ def test_compose_file_validates() -> None:
         "config",
         env={
             "LEADLOOP_BOOTSTRAP_API_KEY": "a-random-key-of-24-characters-or-more",
-            "KAFKA_LEADLOOP_PASSWORD": secrets.token_hex(24),
+            **broker_passwords(),
         },
     )
     config = yaml.safe_load(out)
@@ -228,7 +234,7 @@ def test_compose_ships_no_usable_secret() -> None:
         check=False,
         env={
             **{k: v for k, v in os.environ.items() if k != "LEADLOOP_BOOTSTRAP_API_KEY"},
-            "KAFKA_LEADLOOP_PASSWORD": secrets.token_hex(24),
+            **broker_passwords(),
         },
     )
     assert done.returncode != 0 and "LEADLOOP_BOOTSTRAP_API_KEY" in done.stderr
@@ -242,7 +248,7 @@ def test_compose_ships_no_usable_secret() -> None:
             env={
                 **unset,
                 "LEADLOOP_BOOTSTRAP_API_KEY": secrets.token_hex(24),
-                "KAFKA_LEADLOOP_PASSWORD": secrets.token_hex(24),
+                **broker_passwords(),
             },
         )
     )
