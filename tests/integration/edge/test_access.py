@@ -30,6 +30,7 @@ PUBLIC = {
     "/dashboard": "the sign-in page unless the caller holds reports:read (tested below)",
     "/dashboard/session": "the sign-in form's post: the key travels in the form",
     "/dashboard/sign-out": "only clears the session cookie",
+    "/dashboard/times.js": "the dashboard's script showing times in the viewer's zone; no data",
     "/v1/webhooks/hubspot": "HubSpot signs it (X-HubSpot-Signature-v3): test_signatures.py",
     "/v1/integrations/slack/interactions": "Slack signs it (v0): feedback/test_slack_clicks.py",
 }

@@ -219,6 +219,7 @@ PANELS: dict[str, Any] = {
         'aria-label="Funnel by stage" class="chart">…</svg>',
     },
     "updated": "09:15:00 UTC",
+    "updated_at": "2026-11-16T09:15:00Z",
 }
 DASHBOARD = """<!doctype html>
 <html lang="en">

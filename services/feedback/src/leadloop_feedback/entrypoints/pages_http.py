@@ -14,12 +14,13 @@ from urllib.parse import parse_qs
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 from markupsafe import Markup
+from pydantic import AfterValidator
 
 from leadloop_events.instant import Instant
 from leadloop_feedback.adapters import feeds, queries
 from leadloop_feedback.domain import reviews
 from leadloop_feedback.domain.period import NO_FILTERS, last_days
-from leadloop_feedback.entrypoints import examples, panels
+from leadloop_feedback.entrypoints import examples, panels, times
 from leadloop_feedback.entrypoints.panels import TEMPLATES
 from leadloop_platform.auth.guard import SESSION_COOKIE, require_scope, resolve, start_session
 from leadloop_platform.auth.sessions import SESSION_SECONDS
@@ -52,6 +53,15 @@ SIGN_IN_PAGE: dict[str, Any] = {
     "content": {"text/html": {"schema": {"type": "string"}}},
 }
 Days = Annotated[int, Query(ge=1, le=366, description="the period shown: the last N days")]
+Zone = Annotated[
+    str | None,
+    Query(
+        max_length=64,
+        description="show times in this IANA time zone (a shared screen), not the browser's",
+        examples=["Europe/Oslo"],
+    ),
+    AfterValidator(times.known_zone),
+]
 
 
 def _signin(request: Request, status: int, error: str | None = None) -> HTMLResponse:
@@ -81,7 +91,7 @@ async def _reader(request: Request) -> bool:
         401: SIGN_IN_PAGE,
     },
 )
-async def get_dashboard(request: Request, days: Days = 30) -> HTMLResponse:
+async def get_dashboard(request: Request, days: Days = 30, tz: Zone = None) -> HTMLResponse:
     if not await _reader(request):
         return _signin(request, 401)
     found, etag = await cached_panels(request, days)
@@ -91,15 +101,17 @@ async def get_dashboard(request: Request, days: Days = 30) -> HTMLResponse:
         wide=WIDE,
         days=days,
         version=etag,
-        updated=datetime.now(UTC).strftime("%H:%M:%S UTC"),
+        **updated(datetime.now(UTC)),
         refresh_ms=REFRESH_MS,
         nonce=nonce,
+        tz=tz,
+        times_script=times.SCRIPT_URL,
     )
     return HTMLResponse(
         page,
         headers={
             "Content-Security-Policy": "default-src 'none'; img-src 'self' data:; "
-            f"style-src 'unsafe-inline'; script-src 'nonce-{nonce}'; connect-src 'self'; "
+            f"style-src 'unsafe-inline'; script-src 'nonce-{nonce}' 'self'; connect-src 'self'; "
             "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
             "Cache-Control": "no-store",
         },
@@ -116,11 +128,26 @@ async def get_dashboard_panels(request: Request, days: Days = 30) -> Response:
     found, etag = await cached_panels(request, days)
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers={"ETag": etag})
-    body = {"panels": found, "updated": datetime.now(UTC).strftime("%H:%M:%S UTC")}
+    body = {"panels": found, **updated(datetime.now(UTC))}
     return Response(
         json.dumps(body),
         media_type="application/json",
         headers={"ETag": etag, "Cache-Control": "no-cache"},
+    )
+
+
+def updated(now: datetime) -> dict[str, str]:
+    """When the panels were read: the UTC text a page without script shows, and the instant."""
+    return {"updated": now.strftime(times.FALLBACK["time"]), "updated_at": times.iso(now)}
+
+
+@router.get(times.SCRIPT_PATH, include_in_schema=False)
+async def get_times_script() -> Response:
+    """The dashboard's script that shows its times in the viewer's zone (no data in it)."""
+    return Response(
+        times.SCRIPT,
+        media_type="text/javascript; charset=utf-8",
+        headers={"Cache-Control": "public, max-age=86400"},
     )
 
 

@@ -15,13 +15,14 @@ from leadloop_feedback.domain import reviews, svg
 from leadloop_feedback.domain.money import Exchange
 from leadloop_feedback.domain.period import NO_FILTERS, Period, last_days, month_of
 from leadloop_feedback.domain.reports import FUNNEL
+from leadloop_feedback.entrypoints import times
 
 TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("leadloop_feedback", "templates"),
     autoescape=True,
     undefined=jinja2.StrictUndefined,
 )
-TEMPLATES.globals["utc"] = UTC
+TEMPLATES.globals.update(when=times.when, timed=times.timed)
 PANELS = TEMPLATES.get_template("panels.html")
 
 
