@@ -32,7 +32,14 @@ OWN: dict[str, dict[str, Any]] = {
     "intake": {"hubspot_client_secret": HUBSPOT_SECRET},
     "scoring": {"consumer_group": "scoring-edge"},
     "routing": {"consumer_group": "routing-edge", "sla_interval_s": 3600},
-    "feedback": {"consumer_group": "feedback-edge", "crm_webhook_secret": CRM_SECRET},
+    "feedback": {
+        "consumer_group": "feedback-edge",
+        "crm_webhook_secret": CRM_SECRET,
+        # The integrations configured, so their routes answer as in production (a 401 for a
+        # request Slack or Salesforce did not sign or send), not the 503 of "not configured".
+        "slack_signing_secret": "edge-slack-signing-secret-0123456789abcdef",
+        "salesforce_org_id": "00D5e000000EdgE",
+    },
 }
 FACTORIES: dict[str, tuple[type[CommonSettings], Callable[[Any], FastAPI]]] = {
     "intake": (IntakeSettings, create_intake),

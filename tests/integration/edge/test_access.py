@@ -33,6 +33,10 @@ PUBLIC = {
     "/dashboard/times.js": "the dashboard's script showing times in the viewer's zone; no data",
     "/v1/webhooks/hubspot": "HubSpot signs it (X-HubSpot-Signature-v3): test_signatures.py",
     "/v1/integrations/slack/interactions": "Slack signs it (v0): feedback/test_slack_clicks.py",
+    "/v1/integrations/hubspot/events": "HubSpot signs it (v3): intake/test_hubspot_events.py",
+    "/v1/integrations/salesforce/outbound-messages": "only the configured org's messages are "
+    "taken (OrganizationId, 401 otherwise; Salesforce sends no key): "
+    "feedback/test_salesforce_messages.py",
 }
 # Fewer background loops: only the HTTP edge is under test here. (Consumers stay: one built
 # and never started is reported unclosed.)
