@@ -60,7 +60,7 @@ schemas: $(SYNCED) ## regenerate the JSON Schemas, the AsyncAPI document (who se
 	$(PY) -m leadloop_events.generate
 	$(VENV)/bin/leadloop topology
 
-bench: $(SYNCED) ## intake alone, then the whole loop with the machine's baselines (BENCH_ARGS=--duration 8 for a quick run)
+bench: $(SYNCED) ## intake alone, then the whole loop on Tansu and on Apache Kafka side by side, with the machine's baselines (BENCH_ARGS="--duration 8" quick, "--broker tansu|kafka|both")
 	$(PY) -m tests.bench.intake
 	$(PY) -m tests.bench.loop $(BENCH_ARGS)
 

@@ -3,7 +3,7 @@ Postgres: (a) three Kafka hops by a bare aiokafka produce -> consume -> produce 
 its own process as scoring and routing are, no database; (b) small INSERT + COMMIT transactions
 per second on a few connections.
 
-A relay runs as `python -m tests.bench.baselines relay BOOTSTRAP SRC DST FETCH_WAIT_MS`.
+A relay runs as `python -m tests.bench.baselines relay BOOTSTRAP SRC DST FETCH_WAIT_MS IDEMPOTENT`.
 """
 
 from __future__ import annotations
@@ -30,10 +30,15 @@ POLL_S = 0.05
 RELAY = (sys.executable, "-m", "tests.bench.baselines", "relay")
 
 
-def producer(bootstrap: str) -> AIOKafkaProducer:
-    """The services' producer settings (leadloop_messaging.kafka), idempotence off."""
+def producer(bootstrap: str, idempotent: bool) -> AIOKafkaProducer:
+    """The services' producer settings (leadloop_messaging.kafka), idempotent as theirs are on
+    this broker (tests/bench/brokers.py detects it as they do)."""
     return AIOKafkaProducer(
-        bootstrap_servers=bootstrap, acks="all", linger_ms=2, max_batch_size=256 * 1024
+        bootstrap_servers=bootstrap,
+        acks="all",
+        enable_idempotence=idempotent,
+        linger_ms=2,
+        max_batch_size=256 * 1024,
     )
 
 
@@ -47,20 +52,36 @@ async def assigned_consumer(bootstrap: str, topic: str, fetch_wait_ms: int) -> A
         auto_offset_reset="earliest",
     )
     await consumer.start()
-    await consumer.topics()
-    partitions = consumer.partitions_for_topic(topic) or set()
-    if not partitions:
+    try:
+        consumer.assign(await topic_partitions(consumer, topic))
+    except BaseException:
         await consumer.stop()
-        raise RuntimeError(f"topic {topic} has no partitions")
-    consumer.assign([TopicPartition(topic, p) for p in partitions])
+        raise
     await consumer.seek_to_beginning()
     return consumer
 
 
-async def relay(bootstrap: str, src: str, dst: str, fetch_wait_ms: int) -> None:
+async def topic_partitions(
+    consumer: AIOKafkaConsumer, topic: str, timeout_s: float = 30.0
+) -> list[TopicPartition]:
+    """`topic`'s partitions, once the broker's metadata lists them: Apache Kafka answers
+    CreateTopics before every broker's metadata cache has the topic."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        # Fresh metadata: partitions_for_topic() answers from what the consumer saw at start.
+        cluster = await consumer._client.fetch_all_metadata()
+        partitions = cluster.partitions_for_topic(topic)
+        if partitions:
+            return [TopicPartition(topic, p) for p in sorted(partitions)]
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"topic {topic} has no partitions after {timeout_s:.0f} s")
+        await asyncio.sleep(POLL_S)
+
+
+async def relay(bootstrap: str, src: str, dst: str, fetch_wait_ms: int, idempotent: bool) -> None:
     """Forward every record of `src` to `dst`, a fetched batch at a time (at least once)."""
     consumer = await assigned_consumer(bootstrap, src, fetch_wait_ms)
-    out = producer(bootstrap)
+    out = producer(bootstrap, idempotent)
     await out.start()
     try:
         while True:
@@ -110,6 +131,7 @@ async def kafka_chain(
     latency_s: float,
     throughput_messages: int,
     logs: Path,
+    idempotent: bool,
 ) -> dict[str, Any]:
     """Per-message latency through HOPS topics at a steady rate, then throughput at saturation."""
     names = [f"{prefix}chain.{hop}" for hop in range(HOPS)]
@@ -117,7 +139,14 @@ async def kafka_chain(
     relays: list[Child] = [
         spawn(
             f"relay-{hop}",
-            [*RELAY, bootstrap, names[hop - 1], names[hop], str(fetch_wait_ms)],
+            [
+                *RELAY,
+                bootstrap,
+                names[hop - 1],
+                names[hop],
+                str(fetch_wait_ms),
+                str(int(idempotent)),
+            ],
             os.environ,
             logs / f"relay-{hop}.log",
         )
@@ -126,7 +155,7 @@ async def kafka_chain(
     sink = Sink()
     consumer = await assigned_consumer(bootstrap, names[-1], fetch_wait_ms)
     reader = asyncio.create_task(sink.run(consumer))
-    out = producer(bootstrap)
+    out = producer(bootstrap, idempotent)
     await out.start()
     sent: dict[int, float] = {}
     next_index = 0
@@ -167,6 +196,7 @@ async def kafka_chain(
         "partitions": partitions,
         "payload_bytes": len(PAYLOAD),
         "fetch_max_wait_ms": fetch_wait_ms,
+        "idempotent_producer": idempotent,
         "latency_rate_per_s": latency_rate,
         "latency_ms": summarize_ms(sink.arrived[i] - sent[i] for i in steady),
         "throughput_messages": throughput_messages,
@@ -230,6 +260,9 @@ async def postgres_commits(
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 6 or sys.argv[1] != "relay":
-        raise SystemExit("usage: python -m tests.bench.baselines relay BOOTSTRAP SRC DST WAIT_MS")
-    asyncio.run(relay(sys.argv[2], sys.argv[3], sys.argv[4], int(sys.argv[5])))
+    if len(sys.argv) != 7 or sys.argv[1] != "relay":
+        raise SystemExit(
+            "usage: python -m tests.bench.baselines relay BOOTSTRAP SRC DST WAIT_MS IDEMPOTENT"
+        )
+    _, _, bootstrap, src, dst, wait_ms, idempotent = sys.argv
+    asyncio.run(relay(bootstrap, src, dst, int(wait_ms), idempotent == "1"))

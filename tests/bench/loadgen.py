@@ -14,9 +14,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from leadloop_events import topics
+
+from .baselines import topic_partitions
 
 COUNTRIES = ("DE", "US", "GB", "SE", "AT", "CA", "IE", "FI")
 EXTRA_ACTIVITY = ("pricing_page_view", "email_click", "webinar_attended")
@@ -79,15 +81,8 @@ class Reader:
         )
         await consumer.start()
         try:
-            await consumer.topics()
             names = [self.prefix + t for t in (topics.INTAKE, topics.LIFECYCLE, topics.HANDOFF)]
-            consumer.assign(
-                [
-                    TopicPartition(name, p)
-                    for name in names
-                    for p in consumer.partitions_for_topic(name) or ()
-                ]
-            )
+            consumer.assign([tp for name in names for tp in await topic_partitions(consumer, name)])
             await consumer.seek_to_beginning()
             while True:
                 batch = await consumer.getmany(timeout_ms=100, max_records=5000)

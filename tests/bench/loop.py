@@ -1,10 +1,13 @@
 """`make bench`: the whole loop, intake -> scoring -> routing -> leads.handoff, with sales
-answering each alert on feedback; the four services as processes on the embedded broker and
-Postgres (or the ones KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL name), next to the machine's
-baselines measured in the same run. Prints a table and writes JSON (and a py-spy profile).
+answering each alert on feedback; the four services as processes on the embedded broker (Tansu),
+then on Apache Kafka where java and its jars are here (tests/bench/brokers.py), and Postgres
+(or the ones KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL name), next to the machine's baselines
+measured in the same run on the same broker. Prints a table per broker, then both side by side,
+and writes JSON (and a py-spy profile per broker).
 
-    python -m tests.bench.loop [--rate R] [--concurrency 24] [--duration 30] [--leads N]
-                               [--profile-seconds 10] [--out bench-loop.json]
+    python -m tests.bench.loop [--broker tansu|kafka|both] [--rate R] [--concurrency 24]
+                               [--duration 30] [--leads N] [--profile-seconds 10]
+                               [--out bench-loop.json]
 
 Hand-off latency is measured per lead from the form fill's POST and from the hand-raise's
 POST (the demo request that makes the lead an SQL) to its lead.assigned event being readable
@@ -34,12 +37,12 @@ from typing import Any
 import httpx
 
 from leadloop_cli.demo_sales import set_up
-from leadloop_cli.infra import EmbeddedBroker, EmbeddedPostgres, create_database, free_port
+from leadloop_cli.infra import EmbeddedPostgres, create_database, free_port
 from leadloop_cli.services import SERVICES, migrate_all
 from leadloop_cli.stack import Child, spawn, stop_children
 from leadloop_messaging.provisioning import DEFAULT_PARTITIONS, ensure_topics, topic_plan
 
-from . import baselines, report
+from . import baselines, brokers, compare, report
 from .driver import Loop
 from .loadgen import Lead, Marketing, Reader, Sales
 from .procs import Monitor, delta, py_spy
@@ -63,8 +66,9 @@ async def wait_ready(child: Child, url: str) -> None:
     raise SystemExit(f"{child.name} did not start:\n{child.log_path.read_text()[-3000:]}")
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
-    workdir = Path(tempfile.mkdtemp(prefix="leadloop-bench-loop-"))
+async def run(args: argparse.Namespace, kind: str) -> dict[str, Any]:
+    """One whole run on the broker `kind` names: its baselines, then the loop's phases."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"leadloop-bench-loop-{kind}-"))
     monitor = Monitor()
     monitor.watch("loadgen", os.getpid())
     broker = postgres = None
@@ -72,9 +76,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     tasks: list[asyncio.Task[Any]] = []
     load0 = os.getloadavg()
     try:
-        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-        if not bootstrap:
-            broker = EmbeddedBroker(log_path=workdir / "tansu.log").start()
+        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
+        if kind != brokers.EXTERNAL:
+            broker = brokers.start(kind, workdir)
             bootstrap = broker.bootstrap_servers
             assert broker.pid is not None
             monitor.watch("broker", broker.pid)
@@ -88,6 +92,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         prefix = f"bench{uuid.uuid4().hex[:6]}."
         await ensure_topics(bootstrap, topic_plan(prefix))
         await migrate_all(db_url, env={})
+        idempotent = await brokers.idempotent(bootstrap)
         print("baselines: bare Kafka chain, Postgres commits", flush=True)
         base_s = min(5.0, max(2.0, args.duration / 4))
         chain = await baselines.kafka_chain(
@@ -99,6 +104,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             latency_s=base_s,
             throughput_messages=int(4000 * base_s),
             logs=workdir,
+            idempotent=idempotent,
         )
         commits = await baselines.postgres_commits(db_url, connections=4, seconds=base_s)
         env = {
@@ -109,7 +115,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "LEADLOOP_BOOTSTRAP_API_KEY": KEY,
             "LEADLOOP_ENV": "test",
             "LEADLOOP_LOG_LEVEL": "WARNING",
-            "LEADLOOP_KAFKA_SESSION_TIMEOUT_MS": "3000",
+            "LEADLOOP_KAFKA_SESSION_TIMEOUT_MS": str(brokers.SESSION_TIMEOUT_MS[kind]),
             "LEADLOOP_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
         }
         urls: dict[str, str] = {}
@@ -144,7 +150,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             tasks += [asyncio.create_task(sales.work()) for _ in range(4)]
             marketing = Marketing(intake, uuid.uuid4().hex[:6])
             loop = Loop(marketing, reader, sales, monitor, db_url)
-            result = await phases(args, loop, workdir)
+            result = await phases(args, loop, workdir, kind)
     finally:
         for task in tasks:
             task.cancel()
@@ -156,12 +162,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         if postgres:
             postgres.stop()
             shutil.rmtree(workdir / "pgdata", ignore_errors=True)  # the logs stay
-    return report.assemble(
-        args, result, chain, commits, usage, load0, os.getloadavg(), workdir, bool(broker)
-    )
+    load1 = os.getloadavg()
+    setup = {"broker": brokers.LABELS[kind], "idempotent_producer": idempotent}
+    return report.assemble(args, result, chain, commits, usage, load0, load1, setup)
 
 
-async def phases(args: argparse.Namespace, loop: Loop, workdir: Path) -> dict[str, Any]:
+async def phases(args: argparse.Namespace, loop: Loop, workdir: Path, kind: str) -> dict[str, Any]:
     """Warm-up, saturation (then the profile), a steady rate; then count what arrived."""
     cap = args.leads or 10**9
     print("warm-up: 20 leads (consumer groups join, caches fill)", flush=True)
@@ -192,7 +198,7 @@ async def phases(args: argparse.Namespace, loop: Loop, workdir: Path) -> dict[st
         busiest = max((x.name for x in SERVICES), key=lambda n: used[n])
         pid = loop.monitor.watched[busiest].root.pid
         # bench-*.json is git-ignored; speedscope.app (or `speedscope`) opens the file.
-        out = args.out.with_name(f"{args.out.stem}-profile-{busiest}.speedscope.json")
+        out = args.out.with_name(f"{args.out.stem}-{kind}-profile-{busiest}.speedscope.json")
         if args.profile_seconds > 0:
             print(f"profiling {busiest} (pid {pid}) for {args.profile_seconds} s", flush=True)
             profile.update(service=busiest, **await py_spy(pid, args.profile_seconds, out))
@@ -234,6 +240,12 @@ async def phases(args: argparse.Namespace, loop: Loop, workdir: Path) -> dict[st
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument(
+        "--broker",
+        choices=brokers.CHOICES,
+        default="both",
+        help="the embedded Tansu, Apache Kafka, or one after the other (default)",
+    )
+    parser.add_argument(
         "--rate",
         type=float,
         default=0.0,
@@ -245,9 +257,20 @@ def main() -> None:
     parser.add_argument("--profile-seconds", type=float, default=10.0)
     parser.add_argument("--out", type=Path, default=Path("bench-loop.json"))
     args = parser.parse_args()
-    result = asyncio.run(run(args))
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    report.print_table(result)
+    external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    kinds, skipped = brokers.plan(args.broker, brokers.kafka_unavailable(), external)
+    for name, reason in skipped.items():
+        print(f"{name} skipped: {reason}", flush=True)
+    results: dict[str, dict[str, Any]] = {}
+    for kind in kinds:
+        print(f"\n=== the loop on {brokers.LABELS[kind]} ===", flush=True)
+        results[kind] = asyncio.run(run(args, kind))
+        report.print_table(results[kind])
+        table = compare.side_by_side(results)
+        document = {"runs": results, "skipped": skipped, "side_by_side": table}
+        args.out.write_text(json.dumps(document, indent=2) + "\n")  # each run kept as it ends
+    print("\n=== side by side: same run, same machine, one broker after the other ===")
+    print(compare.format_table(compare.side_by_side(results), skipped))
     print(f"\nJSON written to {args.out}")
 
 

@@ -31,8 +31,7 @@ def assemble(
     usage: dict[str, dict[str, Any]],
     load_before: tuple[float, float, float],
     load_after: tuple[float, float, float],
-    workdir: Path,
-    embedded: bool,
+    setup: dict[str, Any],
 ) -> dict[str, Any]:
     """Everything measured, the ratios to the baselines, and what it was measured on."""
     rate, sat = result["phases"]["rate"], result["phases"]["saturation"]
@@ -60,7 +59,7 @@ def assemble(
             "duration_s": args.duration,
             "leads_cap": args.leads or None,
             "profile_seconds": args.profile_seconds,
-            "broker": "embedded tansu (memory)" if embedded else "KAFKA_BOOTSTRAP_SERVERS",
+            **setup,  # the broker's name, whether the producers were idempotent
             "service_log_level": "WARNING, no access log",
         },
         **result,
@@ -100,6 +99,8 @@ def print_table(r: dict[str, Any]) -> None:
     chain, pg = r["baselines"]["kafka_chain"], r["baselines"]["postgres_commits"]
     print(f"\nmachine: {m['cpus']} cores, {m['cpu_model']}, {m['memory_gib']} GiB; load average")
     print(f"  before {m['load_average_before']}, after {m['load_average_after']}")
+    idempotent = "on" if r["settings"].get("idempotent_producer") else "off"
+    print(f"broker: {r['settings']['broker']}; idempotent producer {idempotent}")
     w, c = 40, 28
     print(f"\n{'leadloop, whole loop':<{w}}{'steady rate':>{c}}{'saturation':>{c}}")
     setting = f"{r['settings']['concurrency']} in flight"

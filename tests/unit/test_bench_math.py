@@ -1,10 +1,13 @@
 """The loop benchmark's arithmetic and event recognition (tests/bench): percentiles, windows,
-ratios, py-spy profile summaries, and which records mark a lead's way through the loop."""
+ratios, py-spy profile summaries, which records mark a lead's way through the loop, which
+brokers a run covers, and the brokers' figures side by side."""
 
 from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -13,6 +16,8 @@ from leadloop_events.envelope import EventData, new_event
 from leadloop_events.handoff import LeadAssigned
 from leadloop_events.intake import ActivityRecorded, LeadCaptured, LeadProfile
 from leadloop_events.lifecycle import LeadIntelligence, LeadStageChanged
+from tests.bench.brokers import EXTERNAL, KAFKA, TANSU, kafka_unavailable, plan
+from tests.bench.compare import fmt, format_table, side_by_side
 from tests.bench.loadgen import ASSIGNED, CAPTURED, HAND_RAISE, SQL, marks_of
 from tests.bench.stats import (
     by_package,
@@ -171,3 +176,120 @@ def test_the_marks_of_a_lead_on_its_way_to_an_alert() -> None:
     assert marks_of(topics.LIFECYCLE, record(stage("accepted"))) == []
     assert marks_of(topics.HANDOFF, record(assigned)) == [(ASSIGNED, LEAD)]
     assert marks_of(topics.LIFECYCLE, record(assigned)) == []  # only on its own topic
+
+
+NO_JAVA = "java is not installed: Apache Kafka needs a JDK 17 or newer"
+
+
+def test_both_brokers_by_default_and_kafka_skipped_with_its_reason() -> None:
+    assert plan("both", None, None) == ([TANSU, KAFKA], {})
+    assert plan("both", NO_JAVA, None) == ([TANSU], {KAFKA: NO_JAVA})
+    assert plan("tansu", NO_JAVA, None) == ([TANSU], {})
+    assert plan("embedded", None, None) == ([TANSU], {})  # `leadloop dev --broker`'s word
+    assert plan("kafka", None, None) == ([KAFKA], {})
+    with pytest.raises(SystemExit, match="java is not installed"):
+        plan("kafka", NO_JAVA, None)  # asked for by name: an error, not a skip
+    with pytest.raises(ValueError):
+        plan("redpanda", None, None)
+
+
+def test_a_named_broker_replaces_both() -> None:
+    kinds, skipped = plan("both", None, "kafka-1.acme-dental.internal:9092")
+    assert kinds == [EXTERNAL]
+    assert "KAFKA_BOOTSTRAP_SERVERS=kafka-1.acme-dental.internal:9092" in skipped[TANSU]
+
+
+def test_kafka_without_its_jars_says_how_to_fetch_them(tmp_path: Path) -> None:
+    reason = kafka_unavailable({"LEADLOOP_KAFKA_HOME": str(tmp_path / "kafka")})
+    assert reason is not None
+    assert "make kafka" in reason
+    assert str(tmp_path / "kafka") in reason
+
+
+def loop_result(
+    leads_per_s: float, p50: float, p99: float, chain_per_s: float, *, idempotent: bool
+) -> dict[str, Any]:
+    """A loop run's document as report.assemble writes it, reduced to what the table reads."""
+    latency = {"count": 200, "p50": p50, "p90": p99 - 1, "p99": p99, "max": p99 + 5}
+    return {
+        "machine": {"load_average_before": [0.5, 0.61, 1.0], "load_average_after": [3.7, 2, 1]},
+        "settings": {"idempotent_producer": idempotent},
+        "phases": {
+            "saturation": {
+                "alerts_per_s": leads_per_s,
+                "latency_ms": {"hand_raise_post_to_alert": {"count": 0}},  # none measured
+                "per_lead": {"cpu_ms": {"broker": 15.2}, "write_transactions": 30.9},
+            },
+            "rate": {
+                "rate_per_s": round(leads_per_s / 2, 1),
+                "latency_ms": {"hand_raise_post_to_alert": latency, "form_post_to_alert": latency},
+            },
+        },
+        "processes": {"broker": {"peak_mib": 119.4}},
+        "baselines": {
+            "kafka_chain": {"messages_per_s": chain_per_s, "latency_ms": latency},
+            "postgres_commits": {"commits_per_s": 6540.0},
+        },
+        "ratios": {"cpu_ms_per_lead_without_loadgen": 119.0, "hand_raise_p50_to_chain_p50": 6.4},
+        "integrity": {"leads_without_alert": 0, "duplicate_alerts": 0, "touches_failed": 0},
+    }
+
+
+def row(table: dict[str, Any], figure: str) -> dict[str, Any]:
+    return next(r for r in table["rows"] if r["figure"] == figure)
+
+
+def test_side_by_side_puts_each_figure_of_each_broker_on_one_row() -> None:
+    table = side_by_side(
+        {
+            "tansu": loop_result(14.1, 99.0, 161.0, 25290.0, idempotent=False),
+            "kafka": loop_result(28.2, 33.0, 80.5, 50580.0, idempotent=True),
+        }
+    )
+    assert table["brokers"] == ["tansu", "kafka"]
+    leads = row(table, "heavy leads/s at saturation")
+    assert leads == {"figure": leads["figure"], "tansu": 14.1, "kafka": 28.2, "kafka_to_tansu": 2.0}
+    assert row(table, "hand-off ms p99, steady (hand-raise POST)")["kafka_to_tansu"] == 0.5
+    assert row(table, "baseline: bare chain msg/s at saturation")["kafka"] == 50580.0
+    assert row(table, "  of which the broker")["tansu"] == 15.2
+    producer = row(table, "idempotent producer (detected)")
+    assert (producer["tansu"], producer["kafka"], producer["kafka_to_tansu"]) == (False, True, None)
+    missing = row(table, "hand-off ms p50, saturation (hand-raise)")
+    assert (missing["tansu"], missing["kafka_to_tansu"]) == (None, None)  # no samples, no ratio
+    assert row(table, "leads/s ÷ CPU bound")["kafka"] is None  # absent from the document
+    assert row(table, "load average before (1/5/15 min)")["tansu"] == "0.50 0.61 1.00"
+
+
+def test_one_broker_alone_has_no_ratio_column() -> None:
+    table = side_by_side({"tansu": loop_result(14.1, 99.0, 161.0, 25290.0, idempotent=False)})
+    assert all("kafka_to_tansu" not in r for r in table["rows"])
+    text = format_table(table, {"kafka": NO_JAVA})
+    assert "kafka ÷ tansu" not in text
+    assert text.splitlines()[-1] == f"kafka skipped: {NO_JAVA}"
+
+
+def test_the_table_aligns_one_column_per_broker() -> None:
+    both = {
+        "tansu": loop_result(14.1, 99.0, 161.0, 25290.0, idempotent=False),
+        "kafka": loop_result(28.2, 33.0, 80.5, 50580.0, idempotent=True),
+    }
+    lines = format_table(side_by_side(both), {}).splitlines()
+    assert lines[0].split() == ["tansu", "kafka", "kafka", "÷", "tansu"]
+    assert len({len(line) for line in lines}) == 1  # every line as wide as the header
+    leads = next(line for line in lines if line.startswith("heavy leads/s at saturation"))
+    assert leads.split()[-3:] == ["14.1", "28.2", "2"]
+    chain = next(line for line in lines if line.startswith("baseline: bare chain msg/s"))
+    assert chain.split()[-3:] == ["25,290", "50,580", "2"]
+
+
+def test_figures_read_as_a_person_writes_them() -> None:
+    assert fmt(None) == "n/a"
+    assert (fmt(True), fmt(False)) == ("on", "off")
+    assert fmt(25290.4) == "25,290"
+    assert fmt(6540) == "6,540"
+    assert fmt(14.06) == "14.1"
+    assert fmt(0.000557) == "0.000557"
+    assert fmt(0.84) == "0.84"
+    assert fmt(1.84) == "1.84"  # a ratio keeps its 3 digits
+    assert fmt(99.44) == "99.4"
+    assert fmt("0.50 0.61 1.00") == "0.50 0.61 1.00"
