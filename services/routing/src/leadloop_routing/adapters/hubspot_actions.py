@@ -15,26 +15,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Final
 
-from pydantic import ValidationError
-
 from leadloop_connectors.hubspot import HubSpotClient
 from leadloop_events.handoff import LeadAssigned, LeadReassigned
 from leadloop_events.lifecycle import LeadIntelligence
 from leadloop_routing.adapters import alert_text
+from leadloop_routing.adapters.crm_alert import CrmAlertActions, missing_crm_id
 from leadloop_routing.config import Settings
 from leadloop_routing.domain.connectors import ConnectorJob, ConnectorResult, JobContext
 
-ASSIGNED = LeadAssigned.event_type
-REASSIGNED = LeadReassigned.event_type
 SYSTEM: Final = "hubspot"
 
 
 def missing_owner_id(rep_id: str) -> str:
     """The error of a rep HubSpot does not know, and how to fix it."""
-    return (
-        f"rep {rep_id} has no HubSpot owner id: run `leadloop reps sync --from hubspot`, or "
-        f'PUT /v1/reps/{rep_id} with "crm_ids": {{"hubspot": "<owner id>"}}, then redeliver'
-    )
+    return missing_crm_id(SYSTEM, "HubSpot", "owner id", rep_id)
 
 
 def contact_properties(intelligence: LeadIntelligence) -> dict[str, str]:
@@ -52,10 +46,11 @@ def contact_properties(intelligence: LeadIntelligence) -> dict[str, str]:
     return {name: str(value) for name, value in values.items() if value not in (None, "")}
 
 
-class HubSpotActions:
+class HubSpotActions(CrmAlertActions):
     """The HubSpot connector: owner, lead status, lifecycle stage and the rep's task."""
 
     name = SYSTEM
+    title = "HubSpot"
 
     def __init__(
         self,
@@ -70,10 +65,6 @@ class HubSpotActions:
         self.lead_status, self.lifecycle_stage = lead_status, lifecycle_stage
         self.dashboard_url = dashboard_url
 
-    def handles(self, event_type: str) -> bool:
-        """The alert and the reassignment."""
-        return event_type in (ASSIGNED, REASSIGNED)
-
     def statuses(self, context: JobContext) -> dict[str, str]:
         """The lead status and lifecycle stage: the agreement's, else the settings'."""
         mapped = context.crm.hubspot if context.crm else None
@@ -85,17 +76,6 @@ class HubSpotActions:
     def client(self) -> HubSpotClient:
         """A client for one perform (opened with `async with`)."""
         return HubSpotClient(self.api_url, self.access_token)
-
-    async def perform(self, job: ConnectorJob, progress: dict[str, Any]) -> ConnectorResult:
-        """Do the job's remaining steps; raise the client's errors."""
-        try:
-            if job.event_type == ASSIGNED:
-                return await self.assigned(job, LeadAssigned.model_validate(job.data), progress)
-            if job.event_type == REASSIGNED:
-                return await self.reassigned(job, LeadReassigned.model_validate(job.data), progress)
-        except ValidationError as exc:
-            return ConnectorResult.failed(f"not a readable {job.event_type}: {exc}"[:1000])
-        return ConnectorResult.failed(f"the HubSpot connector does not handle {job.event_type}")
 
     async def assigned(
         self, job: ConnectorJob, alert: LeadAssigned, progress: dict[str, Any]

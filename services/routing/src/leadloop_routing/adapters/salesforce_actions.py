@@ -15,8 +15,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Final
 
-from pydantic import ValidationError
-
 from leadloop_connectors.salesforce import (
     LEAD_EXTERNAL_FIELD,
     TASK_EXTERNAL_FIELD,
@@ -26,20 +24,16 @@ from leadloop_connectors.salesforce import (
 from leadloop_events.handoff import LeadAssigned, LeadReassigned
 from leadloop_events.lifecycle import LeadIntelligence
 from leadloop_routing.adapters import alert_text
+from leadloop_routing.adapters.crm_alert import CrmAlertActions, missing_crm_id
 from leadloop_routing.config import Settings
 from leadloop_routing.domain.connectors import ConnectorJob, ConnectorResult, JobContext
 
-ASSIGNED = LeadAssigned.event_type
-REASSIGNED = LeadReassigned.event_type
 SYSTEM: Final = "salesforce"
 
 
 def missing_user_id(rep_id: str) -> str:
     """The error of a rep Salesforce does not know, and how to fix it."""
-    return (
-        f"rep {rep_id} has no Salesforce user id: run `leadloop reps sync --from salesforce`, "
-        f'or PUT /v1/reps/{rep_id} with "crm_ids": {{"salesforce": "<User id>"}}, then redeliver'
-    )
+    return missing_crm_id(SYSTEM, "Salesforce", "User id", rep_id)
 
 
 def lead_fields(intelligence: LeadIntelligence, owner_id: str, status: str) -> dict[str, Any]:
@@ -72,10 +66,11 @@ def task_fields(
     }
 
 
-class SalesforceActions:
+class SalesforceActions(CrmAlertActions):
     """The Salesforce connector: the Lead with its owner and status, and the rep's Task."""
 
     name = SYSTEM
+    title = "Salesforce"
 
     def __init__(
         self,
@@ -89,10 +84,6 @@ class SalesforceActions:
         self.credentials = (instance_url, client_id, client_secret)
         self.lead_status, self.dashboard_url = lead_status, dashboard_url
 
-    def handles(self, event_type: str) -> bool:
-        """The alert and the reassignment."""
-        return event_type in (ASSIGNED, REASSIGNED)
-
     def status(self, context: JobContext) -> str:
         """The Lead's Status: the agreement's, else the setting's."""
         mapped = context.crm.salesforce if context.crm else None
@@ -101,17 +92,6 @@ class SalesforceActions:
     def client(self) -> SalesforceClient:
         """A client for one perform (a token per perform: client credentials are cheap)."""
         return SalesforceClient(*self.credentials)
-
-    async def perform(self, job: ConnectorJob, progress: dict[str, Any]) -> ConnectorResult:
-        """Do the job's remaining steps; raise the client's errors."""
-        try:
-            if job.event_type == ASSIGNED:
-                return await self.assigned(job, LeadAssigned.model_validate(job.data), progress)
-            if job.event_type == REASSIGNED:
-                return await self.reassigned(job, LeadReassigned.model_validate(job.data), progress)
-        except ValidationError as exc:
-            return ConnectorResult.failed(f"not a readable {job.event_type}: {exc}"[:1000])
-        return ConnectorResult.failed(f"the Salesforce connector does not handle {job.event_type}")
 
     async def assigned(
         self, job: ConnectorJob, alert: LeadAssigned, progress: dict[str, Any]
