@@ -127,11 +127,11 @@ def format_table(table: Mapping[str, Any], skipped: Mapping[str, str]) -> str:
     brokers = list(table["brokers"])
     columns = brokers + (["kafka ÷ tansu"] if "tansu" in brokers and "kafka" in brokers else [])
     keys = [*brokers, "kafka_to_tansu"]
+    texts = [[fmt(row.get(k)) for k in keys[: len(columns)]] for row in table["rows"]]
     width = max(len(row["figure"]) for row in table["rows"]) + 2
-    cell = max(16, *(len(c) + 2 for c in columns))
+    cell = max(16, *(len(text) + 3 for text in [*columns, *(t for ts in texts for t in ts)]))
     lines = [f"{'':<{width}}" + "".join(f"{c:>{cell}}" for c in columns)]
-    for row in table["rows"]:
-        cells = "".join(f"{fmt(row.get(k)):>{cell}}" for k in keys[: len(columns)])
-        lines.append(f"{row['figure']:<{width}}{cells}")
+    for row, cells in zip(table["rows"], texts, strict=True):
+        lines.append(f"{row['figure']:<{width}}" + "".join(f"{c:>{cell}}" for c in cells))
     lines += [f"{name} skipped: {reason}" for name, reason in skipped.items()]
     return "\n".join(lines)

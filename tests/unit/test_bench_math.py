@@ -5,6 +5,7 @@ brokers a run covers, and the brokers' figures side by side."""
 from __future__ import annotations
 
 import math
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -280,6 +281,16 @@ def test_the_table_aligns_one_column_per_broker() -> None:
     assert leads.split()[-3:] == ["14.1", "28.2", "2"]
     chain = next(line for line in lines if line.startswith("baseline: bare chain msg/s"))
     assert chain.split()[-3:] == ["25,290", "50,580", "2"]
+
+
+def test_wide_figures_widen_every_column() -> None:
+    busy = loop_result(9.7, 352.0, 669.0, 14009.0, idempotent=False)
+    busy["machine"]["load_average_after"] = [14.18, 8.2, 4.55]
+    lines = format_table(side_by_side({"tansu": busy, "kafka": busy}), {}).splitlines()
+    load = next(line for line in lines if line.startswith("load average after"))
+    cells = re.split(r"\s{3,}", load)  # wide cells stay apart: 3 spaces at least
+    assert cells == ["load average after", "14.18 8.20 4.55", "14.18 8.20 4.55", "n/a"]
+    assert len({len(line) for line in lines}) == 1
 
 
 def test_figures_read_as_a_person_writes_them() -> None:
