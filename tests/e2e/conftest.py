@@ -9,6 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ..brokers import session_timeout_ms
+from ..conftest import Broker
 from ..processes import Services
 from ..vendors.hubspot import FakeHubSpot, serve_hubspot
 from ..vendors.salesforce import FakeSalesforce, serve_salesforce
@@ -17,16 +19,18 @@ E2E_KEY = "llk_e2e_bootstrap_key_with_every_scope_0000"
 
 
 @pytest.fixture
-def service_env(database_url: str, bootstrap_servers: str, topic_prefix: str) -> dict[str, str]:
+def service_env(database_url: str, broker: Broker, topic_prefix: str) -> dict[str, str]:
     return {
         **os.environ,
         "DATABASE_URL": database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap_servers,
+        "KAFKA_BOOTSTRAP_SERVERS": broker.bootstrap_servers,
         "LEADLOOP_TOPIC_PREFIX": topic_prefix,
         "LEADLOOP_BOOTSTRAP_API_KEY": E2E_KEY,
         "LEADLOOP_ENV": "test",
-        "LEADLOOP_KAFKA_SESSION_TIMEOUT_MS": "3000",
+        "LEADLOOP_KAFKA_SESSION_TIMEOUT_MS": str(session_timeout_ms(broker)),
         "LEADLOOP_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+        # Detected as in production: on against Apache Kafka, off against Tansu.
+        "LEADLOOP_KAFKA_ENABLE_IDEMPOTENCE": "auto",
         "LEADLOOP_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",  # the local webhook receivers
     }
 

@@ -10,9 +10,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadloop_cli.kafka import ApacheKafka
 from leadloop_db.engine import make_engine
+from leadloop_messaging.idempotence import producer_idempotence
 from leadloop_messaging.kafka import make_producer
 from leadloop_platform.settings import CommonSettings
 
+from ..brokers import session_timeout_ms
+from ..conftest import Broker
 from .apache_kafka import running_kafka
 
 
@@ -23,14 +26,14 @@ def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApacheKafka]:
 
 
 @pytest.fixture
-def settings(database_url: str, bootstrap_servers: str, topic_prefix: str) -> CommonSettings:
+def settings(database_url: str, broker: Broker, topic_prefix: str) -> CommonSettings:
     return CommonSettings(
         service_name="test",
         env="test",
         database_url=database_url,
-        kafka_bootstrap_servers=bootstrap_servers,
+        kafka_bootstrap_servers=broker.bootstrap_servers,
         topic_prefix=topic_prefix,
-        kafka_session_timeout_ms=3000,
+        kafka_session_timeout_ms=session_timeout_ms(broker),
         kafka_heartbeat_interval_ms=500,
     )
 
@@ -44,7 +47,8 @@ async def engine(settings: CommonSettings) -> AsyncIterator[AsyncEngine]:
 
 @pytest.fixture
 async def producer(settings: CommonSettings) -> AsyncIterator[AIOKafkaProducer]:
-    producer = make_producer(settings)
+    """The services' producer: idempotent where the broker supports it (Apache Kafka)."""
+    producer = make_producer(settings, idempotent=await producer_idempotence(settings))
     await producer.start()
     yield producer
     await producer.stop()

@@ -12,10 +12,15 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from leadloop_db.engine import make_engine
 from leadloop_events import topics
+from leadloop_messaging.provisioning import ensure_topics
+
+pytestmark = pytest.mark.both_brokers
 
 
 async def test_a_record_produced_on_the_broker_is_consumed(bootstrap_servers: str) -> None:
     topic = f"infra-{uuid.uuid4().hex[:8]}"
+    # Created first: Apache Kafka, as configured for production, creates no topic on first use.
+    assert await ensure_topics(bootstrap_servers, {topic: 1}) == [topic]
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
     await producer.start()
     try:

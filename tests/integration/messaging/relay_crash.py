@@ -8,6 +8,7 @@ from collections.abc import Sequence
 
 from leadloop_db.engine import make_engine
 from leadloop_intake.adapters.tables import outbox
+from leadloop_messaging.idempotence import producer_idempotence
 from leadloop_messaging.kafka import make_producer
 from leadloop_messaging.relay import OutboxRelay
 from leadloop_platform.settings import CommonSettings
@@ -20,7 +21,7 @@ async def die(_acked: Sequence[int]) -> None:
 async def main() -> None:
     settings = CommonSettings()
     engine = make_engine(settings.database_url)
-    producer = make_producer(settings)
+    producer = make_producer(settings, idempotent=await producer_idempotence(settings))
     await producer.start()
     relay = OutboxRelay(
         service="crash",

@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadloop_db.uow import UnitOfWork
@@ -61,12 +62,26 @@ async def produce(bootstrap: str, topic: str, values: list[tuple[bytes, bytes]])
         await producer.stop()
 
 
+async def partitions_of(bootstrap: str, topic: str) -> list[int]:
+    """The partitions of `topic`, asked by name: a consumer's own first metadata request names
+    no topic, which Tansu answers with every topic and Apache Kafka with none."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([topic])
+    finally:
+        await admin.close()
+    assert described["error_code"] == 0 and described["partitions"], f"topic {topic} does not exist"
+    return sorted(p["partition"] for p in described["partitions"])
+
+
 @asynccontextmanager
 async def from_the_start(
     bootstrap: str, topic: str
 ) -> AsyncIterator[tuple[AIOKafkaConsumer, list[TopicPartition]]]:
     """A consumer without a group, assigned every partition of `topic` at offset 0; stopped
     on exit. Yields it and the partitions."""
+    tps = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=None,
@@ -76,12 +91,6 @@ async def from_the_start(
     )
     await consumer.start()
     try:
-        partitions = consumer.partitions_for_topic(topic)
-        if not partitions:
-            await consumer.topics()
-            partitions = consumer.partitions_for_topic(topic)
-        assert partitions, f"topic {topic} does not exist"
-        tps = [TopicPartition(topic, p) for p in sorted(partitions)]
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         yield consumer, tps

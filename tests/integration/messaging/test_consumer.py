@@ -24,10 +24,13 @@ from .support import (
     create_effects,
     effect_count,
     erased,
+    partitions_of,
     produce,
     read_all,
     record_effect,
 )
+
+pytestmark = pytest.mark.both_brokers
 
 LoopFactory = Callable[..., ConsumerLoop]
 
@@ -88,9 +91,8 @@ async def committed_total(settings: CommonSettings, group: str) -> int:
     await consumer.start()
     try:
         topic = settings.topic(topics.INTAKE)
-        await consumer.topics()
         total = 0
-        for p in consumer.partitions_for_topic(topic) or ():
+        for p in await partitions_of(settings.kafka_bootstrap_servers, topic):
             total += await consumer.committed(TopicPartition(topic, p)) or 0
         return total
     finally:

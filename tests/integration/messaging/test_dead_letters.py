@@ -38,6 +38,8 @@ from .support import (
     record_effect,
 )
 
+pytestmark = pytest.mark.both_brokers
+
 Start = Callable[..., ConsumerLoop]
 NOW = datetime(2026, 11, 22, 9, 30, tzinfo=UTC)
 

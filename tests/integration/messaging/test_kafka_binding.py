@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 
+import pytest
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from cloudevents.core.bindings import kafka
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -20,6 +21,8 @@ from leadloop_messaging.replay import replay_dlq
 from leadloop_platform.settings import CommonSettings
 
 from .support import erased, read_all
+
+pytestmark = pytest.mark.both_brokers
 
 LEADS = ("lead-ACME-DENTAL", "lead-GLOBEX", "lead-INITECH")
 

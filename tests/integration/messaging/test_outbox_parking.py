@@ -26,6 +26,8 @@ from leadloop_platform.settings import CommonSettings
 from ...waiting import wait_for
 from .support import erased, read_all
 
+pytestmark = pytest.mark.both_brokers
+
 
 async def publish(engine: AsyncEngine, prefix: str, lead: str, n: int) -> str:
     async with UnitOfWork(engine, outbox, prefix) as uow:
@@ -130,6 +132,9 @@ async def test_the_gauges_tell_the_truth_while_the_broker_refuses_everything(
     # A producer that can send nothing (closed): every batch fails, as with the broker away.
     closed = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
     await closed.start()
+    # It knows the topic first (Tansu's first metadata answer lists every topic, Kafka's none):
+    # closed, it fails each send at once instead of waiting for metadata it cannot fetch.
+    await closed.partitions_for(settings.topic(topics.INTAKE))
     await closed.stop()
     service = f"stuck-{uuid.uuid4().hex[:6]}"
     relay = OutboxRelay(

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,6 +20,8 @@ from leadloop_platform.settings import CommonSettings
 
 from ...waiting import wait_for
 from .support import erased, read_all
+
+pytestmark = pytest.mark.both_brokers
 
 LEADS = [f"lead-{name}" for name in ("ACME-DENTAL", "GLOBEX", "INITECH", "UMBRELLA", "HOOLI")]
 
