@@ -9,10 +9,13 @@ from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import pytest
 
 from ..factories import acme_dental_form
 from ..waiting import wait_for
 from .crm import connected_call, post_crm_calls
+
+pytestmark = pytest.mark.both_brokers
 
 ALWAYS = {
     "timezone": "UTC",
