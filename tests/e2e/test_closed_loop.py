@@ -4,6 +4,7 @@ then the person is erased and disappears from every report."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -11,6 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
+from leadloop_cli.kafka import ApacheKafka
+
+from ..conftest import Broker
 from ..factories import acme_dental_form
 from ..waiting import wait_for
 from .crm import connected_call, post_crm_calls
@@ -25,13 +29,27 @@ ALWAYS = {
 }
 
 
+async def idempotent_producer(http: httpx.AsyncClient, service: Any) -> float:
+    """The service's leadloop_kafka_idempotent_producer gauge, read from its /metrics."""
+    text = (await http.get(f"{service.url}/metrics")).text
+    found = re.search(
+        rf'^leadloop_kafka_idempotent_producer{{service="{service.name}"}} (\S+)$', text, re.M
+    )
+    assert found, f"{service.name} exposes no leadloop_kafka_idempotent_producer"
+    return float(found[1])
+
+
 async def test_form_fill_to_revenue_and_erasure(
-    start_service: Callable[[str], Awaitable[Any]], http: httpx.AsyncClient
+    start_service: Callable[[str], Awaitable[Any]], http: httpx.AsyncClient, broker: Broker
 ) -> None:
     scoring = await start_service("scoring")
     routing = await start_service("routing")
     feedback = await start_service("feedback")
     intake = await start_service("intake")
+    # Detected, not configured: on where the broker grants it (Apache Kafka), off on Tansu.
+    for service in (scoring, routing, feedback, intake):
+        expected = 1.0 if isinstance(broker, ApacheKafka) else 0.0
+        assert await idempotent_producer(http, service) == expected, service.name
     r = await http.put(
         f"{routing.url}/v1/reps/rep-alice",
         json={
