@@ -1,6 +1,8 @@
 """Fixtures for the fault tests: the four services as killable processes on this test's database
 and topics, a webhook receiver and an SMTP server that count what they get, the test's own
-database engine, and the session's embedded PostgreSQL for restarting.
+database engine, the session's broker for freezing and its embedded PostgreSQL for restarting.
+Every fault test is marked `both_brokers`: it runs on Tansu and again on Apache Kafka, and
+counts the same on both.
 
     async def test_x(stack: Stack, webhook_receiver, smtp_receiver, engine) -> None:
         stack.services["routing"].kill9(); await stack.services["routing"].restart()
@@ -19,6 +21,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadloop_cli.infra import EmbeddedBroker, EmbeddedPostgres
+from leadloop_cli.kafka import ApacheKafka
 
 from ..conftest import Broker, Postgres
 from ..factories import ALWAYS
@@ -86,10 +89,11 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 @pytest.fixture
-def embedded_broker(broker: Broker) -> Iterator[EmbeddedBroker]:
-    """The session's embedded broker, for pause()/resume(); never left paused."""
-    if not isinstance(broker, EmbeddedBroker):
-        cannot_run_here("freezing the broker needs the embedded one (KAFKA_BOOTSTRAP_SERVERS set)")
+def own_broker(broker: Broker) -> Iterator[EmbeddedBroker | ApacheKafka]:
+    """The broker this session started (Tansu, or Apache Kafka's JVM), for pause()/resume()
+    (SIGSTOP/SIGCONT); never left paused."""
+    if not isinstance(broker, EmbeddedBroker | ApacheKafka):
+        cannot_run_here("freezing the broker needs one the tests started (KAFKA_BOOTSTRAP_SERVERS)")
     try:
         yield broker
     finally:

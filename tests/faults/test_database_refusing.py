@@ -36,6 +36,8 @@ from ..integration.messaging.support import (
 from ..waiting import wait_for
 from .reading import read_topic
 
+pytestmark = pytest.mark.both_brokers
+
 MAX_RETRIES = 3
 
 

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadloop_cli.infra import EmbeddedBroker, EmbeddedPostgres
+from leadloop_cli.kafka import ApacheKafka
 
 from ..processes import ServiceProcess
 from ..receivers import SmtpReceiver, WebhookReceiver
@@ -25,6 +26,8 @@ from .conftest import Stack
 from .ledger import Run, check_everything, drain
 from .load import LoadGenerator, env_rate
 from .reading import scalar
+
+pytestmark = pytest.mark.both_brokers
 
 RATE = env_rate(20.0)  # leads per second
 WARM_UP_ASSIGNMENTS = 20
@@ -143,9 +146,11 @@ async def test_each_service_killed_and_restarted_mid_stream(run: Run) -> None:
 
 
 @pytest.mark.timeout(300)
-async def test_broker_paused_for_ten_seconds(embedded_broker: EmbeddedBroker, run: Run) -> None:
+async def test_broker_paused_for_ten_seconds(
+    own_broker: EmbeddedBroker | ApacheKafka, run: Run
+) -> None:
     async def pause(run: Run) -> None:
-        embedded_broker.pause()
+        own_broker.pause()
         try:
             # Frozen while intake takes 10 s worth of form fills: the outbox keeps them, so
             # marketing's side never notices the broker is away.
@@ -155,7 +160,7 @@ async def test_broker_paused_for_ten_seconds(embedded_broker: EmbeddedBroker, ru
                 what="form fills accepted while the broker is frozen",
             )
         finally:
-            embedded_broker.resume()
+            own_broker.resume()
 
     # Nothing of routing's delivery path touches the broker: no alert may go out twice.
     await under_load(run, pause, max_resends=0)

@@ -47,6 +47,8 @@ from .poison import (
 )
 from .reading import read_topic, scalar
 
+pytestmark = pytest.mark.both_brokers
+
 
 @pytest.mark.timeout(300)
 async def test_poison_on_each_topic_is_dead_lettered_the_stream_flows_and_replay_processes_it_once(

@@ -39,6 +39,8 @@ from ..processes import ServiceProcess, Services
 from ..waiting import wait_for
 from .reading import read_events, scalar
 
+pytestmark = pytest.mark.both_brokers
+
 LEADS = 30
 REPS = ("rep-alice", "rep-bruno", "rep-carla")
 LADDER = ("warn", "notify_manager", "reassign", "warn", "notify_manager", "queue")
