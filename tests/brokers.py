@@ -11,10 +11,13 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
+from aiokafka.admin import AIOKafkaAdminClient
+
 from leadloop_cli.infra import EmbeddedBroker
 from leadloop_cli.kafka import ApacheKafka
 
 from .integration.apache_kafka import require_kafka
+from .waiting import wait_for
 
 TANSU, KAFKA = "tansu", "kafka"
 KINDS = (TANSU, KAFKA)
@@ -30,6 +33,27 @@ def chosen_kinds(env: Mapping[str, str] = os.environ) -> tuple[str, ...]:
             f"a comma-separated list of {', '.join(KINDS)}"
         )
     return tuple(k for k in KINDS if k in chosen)
+
+
+async def topics_served(bootstrap_servers: str, plan: Mapping[str, int]) -> None:
+    """Wait until the broker describes every topic of `plan` with its partitions, each led:
+    Apache Kafka answers CreateTopics before its metadata shows them (Tansu at once)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+
+        async def served() -> bool:
+            described = await admin.describe_topics(list(plan))
+            return all(
+                d["error_code"] == 0
+                and len(d["partitions"]) == plan[d["topic"]]
+                and all(p["leader"] >= 0 for p in d["partitions"])
+                for d in described
+            )
+
+        await wait_for(served, what=f"the broker to serve the topics {sorted(plan)}")
+    finally:
+        await admin.close()
 
 
 def session_timeout_ms(broker: object) -> int:

@@ -36,7 +36,7 @@ from leadloop_cli.infra import (
 from leadloop_cli.services import migrate_all
 from leadloop_messaging.provisioning import ensure_topics, topic_plan
 
-from .brokers import TANSU, SessionBrokers, chosen_kinds, session_timeout_ms
+from .brokers import TANSU, SessionBrokers, chosen_kinds, session_timeout_ms, topics_served
 from .receivers import SmtpReceiver, WebhookReceiver, serve_webhooks
 
 TESTS = Path(__file__).parent
@@ -166,6 +166,7 @@ async def topic_prefix(broker: Broker) -> AsyncIterator[str]:
     prefix = f"t{uuid.uuid4().hex[:10]}."
     plan = topic_plan(prefix, partitions=TEST_PARTITIONS)
     await ensure_topics(broker.bootstrap_servers, plan)
+    await topics_served(broker.bootstrap_servers, plan)
     yield prefix
     admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
     await admin.start()
