@@ -7,8 +7,8 @@ dead letters, replay, parking, the CloudEvents binding), tests/integration/test_
 closed loop (tests/e2e/test_closed_loop.py) and the fault tests (tests/faults: kill -9 of each
 service, the broker frozen, PostgreSQL restarted and refusing, poison records, SLA replicas).
 The rest stay on Tansu, to keep CI's time. Without Java the `[kafka]` tests skip and say why
-(fail under LEADLOOP_REQUIRE_TOOLS=1); LEADLOOP_TEST_BROKERS=tansu (or `-k tansu`) runs one
-broker only (tests/brokers.py).
+(fail under LEADLOOP_REQUIRE_TOOLS=1); LEADLOOP_TEST_BROKERS=tansu (or `-k "not [kafka]"`;
+`-k tansu` would also drop the Tansu-only tests) runs one broker only (tests/brokers.py).
 
 KAFKA_BOOTSTRAP_SERVERS / DATABASE_URL, when set, point the tests at external ones instead
 (every test once, on that broker). Each test gets its own database (a copy of a template
