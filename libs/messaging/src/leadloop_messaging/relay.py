@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 import zlib
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ from aiokafka.errors import (
     RecordTooLargeError,
     UnsupportedForMessageFormatError,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -96,6 +98,12 @@ class OutboxRelay:
         self._stopping = asyncio.Event()
         self._last_gauge = 0.0
         self._last_purge = 0.0
+        # One array parameter, not an IN list of one parameter per row: the statement is the
+        # same for every batch (prepared once) and nothing is rendered per row.
+        ids = sa.bindparam("ids", type_=ARRAY(sa.BigInteger))
+        self._mark_sent = (
+            outbox.update().where(outbox.c.id == sa.any_(ids)).values(sent_at=sa.func.now())
+        )
 
     def stop(self) -> None:
         """Finish the batch in hand, then return from `run`."""
@@ -223,6 +231,9 @@ class OutboxRelay:
         acked: list[int] = []
         parked: list[tuple[int, str]] = []
         failed_keys: set[str] = set()
+        # Counted once per (topic, type, outcome), not per row: a label lookup per row was
+        # about 5% of the relay's CPU.
+        outcomes: Counter[tuple[str, str, str]] = Counter()
         for row, result in zip(rows, results, strict=True):
             if isinstance(result, REFUSED_FOR_GOOD):
                 outcome = "parked"
@@ -245,7 +256,9 @@ class OutboxRelay:
                 outcome = "ok"
                 if row.key not in failed_keys:
                     acked.append(row.id)
-            metrics.EVENTS_PUBLISHED.labels(self.service, row.topic, row.event_type, outcome).inc()
+            outcomes[row.topic, row.event_type, outcome] += 1
+        for (topic, event_type, outcome), count in outcomes.items():
+            metrics.EVENTS_PUBLISHED.labels(self.service, topic, event_type, outcome).inc(count)
         return acked, parked
 
     async def _mark(self, acked: Sequence[int], parked: Sequence[tuple[int, str]]) -> None:
@@ -255,9 +268,7 @@ class OutboxRelay:
         o = self.outbox
         async with self.engine.begin() as conn:
             if acked:
-                await conn.execute(
-                    o.update().where(o.c.id.in_(acked)).values(sent_at=sa.func.now())
-                )
+                await conn.execute(self._mark_sent, {"ids": list(acked)})
             for row_id, error in parked:
                 await conn.execute(
                     o.update()
