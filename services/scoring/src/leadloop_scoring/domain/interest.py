@@ -10,9 +10,11 @@ from datetime import datetime, timedelta
 from leadloop_contract.agreement import Agreement
 from leadloop_contract.values import ActivityType
 from leadloop_events.lifecycle import ScoreLine
+from leadloop_scoring.domain.decay import first_below
 
 SECONDS_PER_DAY = 86_400.0
 HORIZON_HALF_LIVES = 12
+PAST_CROSSING = timedelta(seconds=1)
 
 
 @dataclass(frozen=True)
@@ -133,20 +135,22 @@ def next_rescore_at(
     since: datetime | None = None,
 ) -> datetime | None:
     """When decay alone takes interest below the next lower threshold; None if it never will."""
+    # "Never" is: not within HORIZON_HALF_LIVES half-lives. The crossing is solved in closed
+    # form (domain/decay.py), then confirmed: interest at the instant returned is below the
+    # threshold, as the bisection that came before guaranteed, so the re-score sees the change.
     current = interest_at(agreement, facts, now, since)
     below = [t for t in thresholds(agreement) if t <= current]
     if not below:
         return None
     target = below[-1]
-    horizon = timedelta(days=agreement.interest.half_life_days * HORIZON_HALF_LIVES)
-    low, high = now, now + horizon
-    if interest_at(agreement, facts, high, since) >= target:
+    until = now + timedelta(days=agreement.interest.half_life_days * HORIZON_HALF_LIVES)
+    crossing = first_below(agreement, facts, now, until, target, since)
+    if crossing is None:
         return None
-    # Interest only falls with time, so bisect to within a minute of the crossing.
-    while high - low > timedelta(minutes=1):
-        middle = low + (high - low) / 2
-        if interest_at(agreement, facts, middle, since) >= target:
-            low = middle
-        else:
-            high = middle
-    return high
+    # A second past the crossing: past any rounding in it, and still well within a minute.
+    due, step = min(crossing + PAST_CROSSING, until), PAST_CROSSING
+    while interest_at(agreement, facts, due, since) >= target:
+        if due >= until:
+            return None
+        due, step = min(due + step, until), step * 2
+    return due
