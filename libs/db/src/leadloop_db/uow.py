@@ -50,6 +50,7 @@ class UnitOfWork:
         self.outbox = outbox
         self.topic_prefix = topic_prefix
         self.events: list[tuple[str, CloudEvent]] = []
+        self._earlier: list[tuple[str, CloudEvent]] = []
         self.observations: list[tuple[Histogram, tuple[str, ...], float]] = []
         self._conn: AsyncConnection | None = None
         self.committed = False
@@ -64,6 +65,7 @@ class UnitOfWork:
         self._conn = await self.engine.connect()
         await self._conn.begin()
         self.events = []
+        self._earlier = []
         self.observations = []
         self.committed = False
         return self
@@ -90,16 +92,29 @@ class UnitOfWork:
         """Record several events, in order."""
         self.events.extend(items)
 
+    def next_step(self) -> None:
+        """Start the next event's step in a consumer batch: `events` then holds only what that
+        event's handler publishes (what a handler wrapper reads); the earlier steps' events
+        stay queued and are written by the same commit, in order."""
+        self._earlier.extend(self.events)
+        self.events = []
+
+    def pending(self) -> list[tuple[str, CloudEvent]]:
+        """Every event the commit will write, in order: the earlier steps', then this one's."""
+        return [*self._earlier, *self.events]
+
     def observe(self, histogram: Histogram, value: float, *labels: str) -> None:
         """A measurement that counts only if this transaction commits."""
         self.observations.append((histogram, labels, value))
 
     async def commit(self) -> None:
-        """Write the outbox rows, wake the relay, and commit in one transaction."""
+        """Write the outbox rows (one statement), wake the relay (one NOTIFY), and commit in one
+        transaction: once per consumer batch, whatever the number of its events."""
         conn = self.conn
-        if self.events:
+        pending = self.pending()
+        if pending:
             rows = []
-            for topic, event in self.events:
+            for topic, event in pending:
                 payload = event.to_bytes()
                 if len(payload) > MAX_EVENT_BYTES:
                     raise EventTooLarge(event, len(payload))
@@ -118,7 +133,7 @@ class UnitOfWork:
             await conn.execute(sa.text(f"NOTIFY {notify_channel(schema)}"))
         await conn.commit()
         self.committed = True
-        events = [event for _, event in self.events]
+        events = [event for _, event in pending]
         for observer in self.observers:
             observer(events)
         for histogram, labels, value in self.observations:

@@ -1,51 +1,41 @@
-"""The consumer loop: dedupe by constraint, commit offsets only after the handler's transaction,
-retry with backoff, then dead-letter the record and move on."""
+"""The consumer loop: a partition's poll batch in one transaction (dedupe by constraint, set-based),
+offsets committed only after it; a failing batch is split so that only its poison record is
+retried with backoff, then dead-lettered, and the stream moves on."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Generic, TypeVar
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, KafkaError
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError
 
 from leadloop_db.uow import UnitOfWork
-from leadloop_events import topics
 from leadloop_events.catalog import check_origin, parse_data
-from leadloop_events.envelope import CloudEvent, EventData, InvalidEvent
-from leadloop_messaging.deadletter import (
-    REFERENCE_TYPE,
-    Headers,
-    dlq_headers,
-    outbox_key,
-    reference,
-    reference_id,
+from leadloop_events.envelope import CloudEvent, InvalidEvent
+from leadloop_messaging.batch import (
+    Applied,
+    Handler,
+    HandlerFailed,
+    Item,
+    Ledger,
+    SqlLedger,
+    apply_batch,
+    database_away,
+    lost_race,
 )
-from leadloop_messaging.headers import TYPE_HEADER
+from leadloop_messaging.dlq import DeadLetters
 from leadloop_platform import metrics
 from leadloop_platform.logs import correlation_id
 
 log = logging.getLogger(__name__)
 
 U = TypeVar("U", bound=UnitOfWork)
-# SQLSTATEs of a server that is unreachable or refusing connections: class 08, and
-# admin_shutdown, crash_shutdown, cannot_connect_now ("shutting down", "starting up").
-AWAY_SQLSTATES = ("08", "57P01", "57P02", "57P03")
-Handler = Callable[[U, CloudEvent, EventData], Awaitable[None]]
-
-
-def database_away(exc: DBAPIError) -> bool:
-    """True when Postgres is lost, restarting or refusing connections: not the record's fault."""
-    if exc.connection_invalidated or isinstance(exc.orig, OSError):
-        return True
-    sqlstate = getattr(exc.orig, "sqlstate", None)
-    return isinstance(sqlstate, str) and sqlstate.startswith(AWAY_SQLSTATES)
+__all__ = ["ConsumerLoop", "Handler", "database_away"]
 
 
 class ConsumerLoop(Generic[U]):
@@ -64,13 +54,23 @@ class ConsumerLoop(Generic[U]):
         max_retries: int = 3,
         retry_backoff_s: float = 0.2,
         batch_size: int = 200,
+        ledger: Ledger[U] | None = None,
     ) -> None:
         self.service = service
         self.name = consumer_name
         self.consumer = consumer
         self.dlq_producer = dlq_producer
+        self.dead_letters = DeadLetters(
+            service=service,
+            consumer_name=consumer_name,
+            producer=dlq_producer,
+            uow_factory=uow_factory,
+            retry_backoff_s=retry_backoff_s,
+        )
         self.uow_factory = uow_factory
         self.processed = processed
+        # The processed-events table by default; a unit test's in-memory ledger otherwise.
+        self.ledger: Ledger[U] = ledger or SqlLedger(processed, consumer_name)
         self.handlers = dict(handlers)
         self.max_retries = max_retries
         self.retry_backoff_s = retry_backoff_s
@@ -92,8 +92,7 @@ class ConsumerLoop(Generic[U]):
     async def _partition(
         self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]
     ) -> None:
-        for record in records:
-            await self.handle_record(record)
+        await self.handle_batch(records)
         try:
             await self.consumer.commit({tp: records[-1].offset + 1})
         except (CommitFailedError, KafkaError) as exc:
@@ -101,8 +100,27 @@ class ConsumerLoop(Generic[U]):
             log.warning("commit on %s failed: %r", tp, exc)
 
     async def handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
-        """Handle one record exactly once in effect, or dead-letter it."""
-        topic = record.topic
+        """Handle one record exactly once in effect, or dead-letter it: a batch of one."""
+        await self.handle_batch([record])
+
+    async def handle_batch(self, records: Sequence[ConsumerRecord[bytes, bytes]]) -> None:
+        """Handle one partition's records, in offset order, each once in effect or dead-lettered:
+        the valid ones in one transaction; an invalid one dead-lettered in its place (the
+        records before it are committed first)."""
+        run: list[Item[U]] = []
+        for record in records:
+            decoded = self._decode(record)
+            if isinstance(decoded, InvalidEvent):
+                await self._apply(run)
+                run = []
+                await self.dead_letters.send(record, decoded, attempts=1, event_type="invalid")
+            elif decoded is not None:
+                run.append(decoded)
+        await self._apply(run)
+
+    def _decode(self, record: ConsumerRecord[bytes, bytes]) -> Item[U] | InvalidEvent | None:
+        """The record as an item to handle; its error when invalid; None when no handler
+        takes its type (counted "ignored" now: it touches nothing)."""
         try:
             event = CloudEvent.from_bytes(record.value or b"")
             # A type is trusted only on its own topic and from its own producer (a forged
@@ -110,190 +128,105 @@ class ConsumerLoop(Generic[U]):
             check_origin(event, record.topic)
             data = parse_data(event)
         except InvalidEvent as exc:
-            await self.dead_letter(record, exc, attempts=1, event_type="invalid")
+            return exc
+        handler = self.handlers.get(event.type)
+        if handler is None:
+            metrics.EVENTS_CONSUMED.labels(self.service, record.topic, event.type, "ignored").inc()
+            return None
+        return Item(record, event, data, handler)
+
+    async def _apply(self, items: Sequence[Item[U]]) -> None:
+        """Apply `items` in one transaction; when it fails, find the poison record: the one
+        whose handler raised (else, a failed commit, by halves) goes alone through its retries
+        and the dead-letter topic, and the records around it are applied without it."""
+        if not items:
             return
+        failure = await self._attempt(items)
+        if failure is None:
+            return
+        index, error = failure
+        if len(items) == 1:
+            await self._retry_alone(items[0], error)
+        elif index is not None:
+            await self._apply(items[:index])
+            await self._retry_alone(items[index], error)
+            await self._apply(items[index + 1 :])
+        else:
+            middle = len(items) // 2
+            await self._apply(items[:middle])
+            await self._apply(items[middle:])
+
+    async def _attempt(self, items: Sequence[Item[U]]) -> tuple[int | None, Exception] | None:
+        """One transaction over `items`, repeated while the database is away or the transaction
+        loses a race (neither counts against a record); None once committed, else which item's
+        handler failed (None: the claim or the commit) and the error."""
+        while True:
+            try:
+                applied = await apply_batch(self.uow_factory, self.ledger, items)
+            except Exception as exc:  # noqa: BLE001 - classified here: wait, retry or split
+                index, error = (
+                    (exc.index, exc.error) if isinstance(exc, HandlerFailed) else (None, exc)
+                )
+                if self._away(error):
+                    # Postgres is away: not a record's fault. Wait; never dead-letter.
+                    log.warning("database unavailable, retrying %s: %r", _which(items), error)
+                    await asyncio.sleep(self.retry_backoff_s * 5)
+                elif lost_race(error):
+                    # A deadlock or serialization failure: the same transaction again.
+                    log.warning("transaction lost a race, retrying %s: %r", _which(items), error)
+                    await asyncio.sleep(self.retry_backoff_s)
+                else:
+                    return index, error
+                continue
+            self._count(items, applied)
+            return None
+
+    @staticmethod
+    def _away(error: Exception) -> bool:
+        """Postgres is lost, restarting or refusing: wait for it; never dead-letter."""
+        if isinstance(error, DBAPIError):
+            return database_away(error)
+        return isinstance(error, OSError | ConnectionError)
+
+    def _count(self, items: Sequence[Item[U]], applied: Applied) -> None:
+        """The committed batch's metrics, per record: its outcome and its handling time."""
+        for item, outcome, seconds in zip(items, applied.outcomes, applied.seconds, strict=True):
+            topic, kind = item.record.topic, item.event.type
+            metrics.HANDLER_LATENCY.labels(self.service, topic, kind).observe(seconds)
+            metrics.EVENTS_CONSUMED.labels(self.service, topic, kind, outcome).inc()
+
+    async def _retry_alone(self, item: Item[U], error: Exception) -> None:
+        """The poison suspect alone, its failed attempt counted: retried with backoff in its own
+        transaction, then dead-lettered."""
+        record, event = item.record, item.event
         token = correlation_id.set(event.correlationid)
         try:
-            handler = self.handlers.get(event.type)
-            if handler is None:
-                metrics.EVENTS_CONSUMED.labels(self.service, topic, event.type, "ignored").inc()
-                return
-            await self._with_retries(record, event, data, handler)
-        finally:
-            correlation_id.reset(token)
-
-    async def _with_retries(
-        self,
-        record: ConsumerRecord[bytes, bytes],
-        event: CloudEvent,
-        data: EventData,
-        handler: Handler[U],
-    ) -> None:
-        attempt = 0
-        while True:
-            attempt += 1
-            started = time.perf_counter()
-            try:
-                outcome = await self._handle_once(record, event, data, handler)
-            except DBAPIError as exc:
-                if database_away(exc):
-                    # Postgres is away: not the record's fault. Wait; never dead-letter.
-                    log.warning("database unavailable, retrying %s: %r", event.id, exc)
-                    await asyncio.sleep(self.retry_backoff_s * 5)
-                    attempt -= 1
-                    continue
-                error: Exception = exc
-            except (OSError, ConnectionError) as exc:
-                log.warning("database unavailable, retrying %s: %r", event.id, exc)
-                await asyncio.sleep(self.retry_backoff_s * 5)
-                attempt -= 1
-                continue
-            except Exception as exc:  # noqa: BLE001 - a failing handler is retried, then dead-lettered
-                error = exc
-            else:
-                metrics.HANDLER_LATENCY.labels(self.service, record.topic, event.type).observe(
-                    time.perf_counter() - started
+            attempt = 1
+            while True:
+                log.warning(
+                    "handler for %s failed (attempt %d of %d): %r",
+                    event.type,
+                    attempt,
+                    self.max_retries + 1,
+                    error,
+                    extra={"event_id": event.id, "topic": record.topic},
                 )
                 metrics.EVENTS_CONSUMED.labels(
-                    self.service, record.topic, event.type, outcome
+                    self.service, record.topic, event.type, "retried"
                 ).inc()
-                return
-            log.warning(
-                "handler for %s failed (attempt %d of %d): %r",
-                event.type,
-                attempt,
-                self.max_retries + 1,
-                error,
-                extra={"event_id": event.id, "topic": record.topic},
-            )
-            metrics.EVENTS_CONSUMED.labels(self.service, record.topic, event.type, "retried").inc()
-            if attempt > self.max_retries:
-                await self.dead_letter(record, error, attempts=attempt, event_type=event.type)
-                return
-            await asyncio.sleep(self.retry_backoff_s * 2 ** (attempt - 1))
-
-    async def _handle_once(
-        self,
-        record: ConsumerRecord[bytes, bytes],
-        event: CloudEvent,
-        data: EventData,
-        handler: Handler[U],
-    ) -> str:
-        async with self.uow_factory() as uow:
-            claimed = await uow.conn.execute(
-                insert(self.processed)
-                .values(
-                    consumer=self.name,
-                    event_id=event.id,
-                    topic=record.topic,
-                    partition=record.partition,
-                    offset=record.offset,
-                )
-                .on_conflict_do_nothing()
-                .returning(self.processed.c.event_id)
-            )
-            if claimed.first() is None:
-                return "duplicate"
-            await handler(uow, event, data)
-            await uow.commit()
-        return "ok"
-
-    async def dead_letter(
-        self,
-        record: ConsumerRecord[bytes, bytes],
-        error: Exception,
-        *,
-        attempts: int,
-        event_type: str,
-    ) -> None:
-        """Send the record to `<topic>.dlq` with the error and where it came from; when it
-        cannot go whole, a reference to it; when that cannot be sent, park the reference."""
-        headers = dlq_headers(record, error, consumer=self.name, attempts=attempts)
-        try:
-            await self.dlq_producer.send_and_wait(
-                topics.dlq(record.topic),
-                value=record.value,
-                key=record.key,
-                headers=list(record.headers or ()) + headers,
-            )
-        except KafkaError as whole_failed:
-            # Too large once the headers are added, or refused: the stream must go on anyway.
-            await self._dead_letter_reference(record, error, whole_failed, headers, attempts)
-        metrics.DLQ_RECORDS.labels(self.service, record.topic).inc()
-        metrics.EVENTS_CONSUMED.labels(
-            self.service, record.topic, event_type, "dead_lettered"
-        ).inc()
-        log.error(
-            "record %s/%d@%d dead-lettered after %d attempt(s): %s",
-            record.topic,
-            record.partition,
-            record.offset,
-            attempts,
-            error,
-        )
-
-    async def _dead_letter_reference(
-        self,
-        record: ConsumerRecord[bytes, bytes],
-        error: Exception,
-        whole_failed: KafkaError,
-        headers: Headers,
-        attempts: int,
-    ) -> None:
-        """Send a reference to the record to `<topic>.dlq`; park it when that fails too."""
-        ref = reference(record, error, whole_failed, consumer=self.name, attempts=attempts)
-        try:
-            await self.dlq_producer.send_and_wait(
-                topics.dlq(record.topic),
-                value=ref,
-                key=record.key,
-                headers=[
-                    *headers,
-                    ("dlq.reference", b"true"),
-                    (TYPE_HEADER, REFERENCE_TYPE.encode()),
-                    ("content-type", b"application/json"),
-                ],
-            )
-            how = "reference"
-        except KafkaError as ref_failed:
-            log.error("dead-letter reference not sent (%r); parking it", ref_failed)
-            await self._park_reference(record, ref)
-            how = "parked"
-        metrics.DLQ_FALLBACKS.labels(self.service, record.topic, how).inc()
-        log.error(
-            "record %s/%d@%d (%d bytes) could not be dead-lettered whole (%r); "
-            "its reference was %s",
-            record.topic,
-            record.partition,
-            record.offset,
-            len(record.value or b""),
-            whole_failed,
-            "sent" if how == "reference" else "parked in the outbox",
-        )
-
-    async def _park_reference(self, record: ConsumerRecord[bytes, bytes], ref: bytes) -> None:
-        """Write the reference as an outbox row targeting `<topic>.dlq`: the relay sends it."""
-        while True:
-            try:
-                async with self.uow_factory() as uow:
-                    await uow.conn.execute(
-                        insert(uow.outbox)
-                        .values(
-                            event_id=reference_id(record, self.name),
-                            topic=topics.dlq(record.topic),
-                            key=outbox_key(record),
-                            event_type=REFERENCE_TYPE,
-                            payload=ref,
-                        )
-                        .on_conflict_do_nothing()
+                if attempt > self.max_retries:
+                    await self.dead_letters.send(
+                        record, error, attempts=attempt, event_type=event.type
                     )
-                    await uow.commit()
-                return
-            except DBAPIError as exc:
-                if not database_away(exc):
-                    raise
-                log.warning("database unavailable, retrying the parked reference: %r", exc)
-                await asyncio.sleep(self.retry_backoff_s * 5)
+                    return
+                await asyncio.sleep(self.retry_backoff_s * 2 ** (attempt - 1))
+                attempt += 1
+                failure = await self._attempt([item])
+                if failure is None:
+                    return
+                error = failure[1]
+        finally:
+            correlation_id.reset(token)
 
     async def _record_lag(self) -> None:
         for tp in self.consumer.assignment():
@@ -304,3 +237,11 @@ class ConsumerLoop(Generic[U]):
             metrics.CONSUMER_LAG.labels(self.service, tp.topic, str(tp.partition)).set(
                 max(highwater - position, 0)
             )
+
+
+def _which(items: Sequence[Item[U]]) -> str:
+    """The event of a batch of one, else where a batch starts and how many it holds."""
+    if len(items) == 1:
+        return items[0].event.id
+    first = items[0].record
+    return f"a batch of {len(items)} from {first.topic}/{first.partition}@{first.offset}"
