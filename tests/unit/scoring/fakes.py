@@ -36,6 +36,7 @@ class FakeRepository:
         self.stages: list[StageMove] = []
         self.agreements: list[tuple[StoredAgreement, str | None]] = []
         self.outbox: list[tuple[str, CloudEvent]] = []  # what committed units of work wrote
+        self.documents_read = 0  # agreement documents handed out (current_agreement, agreement)
 
     async def lead_for_update(self, lead_id: str) -> ScoredLead | None:
         lead = self.leads.get(lead_id)
@@ -110,10 +111,19 @@ class FakeRepository:
     async def current_agreement(self) -> StoredAgreement | None:
         if not self.agreements:
             return None
+        self.documents_read += 1
         return max((a for a, _ in self.agreements), key=lambda a: a.published_at)
 
+    async def current_version(self) -> tuple[str, str] | None:
+        if not self.agreements:
+            return None
+        latest = max((a for a, _ in self.agreements), key=lambda a: a.published_at)
+        return latest.version, latest.checksum
+
     async def agreement(self, version: str) -> StoredAgreement | None:
-        return next((a for a, _ in self.agreements if a.version == version), None)
+        found = next((a for a, _ in self.agreements if a.version == version), None)
+        self.documents_read += found is not None
+        return found
 
     async def agreement_versions(self, page: PageRequest) -> list[StoredAgreement]:
         versions = (a for a, _ in self.agreements)

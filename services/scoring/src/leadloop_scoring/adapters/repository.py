@@ -43,6 +43,7 @@ class Repository(Protocol):
     async def due_for_rescore(self, now: datetime, limit: int) -> list[str]: ...
     async def schedule_rescore_all(self, now: datetime) -> int: ...
     async def current_agreement(self) -> StoredAgreement | None: ...
+    async def current_version(self) -> tuple[str, str] | None: ...
     async def agreement(self, version: str) -> StoredAgreement | None: ...
     async def agreement_versions(self, page: PageRequest) -> list[StoredAgreement]: ...
     async def save_agreement(self, stored: StoredAgreement, published_by: str | None) -> bool: ...
@@ -81,6 +82,12 @@ def _upsert_lead() -> Any:
 
 
 _UPSERT_LEAD = _upsert_lead()
+# The version in force and its checksum, without its document: what every event asks.
+_CURRENT_VERSION = (
+    sa.select(agreements.c.version, agreements.c.checksum)
+    .order_by(agreements.c.published_at.desc())
+    .limit(1)
+)
 
 
 def _lead(row: sa.Row[Any]) -> ScoredLead:
@@ -244,6 +251,11 @@ class SqlRepository:
         query = sa.select(agreements).order_by(agreements.c.published_at.desc()).limit(1)
         row = (await self.conn.execute(query)).first()
         return None if row is None else _agreement(row)
+
+    async def current_version(self) -> tuple[str, str] | None:
+        """The latest published version and its checksum (the document is not read)."""
+        row = (await self.conn.execute(_CURRENT_VERSION)).first()
+        return None if row is None else (row.version, row.checksum)
 
     async def agreement(self, version: str) -> StoredAgreement | None:
         """A published version by its name."""
