@@ -7,7 +7,7 @@ and writes JSON (and a py-spy profile per broker).
 
     python -m tests.bench.loop [--broker tansu|kafka|both] [--rate R] [--concurrency 24]
                                [--duration 30] [--leads N] [--profile-seconds 10]
-                               [--out bench-loop.json]
+                               [--history N] [--out bench-loop.json]
 
 Hand-off latency is measured per lead from the form fill's POST and from the hand-raise's
 POST (the demo request that makes the lead an SQL) to its lead.assigned event being readable
@@ -15,7 +15,9 @@ on leads.handoff. Phases: warm-up; saturation (closed loop: --concurrency leads 
 through the whole loop, each worker starting its next lead when the previous one's alert is
 readable); more saturation while py-spy profiles the service that used most CPU (not counted
 in the figures); a steady rate (open loop: --rate leads/s, by default half the saturation
-throughput, so the latency is that of a loaded but not overloaded loop).
+throughput, so the latency is that of a loaded but not overloaded loop). `--history N` first
+writes N past (touched) assignments of the reps into routing's table (tests/bench/history.py):
+the hand-off with a history behind it.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ from leadloop_cli.services import SERVICES, migrate_all
 from leadloop_cli.stack import Child, spawn, stop_children
 from leadloop_messaging.provisioning import DEFAULT_PARTITIONS, ensure_topics, topic_plan
 
-from . import baselines, brokers, compare, report
+from . import baselines, brokers, compare, history, report
 from .driver import Loop
 from .loadgen import Lead, Marketing, Reader, Sales
 from .procs import Monitor, delta, py_spy
@@ -75,6 +77,7 @@ async def run(args: argparse.Namespace, kind: str) -> dict[str, Any]:
     children: list[Child] = []
     tasks: list[asyncio.Task[Any]] = []
     load0 = os.getloadavg()
+    seeded_s = 0.0
     try:
         bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
         if kind != brokers.EXTERNAL:
@@ -144,6 +147,9 @@ async def run(args: argparse.Namespace, kind: str) -> dict[str, Any]:
             client("feedback") as feedback,
         ):
             await set_up(routing, feedback)  # reps always at work, in every team
+            if args.history:
+                print(f"history: seeding {args.history:,} past assignments", flush=True)
+                seeded_s = await history.seed(db_url, args.history)
             reader = Reader(bootstrap, prefix)
             sales = Sales(feedback, reader.alerts)
             tasks.append(asyncio.create_task(reader.run()))
@@ -164,6 +170,7 @@ async def run(args: argparse.Namespace, kind: str) -> dict[str, Any]:
             shutil.rmtree(workdir / "pgdata", ignore_errors=True)  # the logs stay
     load1 = os.getloadavg()
     setup = {"broker": brokers.LABELS[kind], "idempotent_producer": idempotent}
+    setup |= {"historical_assignments": args.history, "history_seeded_s": seeded_s}
     return report.assemble(args, result, chain, commits, usage, load0, load1, setup)
 
 
@@ -255,6 +262,12 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per phase")
     parser.add_argument("--leads", type=int, default=0, help="at most this many leads per phase")
     parser.add_argument("--profile-seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        help="past assignments seeded into routing's table before the run (tests/bench/history.py)",
+    )
     parser.add_argument("--out", type=Path, default=Path("bench-loop.json"))
     args = parser.parse_args()
     external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")

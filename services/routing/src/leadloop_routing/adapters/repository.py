@@ -4,7 +4,7 @@ and returning domain objects (`adapters.ports.Repository`)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime, time
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from leadloop_contract.agreement import Agreement, ParsedAgreements, stored_document
 from leadloop_platform.http.paging import PageRequest, keyset
 from leadloop_routing.adapters.deliveries import SqlDeliveries
+from leadloop_routing.adapters.rep_loads import COUNTED, RepLoads
 from leadloop_routing.adapters.rows import (
     assignment_from_row,
     assignment_row,
@@ -54,6 +55,7 @@ class SqlRepository(SqlDeliveries):
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+        self.counters = RepLoads(conn)
 
     async def all_reps(self, for_update: bool = False) -> list[Rep]:
         """Every rep, by id; `for_update` locks them until commit (the owner sync)."""
@@ -96,8 +98,9 @@ class SqlRepository(SqlDeliveries):
         return None if row is None else rep_from_row(row)
 
     async def save_rep(self, rep: Rep, now: datetime) -> None:
-        """Create or replace a rep."""
+        """Create or replace a rep (their open-load counters follow their time zone)."""
         await self._upsert(reps, reps.c.rep_id, rep_row(rep, now))
+        await self.counters.follow_zone(rep.rep_id, rep.calendar.timezone)
 
     async def save_account(self, account: Account, now: datetime) -> None:
         """Create or replace an account."""
@@ -124,23 +127,9 @@ class SqlRepository(SqlDeliveries):
         return None if row is None else Account(row.domain, row.name, row.owner_rep_id)
 
     async def loads(self, reps: Sequence[Rep], now: datetime) -> dict[str, Load]:
-        """Open SQLs per rep: assigned since the start of their local day, and in total."""
-        a = assignments
-        rows = await self.conn.execute(
-            sa.select(a.c.rep_id, a.c.assigned_at).where(
-                a.c.status.in_(("open", "touched")), a.c.rep_id.is_not(None)
-            )
-        )
-        by_rep: dict[str, list[datetime]] = {}
-        for row in rows:
-            by_rep.setdefault(row.rep_id, []).append(row.assigned_at)
-        out: dict[str, Load] = {}
-        for rep in reps:
-            zone = rep.calendar.zone
-            day_start = datetime.combine(now.astimezone(zone).date(), time(0), zone)
-            times = by_rep.get(rep.rep_id, [])
-            out[rep.rep_id] = Load(today=sum(1 for t in times if t >= day_start), total=len(times))
-        return out
+        """Open SQLs per rep: assigned since the start of their local day, and in total (one
+        counter row per rep, adapters.rep_loads)."""
+        return await self.counters.read(reps, now)
 
     async def rr_state(self, team: str) -> dict[str, int]:
         """The team's round-robin weights, locked until commit (so concurrent SQLs queue)."""
@@ -178,16 +167,37 @@ class SqlRepository(SqlDeliveries):
         return None if row is None else (row.version, PARSED.parse(row.version, row.document))
 
     async def add_assignment(self, assignment: Assignment) -> None:
-        """Store a new assignment."""
+        """Store a new assignment (counted for its rep when it is theirs and open)."""
         await self.conn.execute(assignments.insert().values(assignment_row(assignment)))
+        if assignment.rep_id is not None and assignment.status in COUNTED:
+            await self.counters.enter(assignment.rep_id, assignment.assigned_at)
 
     async def save_assignment(self, assignment: Assignment) -> None:
-        """Store what changed on an assignment (owner, status, timer, history)."""
+        """Store what changed on an assignment (owner, status, timer, history); a change of
+        owner or status moves it between the reps' counters in the same transaction."""
         row = assignment_row(assignment)
-        await self.conn.execute(
-            assignments.update()
-            .where(assignments.c.assignment_id == assignment.assignment_id)
-            .values({k: row[k] for k in MUTABLE})
+        a = assignments
+        # The stored owner and status come back from the same statement (pre-update values).
+        old = (
+            sa.select(a.c.assignment_id, a.c.rep_id, a.c.status)
+            .where(a.c.assignment_id == assignment.assignment_id)
+            .with_for_update()
+            .cte("old")
+        )
+        stored = (
+            await self.conn.execute(
+                a.update()
+                .where(a.c.assignment_id == old.c.assignment_id)
+                .values({k: row[k] for k in MUTABLE})
+                .returning(old.c.rep_id, old.c.status)
+            )
+        ).first()
+        if stored is None:
+            return  # no such assignment: nothing stored, nothing to count
+        await self.counters.move(
+            (stored.rep_id, stored.status),
+            (assignment.rep_id, assignment.status),
+            assignment.assigned_at,
         )
 
     async def open_assignment(self, lead_id: str) -> Assignment | None:

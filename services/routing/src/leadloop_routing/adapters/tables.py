@@ -1,5 +1,6 @@
-"""Routing's schema: reps, accounts, round-robin state, assignments with their SLA timers,
-webhook subscriptions and deliveries, connector deliveries (CRM, Slack), alert emails."""
+"""Routing's schema: reps, accounts, round-robin state, assignments with their SLA timers and
+each rep's open-load counters, webhook subscriptions and deliveries, connector deliveries (CRM,
+Slack), alert emails."""
 
 from __future__ import annotations
 
@@ -98,6 +99,20 @@ assignments = sa.Table(
         "timer_due_at",
         postgresql_where=sa.text("timer_due_at IS NOT NULL"),
     ),
+)
+
+# Each rep's open SQLs (assignments owned, status open or touched), kept by every write that
+# moves an assignment in or out of that set (adapters.rep_loads), so a hand-off reads one row
+# per rep instead of the history: how many in total, and how many were assigned on `day`, the
+# rep's local date (in `timezone`) of the latest one.
+rep_loads = sa.Table(
+    "rep_loads",
+    metadata,
+    sa.Column("rep_id", sa.String(100), primary_key=True),
+    sa.Column("timezone", sa.String(64), nullable=False),
+    sa.Column("open_total", sa.Integer, nullable=False),
+    sa.Column("day", sa.Date),
+    sa.Column("day_count", sa.Integer, nullable=False),
 )
 
 webhook_subscriptions = sa.Table(
