@@ -3,24 +3,35 @@ the tests marked `both_brokers`, which run once on each (ids `[tansu]` and `[kaf
 
 Each broker starts at most once per session, when the first test asking for it runs, and stops
 at the end of the session. LEADLOOP_TEST_BROKERS (`tansu,kafka` by default) narrows what the
-marked tests run on: `tansu` leaves Apache Kafka out, `kafka` the Tansu half."""
+marked tests run on: `tansu` leaves Apache Kafka out, `kafka` the Tansu half.
+
+Apache Kafka runs as production is told to (deploy/kafka/sasl.properties): every client
+authenticates with SASL/SCRAM and the ACLs of `leadloop kafka acls` hold for each test's topics.
+Each service process connects as its own principal (`service_security_env`); the test harness
+itself (creating topics, reading what the services wrote, injecting poison, replaying dead
+letters) connects as the broker's admin (`connect`, `security_env(broker, ADMIN)`)."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 
 from leadloop_cli.infra import EmbeddedBroker
 from leadloop_cli.kafka import ApacheKafka
+from leadloop_cli.kafka_acls import ADMIN, SCRAM_MECHANISM, acl_plan, apply
+from leadloop_cli.kafka_auth import KafkaAuth
 
 from .integration.apache_kafka import require_kafka
 from .waiting import wait_for
 
 TANSU, KAFKA = "tansu", "kafka"
 KINDS = (TANSU, KAFKA)
+# The admin's client options per authenticating broker of this session, by its address.
+_HARNESS_SECURITY: dict[str, dict[str, Any]] = {}
 
 
 def chosen_kinds(env: Mapping[str, str] = os.environ) -> tuple[str, ...]:
@@ -35,10 +46,58 @@ def chosen_kinds(env: Mapping[str, str] = os.environ) -> tuple[str, ...]:
     return tuple(k for k in KINDS if k in chosen)
 
 
+def auth_of(broker: object) -> KafkaAuth | None:
+    """The broker's SCRAM users when it authenticates clients (the session's Apache Kafka)."""
+    return broker.auth if isinstance(broker, ApacheKafka) else None
+
+
+def harness_security(bootstrap_servers: str) -> dict[str, Any]:
+    """The admin's aiokafka credentials when that broker authenticates clients; else none."""
+    return dict(_HARNESS_SECURITY.get(bootstrap_servers, {}))
+
+
+def connect(bootstrap_servers: str) -> dict[str, Any]:
+    """aiokafka's options for a client of the test harness: the address and its credentials."""
+    return {"bootstrap_servers": bootstrap_servers, **harness_security(bootstrap_servers)}
+
+
+def security_settings(broker: object, user: str) -> dict[str, str]:
+    """The settings (CommonSettings fields) that make a service or the CLI connect as `user`;
+    none on a broker that does not authenticate."""
+    auth = auth_of(broker)
+    if auth is None:
+        return {}
+    return {
+        "kafka_security_protocol": "SASL_PLAINTEXT",
+        "kafka_sasl_mechanism": SCRAM_MECHANISM,
+        "kafka_sasl_username": user,
+        "kafka_sasl_password": auth.passwords[user],
+    }
+
+
+def security_env(broker: object, user: str) -> dict[str, str]:
+    """`security_settings` as the environment variables (LEADLOOP_KAFKA_*) a process reads."""
+    return {f"LEADLOOP_{k.upper()}": v for k, v in security_settings(broker, user).items()}
+
+
+def service_security_env(broker: object) -> dict[str, dict[str, str]]:
+    """Per service name, the settings that make its process connect as its own principal."""
+    auth = auth_of(broker)
+    names = [] if auth is None else [n for n in auth.passwords if n != ADMIN]
+    return {name: security_env(broker, name) for name in names}
+
+
+async def grant_topics(broker: object, prefix: str) -> None:
+    """On an authenticating broker, the ACLs `leadloop kafka acls` plans for topics under
+    `prefix`: each service may write its own and read what it consumes, nothing else."""
+    if isinstance(broker, ApacheKafka) and broker.auth is not None:
+        await apply(broker.bootstrap_servers, broker.auth.client(ADMIN), acl_plan(prefix))
+
+
 async def topics_served(bootstrap_servers: str, plan: Mapping[str, int]) -> None:
     """Wait until the broker describes every topic of `plan` with its partitions, each led:
     Apache Kafka answers CreateTopics before its metadata shows them (Tansu at once)."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**connect(bootstrap_servers))
     await admin.start()
     try:
 
@@ -92,11 +151,15 @@ class SessionBrokers:
 
     def _start(self, kind: str) -> EmbeddedBroker | ApacheKafka:
         if kind == KAFKA:
-            return ApacheKafka(log_path=self.logs / "kafka.log").start()
+            auth = KafkaAuth.generate()
+            kafka = ApacheKafka(log_path=self.logs / "kafka.log", auth=auth).start()
+            _HARNESS_SECURITY[kafka.bootstrap_servers] = auth.client(ADMIN)
+            return kafka
         return EmbeddedBroker(log_path=self.logs / "tansu.log").start()
 
     def stop_all(self) -> None:
         for broker in self.started.values():
             broker.resume()  # a test that froze it and died must not leave it stopped
             broker.stop()
+            _HARNESS_SECURITY.pop(broker.bootstrap_servers, None)
         self.started.clear()

@@ -33,10 +33,21 @@ from leadloop_cli.infra import (
     drop_database,
     with_database,
 )
+from leadloop_cli.kafka_acls import ADMIN
 from leadloop_cli.services import migrate_all
 from leadloop_messaging.provisioning import ensure_topics, topic_plan
 
-from .brokers import TANSU, SessionBrokers, chosen_kinds, session_timeout_ms, topics_served
+from .brokers import (
+    TANSU,
+    SessionBrokers,
+    chosen_kinds,
+    connect,
+    grant_topics,
+    harness_security,
+    security_env,
+    session_timeout_ms,
+    topics_served,
+)
 from .receivers import SmtpReceiver, WebhookReceiver, serve_webhooks
 
 TESTS = Path(__file__).parent
@@ -162,13 +173,16 @@ async def database_url(postgres: Postgres, _migrated_template: str) -> AsyncIter
 
 @pytest.fixture
 async def topic_prefix(broker: Broker) -> AsyncIterator[str]:
-    """A unique prefix (`t<hex>.`) whose topics exist, 3 partitions each; deleted afterwards."""
+    """A unique prefix (`t<hex>.`) whose topics exist, 3 partitions each, with the services'
+    ACLs on them where the broker authenticates; deleted afterwards."""
     prefix = f"t{uuid.uuid4().hex[:10]}."
     plan = topic_plan(prefix, partitions=TEST_PARTITIONS)
-    await ensure_topics(broker.bootstrap_servers, plan)
+    security = harness_security(broker.bootstrap_servers)
+    await ensure_topics(broker.bootstrap_servers, plan, security=security)
     await topics_served(broker.bootstrap_servers, plan)
+    await grant_topics(broker, prefix)
     yield prefix
-    admin = AIOKafkaAdminClient(bootstrap_servers=broker.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**connect(broker.bootstrap_servers))
     await admin.start()
     try:
         await admin.delete_topics(list(plan), timeout_ms=10_000)
@@ -195,6 +209,9 @@ def settings_env(database_url: str, broker: Broker, topic_prefix: str) -> dict[s
         # Detected as in production: on against Apache Kafka, off against Tansu.
         "LEADLOOP_KAFKA_ENABLE_IDEMPOTENCE": "auto",
         "LEADLOOP_ENV": "test",
+        # The admin where the broker authenticates: in-process code under test and the CLI
+        # (service processes override it with their own principal: tests/processes.py).
+        **security_env(broker, ADMIN),
     }
 
 

@@ -8,7 +8,7 @@ import re
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -107,11 +107,18 @@ class ServiceProcess:
 
 
 class Services:
-    """The services of one test, by name; all stopped at teardown."""
+    """The services of one test, by name; all stopped at teardown. `principals` holds, per
+    service name, the settings that make it connect to the broker as its own principal."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        log_dir: Path,
+        principals: Mapping[str, Mapping[str, str]] | None = None,
+    ) -> None:
         self.env = env
         self.log_dir = log_dir
+        self.principals = principals or {}
         self.running: dict[str, ServiceProcess] = {}
 
     async def start(self, name: str, extra_env: dict[str, str] | None = None) -> ServiceProcess:
@@ -123,7 +130,7 @@ class Services:
         service = ServiceProcess(
             name=name,
             port=free_port(),
-            env={**self.env, **(extra_env or {})},
+            env={**self.env, **self.principals.get(name, {}), **(extra_env or {})},
             log=self.log_dir / f"{key}.log",
         )
         self.running[key] = service

@@ -9,7 +9,9 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ..brokers import session_timeout_ms
+from leadloop_cli.kafka_acls import ADMIN
+
+from ..brokers import security_env, service_security_env, session_timeout_ms
 from ..conftest import Broker
 from ..processes import Services
 from ..vendors.hubspot import FakeHubSpot, serve_hubspot
@@ -32,13 +34,15 @@ def service_env(database_url: str, broker: Broker, topic_prefix: str) -> dict[st
         # Detected as in production: on against Apache Kafka, off against Tansu.
         "LEADLOOP_KAFKA_ENABLE_IDEMPOTENCE": "auto",
         "LEADLOOP_WEBHOOK_ALLOWED_HOSTS": "127.0.0.1",  # the local webhook receivers
+        **security_env(broker, ADMIN),  # the CLI's; each service connects as its own
     }
 
 
 @pytest.fixture
-def start_service(service_env: dict[str, str], tmp_path: Path) -> Iterator[object]:
-    """`await start_service("routing", extra_env)`: the service as its own process, ready."""
-    services = Services(service_env, tmp_path)
+def start_service(service_env: dict[str, str], broker: Broker, tmp_path: Path) -> Iterator[object]:
+    """`await start_service("routing", extra_env)`: the service as its own process (and broker
+    principal), ready."""
+    services = Services(service_env, tmp_path, service_security_env(broker))
     yield services.start
     services.stop_all()
 

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from leadloop_cli.infra import EmbeddedBroker, EmbeddedPostgres
 from leadloop_cli.kafka import ApacheKafka
 
+from ..brokers import service_security_env
 from ..conftest import Broker, Postgres
 from ..factories import ALWAYS
 from ..processes import Services
@@ -58,9 +59,10 @@ def service_env(settings_env: dict[str, str], smtp_receiver: SmtpReceiver) -> di
 
 
 @pytest.fixture
-def services(service_env: dict[str, str], tmp_path: Path) -> Iterator[Services]:
-    """Start services by name (`await services.start("routing")`); all stopped afterwards."""
-    started = Services(service_env, tmp_path)
+def services(service_env: dict[str, str], broker: Broker, tmp_path: Path) -> Iterator[Services]:
+    """Start services by name (`await services.start("routing")`), each as its own principal
+    where the broker authenticates; all stopped afterwards."""
+    started = Services(service_env, tmp_path, service_security_env(broker))
     try:
         yield started
     finally:

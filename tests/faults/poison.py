@@ -24,6 +24,7 @@ from leadloop_events.feedback import LeadStatusChanged, LeadTouched
 from leadloop_events.handoff import LeadAssigned, SlaBreached
 from leadloop_events.intake import LeadCaptured, LeadProfile
 
+from ..brokers import connect
 from ..factories import AGREEMENT_VERSION, intelligence, stage_changed
 from .reading import read_topic, scalar
 
@@ -153,7 +154,7 @@ def cases(run: str) -> list[Case]:
 
 async def produce_case(bootstrap: str, prefix: str, case: Case) -> None:
     """Garbage, then the poison event, then the follower: one key, so one partition, in order."""
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(**connect(bootstrap), acks="all")
     await producer.start()
     try:
         key = case.lead_id.encode()
@@ -200,9 +201,7 @@ async def processed(engine: AsyncEngine, schema: str, consumer: str, event_id: s
 
 async def committed(bootstrap: str, group: str, tp: TopicPartition) -> int:
     """The offset `group` committed on `tp` (-1 if none), read without joining the group."""
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False
-    )
+    consumer = AIOKafkaConsumer(**connect(bootstrap), group_id=group, enable_auto_commit=False)
     await consumer.start()
     try:
         offset = await consumer.committed(tp)

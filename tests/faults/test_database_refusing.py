@@ -26,6 +26,7 @@ from leadloop_intake.adapters.tables import outbox, processed_events
 from leadloop_messaging.consumer import ConsumerLoop
 from leadloop_platform.settings import to_asyncpg_url
 
+from ..brokers import connect
 from ..integration.messaging.support import (
     create_effects,
     effect_count,
@@ -82,12 +83,12 @@ async def test_a_database_refusing_connections_is_waited_for_not_dead_lettered(
     event = erased(f"lead-{uuid.uuid4().hex[:8]}", 1)
     await produce(bootstrap_servers, topic, [(event.subject.encode(), event.to_bytes())])  # type: ignore[union-attr]
     [record] = await read_topic(bootstrap_servers, topic)
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+    producer = AIOKafkaProducer(**connect(bootstrap_servers), acks="all")
     await producer.start()
     loop = ConsumerLoop(
         service="test",
         consumer_name="faults-refusing",
-        consumer=AIOKafkaConsumer(bootstrap_servers=bootstrap_servers),  # unused: one record
+        consumer=AIOKafkaConsumer(**connect(bootstrap_servers)),  # unused: one record
         dlq_producer=producer,
         uow_factory=lambda: UnitOfWork(fresh_engine, outbox, topic_prefix),
         processed=processed_events,

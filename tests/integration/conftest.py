@@ -2,27 +2,30 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from aiokafka import AIOKafkaProducer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadloop_cli.kafka import ApacheKafka
+from leadloop_cli.kafka_acls import ADMIN
 from leadloop_db.engine import make_engine
 from leadloop_messaging.idempotence import producer_idempotence
 from leadloop_messaging.kafka import make_producer
 from leadloop_platform.settings import CommonSettings
 
-from ..brokers import session_timeout_ms
+from ..brokers import KAFKA, SessionBrokers, security_settings, session_timeout_ms
 from ..conftest import Broker
-from .apache_kafka import running_kafka
 
 
-@pytest.fixture(scope="module")
-def kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ApacheKafka]:
-    """Apache Kafka for this test module (skipped, or failed in CI, without Java)."""
-    yield from running_kafka(tmp_path_factory)
+@pytest.fixture(scope="session")
+def kafka(_brokers: SessionBrokers) -> ApacheKafka:
+    """The session's Apache Kafka (skipped, or failed in CI, without Java); it authenticates
+    every client: the tests' own connect as its admin (tests/brokers.py `connect`)."""
+    broker = _brokers.get(KAFKA)
+    assert isinstance(broker, ApacheKafka)
+    return broker
 
 
 @pytest.fixture
@@ -35,6 +38,7 @@ def settings(database_url: str, broker: Broker, topic_prefix: str) -> CommonSett
         topic_prefix=topic_prefix,
         kafka_session_timeout_ms=session_timeout_ms(broker),
         kafka_heartbeat_interval_ms=500,
+        **security_settings(broker, ADMIN),
     )
 
 

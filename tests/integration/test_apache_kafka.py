@@ -17,13 +17,12 @@ from leadloop_cli.infra import EmbeddedBroker, port_accepts
 from leadloop_cli.kafka import ApacheKafka
 from leadloop_messaging.provisioning import ensure_topics
 
+from ..brokers import connect, harness_security
 from .apache_kafka import require_kafka
 
 
 async def produce_idempotently(bootstrap_servers: str, topic: str, value: bytes) -> None:
-    producer = AIOKafkaProducer(
-        bootstrap_servers=bootstrap_servers, enable_idempotence=True, acks="all"
-    )
+    producer = AIOKafkaProducer(**connect(bootstrap_servers), enable_idempotence=True, acks="all")
     await producer.start()
     try:
         await producer.send_and_wait(topic, value, key=b"ACME-DENTAL")
@@ -34,7 +33,7 @@ async def produce_idempotently(bootstrap_servers: str, topic: str, value: bytes)
 async def consume_one(bootstrap_servers: str, topic: str, group: str) -> bytes | None:
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap_servers,
+        **connect(bootstrap_servers),
         group_id=group,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -53,7 +52,8 @@ async def consume_one(bootstrap_servers: str, topic: str, group: str) -> bytes |
 async def test_an_idempotent_producer_record_is_consumed_by_a_group(kafka: ApacheKafka) -> None:
     assert kafka.healthy() and kafka.formatted
     topic = f"leads.kafka-{uuid.uuid4().hex[:8]}"
-    assert await ensure_topics(kafka.bootstrap_servers, {topic: 3}) == [topic]
+    security = harness_security(kafka.bootstrap_servers)
+    assert await ensure_topics(kafka.bootstrap_servers, {topic: 3}, security=security) == [topic]
 
     await produce_idempotently(kafka.bootstrap_servers, topic, b"ACME-DENTAL form fill")
 
@@ -62,7 +62,7 @@ async def test_an_idempotent_producer_record_is_consumed_by_a_group(kafka: Apach
 
 
 async def test_the_broker_runs_the_repository_server_properties(kafka: ApacheKafka) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    admin = AIOKafkaAdminClient(**connect(kafka.bootstrap_servers))
     await admin.start()
     try:
         [response] = await admin.describe_configs([ConfigResource(ConfigResourceType.BROKER, "1")])

@@ -14,14 +14,18 @@ from leadloop_db.engine import make_engine
 from leadloop_events import topics
 from leadloop_messaging.provisioning import ensure_topics
 
+from ..brokers import connect, harness_security
+
 pytestmark = pytest.mark.both_brokers
 
 
 async def test_a_record_produced_on_the_broker_is_consumed(bootstrap_servers: str) -> None:
     topic = f"infra-{uuid.uuid4().hex[:8]}"
     # Created first: Apache Kafka, as configured for production, creates no topic on first use.
-    assert await ensure_topics(bootstrap_servers, {topic: 1}) == [topic]
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, acks="all")
+    assert await ensure_topics(
+        bootstrap_servers, {topic: 1}, security=harness_security(bootstrap_servers)
+    ) == [topic]
+    producer = AIOKafkaProducer(**connect(bootstrap_servers), acks="all")
     await producer.start()
     try:
         sent = await producer.send_and_wait(
@@ -31,7 +35,7 @@ async def test_a_record_produced_on_the_broker_is_consumed(bootstrap_servers: st
         await producer.stop()
 
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap_servers, enable_auto_commit=False, fetch_max_wait_ms=10
+        **connect(bootstrap_servers), enable_auto_commit=False, fetch_max_wait_ms=10
     )
     await consumer.start()
     try:
@@ -47,7 +51,7 @@ async def test_a_record_produced_on_the_broker_is_consumed(bootstrap_servers: st
 async def test_topic_prefix_creates_every_topic_with_its_partitions(
     bootstrap_servers: str, topic_prefix: str
 ) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    admin = AIOKafkaAdminClient(**connect(bootstrap_servers))
     await admin.start()
     try:
         names = [topic_prefix + t for t in topics.ALL] + [topic_prefix + topics.dlq(topics.INTAKE)]

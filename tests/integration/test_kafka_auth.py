@@ -1,13 +1,17 @@
 """Apache Kafka with authentication and ACLs (deploy/kafka/sasl.properties, kafka_acls):
 every client authenticates with SCRAM-SHA-512, each service as its own principal, allowed to
 write only its own topic (and the DLQs of what it consumes) and to read what its handler registry
-consumes, in its own consumer group. The services' own client options (client_security) are used."""
+consumes, in its own consumer group. The services' own client options (client_security), made
+from the settings the tests start each service process with, are used.
+
+These run on the session's Apache Kafka (tests/brokers.py), on each test's own topics with the
+ACLs `leadloop kafka acls` plans for them; the set-up step with its restart has its own broker."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -19,59 +23,43 @@ from aiokafka.errors import (
     KafkaConnectionError,
     TopicAuthorizationFailedError,
 )
-from pydantic import SecretStr
 
 from leadloop_cli.kafka import ApacheKafka
-from leadloop_cli.kafka_acls import ADMIN, acl_plan
+from leadloop_cli.kafka_acls import ADMIN
 from leadloop_cli.kafka_auth import KafkaAuth
 from leadloop_cli.kafka_cmd import password_variable
 from leadloop_cli.main import main as cli
 from leadloop_cli.services import SERVICES
 from leadloop_events import topics
 from leadloop_messaging.kafka import client_security
-from leadloop_messaging.provisioning import ensure_topics, topic_plan
 from leadloop_platform.settings import CommonSettings
 
+from ..brokers import KAFKA, service_security_env
+from ..conftest import Broker
 from .test_apache_kafka import require_kafka
 
 TIMEOUT_S = 30
+on_session_kafka = pytest.mark.parametrize("broker", [KAFKA], indirect=True, scope="session")
 
 
-@pytest.fixture(scope="module")
-def auth() -> KafkaAuth:
-    return KafkaAuth.generate()
+@pytest.fixture
+def security_of(broker: Broker, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """`security_of(service)`: the client options that service's process makes from the
+    environment the tests start it with (tests/processes.py)."""
 
+    def options(service: str) -> dict[str, Any]:
+        with monkeypatch.context() as env:
+            for name, value in service_security_env(broker)[service].items():
+                env.setenv(name, value)
+            return client_security(CommonSettings())
 
-@pytest.fixture(scope="module")
-def kafka(tmp_path_factory: pytest.TempPathFactory, auth: KafkaAuth) -> Iterator[ApacheKafka]:
-    require_kafka()
-    log = tmp_path_factory.mktemp("kafka-auth") / "kafka.log"
-    broker = ApacheKafka(log_path=log, auth=auth, acls=acl_plan(prefix="")).start()
-    try:
-        asyncio.run(
-            ensure_topics(broker.bootstrap_servers, topic_plan(), security=auth.client(ADMIN))
-        )
-        yield broker
-    finally:
-        broker.stop()
-
-
-def security_of(kafka: ApacheKafka, auth: KafkaAuth, service: str) -> dict[str, Any]:
-    """The options the service's own settings give its clients (as in compose and k8s)."""
-    settings = CommonSettings(
-        kafka_bootstrap_servers=kafka.bootstrap_servers,
-        kafka_security_protocol="SASL_PLAINTEXT",
-        kafka_sasl_mechanism="SCRAM-SHA-512",
-        kafka_sasl_username=service,
-        kafka_sasl_password=SecretStr(auth.passwords[service]),
-    )
-    return client_security(settings)
+    return options
 
 
 @asynccontextmanager
-async def producer(kafka: ApacheKafka, security: dict[str, Any]) -> AsyncIterator[AIOKafkaProducer]:
+async def producer(bootstrap: str, security: dict[str, Any]) -> AsyncIterator[AIOKafkaProducer]:
     client = AIOKafkaProducer(
-        bootstrap_servers=kafka.bootstrap_servers,
+        bootstrap_servers=bootstrap,
         enable_idempotence=True,
         acks="all",
         request_timeout_ms=10_000,
@@ -84,10 +72,10 @@ async def producer(kafka: ApacheKafka, security: dict[str, Any]) -> AsyncIterato
         await client.stop()
 
 
-async def consume_one(kafka: ApacheKafka, security: dict[str, Any], topic: str, group: str) -> Any:
+async def consume_one(bootstrap: str, security: dict[str, Any], topic: str, group: str) -> Any:
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=kafka.bootstrap_servers,
+        bootstrap_servers=bootstrap,
         group_id=group,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -104,53 +92,65 @@ async def consume_one(kafka: ApacheKafka, security: dict[str, Any], topic: str, 
         await consumer.stop()
 
 
-async def test_an_unauthenticated_client_is_refused(kafka: ApacheKafka) -> None:
-    client = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, request_timeout_ms=5000)
+@on_session_kafka
+async def test_an_unauthenticated_client_is_refused(bootstrap_servers: str) -> None:
+    client = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, request_timeout_ms=5000)
     with pytest.raises(KafkaConnectionError):
         await client.start()
     await client.stop()
 
 
-async def test_a_wrong_password_is_refused(kafka: ApacheKafka, auth: KafkaAuth) -> None:
-    security = security_of(kafka, auth, "intake") | {"sasl_plain_password": "not-intakes-password"}
-    client = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, **security)
+@on_session_kafka
+async def test_a_wrong_password_is_refused(bootstrap_servers: str, security_of: Any) -> None:
+    security = security_of("intake") | {"sasl_plain_password": "not-intakes-password"}
+    client = AIOKafkaProducer(bootstrap_servers=bootstrap_servers, **security)
     with pytest.raises(KafkaConnectionError):
         await client.start()
     await client.stop()
 
 
+@on_session_kafka
 async def test_a_service_cannot_write_a_topic_it_does_not_own(
-    kafka: ApacheKafka, auth: KafkaAuth
+    bootstrap_servers: str, topic_prefix: str, security_of: Any
 ) -> None:
-    async with producer(kafka, security_of(kafka, auth, "intake")) as intake:
+    async with producer(bootstrap_servers, security_of("intake")) as intake:
         with pytest.raises(TopicAuthorizationFailedError):
-            await intake.send_and_wait(topics.LIFECYCLE, b"forged ACME-DENTAL MQL", key=b"lead-1")
+            forged = b"forged ACME-DENTAL MQL"
+            await intake.send_and_wait(topic_prefix + topics.LIFECYCLE, forged, key=b"lead-1")
 
 
+@on_session_kafka
 async def test_services_write_their_own_topic_and_read_what_their_registry_consumes(
-    kafka: ApacheKafka, auth: KafkaAuth
+    bootstrap_servers: str, topic_prefix: str, security_of: Any
 ) -> None:
+    intake_topic = topic_prefix + topics.INTAKE
     captured = f"ACME-DENTAL form fill {uuid.uuid4().hex[:6]}".encode()
-    async with producer(kafka, security_of(kafka, auth, "intake")) as intake:
-        await intake.send_and_wait(topics.INTAKE, captured, key=b"ACME-DENTAL")
+    async with producer(bootstrap_servers, security_of("intake")) as intake:
+        await intake.send_and_wait(intake_topic, captured, key=b"ACME-DENTAL")
 
-    scoring = security_of(kafka, auth, "scoring")
-    record = await consume_one(kafka, scoring, topics.INTAKE, "leadloop-scoring")
+    scoring = security_of("scoring")
+    record = await consume_one(bootstrap_servers, scoring, intake_topic, "leadloop-scoring")
     assert record.value == captured
-    async with producer(kafka, scoring) as publisher:
-        await publisher.send_and_wait(topics.LIFECYCLE, b"ACME-DENTAL scored", key=b"ACME-DENTAL")
+    async with producer(bootstrap_servers, scoring) as publisher:
+        scored = b"ACME-DENTAL scored"
+        await publisher.send_and_wait(topic_prefix + topics.LIFECYCLE, scored, key=b"ACME-DENTAL")
         # a record it cannot handle goes to the consumed topic's DLQ
-        await publisher.send_and_wait(topics.dlq(topics.INTAKE), captured, key=b"ACME-DENTAL")
+        await publisher.send_and_wait(topics.dlq(intake_topic), captured, key=b"ACME-DENTAL")
 
 
+@on_session_kafka
 async def test_a_service_cannot_read_outside_its_registry_or_in_another_group(
-    kafka: ApacheKafka, auth: KafkaAuth
+    bootstrap_servers: str, topic_prefix: str, security_of: Any
 ) -> None:
-    scoring = security_of(kafka, auth, "scoring")  # scoring does not consume leads.handoff
+    scoring = security_of("scoring")  # scoring does not consume leads.handoff
     with pytest.raises(TopicAuthorizationFailedError):
-        await consume_one(kafka, scoring, topics.HANDOFF, "leadloop-scoring")
+        await consume_one(
+            bootstrap_servers, scoring, topic_prefix + topics.HANDOFF, "leadloop-scoring"
+        )
     with pytest.raises(GroupAuthorizationFailedError):
-        await consume_one(kafka, scoring, topics.INTAKE, "leadloop-routing")
+        await consume_one(
+            bootstrap_servers, scoring, topic_prefix + topics.INTAKE, "leadloop-routing"
+        )
 
 
 def test_the_setup_step_creates_users_and_acls_that_outlive_a_restart(
@@ -177,7 +177,7 @@ def test_the_setup_step_creates_users_and_acls_that_outlive_a_restart(
 
 
 async def write_own_topic_only(kafka: ApacheKafka, auth: KafkaAuth) -> None:
-    async with producer(kafka, security_of(kafka, auth, "routing")) as routing:
+    async with producer(kafka.bootstrap_servers, auth.client("routing")) as routing:
         await routing.send_and_wait(topics.HANDOFF, b"rep-alice assigned", key=b"ACME-DENTAL")
         with pytest.raises(TopicAuthorizationFailedError):
             await routing.send_and_wait(topics.FEEDBACK, b"forged touch", key=b"ACME-DENTAL")

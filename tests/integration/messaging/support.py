@@ -16,6 +16,8 @@ from leadloop_db.uow import UnitOfWork
 from leadloop_events.envelope import CloudEvent, EventData, new_event
 from leadloop_events.intake import LeadErased
 
+from ...brokers import connect
+
 effects = sa.Table(
     "effects",
     sa.MetaData(schema="public"),
@@ -53,7 +55,7 @@ def erased(lead: str, n: int) -> CloudEvent:
 
 
 async def produce(bootstrap: str, topic: str, values: list[tuple[bytes, bytes]]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    producer = AIOKafkaProducer(**connect(bootstrap), acks="all")
     await producer.start()
     try:
         for key, value in values:
@@ -65,7 +67,7 @@ async def produce(bootstrap: str, topic: str, values: list[tuple[bytes, bytes]])
 async def partitions_of(bootstrap: str, topic: str) -> list[int]:
     """The partitions of `topic`, asked by name: a consumer's own first metadata request names
     no topic, which Tansu answers with every topic and Apache Kafka with none."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**connect(bootstrap))
     await admin.start()
     try:
         [described] = await admin.describe_topics([topic])
@@ -83,7 +85,7 @@ async def from_the_start(
     on exit. Yields it and the partitions."""
     tps = [TopicPartition(topic, p) for p in await partitions_of(bootstrap, topic)]
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **connect(bootstrap),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",

@@ -19,6 +19,7 @@ from leadloop_messaging.consumer import ConsumerLoop, Handler
 from leadloop_messaging.kafka import make_consumer
 from leadloop_platform.settings import CommonSettings
 
+from ...brokers import connect, harness_security
 from ...waiting import wait_for
 from .support import (
     create_effects,
@@ -86,7 +87,7 @@ async def produce_events(settings: CommonSettings, events: list[CloudEvent]) -> 
 async def committed_total(settings: CommonSettings, group: str) -> int:
     """Sum of the group's committed offsets over the topic's partitions."""
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, group_id=group, enable_auto_commit=False
+        **connect(settings.kafka_bootstrap_servers), group_id=group, enable_auto_commit=False
     )
     await consumer.start()
     try:
@@ -228,6 +229,7 @@ async def test_dead_letters_replayed_after_the_fix_are_processed(
         settings.kafka_bootstrap_servers,
         settings.topic(topics.INTAKE),
         group_id=f"replay-{loops.group}",  # type: ignore[attr-defined]
+        security=harness_security(settings.kafka_bootstrap_servers),
     )
     assert result.replayed == 1
 
@@ -239,6 +241,7 @@ async def test_dead_letters_replayed_after_the_fix_are_processed(
         settings.kafka_bootstrap_servers,
         settings.topic(topics.INTAKE),
         group_id=f"replay-{loops.group}",  # type: ignore[attr-defined]
+        security=harness_security(settings.kafka_bootstrap_servers),
         idle_timeout_ms=500,
     )
     assert again.replayed == 0

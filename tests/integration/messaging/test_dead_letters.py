@@ -28,6 +28,7 @@ from leadloop_messaging.kafka import make_consumer
 from leadloop_messaging.relay import OutboxRelay
 from leadloop_platform.settings import CommonSettings
 
+from ...brokers import connect
 from ...waiting import wait_for
 from .support import (
     create_effects,
@@ -135,9 +136,7 @@ async def test_a_reference_that_cannot_be_sent_is_parked_in_the_outbox_and_relay
     )
     # A DLQ producer that refuses every record of more than a few hundred bytes: neither the
     # record nor its reference can be sent.
-    tiny = AIOKafkaProducer(
-        bootstrap_servers=settings.kafka_bootstrap_servers, max_request_size=512
-    )
+    tiny = AIOKafkaProducer(**connect(settings.kafka_bootstrap_servers), max_request_size=512)
     await tiny.start()
     try:
         start_loop(topics.INTAKE, dlq_producer=tiny)

@@ -20,6 +20,7 @@ from leadloop_messaging.relay import OutboxRelay
 from leadloop_messaging.replay import replay_dlq
 from leadloop_platform.settings import CommonSettings
 
+from ...brokers import harness_security
 from .support import erased, read_all
 
 pytestmark = pytest.mark.both_brokers
@@ -109,7 +110,10 @@ async def test_replay_drops_the_binary_mode_headers_of_older_dead_letters(
         headers=[("ce_type", REFERENCE_TYPE.encode())],
     )
     result = await replay_dlq(
-        settings.kafka_bootstrap_servers, intake, group_id=f"replay-{uuid.uuid4().hex[:8]}"
+        settings.kafka_bootstrap_servers,
+        intake,
+        group_id=f"replay-{uuid.uuid4().hex[:8]}",
+        security=harness_security(settings.kafka_bootstrap_servers),
     )
     assert result.replayed == 1
     [record] = await read_all(settings.kafka_bootstrap_servers, intake, expect=1)

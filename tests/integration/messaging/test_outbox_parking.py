@@ -23,6 +23,7 @@ from leadloop_messaging.relay import OutboxRelay
 from leadloop_platform import metrics
 from leadloop_platform.settings import CommonSettings
 
+from ...brokers import connect
 from ...waiting import wait_for
 from .support import erased, read_all
 
@@ -130,7 +131,7 @@ async def test_the_gauges_tell_the_truth_while_the_broker_refuses_everything(
 ) -> None:
     ids = [await publish(engine, settings.topic_prefix, "lead-UMBRELLA", n) for n in range(3)]
     # A producer that can send nothing (closed): every batch fails, as with the broker away.
-    closed = AIOKafkaProducer(bootstrap_servers=settings.kafka_bootstrap_servers)
+    closed = AIOKafkaProducer(**connect(settings.kafka_bootstrap_servers))
     await closed.start()
     # It knows the topic first (Tansu's first metadata answer lists every topic, Kafka's none):
     # closed, it fails each send at once instead of waiting for metadata it cannot fetch.

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadloop_cli.infra import EmbeddedBroker
 from leadloop_cli.kafka import ApacheKafka
+from leadloop_cli.kafka_acls import ADMIN
 from leadloop_db.uow import UnitOfWork
 from leadloop_events import topics
 from leadloop_intake.adapters.tables import outbox
@@ -26,6 +27,7 @@ from leadloop_messaging.provisioning import ensure_topics, topic_plan
 from leadloop_messaging.relay import OutboxRelay
 from leadloop_platform.settings import CommonSettings
 
+from ...brokers import connect, harness_security, security_settings
 from ...conftest import TEST_PARTITIONS, Broker
 from .support import erased
 
@@ -42,7 +44,7 @@ async def read_back(bootstrap: str, topic: str, expect: int) -> list[ConsumerRec
     Subscribed by name: Apache Kafka's metadata names only the topics a client asks for."""
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        **connect(bootstrap),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -123,13 +125,17 @@ async def test_auto_is_off_against_the_embedded_broker_and_the_relay_works(
 async def kafka_settings(kafka: ApacheKafka, database_url: str) -> AsyncIterator[CommonSettings]:
     """The integration settings, on Apache Kafka, with this test's topics created there."""
     prefix = f"t{uuid.uuid4().hex[:10]}."
-    await ensure_topics(kafka.bootstrap_servers, topic_plan(prefix, partitions=TEST_PARTITIONS))
+    plan = topic_plan(prefix, partitions=TEST_PARTITIONS)
+    await ensure_topics(
+        kafka.bootstrap_servers, plan, security=harness_security(kafka.bootstrap_servers)
+    )
     yield CommonSettings(
         service_name="test-kafka",
         env="test",
         database_url=database_url,
         kafka_bootstrap_servers=kafka.bootstrap_servers,
         topic_prefix=prefix,
+        **security_settings(kafka, ADMIN),
     )
 
 

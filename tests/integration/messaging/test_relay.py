@@ -78,14 +78,14 @@ async def test_relay_publishes_in_order_per_lead_and_marks_rows_sent(
 
 
 async def test_relay_killed_between_publish_and_mark_loses_nothing(
-    engine: AsyncEngine, settings: CommonSettings, producer: object, tmp_path: Path
+    engine: AsyncEngine,
+    settings: CommonSettings,
+    settings_env: dict[str, str],
+    producer: object,
+    tmp_path: Path,
 ) -> None:
     ids = await write_events(engine, settings.topic_prefix, per_lead=4)
-    env = {
-        **os.environ,
-        "DATABASE_URL": settings.database_url,
-        "KAFKA_BOOTSTRAP_SERVERS": settings.kafka_bootstrap_servers,
-    }
+    env = {**os.environ, **settings_env}
     script = Path(__file__).with_name("relay_crash.py")
     child = await asyncio.create_subprocess_exec(sys.executable, str(script), env=env)
     returncode = await asyncio.wait_for(child.wait(), 60)

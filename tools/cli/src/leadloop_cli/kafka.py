@@ -11,27 +11,17 @@ import asyncio
 import base64
 import os
 import shutil
-import signal
 import socket
 import struct
 import subprocess
 import tempfile
-import time
 import uuid
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from types import TracebackType
-from typing import IO
+from typing import Self
 
-from leadloop_cli.infra import (
-    EmbeddedBroker,
-    die_with_parent,
-    free_port,
-    log_tail,
-    port_accepts,
-    stop_process,
-)
+from leadloop_cli.infra import BrokerProcess, EmbeddedBroker, free_port, log_tail
 from leadloop_cli.kafka_acls import ADMIN, Acl, apply
 from leadloop_cli.kafka_auth import KafkaAuth, api_versions_answer
 from leadloop_cli.kafka_install import (
@@ -103,7 +93,7 @@ def _read(sock: socket.socket, size: int) -> bytes:
     return data
 
 
-class ApacheKafka:
+class ApacheKafka(BrokerProcess):
     """Apache Kafka, one KRaft node (broker and controller) on 127.0.0.1, data in `data_dir`
     (kept across restarts; a temporary directory, removed at stop, when none is given).
 
@@ -111,6 +101,7 @@ class ApacheKafka:
     are created when the log directory is formatted, and `acls` (leadloop_cli.kafka_acls) are
     created, as the admin, once the broker serves."""
 
+    label = "Apache Kafka"
     persistent = True
 
     def __init__(
@@ -124,57 +115,31 @@ class ApacheKafka:
         auth: KafkaAuth | None = None,
         acls: Sequence[Acl] = (),
     ) -> None:
-        self.host = host
-        self.port = port if port is not None else free_port(host)
+        super().__init__(port, host=host, log_path=log_path)
         self.data_dir = data_dir
-        self.log_path = log_path
         self.home = home or kafka_home()
         self.auth, self.acls = auth, acls
-        self.proc: subprocess.Popen[bytes] | None = None
         self.formatted = False  # True when this start formatted a new log directory
-        self._log: IO[bytes] | None = None
         self._temporary = data_dir is None
 
-    @property
-    def bootstrap_servers(self) -> str:
-        return f"{self.host}:{self.port}"
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc is not None else None
-
-    def is_running(self) -> bool:
-        """True while the broker process is alive."""
-        return self.proc is not None and self.proc.poll() is None
-
-    def healthy(self) -> bool:
-        """True when the broker answers a metadata request listing itself (ApiVersions when
-        clients must authenticate first)."""
-        return self.is_running() and self._answers()
-
     def _answers(self) -> bool:
+        """A metadata request lists this broker (ApiVersions answers, when clients must
+        authenticate first)."""
         if self.auth is not None:
             return api_versions_answer(self.host, self.port)
         return metadata_answers(self.host, self.port)
 
-    def start(self, timeout: float = 90.0) -> ApacheKafka:
+    def start(self, timeout: float = 90.0) -> Self:
         """Format the log directory when it is new, start the broker, wait until it serves."""
         java, lib = find_java(), self.home / "lib"
         if not lib.is_dir():
             raise KafkaUnavailable(
                 f"Apache Kafka {KAFKA_VERSION} is not in {self.home}: run `make kafka`"
             )
-        if port_accepts(self.host, self.port):
-            raise RuntimeError(
-                f"port {self.port} on {self.host} is already in use; pick another port "
-                "(LEADLOOP_DEV_KAFKA_PORT) or point KAFKA_BOOTSTRAP_SERVERS at that broker"
-            )
         if self.data_dir is None:
             self.data_dir = Path(tempfile.mkdtemp(prefix="leadloop-kafka-"))
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.log_path = self.log_path or self.data_dir / "kafka.log"
-        self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._log = self.log_path.open("ab")
+        log = self._open_log(self.data_dir / "kafka.log")
         config = self._write_config(free_port(self.host))
         command = [java, *JVM_OPTIONS, f"-Dlog4j2.configurationFile={CONFIG_DIR}/log4j2.properties"]
         command += ["-cp", f"{lib}/*"]
@@ -184,7 +149,7 @@ class ApacheKafka:
             formatted = subprocess.run(
                 [*command, *format_argv, "-c", str(config)],
                 stdin=subprocess.DEVNULL,
-                stdout=self._log,
+                stdout=log,
                 stderr=subprocess.STDOUT,
                 timeout=timeout,
                 check=False,
@@ -192,15 +157,7 @@ class ApacheKafka:
             if formatted.returncode != 0:
                 raise RuntimeError(f"formatting {self.data_dir} failed:\n{log_tail(self.log_path)}")
             self.formatted = True
-        self.proc = subprocess.Popen(
-            [*command, "kafka.Kafka", str(config)],
-            stdin=subprocess.DEVNULL,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # Ctrl-C in a terminal reaches the stack, not the broker
-            preexec_fn=die_with_parent,
-        )
-        self._wait_until_healthy(timeout)
+        self._spawn([*command, "kafka.Kafka", str(config)], timeout, poll_s=0.1)
         if self.auth is not None and self.acls:
             try:
                 self._create_acls(self.auth, timeout)
@@ -226,55 +183,17 @@ class ApacheKafka:
         config.write_text(render_properties(template, values))
         return config
 
-    def _wait_until_healthy(self, timeout: float) -> None:
-        assert self.proc is not None
-        deadline = time.monotonic() + timeout
-        while not self._answers():
-            if self.proc.poll() is not None:
-                code, tail = self.proc.returncode, log_tail(self.log_path)
-                self.stop()
-                raise RuntimeError(f"Apache Kafka exited with code {code}:\n{tail}")
-            if time.monotonic() > deadline:
-                self.stop()
-                raise TimeoutError(
-                    f"Apache Kafka did not serve {self.bootstrap_servers} within {timeout} s; "
-                    f"its log: {self.log_path}"
-                )
-            time.sleep(0.1)
-
     def _create_acls(self, auth: KafkaAuth, timeout: float) -> None:
         # In a thread of its own: start() may be called from a running event loop.
         work = apply(self.bootstrap_servers, auth.client(ADMIN), self.acls)
         with ThreadPoolExecutor(1) as pool:
             pool.submit(asyncio.run, work).result(timeout)
 
-    def pause(self) -> None:
-        """Freeze the broker (SIGSTOP): connections stay open but nothing answers."""
-        assert self.proc is not None, "the broker is not started"
-        self.proc.send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        """Unfreeze a paused broker (SIGCONT)."""
-        assert self.proc is not None, "the broker is not started"
-        self.proc.send_signal(signal.SIGCONT)
-
     def stop(self, timeout: float = 30.0) -> None:
         """Stop the broker (a controlled shutdown); a temporary data directory is removed."""
-        if self.proc is not None:
-            stop_process(self.proc, timeout)
-        if self._log is not None:
-            self._log.close()
-            self._log = None
+        super().stop(timeout)
         if self._temporary and self.data_dir is not None:
             shutil.rmtree(self.data_dir, ignore_errors=True)
-
-    def __enter__(self) -> ApacheKafka:
-        return self.start() if self.proc is None else self
-
-    def __exit__(
-        self, exc: type[BaseException] | None, value: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        self.stop()
 
 
 def broker_kind(env: Mapping[str, str] = os.environ, chosen: str | None = None) -> str:

@@ -13,9 +13,11 @@ service has CREATE; READ and WRITE imply DESCRIBE. The admin is a super user of 
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import importlib
 import os
+import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +26,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.protocol.admin import (
     CreateAclsRequest_v1,
     CreateAclsResponse_v1,
+    DescribeAclsRequest,
 )
 from aiokafka.protocol.api import Request, RequestStruct, Response
 from aiokafka.protocol.types import (
@@ -47,6 +50,7 @@ SCRAM_ITERATIONS = 8192
 RESOURCE_TYPES = {"TOPIC": 2, "GROUP": 3}
 OPERATIONS = {"READ": 3, "WRITE": 4}
 LITERAL, ALLOW = 3, 3
+ANY = 1  # DescribeAcls: any resource type, pattern, operation or permission
 
 
 @dataclass(frozen=True, order=True)
@@ -140,6 +144,35 @@ async def create_acls(admin: AIOKafkaAdminClient, acls: Sequence[Acl]) -> None:
         raise RuntimeError("creating ACLs failed: " + "; ".join(failed))
 
 
+async def acls_in_force(admin: AIOKafkaAdminClient, acls: Sequence[Acl]) -> bool:
+    """True when the broker's authorizer holds every rule of `acls`."""
+    response: Any = await admin._send_request(
+        DescribeAclsRequest(ANY, None, ANY, None, None, ANY, ANY)
+    )
+    if response.error_code:
+        raise RuntimeError(f"describing ACLs failed: error {response.error_code}")
+    held = {
+        (resource_type, name, who, operation)
+        for resource_type, name, _pattern, rules in response.resources
+        for who, _host, operation, permission in rules
+        if permission == ALLOW
+    }
+    wanted = {(RESOURCE_TYPES[a.resource_type], a.name, a.principal, a.allowed[0]) for a in acls}
+    return wanted <= held
+
+
+async def wait_in_force(
+    admin: AIOKafkaAdminClient, acls: Sequence[Acl], timeout_s: float = 30.0
+) -> None:
+    """Wait until the broker enforces `acls`: CreateAcls answers once the controller has
+    committed them, and a broker applies them from its metadata log a moment later."""
+    deadline = time.monotonic() + timeout_s
+    while not await acls_in_force(admin, acls):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"the broker did not apply {len(acls)} new ACLs in {timeout_s} s")
+        await asyncio.sleep(0.02)
+
+
 # AlterUserScramCredentials v0 (KIP-554): the client salts the password, the broker keeps only
 # the derived keys. aiokafka has no such request, so it is declared here.
 class _ScramResponse(Response):  # type: ignore[misc]  # aiokafka is untyped
@@ -229,5 +262,6 @@ async def apply(
         if passwords:
             await upsert_scram_users(admin, passwords)
         await create_acls(admin, acls)
+        await wait_in_force(admin, acls)
     finally:
         await admin.close()
