@@ -276,3 +276,12 @@ async def test_at_start_the_file_is_published_once_then_the_version_in_force_ann
     assert first == second == "2026-11"
     assert [by for _, by in uow.repo.agreements] == ["startup"]
     assert len(uow.events("leadloop.agreement.published.v1")) == 2
+
+
+async def test_a_recycled_leads_decay_is_timed_on_its_interest_since_recycling() -> None:
+    uow = await an_sql()  # a demo request: 40 points, "hot"
+    await deliver(uow, status("recycled", "recycled"))
+    await deliver(uow, did("page_view"))  # 1 point since recycling: "low", nothing to fall below
+    lead = uow.repo.leads[ANA]
+    assert (lead.stage, lead.interest_band, lead.interest) == ("recycled", "low", 1.0)
+    assert lead.next_rescore_at is None, "timed on the demo request from before the recycling"

@@ -202,7 +202,8 @@ async def rescore(
                 external_ids=lead.external_ids,
             )
         await _move(uow, lead, move, version, cause, now, intelligence)
-    lead.decay_due(next_rescore_at(agreement, facts, now), now)
+    # Timed on the interest the next re-score will count: a recycled lead's from its recycling.
+    lead.decay_due(next_rescore_at(agreement, facts, now, since=lead.interest_since), now)
     await uow.repo.save_lead(lead, now)
     return result
 
