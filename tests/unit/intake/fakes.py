@@ -11,6 +11,7 @@ from leadloop_intake.adapters.uow import SqlUnitOfWork
 from leadloop_intake.domain.lead import (
     PROFILE_FIELDS,
     ImportProgress,
+    ImportStatus,
     Lead,
     LeadDetails,
     RecordedActivity,
@@ -128,9 +129,19 @@ class FakeRepository:
                 known,
                 rows_accepted=known.rows_accepted + progress.rows_accepted,
                 rows_rejected=known.rows_rejected + progress.rows_rejected,
+                new_leads=known.new_leads + progress.new_leads,
+                errors=known.errors + progress.errors,
                 finished_at=progress.finished_at,
+                failure=progress.failure or known.failure,
             )
         self.imports[progress.import_id] = progress
+
+    async def import_status(self, import_id: str) -> ImportStatus | None:
+        p = self.imports.get(import_id)
+        if p is None:
+            return None
+        fields = {f: getattr(p, f) for f in ImportStatus.__dataclass_fields__}
+        return ImportStatus(**fields)
 
     async def claim_idempotency_key(
         self, caller: str, scope: str, key: str, fingerprint: str, now: datetime, ttl: timedelta

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
 from leadloop_contract.bounds import FreeForm, Note, Text, Url
 from leadloop_contract.profile import LeadProfile
@@ -62,6 +62,20 @@ class LeadCaptured(EventData):
         description="the lead's ids in other systems as intake knows them after this capture "
         "(the submission's merged into the ones known before); absent in older records",
     )
+    import_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="the CSV import the row came from (`GET /v1/imports/{id}`); absent from "
+        "form fills, webhooks and older records",
+    )
+
+    @model_serializer(mode="wrap")
+    def _without_absent_import(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """A capture outside an import is written as before: no `import_id` key at all."""
+        data: dict[str, Any] = handler(self)
+        if data.get("import_id") is None:
+            data.pop("import_id", None)
+        return data
 
 
 class ActivityRecorded(EventData):

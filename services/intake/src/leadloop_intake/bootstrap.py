@@ -17,6 +17,7 @@ from leadloop_runtime import Database, Service, build_app
 
 DOMAIN_ERRORS: dict[type[errors.IntakeError], tuple[int, str]] = {
     errors.LeadNotFound: (404, "lead-not-found"),
+    errors.ImportNotFound: (404, "import-not-found"),
     errors.LeadErased: (410, "lead-erased"),
     errors.UnknownLeads: (422, "unknown-lead"),
     errors.IdempotencyKeyReused: (422, "idempotency-key-reused"),

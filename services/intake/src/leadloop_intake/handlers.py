@@ -2,6 +2,8 @@
 
 CaptureLead        -> lead, submission            -> leadloop.lead.captured.v1
 ImportLeads        -> leads, submissions, import  -> leadloop.lead.captured.v1 per good row
+FailImport         -> the import's failure
+(read_import)      -> the import's counts, first rejected rows and state
 RecordActivities   -> activities                  -> leadloop.lead.activity_recorded.v1
 EraseLead          -> anonymized lead             -> leadloop.lead.erased.v1
 (read_lead)        -> the lead and its submissions
@@ -28,12 +30,14 @@ from leadloop_intake.domain.commands import (
     Captured,
     CaptureLead,
     EraseLead,
+    FailImport,
     ImportLeads,
     RecordActivities,
 )
-from leadloop_intake.domain.errors import LeadNotFound, UnknownLeads
+from leadloop_intake.domain.errors import ImportNotFound, LeadNotFound, UnknownLeads
 from leadloop_intake.domain.lead import (
     ImportProgress,
+    ImportStatus,
     Lead,
     LeadDetails,
     RecordedActivity,
@@ -47,12 +51,15 @@ __all__ = [
     "CaptureLead",
     "Captured",
     "EraseLead",
+    "FailImport",
     "ImportLeads",
     "RecordActivities",
     "capture_lead",
     "erase_lead",
+    "fail_import",
     "find_lead",
     "import_leads",
+    "read_import",
     "read_lead",
     "record_activities",
     "registry",
@@ -83,9 +90,37 @@ async def import_leads(uow: IntakeUnitOfWork, command: ImportLeads) -> list[Capt
         rows_accepted=len(done),
         rows_rejected=command.rejected,
         finished_at=datetime.now(UTC) if command.last else None,
+        new_leads=sum(1 for d in done if d.is_new_lead),
+        errors=list(command.errors),
     )
     await uow.repo.record_import(progress)
     return done
+
+
+async def fail_import(uow: IntakeUnitOfWork, command: FailImport) -> None:
+    """A background import stopped: its record keeps what it wrote and says why it stopped."""
+    status = await uow.repo.import_status(command.import_id)
+    if status is None:
+        raise ImportNotFound(command.import_id)
+    failed = ImportProgress(
+        import_id=command.import_id,
+        source=status.source,
+        campaign=status.campaign,
+        received_at=status.received_at,
+        rows_accepted=0,
+        rows_rejected=0,
+        finished_at=None,
+        failure=command.failure,
+    )
+    await uow.repo.record_import(failed)
+
+
+async def read_import(uow: IntakeUnitOfWork, import_id: str) -> ImportStatus:
+    """The import's counts so far, its first rejected rows and its state (ImportNotFound)."""
+    status = await uow.repo.import_status(import_id)
+    if status is None:
+        raise ImportNotFound(import_id)
+    return status
 
 
 async def _capture(uow: IntakeUnitOfWork, commands: Sequence[CaptureLead]) -> list[Captured]:
@@ -172,6 +207,7 @@ def _lead_captured(
         fields=s.fields,
         submitted_at=submission.submitted_at,
         external_ids=lead.external_ids,
+        import_id=cmd.import_id,
     )
 
 

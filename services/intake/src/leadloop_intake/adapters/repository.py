@@ -24,6 +24,7 @@ from leadloop_intake.adapters.tables import (
 from leadloop_intake.domain.lead import (
     PROFILE_FIELDS,
     ImportProgress,
+    ImportStatus,
     Lead,
     LeadDetails,
     RecordedActivity,
@@ -215,16 +216,27 @@ class SqlRepository:
     async def record_import(self, progress: ImportProgress) -> None:
         """Add a batch's counts to its import's record (created by the first batch)."""
         stmt = insert(imports).values(asdict(progress))
+        t, new = imports.c, stmt.excluded
         await self.conn.execute(
             stmt.on_conflict_do_update(
-                index_elements=[imports.c.import_id],
+                index_elements=[t.import_id],
                 set_={
-                    "rows_accepted": imports.c.rows_accepted + stmt.excluded.rows_accepted,
-                    "rows_rejected": imports.c.rows_rejected + stmt.excluded.rows_rejected,
-                    "finished_at": stmt.excluded.finished_at,
+                    "rows_accepted": t.rows_accepted + new.rows_accepted,
+                    "rows_rejected": t.rows_rejected + new.rows_rejected,
+                    "new_leads": t.new_leads + new.new_leads,
+                    "errors": t.errors.op("||")(new.errors),
+                    "finished_at": new.finished_at,
+                    "failure": sa.func.coalesce(new.failure, t.failure),
                 },
             )
         )
+
+    async def import_status(self, import_id: str) -> ImportStatus | None:
+        """The import's record as it stands."""
+        row = (
+            await self.conn.execute(sa.select(imports).where(imports.c.import_id == import_id))
+        ).first()
+        return None if row is None else ImportStatus(**row._mapping)
 
     async def claim_idempotency_key(
         self,

@@ -99,6 +99,11 @@ imports = sa.Table(
     sa.Column("rows_rejected", sa.Integer, nullable=False),
     sa.Column("received_at", TS, nullable=False),
     sa.Column("finished_at", TS),
+    # The leads new to intake, the first rejected rows ({"line", "errors"}; at most
+    # csvimport.MAX_ERRORS_REPORTED) and why a background import stopped, if it did.
+    sa.Column("new_leads", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("errors", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    sa.Column("failure", sa.Text),
 )
 
 outbox = outbox_table(metadata)

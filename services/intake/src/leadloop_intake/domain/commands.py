@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from leadloop_intake.domain.model import Activity, Channel, FormSubmission
 
@@ -18,6 +19,8 @@ class CaptureLead:
     raw: str
     received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     correlation_id: str | None = None
+    import_id: str | None = None
+    """The CSV import the row came from: its lead.captured event names it."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,16 @@ class ImportLeads:
     received_at: datetime
     last: bool
     """The file's last batch: the import is finished when it commits."""
+    errors: Sequence[dict[str, Any]] = ()
+    """The batch's rejected rows to keep in the import's record ({"line", "errors"})."""
+
+
+@dataclass(frozen=True)
+class FailImport:
+    """A background import stopped before its last batch: its record says why."""
+
+    import_id: str
+    failure: str
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,12 @@ class LeadNotFound(IntakeError):
         self.lead_id = lead_id
 
 
+class ImportNotFound(IntakeError):
+    def __init__(self, import_id: str) -> None:
+        super().__init__(f"no import with id {import_id}")
+        self.import_id = import_id
+
+
 class LeadErased(IntakeError):
     def __init__(self, lead_id: str) -> None:
         super().__init__(f"lead {lead_id} was erased")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from leadloop_contract.profile import LeadProfile
 from leadloop_contract.values import ExternalIds
@@ -129,6 +129,36 @@ class ImportProgress:
     rows_accepted: int
     rows_rejected: int
     finished_at: datetime | None
+    new_leads: int = 0
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    """This batch's rejected rows to report ({"line", "errors"}), after the earlier batches'."""
+    failure: str | None = None
+
+
+ImportState = Literal["running", "finished", "failed"]
+
+
+@dataclass(frozen=True)
+class ImportStatus:
+    """An import as its record stands: counts so far, the first rejected rows, its state."""
+
+    import_id: str
+    source: str | None
+    campaign: str | None
+    received_at: datetime
+    rows_accepted: int
+    rows_rejected: int
+    new_leads: int
+    errors: list[dict[str, Any]]
+    finished_at: datetime | None
+    failure: str | None
+
+    @property
+    def state(self) -> ImportState:
+        """`running` until its last batch commits (`finished`) or it stops (`failed`)."""
+        if self.failure is not None:
+            return "failed"
+        return "running" if self.finished_at is None else "finished"
 
 
 @dataclass(frozen=True)

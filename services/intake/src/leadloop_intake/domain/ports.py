@@ -12,6 +12,7 @@ from leadloop_events.envelope import CloudEvent
 from leadloop_intake.domain.lead import (
     PROFILE_FIELDS,
     ImportProgress,
+    ImportStatus,
     Lead,
     LeadDetails,
     RecordedActivity,
@@ -77,6 +78,10 @@ class Repository(Protocol):
 
     async def record_import(self, progress: ImportProgress) -> None:
         """Add a batch's counts to its import's record (created by the first batch)."""
+        ...
+
+    async def import_status(self, import_id: str) -> ImportStatus | None:
+        """The import's record as it stands."""
         ...
 
     async def claim_idempotency_key(

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse
 
 from leadloop_intake import handlers
@@ -28,6 +28,7 @@ from leadloop_intake.entrypoints.schemas import (
     ActivitiesAccepted,
     Erased,
     ImportResult,
+    ImportStatusView,
     LeadView,
     SubmissionView,
 )
@@ -149,36 +150,74 @@ router.add_api_route(
 )
 
 
+IMPORT_BODY = {
+    "required": True,
+    "content": {
+        "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
+        "multipart/form-data": {
+            "schema": {
+                "type": "object",
+                "properties": {"file": {"type": "string", "format": "binary"}},
+                "required": ["file"],
+            },
+            "example": {"file": CSV_EXAMPLE},
+        },
+    },
+}
+RESPOND_ASYNC = "respond-async"
+
+
 @router.post(
     "/imports",
     response_model=ImportResult,
-    responses=PROBLEMS,
+    responses={
+        **PROBLEMS,
+        202: {
+            "model": ImportStatusView,
+            "description": "with `Prefer: respond-async`: the file is received and its header "
+            "read; its rows are written after this answer (`Location`: the import's status)",
+        },
+    },
     summary="Import a CSV list of leads (text/csv body or multipart `file`)",
     dependencies=[Depends(require_scope("intake:write"))],
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "text/csv": {"schema": {"type": "string"}, "example": CSV_EXAMPLE},
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "properties": {"file": {"type": "string", "format": "binary"}},
-                        "required": ["file"],
-                    },
-                    "example": {"file": CSV_EXAMPLE},
-                },
-            },
-        }
-    },
+    openapi_extra={"requestBody": IMPORT_BODY},
 )
 async def import_leads(
     request: Request,
     source: Annotated[str | None, Query(max_length=100)] = "import",
     campaign: Annotated[str | None, Query(max_length=200)] = None,
-) -> ImportResult:
-    """Streamed to disk, validated row by row, written in batches; bad rows are reported."""
-    return await imports.run_import(request, source=source, campaign=campaign)
+    prefer: Annotated[str | None, Header(max_length=200)] = None,
+) -> Any:
+    """Streamed to disk, validated row by row, written in batches; bad rows are reported.
+
+    `Prefer: respond-async` answers 202 once the file is received, before its rows are written.
+    """
+    if prefer is None or RESPOND_ASYNC not in {p.strip() for p in prefer.lower().split(",")}:
+        return await imports.run_import(request, source=source, campaign=campaign)
+    status = await imports.start_import(request, source=source, campaign=campaign)
+    body = imports.status_view(status, IMPORT_ERRORS_SHOWN).model_dump(mode="json")
+    headers = {"Location": f"/v1/imports/{status.import_id}", "Preference-Applied": RESPOND_ASYNC}
+    return JSONResponse(body, status_code=202, headers=headers)
+
+
+IMPORT_ERRORS_SHOWN = 100
+
+
+@router.get(
+    "/imports/{import_id}",
+    response_model=ImportStatusView,
+    responses={**PROBLEMS, 404: {"description": "no such import"}},
+    summary="An import's progress: rows read, accepted and rejected, its first errors, its state",
+    dependencies=[Depends(require_scope("intake:write"))],
+)
+async def get_import(
+    request: Request,
+    import_id: str,
+    errors: Annotated[int, Query(ge=0, le=1000)] = IMPORT_ERRORS_SHOWN,
+) -> ImportStatusView:
+    """Counts so far (each batch adds its own as it commits); `state` ends `finished`."""
+    status = await transactions_of(request).run(handlers.read_import, import_id)
+    return imports.status_view(status, errors)
 
 
 @router.get(

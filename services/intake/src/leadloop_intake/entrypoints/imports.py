@@ -1,37 +1,43 @@
 """CSV import: spool the upload to disk, then validate it and hand it to `import_leads` in
-batches of rows, one transaction each."""
+batches of rows, one transaction each. With `Prefer: respond-async` the batches are written
+after the answer (202 and the import's status resource), so a client can follow them."""
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import tempfile
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from fastapi import Request
 
 from leadloop_intake import handlers
+from leadloop_intake.adapters.uow import SqlUnitOfWork
 from leadloop_intake.config import Settings
 from leadloop_intake.domain import csvimport
-from leadloop_intake.domain.commands import CaptureLead, ImportLeads
+from leadloop_intake.domain.commands import CaptureLead, FailImport, ImportLeads
 from leadloop_intake.domain.csvlines import BoundedLines
+from leadloop_intake.domain.lead import ImportStatus
 from leadloop_intake.entrypoints.edge import transactions_of
-from leadloop_intake.entrypoints.schemas import ImportResult, RowError
+from leadloop_intake.entrypoints.schemas import ImportResult, ImportStatusView, RowError
 from leadloop_platform.http.problems import Problem, media_type_of, require_media_type
 from leadloop_platform.logs import correlation_id
+from leadloop_runtime import Transactions
 
 SPOOL_IN_MEMORY = 1024 * 1024
 CSV_TYPES = ("text/csv", "multipart/form-data")
+Spool = tempfile.SpooledTemporaryFile[bytes]
+log = logging.getLogger(__name__)
 
 
-async def _spool(request: Request) -> tempfile.SpooledTemporaryFile[bytes]:
+async def _spool(request: Request) -> Spool:
     """The request body on disk (beyond 1 MiB), whatever its size: memory stays bounded."""
-    # The caller closes it (run_import's `with`).
-    spool: tempfile.SpooledTemporaryFile[bytes] = tempfile.SpooledTemporaryFile(  # noqa: SIM115
-        SPOOL_IN_MEMORY
-    )
+    # The caller closes it (the importer's `with`).
+    spool: Spool = tempfile.SpooledTemporaryFile(SPOOL_IN_MEMORY)  # noqa: SIM115
     require_media_type(request, CSV_TYPES)
     if media_type_of(request) == "multipart/form-data":
         form = await request.form()
@@ -49,77 +55,181 @@ async def _spool(request: Request) -> tempfile.SpooledTemporaryFile[bytes]:
     return spool
 
 
+@dataclass
+class Importer:
+    """One import's batches, written in order, and what they added up to."""
+
+    transactions: Transactions[SqlUnitOfWork]
+    batch_rows: int
+    source: str | None
+    campaign: str | None
+    import_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    received_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    cid: str = ""
+    accepted: int = 0
+    rejected: int = 0
+    new_leads: int = 0
+    errors: list[RowError] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.cid = correlation_id.get() or self.import_id
+
+    def batch(
+        self, good: list[CaptureLead], rejected: int, last: bool, new: list[RowError]
+    ) -> ImportLeads:
+        """The command writing one batch (no row at all: the import's record alone)."""
+        return ImportLeads(
+            import_id=self.import_id,
+            rows=good,
+            rejected=rejected,
+            source=self.source,
+            campaign=self.campaign,
+            received_at=self.received_at,
+            last=last,
+            errors=[e.model_dump() for e in new],
+        )
+
+    def _good_rows(self, rows: list[csvimport.Row]) -> tuple[list[CaptureLead], list[RowError]]:
+        """The rows to capture, and the bad ones to report (up to the reported maximum)."""
+        good: list[CaptureLead] = []
+        reported: list[RowError] = []
+        for row in rows:
+            if row.submission is None:
+                if len(self.errors) + len(reported) < csvimport.MAX_ERRORS_REPORTED:
+                    reported.append(RowError(line=row.line, errors=row.errors))
+            else:
+                raw = csvimport.raw_json(row)
+                good.append(
+                    CaptureLead(
+                        row.submission,
+                        "import",
+                        raw,
+                        correlation_id=self.cid,
+                        import_id=self.import_id,
+                    )
+                )
+        return good, reported
+
+    async def write(self, first: list[csvimport.Row], rows: Iterator[csvimport.Row]) -> None:
+        """One transaction per batch of rows: a 100,000-row file is about 100 round trips."""
+
+        def more() -> list[csvimport.Row]:
+            return list(itertools.islice(rows, self.batch_rows))
+
+        pending = first + await asyncio.to_thread(more)
+        while True:
+            good, reported = self._good_rows(pending)
+            # Read ahead: the batch that finds the file's end marks the import finished.
+            upcoming = await asyncio.to_thread(more) if pending else []
+            rejected = len(pending) - len(good)
+            command = self.batch(good, rejected, not upcoming, reported)
+            done = await self.transactions.run(handlers.import_leads, command)
+            self.accepted += len(done)
+            self.rejected += rejected
+            self.new_leads += sum(1 for d in done if d.is_new_lead)
+            self.errors += reported
+            if not upcoming:
+                return
+            pending = upcoming
+
+    def result(self) -> ImportResult:
+        """The answer of an import written before answering."""
+        return ImportResult(
+            import_id=self.import_id,
+            rows_accepted=self.accepted,
+            rows_rejected=self.rejected,
+            new_leads=self.new_leads,
+            errors=self.errors,
+            errors_truncated=self.rejected > len(self.errors),
+        )
+
+
+def _importer(request: Request, source: str | None, campaign: str | None) -> Importer:
+    settings: Settings = request.app.state.settings
+    return Importer(transactions_of(request), settings.import_batch_rows, source, campaign)
+
+
 async def run_import(request: Request, *, source: str | None, campaign: str | None) -> ImportResult:
     """Import every good row; report every bad one with its line number and reasons."""
-    with await _spool(request) as spool:
-        # Read in bounded chunks: a row wider than MAX_ROW_BYTES is reported, never held whole.
-        rows = csvimport.parse(BoundedLines(spool), source=source, campaign=campaign)
+    importer = _importer(request, source, campaign)
+    spool, first, rows = await _open_for(request, importer)
+    with spool:
+        await importer.write(first, rows)
+    return importer.result()
+
+
+async def _open_for(
+    request: Request, importer: Importer
+) -> tuple[Spool, list[csvimport.Row], Iterator[csvimport.Row]]:
+    """`_open`, the rows taking the import's source and campaign where they name none."""
+    spool = await _spool(request)
+    rows = csvimport.parse(BoundedLines(spool), source=importer.source, campaign=importer.campaign)
+    try:
+        first = await asyncio.to_thread(lambda: list(itertools.islice(rows, 1)))
+    except ValueError as exc:
+        spool.close()
+        raise Problem(422, f"not an importable CSV: {exc}", kind="invalid-csv") from exc
+    return spool, first, rows
+
+
+async def start_import(
+    request: Request, *, source: str | None, campaign: str | None
+) -> ImportStatus:
+    """Answer as soon as the file is received and its header read; write it in the background.
+
+    The import's record exists before the answer, so `GET /v1/imports/{id}` follows it batch by
+    batch. Its task is kept on the app (a task only the loop holds may be collected).
+    """
+    importer = _importer(request, source, campaign)
+    spool, first, rows = await _open_for(request, importer)
+    try:
+        status = await importer.transactions.run(_record_start, importer)
+    except BaseException:
+        spool.close()
+        raise
+    tasks: set[asyncio.Task[None]] = request.app.state.__dict__.setdefault("import_tasks", set())
+    task = asyncio.create_task(_in_background(importer, spool, first, rows))
+    tasks.add(task)
+    task.add_done_callback(tasks.discard)
+    return status
+
+
+async def _record_start(uow: SqlUnitOfWork, importer: Importer) -> ImportStatus:
+    """The import's record with nothing written yet, as `GET /v1/imports/{id}` answers it."""
+    await handlers.import_leads(uow, importer.batch([], 0, False, []))
+    return await handlers.read_import(uow, importer.import_id)
+
+
+async def _in_background(
+    importer: Importer, spool: Spool, first: list[csvimport.Row], rows: Iterator[csvimport.Row]
+) -> None:
+    """Write the batches; a failure ends the import as `failed`, saying why, and is logged."""
+    with spool:
         try:
-            first = await asyncio.to_thread(lambda: list(itertools.islice(rows, 1)))
-        except ValueError as exc:
-            raise Problem(422, f"not an importable CSV: {exc}", kind="invalid-csv") from exc
-        return await _write_rows(request, first, rows, source=source, campaign=campaign)
+            await importer.write(first, rows)
+        except Exception as exc:
+            # Nobody awaits this task: the import's record is where the failure surfaces.
+            log.exception("import %s failed after %d rows", importer.import_id, importer.accepted)
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            failed = FailImport(importer.import_id, f"{type(exc).__name__}: {reason}"[:2000])
+            await importer.transactions.run(handlers.fail_import, failed)
 
 
-def _good_rows(rows: list[csvimport.Row], errors: list[RowError], cid: str) -> list[CaptureLead]:
-    """The rows to capture; the bad ones reported in `errors` (up to the reported maximum)."""
-    good: list[CaptureLead] = []
-    for row in rows:
-        if row.submission is None:
-            if len(errors) < csvimport.MAX_ERRORS_REPORTED:
-                errors.append(RowError(line=row.line, errors=row.errors))
-        else:
-            raw = csvimport.raw_json(row)
-            good.append(CaptureLead(row.submission, "import", raw, correlation_id=cid))
-    return good
-
-
-async def _write_rows(
-    request: Request,
-    first: list[csvimport.Row],
-    rows: Iterator[csvimport.Row],
-    *,
-    source: str | None,
-    campaign: str | None,
-) -> ImportResult:
-    """One transaction per batch of rows: a 100,000-row file is about 100 round trips."""
-    settings: Settings = request.app.state.settings
-    transactions = transactions_of(request)
-    import_id = str(uuid.uuid4())
-    received_at = datetime.now(UTC)
-    cid = correlation_id.get() or import_id
-    accepted = rejected = new_leads = 0
-    errors: list[RowError] = []
-
-    def more() -> list[csvimport.Row]:
-        return list(itertools.islice(rows, settings.import_batch_rows))
-
-    pending = first + await asyncio.to_thread(more)
-    while True:
-        good = _good_rows(pending, errors, cid)
-        # Read ahead: the batch that finds the file's end marks the import finished.
-        upcoming = await asyncio.to_thread(more) if pending else []
-        batch = ImportLeads(
-            import_id=import_id,
-            rows=good,
-            rejected=len(pending) - len(good),
-            source=source,
-            campaign=campaign,
-            received_at=received_at,
-            last=not upcoming,
-        )
-        done = await transactions.run(handlers.import_leads, batch)
-        accepted += len(done)
-        rejected += batch.rejected
-        new_leads += sum(1 for d in done if d.is_new_lead)
-        if not upcoming:
-            break
-        pending = upcoming
-    return ImportResult(
-        import_id=import_id,
-        rows_accepted=accepted,
-        rows_rejected=rejected,
-        new_leads=new_leads,
-        errors=errors,
-        errors_truncated=rejected > len(errors),
+def status_view(status: ImportStatus, errors_shown: int) -> ImportStatusView:
+    """The status resource: counts so far, the first `errors_shown` rejected rows, the state."""
+    shown = [RowError.model_validate(e) for e in status.errors[:errors_shown]]
+    return ImportStatusView(
+        import_id=status.import_id,
+        state=status.state,
+        source=status.source,
+        campaign=status.campaign,
+        rows_read=status.rows_accepted + status.rows_rejected,
+        rows_accepted=status.rows_accepted,
+        rows_rejected=status.rows_rejected,
+        new_leads=status.new_leads,
+        errors=shown,
+        errors_truncated=status.rows_rejected > len(shown),
+        received_at=status.received_at,
+        finished_at=status.finished_at,
+        failure=status.failure,
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -136,3 +136,51 @@ class Erased(BaseModel):
 
     lead_id: str
     erased_at: datetime
+
+
+IMPORT_ID = "5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9"
+
+
+class ImportStatusView(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "import_id": IMPORT_ID,
+                    "state": "running",
+                    "source": "event",
+                    "campaign": "expo-2026",
+                    "rows_read": 42000,
+                    "rows_accepted": 41990,
+                    "rows_rejected": 10,
+                    "new_leads": 40112,
+                    "errors": [
+                        {
+                            "line": 17,
+                            "errors": [{"field": "email", "message": "not a valid email address"}],
+                        }
+                    ],
+                    "errors_truncated": True,
+                    "received_at": "2026-03-04T09:15:02Z",
+                    "finished_at": None,
+                    "failure": None,
+                }
+            ]
+        }
+    )
+
+    import_id: str
+    state: Literal["running", "finished", "failed"]
+    source: str | None
+    campaign: str | None
+    rows_read: int
+    """Data rows read so far: accepted plus rejected (blank lines are not rows)."""
+    rows_accepted: int
+    """Rows captured as leads; each produced one `leadloop.lead.captured.v1` naming the import."""
+    rows_rejected: int
+    new_leads: int
+    errors: list[RowError]
+    errors_truncated: bool
+    received_at: datetime
+    finished_at: datetime | None
+    failure: str | None
