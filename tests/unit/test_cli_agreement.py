@@ -93,3 +93,30 @@ def test_validate_refuses_a_file_that_is_not_utf8(
     bad.write_bytes(b"version: caf\xe9\n")
     assert main(["agreement", "validate", str(bad)]) == 1
     assert capsys.readouterr().err.splitlines() == [f"{bad}: not UTF-8 text (byte 12)"]
+
+
+def test_publish_without_a_key_says_so_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("LEADLOOP_API_KEY", raising=False)
+    assert main(["agreement", "publish", str(EXAMPLE_FILE), "--rescore"]) == 1
+    assert len(capsys.readouterr().err.splitlines()) == 1
+
+
+def test_publish_an_unreadable_file_in_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    missing = tmp_path / "missing.yaml"
+    assert main(["agreement", "publish", str(missing), "--api-key", "llk_x"]) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"{missing}: cannot read")
+
+
+def test_publish_to_no_scoring_in_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    from leadloop_cli.infra import free_port
+
+    url = f"http://127.0.0.1:{free_port()}"
+    argv = ["agreement", "publish", str(EXAMPLE_FILE), "--api-key", "llk_x", "--scoring-url", url]
+    assert main(argv) == 1
+    [line] = capsys.readouterr().err.splitlines()
+    assert line.startswith(f"scoring at {url}: ")

@@ -37,6 +37,8 @@ class FakeRepository:
         self.agreements: list[tuple[StoredAgreement, str | None]] = []
         self.outbox: list[tuple[str, CloudEvent]] = []  # what committed units of work wrote
         self.documents_read = 0  # agreement documents handed out (current_agreement, agreement)
+        self.claims: list[int] = []  # leads claimed by each claim_due_leads
+        self.batch_reads = self.batch_writes = 0  # activities_of_leads, save_rescored calls
 
     async def lead_for_update(self, lead_id: str) -> ScoredLead | None:
         lead = self.leads.get(lead_id)
@@ -91,7 +93,7 @@ class FakeRepository:
             for row in self.scores
         ]
 
-    async def due_for_rescore(self, now: datetime, limit: int) -> list[str]:
+    async def claim_due_leads(self, now: datetime, limit: int) -> list[ScoredLead]:
         due = [
             lead
             for lead in self.leads.values()
@@ -100,7 +102,27 @@ class FakeRepository:
             and lead.erased_at is None
         ]
         due.sort(key=lambda lead: lead.next_rescore_at or now)
-        return [lead.lead_id for lead in due[:limit]]
+        self.claims.append(len(due[:limit]))
+        return [copy.deepcopy(lead) for lead in due[:limit]]
+
+    async def activities_of_leads(
+        self, lead_ids: list[str], limit: int
+    ) -> dict[str, list[ActivityFact]]:
+        self.batch_reads += 1
+        return {lead_id: await self.activities_of(lead_id, limit) for lead_id in lead_ids}
+
+    async def record_scores(self, scores: list[tuple[ScoredLead, str, datetime]]) -> None:
+        for lead, cause, at in scores:
+            await self.record_score(lead, cause, at)
+
+    async def record_stages(self, moves: list[StageMove]) -> None:
+        self.stages.extend(moves)
+
+    async def save_rescored(self, rescored: list[ScoredLead], now: datetime) -> None:
+        self.batch_writes += 1
+        for lead in rescored:
+            assert not (lead.added_sources or lead.added_campaigns)
+            await self.save_lead(lead, now)
 
     async def schedule_rescore_all(self, now: datetime) -> int:
         live = [lead for lead in self.leads.values() if lead.erased_at is None]

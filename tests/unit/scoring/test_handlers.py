@@ -3,6 +3,7 @@ of work: each event is looked up by its type, handled and committed, as the cons
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -285,3 +286,18 @@ async def test_a_recycled_leads_decay_is_timed_on_its_interest_since_recycling()
     lead = uow.repo.leads[ANA]
     assert (lead.stage, lead.interest_band, lead.interest) == ("recycled", "low", 1.0)
     assert lead.next_rescore_at is None, "timed on the demo request from before the recycling"
+
+
+async def test_due_leads_are_rescored_as_one_batch_with_one_read_and_one_write() -> None:
+    uow = await an_sql()
+    other = "lead-ben-ACME-DENTAL"
+    uow.repo.leads[other] = replace(uow.repo.leads[ANA], lead_id=other)
+    newer = EXAMPLE.replace('version: "2026-11"', 'version: "2026-12"')
+    command = PublishAgreement(newer, "admin", rescore=True)
+    await run(uow).run(handlers.publish_agreement, command)
+    done = await run(uow).run(handlers.rescore_due_leads, RescoreDueLeads(command.at, 10), CONTEXT)
+    assert done == 2 and uow.repo.claims[-1] == 2
+    assert (uow.repo.batch_reads, uow.repo.batch_writes) == (1, 1)
+    for lead_id in (ANA, other):
+        assert uow.events(SCORED, lead_id)[-1].data["agreement_version"] == "2026-12"
+        assert uow.repo.leads[lead_id].agreement_version == "2026-12"

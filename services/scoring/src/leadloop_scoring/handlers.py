@@ -29,6 +29,7 @@ from leadloop_events.intake import ActivityRecorded, LeadCaptured, LeadErased
 from leadloop_events.lifecycle import LeadIntelligence
 from leadloop_runtime import Handler, Registry
 from leadloop_scoring.adapters.agreements import CurrentAgreement
+from leadloop_scoring.adapters.batch import BatchWrites, Writes
 from leadloop_scoring.adapters.uow import ScoringUnitOfWork, SqlUnitOfWork
 from leadloop_scoring.config import Settings
 from leadloop_scoring.domain.agreements import StoredAgreement, VersionConflict
@@ -161,12 +162,20 @@ async def apply_deal(
 async def rescore_due_leads(
     uow: ScoringUnitOfWork, command: RescoreDueLeads, context: Context
 ) -> int:
-    """Re-score the leads whose decay deadline passed (claimed, so replicas share the work)."""
-    due = await uow.repo.due_for_rescore(command.now, command.batch)
-    for lead_id in due:
-        lead = await uow.repo.lead_for_update(lead_id)
-        if lead is not None:
-            await rescore(uow, lead, context, DECAY, now=command.now)
+    """Re-score the leads whose decay deadline passed (claimed, so replicas share the work):
+    the batch claimed, its activities read and its changes written set-based."""
+    due = await uow.repo.claim_due_leads(command.now, command.batch)
+    if not due:
+        return 0
+    version, agreement = await context.agreements.current(uow.repo)
+    history = await uow.repo.activities_of_leads(
+        [lead.lead_id for lead in due], context.history_limit
+    )
+    writes = BatchWrites()
+    for lead in due:
+        facts = history.get(lead.lead_id, [])
+        await _score(uow, writes, lead, (version, agreement), facts, context, DECAY, command.now)
+    await writes.flush(uow.repo)
     return len(due)
 
 
@@ -179,11 +188,26 @@ async def rescore(
 ) -> Score:
     """Score the lead under the agreement in force; publish what changed; save."""
     now = now or datetime.now(UTC)
-    version, agreement = await context.agreements.current(uow.repo)
+    in_force = await context.agreements.current(uow.repo)
     facts = await uow.repo.activities_of(lead.lead_id, context.history_limit)
+    return await _score(uow, uow.repo, lead, in_force, facts, context, cause, now)
+
+
+async def _score(
+    uow: ScoringUnitOfWork,
+    writes: Writes,
+    lead: ScoredLead,
+    in_force: tuple[str, Agreement],
+    facts: list[ActivityFact],
+    context: Context,
+    cause: Cause,
+    now: datetime,
+) -> Score:
+    """Score the lead on its facts; publish what changed; hand the writes to `writes`."""
+    version, agreement = in_force
     result = score(agreement, lead.profile, facts, now, since=lead.interest_since)
     if lead.rescored(result, version):
-        await uow.repo.record_score(lead, cause.name, now)
+        await writes.record_score(lead, cause.name, now)
         _publish(uow, lead.scored(version, now), lead.lead_id, cause)
     move = marketing_transition(
         agreement, lead.stage, result, recycled_at=lead.recycled_at, now=now
@@ -201,10 +225,10 @@ async def rescore(
                 timeline_limit=context.timeline_limit,
                 external_ids=lead.external_ids,
             )
-        await _move(uow, lead, move, version, cause, now, intelligence)
+        await _move(uow, lead, move, version, cause, now, intelligence, writes=writes)
     # Timed on the interest the next re-score will count: a recycled lead's from its recycling.
     lead.decay_due(next_rescore_at(agreement, facts, now, since=lead.interest_since), now)
-    await uow.repo.save_lead(lead, now)
+    await writes.save_lead(lead, now)
     return result
 
 
@@ -312,9 +336,12 @@ async def _move(
     cause: Cause,
     at: datetime,
     intelligence: LeadIntelligence | None = None,
+    *,
+    writes: Writes | None = None,
 ) -> None:
     _publish(uow, lead.move(transition, version, at, intelligence), lead.lead_id, cause)
-    await uow.repo.record_stage(StageMove(lead.lead_id, transition, version, cause.name, at))
+    move = StageMove(lead.lead_id, transition, version, cause.name, at)
+    await (writes or uow.repo).record_stage(move)
 
 
 def _publish(uow: ScoringUnitOfWork, data: EventData, subject: str, cause: Cause) -> None:

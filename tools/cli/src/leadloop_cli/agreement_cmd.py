@@ -1,10 +1,20 @@
-"""`leadloop agreement validate FILE` and `leadloop agreement diff OLD NEW`."""
+"""`leadloop agreement validate FILE`, `leadloop agreement diff OLD NEW` and
+`leadloop agreement publish FILE [--rescore]` (to scoring's API, with re-scoring's progress)."""
 
 from __future__ import annotations
 
 import argparse
+import asyncio
+import os
 import sys
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import httpx
+
+POLL_S = 1.0
 
 
 def _read(path: Path) -> str | None:
@@ -59,6 +69,80 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Publish FILE to scoring; with --rescore, show re-scoring's progress until it is done."""
+    import httpx
+
+    text = _read(Path(args.file))
+    if text is None:
+        return 1
+    if not args.api_key:
+        print("an admin API key is needed: --api-key or LEADLOOP_API_KEY", file=sys.stderr)
+        return 1
+    headers = {"Authorization": f"Bearer {args.api_key}"}
+    try:
+        return asyncio.run(publish(args.scoring_url, headers, args.file, text, args.rescore))
+    except httpx.HTTPError as exc:
+        print(f"scoring at {args.scoring_url}: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 1
+
+
+async def publish(url: str, headers: dict[str, str], name: str, text: str, rescore: bool) -> int:
+    """POST the agreement to scoring at `url`; then its progress, as `follow` shows it."""
+    import httpx
+
+    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30.0) as client:
+        return await follow(client, name, text, rescore=rescore)
+
+
+async def follow(client: httpx.AsyncClient, name: str, text: str, *, rescore: bool) -> int:
+    """POST the agreement; one line on a refusal; then the progress until nothing is pending."""
+    started = time.monotonic()
+    resp = await client.post(
+        "/v1/agreement",
+        params={"rescore": "true"} if rescore else None,
+        content=text.encode(),
+        headers={"Content-Type": "application/yaml"},
+    )
+    if resp.status_code not in (200, 201):
+        print(f"{name}: refused ({resp.status_code}): {_problem(resp)}", file=sys.stderr)
+        return 1
+    body = resp.json()
+    new = "published" if body["created"] else "already published"
+    print(
+        f"{name}: version {body['version']} {new}; {body['leads_to_rescore']:,} leads to re-score"
+    )
+    if not rescore or not body["leads_to_rescore"]:
+        return 0
+    while True:
+        progress = await client.get("/v1/rescore")
+        if progress.status_code != 200:
+            print(f"progress: {progress.status_code}: {_problem(progress)}", file=sys.stderr)
+            return 1
+        state = progress.json()
+        if state["pending"] == 0:
+            break
+        rate = state["per_second"] or 0.0
+        print(f"re-scoring: {state['done']:,} done, {state['pending']:,} pending, {rate:,.0f}/s")
+        await asyncio.sleep(POLL_S)
+    seconds = time.monotonic() - started
+    print(
+        f"re-scored: {state['done']:,} leads under {state['agreement_version']} in {seconds:.1f} s"
+    )
+    return 0
+
+
+def _problem(resp: httpx.Response) -> str:
+    """A problem response's title (and its first error), or the body's first line."""
+    try:
+        body: Any = resp.json()
+    except ValueError:
+        return (resp.text.splitlines() or [""])[0][:200]
+    errors = body.get("errors") or [] if isinstance(body, dict) else []
+    first = f" ({errors[0].get('field')}: {errors[0].get('message')})" if errors else ""
+    return f"{body.get('title') or body.get('detail')}{first}" if isinstance(body, dict) else ""
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add the `agreement` command group."""
     group = sub.add_parser("agreement", help="the sales and marketing agreement").add_subparsers(
@@ -71,3 +155,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     diff.add_argument("old", help="the agreement in force (YAML file)")
     diff.add_argument("new", help="the proposed agreement (YAML file)")
     diff.set_defaults(func=cmd_diff)
+    publish_cmd = group.add_parser(
+        "publish", help="publish an agreement file to scoring; --rescore re-scores every lead"
+    )
+    publish_cmd.add_argument("file", help="the agreement YAML file")
+    publish_cmd.add_argument("--rescore", action="store_true", help="re-score every lead")
+    publish_cmd.add_argument(
+        "--scoring-url", default=os.environ.get("LEADLOOP_SCORING_URL", "http://127.0.0.1:8002")
+    )
+    publish_cmd.add_argument(
+        "--api-key", default=os.environ.get("LEADLOOP_API_KEY"), help="an admin key"
+    )
+    publish_cmd.set_defaults(func=cmd_publish)

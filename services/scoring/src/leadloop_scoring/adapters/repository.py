@@ -17,13 +17,13 @@ from leadloop_contract.bounds import MAX_ITEMS
 from leadloop_contract.profile import LeadProfile
 from leadloop_events.lifecycle import ScoreLine
 from leadloop_platform.http.paging import PageRequest, keyset
+from leadloop_scoring.adapters.rescoring import RescoreStatements
 from leadloop_scoring.adapters.tables import (
     activities,
     agreements,
     leads,
     outbox,
     score_history,
-    stage_history,
 )
 from leadloop_scoring.domain.agreements import StoredAgreement
 from leadloop_scoring.domain.interest import ActivityFact
@@ -40,7 +40,13 @@ class Repository(Protocol):
     async def record_score(self, lead: ScoredLead, cause: str, at: datetime) -> None: ...
     async def record_stage(self, move: StageMove) -> None: ...
     async def erase(self, lead_id: str, at: datetime) -> None: ...
-    async def due_for_rescore(self, now: datetime, limit: int) -> list[str]: ...
+    async def claim_due_leads(self, now: datetime, limit: int) -> list[ScoredLead]: ...
+    async def activities_of_leads(
+        self, lead_ids: list[str], limit: int
+    ) -> dict[str, list[ActivityFact]]: ...
+    async def record_scores(self, scores: list[tuple[ScoredLead, str, datetime]]) -> None: ...
+    async def record_stages(self, moves: list[StageMove]) -> None: ...
+    async def save_rescored(self, rescored: list[ScoredLead], now: datetime) -> None: ...
     async def schedule_rescore_all(self, now: datetime) -> int: ...
     async def current_agreement(self) -> StoredAgreement | None: ...
     async def current_version(self) -> tuple[str, str] | None: ...
@@ -81,7 +87,7 @@ def _upsert_lead() -> Any:
     )
 
 
-_UPSERT_LEAD = _upsert_lead()
+UPSERT_LEAD = _upsert_lead()
 # The version in force and its checksum, without its document: what every event asks.
 _CURRENT_VERSION = (
     sa.select(agreements.c.version, agreements.c.checksum)
@@ -90,7 +96,7 @@ _CURRENT_VERSION = (
 )
 
 
-def _lead(row: sa.Row[Any]) -> ScoredLead:
+def lead_of(row: sa.Row[Any]) -> ScoredLead:
     values = {k: v for k, v in row._mapping.items() if k in _COLUMNS}
     # A profile this version cannot read (a newer one's field) fails here, loudly.
     profile = values.pop("profile")
@@ -99,7 +105,7 @@ def _lead(row: sa.Row[Any]) -> ScoredLead:
     return ScoredLead(**values)
 
 
-def _lead_row(lead: ScoredLead, now: datetime) -> dict[str, Any]:
+def lead_row(lead: ScoredLead, now: datetime) -> dict[str, Any]:
     values = {c: getattr(lead, c) for c in _COLUMNS} | {"updated_at": now}
     values["profile"] = lead.profile.model_dump(mode="json") if lead.profile else None
     values["breakdown"] = _breakdown(lead)
@@ -111,7 +117,7 @@ def _breakdown(lead: ScoredLead) -> list[dict[str, Any]]:
     return [line.model_dump(mode="json") for line in lead.breakdown]
 
 
-class SqlRepository:
+class SqlRepository(RescoreStatements):
     """Scoring's state inside one transaction."""
 
     def __init__(self, conn: AsyncConnection) -> None:
@@ -121,11 +127,11 @@ class SqlRepository:
         """The lead, locked until the transaction ends; None when scoring never saw it."""
         query = select_lead().where(leads.c.lead_id == lead_id).with_for_update()
         row = (await self.conn.execute(query)).first()
-        return None if row is None else _lead(row)
+        return None if row is None else lead_of(row)
 
     async def save_lead(self, lead: ScoredLead, now: datetime) -> None:
         """Write the lead; its new sources and campaigns are appended, each once."""
-        await self.conn.execute(_UPSERT_LEAD, _lead_row(lead, now))
+        await self.conn.execute(UPSERT_LEAD, lead_row(lead, now))
         for name, added in (("sources", lead.added_sources), ("campaigns", lead.added_campaigns)):
             column = leads.c[name]
             for value in added:  # a new lead was inserted with them: ANY() skips those
@@ -166,36 +172,11 @@ class SqlRepository:
 
     async def record_score(self, lead: ScoredLead, cause: str, at: datetime) -> None:
         """Keep the lead's current score in its history."""
-        await self.conn.execute(
-            score_history.insert().values(
-                lead_id=lead.lead_id,
-                fit=lead.fit,
-                interest=lead.interest,
-                total=lead.total,
-                grade=lead.grade,
-                interest_band=lead.interest_band,
-                breakdown=_breakdown(lead),
-                agreement_version=lead.agreement_version,
-                cause=cause,
-                scored_at=at,
-            )
-        )
+        await self.record_scores([(lead, cause, at)])
 
     async def record_stage(self, move: StageMove) -> None:
         """Keep an applied move in the lead's stage history."""
-        t = move.transition
-        await self.conn.execute(
-            stage_history.insert().values(
-                lead_id=move.lead_id,
-                from_stage=t.from_stage,
-                to_stage=t.to_stage,
-                applied=True,
-                reason=t.reason,
-                agreement_version=move.agreement_version,
-                cause=move.cause,
-                changed_at=move.at,
-            )
-        )
+        await self.record_stages([move])
 
     async def erase(self, lead_id: str, at: datetime) -> None:
         """Forget the person's data; keep the anonymous funnel facts (and a tombstone)."""
@@ -227,17 +208,6 @@ class SqlRepository:
             .where(score_history.c.lead_id == lead_id)
             .values(breakdown=sa.text("'[]'::jsonb"))
         )
-
-    async def due_for_rescore(self, now: datetime, limit: int) -> list[str]:
-        """Claim leads whose decay deadline passed; other replicas skip the locked ones."""
-        rows = await self.conn.execute(
-            sa.select(leads.c.lead_id)
-            .where(leads.c.next_rescore_at <= now, leads.c.erased_at.is_(None))
-            .order_by(leads.c.next_rescore_at)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-        return [r.lead_id for r in rows]
 
     async def schedule_rescore_all(self, now: datetime) -> int:
         """Make every live lead due for re-scoring (the decay scheduler works through them)."""

@@ -27,10 +27,12 @@ from leadloop_scoring.adapters.repository import SqlRepository
 from leadloop_scoring.adapters.uow import SqlUnitOfWork
 from leadloop_scoring.adapters.views import score_view
 from leadloop_scoring.domain.agreements import StoredAgreement, VersionConflict
+from leadloop_scoring.entrypoints import rescore_http
 from leadloop_scoring.entrypoints.examples import AGREEMENT_EXAMPLE, AGREEMENT_YAML, SCORE_EXAMPLE
 from leadloop_scoring.handlers import PublishAgreement
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
+router.include_router(rescore_http.router)  # GET /v1/rescore: re-scoring's progress
 BY_PUBLICATION = page_request(datetime, str)
 ANY_READER = require_scope("reports:read")
 

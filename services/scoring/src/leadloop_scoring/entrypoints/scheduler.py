@@ -1,11 +1,13 @@
 """Decay runs on time: each round hands `RescoreDueLeads` to the transaction runner.
 
 Each round claims due leads with FOR UPDATE SKIP LOCKED, so any number of replicas can run it
-and no lead is re-scored by two of them at once. The runtime's `Periodic` runs the rounds.
+and no lead is re-scored by two of them at once; a replica runs `parallel` such transactions at
+a time (one scores while the database serves another). The runtime's `Periodic` runs the rounds.
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import DBAPIError
@@ -17,10 +19,12 @@ from leadloop_scoring.handlers import Context, RescoreDueLeads, rescore_due_lead
 
 # Expected while running: the database away, no agreement published yet.
 RETRIED = (DBAPIError, OSError, NoAgreement)
+# Batches a replica re-scores at once: one is scored while the database serves the other.
+PARALLEL = 2
 
 
 class DecayScheduler:
-    """Re-scores due leads, `batch` at a time, in one transaction per round."""
+    """Re-scores due leads, `batch` at a time in each of `parallel` transactions per round."""
 
     def __init__(
         self,
@@ -29,18 +33,27 @@ class DecayScheduler:
         *,
         interval_s: float,
         batch: int,
+        parallel: int = PARALLEL,
     ) -> None:
         self.transactions = transactions
         self.context = context
         self.batch = batch
-        # A full batch runs again at once: more leads are due.
-        self.worker = Periodic("decay", self.run_once, interval_s, batch=batch, retry_on=RETRIED)
+        self.parallel = parallel
+        # Full batches run again at once: more leads are due.
+        self.worker = Periodic(
+            "decay", self.run_once, interval_s, batch=batch * parallel, retry_on=RETRIED
+        )
 
     def wake(self) -> None:
         """Run a round now (after an agreement was published with rescore)."""
         self.worker.wake()
 
     async def run_once(self, now: datetime | None = None) -> int:
-        """One round in one transaction: claim due leads, re-score them. Returns the count."""
+        """One round: `parallel` transactions, each claiming due leads and re-scoring them.
+        Returns how many were re-scored."""
         command = RescoreDueLeads(now or datetime.now(UTC), self.batch)
-        return await self.transactions.run(rescore_due_leads, command, self.context)
+        rounds = [
+            self.transactions.run(rescore_due_leads, command, self.context)
+            for _ in range(self.parallel)
+        ]
+        return sum(await asyncio.gather(*rounds))
