@@ -7,9 +7,11 @@ import logging
 from fastapi import FastAPI
 
 from leadloop_runtime import Database, Service, build_app
+from leadloop_scoring.adapters.import_scores import counting_imports
 from leadloop_scoring.adapters.tables import outbox, processed_events
 from leadloop_scoring.adapters.uow import SqlUnitOfWork
 from leadloop_scoring.config import Settings
+from leadloop_scoring.entrypoints import imports
 from leadloop_scoring.entrypoints.http import EXCEPTION_HANDLERS, router
 from leadloop_scoring.entrypoints.scheduler import DecayScheduler
 from leadloop_scoring.handlers import (
@@ -47,12 +49,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             description="The agreement between sales and marketing, applied to every lead event.",
             settings=settings,
             database=db,
-            registry=registry(settings, context=context),
+            # A capture of a CSV import is counted where it is scored (the import's progress).
+            registry=counting_imports(registry(settings, context=context)),
             processed=processed_events,
             consumer_group=settings.consumer_group,
             run_relay=settings.run_relay,
             run_consumer=settings.run_consumer,
-            routers=[router],
+            routers=[router, imports.router],
             workers=[scheduler.worker] if settings.run_scheduler else [],
             on_start=[agreement_in_force],
             exception_handlers=EXCEPTION_HANDLERS,

@@ -12,7 +12,7 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
 
-from leadloop_cli import agreement_cmd, devenv, failures, kafka_cmd, reps_cmd
+from leadloop_cli import agreement_cmd, devenv, failures, kafka_cmd, leads_cmd, reps_cmd
 from leadloop_events.topics import ALL as TOPICS
 
 if TYPE_CHECKING:
@@ -187,6 +187,7 @@ def parser() -> argparse.ArgumentParser:
     _add_key_commands(sub)
     agreement_cmd.register(sub)
     reps_cmd.register(sub)
+    leads_cmd.register(sub)
     kafka_cmd.register(sub)
     _add_topology_command(sub)
     _add_dead_letter_commands(sub)

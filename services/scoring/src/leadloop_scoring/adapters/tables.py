@@ -96,5 +96,14 @@ stage_history = sa.Table(
     sa.Column("changed_at", TS, nullable=False),
 )
 
+# One row per lead.captured of a CSV import scored, written in its scoring's transaction:
+# `GET /v1/imports/{id}/scoring` counts them (event ids only: nothing to erase).
+import_scores = sa.Table(
+    "import_scores",
+    metadata,
+    sa.Column("import_id", sa.String(64), primary_key=True),
+    sa.Column("event_id", sa.String(64), primary_key=True),
+)
+
 outbox = outbox_table(metadata)
 processed_events = processed_events_table(metadata)
