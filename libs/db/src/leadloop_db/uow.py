@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
-from typing import ClassVar, Concatenate, Generic, ParamSpec, Self, TypeVar
+from typing import Any, ClassVar, Concatenate, Generic, ParamSpec, Self, TypeVar
 
 import sqlalchemy as sa
 from prometheus_client import Histogram
@@ -52,6 +52,9 @@ class UnitOfWork:
         self.events: list[tuple[str, CloudEvent]] = []
         self._earlier: list[tuple[str, CloudEvent]] = []
         self.observations: list[tuple[Histogram, tuple[str, ...], float]] = []
+        # What a handler loads once per transaction (a consumer batch is one) and reuses in the
+        # next event's step: valid until this transaction ends, never carried into the next.
+        self.cache: dict[str, Any] = {}
         self._conn: AsyncConnection | None = None
         self.committed = False
 
@@ -67,6 +70,7 @@ class UnitOfWork:
         self.events = []
         self._earlier = []
         self.observations = []
+        self.cache = {}
         self.committed = False
         return self
 
@@ -83,6 +87,7 @@ class UnitOfWork:
         finally:
             await conn.close()
             self._conn = None
+            self.cache = {}
 
     def publish(self, topic: str, event: CloudEvent) -> None:
         """Record an event to be written to the outbox at commit."""
