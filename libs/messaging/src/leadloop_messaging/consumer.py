@@ -15,7 +15,7 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from sqlalchemy.exc import DBAPIError
 
 from leadloop_db.uow import UnitOfWork
-from leadloop_events.catalog import check_origin, parse_data
+from leadloop_events.catalog import EVENT_TYPES, check_origin, parse_data
 from leadloop_events.envelope import CloudEvent, InvalidEvent
 from leadloop_messaging.batch import (
     Applied,
@@ -29,6 +29,7 @@ from leadloop_messaging.batch import (
     lost_race,
 )
 from leadloop_messaging.dlq import DeadLetters
+from leadloop_messaging.headers import TYPE_HEADER, declared_type
 from leadloop_platform import metrics
 from leadloop_platform.logs import correlation_id
 
@@ -121,8 +122,19 @@ class ConsumerLoop(Generic[U]):
     def _decode(self, record: ConsumerRecord[bytes, bytes]) -> Item[U] | InvalidEvent | None:
         """The record as an item to handle; its error when invalid; None when no handler
         takes its type (counted "ignored" now: it touches nothing)."""
+        declared = declared_type(record)
+        if declared is not None and self._foreign(declared, record.topic):
+            # Skipped on its header alone, its value never parsed: a record whose header lies
+            # is at worst skipped, which applies nothing; what is applied is always parsed.
+            metrics.EVENTS_CONSUMED.labels(self.service, record.topic, declared, "ignored").inc()
+            return None
         try:
             event = CloudEvent.from_bytes(record.value or b"")
+            if declared is not None and declared != event.type:
+                raise InvalidEvent(
+                    f"the {TYPE_HEADER} header says {declared!r} but the event is "
+                    f"{event.type!r}: refused as forged"
+                )
             # A type is trusted only on its own topic and from its own producer (a forged
             # deal.closed on leads.intake, a stage_changed from anyone but scoring: refused).
             check_origin(event, record.topic)
@@ -134,6 +146,15 @@ class ConsumerLoop(Generic[U]):
             metrics.EVENTS_CONSUMED.labels(self.service, record.topic, event.type, "ignored").inc()
             return None
         return Item(record, event, data, handler)
+
+    def _foreign(self, event_type: str, topic: str) -> bool:
+        """A catalogued type of `topic` that no handler here takes: skippable unparsed. A type
+        unknown to the catalog, or one that belongs on another topic, is parsed as before (and
+        dead-lettered as invalid or forged)."""
+        if event_type in self.handlers:
+            return False
+        model = EVENT_TYPES.get(event_type)
+        return model is not None and topic.endswith(model.topic)
 
     async def _apply(self, items: Sequence[Item[U]]) -> None:
         """Apply `items` in one transaction; when it fails, find the poison record: the one

@@ -9,6 +9,9 @@ the value, travel under `leadloop_` names.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
+
+from aiokafka import ConsumerRecord
 
 from leadloop_events.envelope import CONTENT_TYPE
 from leadloop_messaging.deadletter import REFERENCE_TYPE
@@ -33,3 +36,13 @@ def record_headers(event_id: str, event_type: str) -> Headers:
 def without_binary_mode(headers: Iterable[tuple[str, bytes]]) -> Headers:
     """The headers without `ce_` ones (records written before the binding was followed)."""
     return [(k, v) for k, v in headers if not k.startswith(BINARY_MODE_PREFIX)]
+
+
+def declared_type(record: ConsumerRecord[Any, Any]) -> str | None:
+    """The event type a record's `leadloop_type` header declares (the last one, as Kafka's
+    lastHeader reads it); None without one. Undecodable bytes never equal a type."""
+    declared = None
+    for key, value in record.headers or ():
+        if key == TYPE_HEADER:
+            declared = value
+    return None if declared is None else declared.decode(errors="replace")
