@@ -37,7 +37,7 @@ def producer(bootstrap: str, idempotent: bool) -> AIOKafkaProducer:
         bootstrap_servers=bootstrap,
         acks="all",
         enable_idempotence=idempotent,
-        linger_ms=2,
+        linger_ms=0,
         max_batch_size=256 * 1024,
     )
 

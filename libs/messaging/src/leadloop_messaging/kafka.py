@@ -50,8 +50,8 @@ def warn_if_unauthenticated(settings: CommonSettings) -> None:
 def make_producer(
     settings: CommonSettings, *, client_id: str | None = None, idempotent: bool | None = None
 ) -> AIOKafkaProducer:
-    """acks=all; idempotent as `idempotent` says (leadloop_messaging.idempotence detects it at
-    start), else only when LEADLOOP_KAFKA_ENABLE_IDEMPOTENCE=true."""
+    """acks=all, no linger; idempotent as `idempotent` says (leadloop_messaging.idempotence
+    detects it at start), else only when LEADLOOP_KAFKA_ENABLE_IDEMPOTENCE=true."""
     # The embedded broker (Tansu) refuses aiokafka's idempotent producer and its transactions
     # at start (InitProducerId), so idempotence is detected, not assumed; delivery never
     # relies on it: the outbox and the consumers' dedupe apply each event once.
@@ -64,7 +64,12 @@ def make_producer(
         client_id=client_id or settings.service_name,
         acks="all",
         enable_idempotence=idempotent,
-        linger_ms=2,
+        # No linger: a service's one producer is its relay's (and the dead letters', which wait
+        # for each ack). The relay hands a whole batch to send() before awaiting any ack, so
+        # records batch by themselves; a linger only delays each hop. Measured (commit ->
+        # readable, p50): Tansu 6.0 -> 4.1 ms, Apache Kafka 5.6-7.4 -> 2.9-3.1 ms; a 5,000-row
+        # backlog drains no slower.
+        linger_ms=0,
         max_batch_size=256 * 1024,
         # Explicit, and equal to the broker's default record limit: a larger record is refused
         # by send() itself (the relay parks its row); the outbox takes events well under it.
