@@ -122,9 +122,11 @@ class FakeRepository:
         mine = [s for s in self.submissions if s.lead_id == lead_id]
         return LeadDetails(lead, sorted(mine, key=lambda s: s.received_at, reverse=True))
 
-    async def record_import(self, progress: ImportProgress) -> None:
+    async def record_import(self, progress: ImportProgress) -> bool:
         known = self.imports.get(progress.import_id)
         if known is not None:
+            if known.failure is not None:
+                return False
             progress = replace(
                 known,
                 rows_accepted=known.rows_accepted + progress.rows_accepted,
@@ -132,9 +134,21 @@ class FakeRepository:
                 new_leads=known.new_leads + progress.new_leads,
                 errors=known.errors + progress.errors,
                 finished_at=progress.finished_at,
-                failure=progress.failure or known.failure,
+                failure=progress.failure,
+                updated_at=progress.updated_at or known.updated_at,
+                last_line=progress.last_line or known.last_line,
             )
         self.imports[progress.import_id] = progress
+        return True
+
+    async def fail_stale_import(self, seen: ImportStatus, failure: str) -> bool:
+        known = self.imports.get(seen.import_id)
+        if known is None or known.failure is not None or known.finished_at is not None:
+            return False
+        if (known.updated_at, known.last_line) != (seen.updated_at, seen.last_line):
+            return False
+        self.imports[seen.import_id] = replace(known, failure=failure)
+        return True
 
     async def import_status(self, import_id: str) -> ImportStatus | None:
         p = self.imports.get(import_id)

@@ -12,12 +12,14 @@ from leadloop_intake.config import Settings
 from leadloop_intake.domain import errors
 from leadloop_intake.entrypoints import hubspot_events
 from leadloop_intake.entrypoints.http import router
+from leadloop_intake.entrypoints.import_writers import ImportWriters
 from leadloop_platform.http.problems import problem_response
 from leadloop_runtime import Database, Service, build_app
 
 DOMAIN_ERRORS: dict[type[errors.IntakeError], tuple[int, str]] = {
     errors.LeadNotFound: (404, "lead-not-found"),
     errors.ImportNotFound: (404, "import-not-found"),
+    errors.ImportStopped: (409, "import-stopped"),
     errors.LeadErased: (410, "lead-erased"),
     errors.UnknownLeads: (422, "unknown-lead"),
     errors.IdempotencyKeyReused: (422, "idempotency-key-reused"),
@@ -37,6 +39,7 @@ async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
 def create_app(settings: Settings | None = None) -> FastAPI:
     """uvicorn --factory leadloop_intake.bootstrap:create_app"""
     settings = settings or Settings()
+    writers = ImportWriters()
     return build_app(
         Service(
             title="leadloop intake",
@@ -52,5 +55,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 "/v1/activities": settings.max_activities_bytes,
             },
             exception_handlers={errors.IntakeError: _domain_error},
+            workers=[writers],
+            state={"import_writers": writers},
         )
     )

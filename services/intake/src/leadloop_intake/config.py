@@ -24,6 +24,9 @@ class Settings(CommonSettings):
     public_base_url: str | None = None
     max_import_bytes: int = Field(default=200 * 1024 * 1024, ge=1024)
     import_batch_rows: int = Field(default=1000, ge=1, le=10_000)
+    # A running import with no batch written for this long lost its writer (a process killed,
+    # on any replica): its status says failed, with the line it reached. A batch takes ~1 s.
+    import_stale_after_s: float = Field(default=60.0, gt=0)
     max_activities_per_batch: int = 1000
     # A batch of 1,000 activities outgrows the default body limit; each becomes its own bounded
     # event, so the batch's size never reaches the broker.

@@ -3,6 +3,7 @@
 CaptureLead        -> lead, submission            -> leadloop.lead.captured.v1
 ImportLeads        -> leads, submissions, import  -> leadloop.lead.captured.v1 per good row
 FailImport         -> the import's failure
+FollowImport       -> the import's state (a writer gone quiet: failed, with the line it reached)
 (read_import)      -> the import's counts, first rejected rows and state
 RecordActivities   -> activities                  -> leadloop.lead.activity_recorded.v1
 EraseLead          -> anonymized lead             -> leadloop.lead.erased.v1
@@ -31,10 +32,16 @@ from leadloop_intake.domain.commands import (
     CaptureLead,
     EraseLead,
     FailImport,
+    FollowImport,
     ImportLeads,
     RecordActivities,
 )
-from leadloop_intake.domain.errors import ImportNotFound, LeadNotFound, UnknownLeads
+from leadloop_intake.domain.errors import (
+    ImportNotFound,
+    ImportStopped,
+    LeadNotFound,
+    UnknownLeads,
+)
 from leadloop_intake.domain.lead import (
     ImportProgress,
     ImportStatus,
@@ -42,6 +49,7 @@ from leadloop_intake.domain.lead import (
     LeadDetails,
     RecordedActivity,
     Submission,
+    stopped_while_writing,
 )
 from leadloop_intake.domain.model import Activity, normalize_email
 from leadloop_intake.domain.ports import IntakeUnitOfWork
@@ -52,12 +60,14 @@ __all__ = [
     "Captured",
     "EraseLead",
     "FailImport",
+    "FollowImport",
     "ImportLeads",
     "RecordActivities",
     "capture_lead",
     "erase_lead",
     "fail_import",
     "find_lead",
+    "follow_import",
     "import_leads",
     "read_import",
     "read_lead",
@@ -80,8 +90,10 @@ async def capture_lead(uow: IntakeUnitOfWork, command: CaptureLead) -> Captured:
 
 
 async def import_leads(uow: IntakeUnitOfWork, command: ImportLeads) -> list[Captured]:
-    """Capture a batch of an import's good rows and add the batch to the import's record."""
+    """Capture a batch of an import's good rows and add the batch to the import's record
+    (ImportStopped, nothing written, when the import already failed)."""
     done = await _capture(uow, command.rows)
+    now = datetime.now(UTC)
     progress = ImportProgress(
         import_id=command.import_id,
         source=command.source,
@@ -89,11 +101,14 @@ async def import_leads(uow: IntakeUnitOfWork, command: ImportLeads) -> list[Capt
         received_at=command.received_at,
         rows_accepted=len(done),
         rows_rejected=command.rejected,
-        finished_at=datetime.now(UTC) if command.last else None,
+        finished_at=now if command.last else None,
         new_leads=sum(1 for d in done if d.is_new_lead),
         errors=list(command.errors),
+        updated_at=now,
+        last_line=command.last_line,
     )
-    await uow.repo.record_import(progress)
+    if not await uow.repo.record_import(progress):
+        raise ImportStopped(command.import_id)
     return done
 
 
@@ -113,6 +128,16 @@ async def fail_import(uow: IntakeUnitOfWork, command: FailImport) -> None:
         failure=command.failure,
     )
     await uow.repo.record_import(failed)
+
+
+async def follow_import(uow: IntakeUnitOfWork, query: FollowImport) -> ImportStatus:
+    """The import's state; `running` with no batch written for `stale_after` means its writer
+    stopped (a process killed, on any replica): it ends failed, naming the line it reached."""
+    status = await read_import(uow, query.import_id)
+    if not status.writer_gone(query.now, query.stale_after):
+        return status
+    await uow.repo.fail_stale_import(status, stopped_while_writing(status.last_line))
+    return await read_import(uow, query.import_id)
 
 
 async def read_import(uow: IntakeUnitOfWork, import_id: str) -> ImportStatus:

@@ -127,7 +127,8 @@ async def _poll(
     progress.status = status.json()
     progress.scored = scored.json()["captures_scored"]
     if progress.status["state"] == "failed":
-        raise ImportFailed(f"intake stopped the import: {progress.status['failure']}")
+        # The reason says it all, e.g. a writer stopped midway: the last line written.
+        raise ImportFailed(f"import {import_id} failed: {progress.status['failure']}")
 
 
 async def run(args: argparse.Namespace, show: Any, size: int) -> Progress:

@@ -213,11 +213,12 @@ class SqlRepository:
         lead = replace(_lead(row), external_ids=ids.get(lead_id, {}))
         return LeadDetails(lead, [_submission(r) for r in rows])
 
-    async def record_import(self, progress: ImportProgress) -> None:
-        """Add a batch's counts to its import's record (created by the first batch)."""
+    async def record_import(self, progress: ImportProgress) -> bool:
+        """Add a batch's counts to its import's record (created by the first batch); False,
+        and nothing changed, when the import already failed."""
         stmt = insert(imports).values(asdict(progress))
         t, new = imports.c, stmt.excluded
-        await self.conn.execute(
+        done = await self.conn.execute(
             stmt.on_conflict_do_update(
                 index_elements=[t.import_id],
                 set_={
@@ -226,10 +227,30 @@ class SqlRepository:
                     "new_leads": t.new_leads + new.new_leads,
                     "errors": t.errors.op("||")(new.errors),
                     "finished_at": new.finished_at,
-                    "failure": sa.func.coalesce(new.failure, t.failure),
+                    "failure": new.failure,
+                    "updated_at": sa.func.coalesce(new.updated_at, t.updated_at),
+                    "last_line": sa.func.coalesce(new.last_line, t.last_line),
                 },
-            )
+                where=t.failure.is_(None),
+            ).returning(t.import_id)
         )
+        return done.first() is not None
+
+    async def fail_stale_import(self, seen: ImportStatus, failure: str) -> bool:
+        """Fail the import as `seen`, unless a batch was written since (its writer lives)."""
+        t = imports.c
+        done = await self.conn.execute(
+            imports.update()
+            .where(
+                t.import_id == seen.import_id,
+                t.failure.is_(None),
+                t.finished_at.is_(None),
+                t.updated_at.is_not_distinct_from(seen.updated_at),
+                t.last_line.is_not_distinct_from(seen.last_line),
+            )
+            .values(failure=failure)
+        )
+        return bool(done.rowcount)
 
     async def import_status(self, import_id: str) -> ImportStatus | None:
         """The import's record as it stands."""

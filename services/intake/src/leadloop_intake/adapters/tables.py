@@ -104,6 +104,10 @@ imports = sa.Table(
     sa.Column("new_leads", sa.Integer, nullable=False, server_default="0"),
     sa.Column("errors", JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
     sa.Column("failure", sa.Text),
+    # The writer's heartbeat (each batch's commit) and the file line its last batch ended on:
+    # a running import whose heartbeat is too old lost its writer (LEADLOOP_IMPORT_STALE_AFTER_S).
+    sa.Column("updated_at", TS),
+    sa.Column("last_line", sa.Integer),
 )
 
 outbox = outbox_table(metadata)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from leadloop_intake.domain.model import Activity, Channel, FormSubmission
@@ -46,6 +46,8 @@ class ImportLeads:
     """The file's last batch: the import is finished when it commits."""
     errors: Sequence[dict[str, Any]] = ()
     """The batch's rejected rows to keep in the import's record ({"line", "errors"})."""
+    last_line: int | None = None
+    """The file's line of the batch's last row (None: no row)."""
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,15 @@ class FailImport:
 
     import_id: str
     failure: str
+
+
+@dataclass(frozen=True)
+class FollowImport:
+    """Read an import's state; one whose writer stopped (no batch for `stale_after`) fails."""
+
+    import_id: str
+    now: datetime
+    stale_after: timedelta
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,14 @@ class ImportNotFound(IntakeError):
         self.import_id = import_id
 
 
+class ImportStopped(IntakeError):
+    """An import already ended as failed: its writer writes no further batch."""
+
+    def __init__(self, import_id: str) -> None:
+        super().__init__(f"import {import_id} was stopped: it failed while being written")
+        self.import_id = import_id
+
+
 class LeadErased(IntakeError):
     def __init__(self, lead_id: str) -> None:
         super().__init__(f"lead {lead_id} was erased")

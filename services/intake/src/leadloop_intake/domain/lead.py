@@ -4,7 +4,7 @@ and the record of a CSV import."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from leadloop_contract.profile import LeadProfile
@@ -133,6 +133,10 @@ class ImportProgress:
     errors: list[dict[str, Any]] = field(default_factory=list)
     """This batch's rejected rows to report ({"line", "errors"}), after the earlier batches'."""
     failure: str | None = None
+    updated_at: datetime | None = None
+    """The writer's heartbeat: when this batch was written."""
+    last_line: int | None = None
+    """The file's line of the batch's last row (None: the batch read no row)."""
 
 
 ImportState = Literal["running", "finished", "failed"]
@@ -152,6 +156,13 @@ class ImportStatus:
     errors: list[dict[str, Any]]
     finished_at: datetime | None
     failure: str | None
+    updated_at: datetime | None = None
+    last_line: int | None = None
+
+    def writer_gone(self, now: datetime, bound: timedelta) -> bool:
+        """Running, but no batch written for longer than `bound`: its writer stopped."""
+        heartbeat = self.updated_at or self.received_at
+        return self.state == "running" and now - heartbeat > bound
 
     @property
     def state(self) -> ImportState:
@@ -159,6 +170,20 @@ class ImportStatus:
         if self.failure is not None:
             return "failed"
         return "running" if self.finished_at is None else "finished"
+
+
+def stopped_while_writing(last_line: int | None) -> str:
+    """Why an import whose writer stopped midway failed, and what re-importing does."""
+    written = (
+        f"the rows through line {last_line} were written (good rows captured, bad rows listed)"
+        if last_line
+        else "no row was written"
+    )
+    return (
+        f"intake stopped while writing this import; {written}, the rest were not. Re-import "
+        "the rest or the whole file: a row whose email intake knows updates that lead as a "
+        "repeated form fill does (no duplicate lead; one more submission and lead.captured)"
+    )
 
 
 @dataclass(frozen=True)

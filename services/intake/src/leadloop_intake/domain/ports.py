@@ -76,8 +76,13 @@ class Repository(Protocol):
         """The lead and its latest submissions."""
         ...
 
-    async def record_import(self, progress: ImportProgress) -> None:
-        """Add a batch's counts to its import's record (created by the first batch)."""
+    async def record_import(self, progress: ImportProgress) -> bool:
+        """Add a batch's counts to its import's record (created by the first batch); False,
+        and nothing changed, when the import already failed."""
+        ...
+
+    async def fail_stale_import(self, seen: ImportStatus, failure: str) -> bool:
+        """Fail the import as `seen`, unless a batch was written since (its writer lives)."""
         ...
 
     async def import_status(self, import_id: str) -> ImportStatus | None:

@@ -215,9 +215,9 @@ async def get_import(
     import_id: str,
     errors: Annotated[int, Query(ge=0, le=1000)] = IMPORT_ERRORS_SHOWN,
 ) -> ImportStatusView:
-    """Counts so far (each batch adds its own as it commits); `state` ends `finished`."""
-    status = await transactions_of(request).run(handlers.read_import, import_id)
-    return imports.status_view(status, errors)
+    """Counts so far (each batch adds its own as it commits); `state` ends `finished`, or
+    `failed` with the reason (a writer gone quiet: the last line written)."""
+    return imports.status_view(await imports.follow(request, import_id), errors)
 
 
 @router.get(

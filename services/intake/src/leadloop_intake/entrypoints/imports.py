@@ -1,6 +1,10 @@
 """CSV import: spool the upload to disk, then validate it and hand it to `import_leads` in
 batches of rows, one transaction each. With `Prefer: respond-async` the batches are written
-after the answer (202 and the import's status resource), so a client can follow them."""
+after the answer (202 and the import's status resource), so a client can follow them.
+
+Each batch's commit is the writer's heartbeat: an import whose writer stopped (killed, or this
+process shutting down) ends `failed`, naming the last line written, instead of `running` forever.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from fastapi import Request
 
@@ -19,10 +23,12 @@ from leadloop_intake import handlers
 from leadloop_intake.adapters.uow import SqlUnitOfWork
 from leadloop_intake.config import Settings
 from leadloop_intake.domain import csvimport
-from leadloop_intake.domain.commands import CaptureLead, FailImport, ImportLeads
+from leadloop_intake.domain.commands import CaptureLead, FailImport, FollowImport, ImportLeads
 from leadloop_intake.domain.csvlines import BoundedLines
-from leadloop_intake.domain.lead import ImportStatus
+from leadloop_intake.domain.errors import ImportStopped
+from leadloop_intake.domain.lead import ImportStatus, stopped_while_writing
 from leadloop_intake.entrypoints.edge import transactions_of
+from leadloop_intake.entrypoints.import_writers import ImportWriters
 from leadloop_intake.entrypoints.schemas import ImportResult, ImportStatusView, RowError
 from leadloop_platform.http.problems import Problem, media_type_of, require_media_type
 from leadloop_platform.logs import correlation_id
@@ -32,6 +38,10 @@ SPOOL_IN_MEMORY = 1024 * 1024
 CSV_TYPES = ("text/csv", "multipart/form-data")
 Spool = tempfile.SpooledTemporaryFile[bytes]
 log = logging.getLogger(__name__)
+
+
+class WriterStopped(Exception):
+    """The process is stopping: the writer ends after the batch it had in hand."""
 
 
 async def _spool(request: Request) -> Spool:
@@ -70,12 +80,19 @@ class Importer:
     rejected: int = 0
     new_leads: int = 0
     errors: list[RowError] = field(default_factory=list)
+    last_line: int | None = None
+    stopping: asyncio.Event | None = None
 
     def __post_init__(self) -> None:
         self.cid = correlation_id.get() or self.import_id
 
     def batch(
-        self, good: list[CaptureLead], rejected: int, last: bool, new: list[RowError]
+        self,
+        good: list[CaptureLead],
+        rejected: int,
+        last: bool,
+        new: list[RowError],
+        last_line: int | None = None,
     ) -> ImportLeads:
         """The command writing one batch (no row at all: the import's record alone)."""
         return ImportLeads(
@@ -87,6 +104,7 @@ class Importer:
             received_at=self.received_at,
             last=last,
             errors=[e.model_dump() for e in new],
+            last_line=last_line,
         )
 
     def _good_rows(self, rows: list[csvimport.Row]) -> tuple[list[CaptureLead], list[RowError]]:
@@ -111,7 +129,8 @@ class Importer:
         return good, reported
 
     async def write(self, first: list[csvimport.Row], rows: Iterator[csvimport.Row]) -> None:
-        """One transaction per batch of rows: a 100,000-row file is about 100 round trips."""
+        """One transaction per batch of rows: a 100,000-row file is about 100 round trips.
+        WriterStopped after a batch when the process is stopping."""
 
         def more() -> list[csvimport.Row]:
             return list(itertools.islice(rows, self.batch_rows))
@@ -122,14 +141,18 @@ class Importer:
             # Read ahead: the batch that finds the file's end marks the import finished.
             upcoming = await asyncio.to_thread(more) if pending else []
             rejected = len(pending) - len(good)
-            command = self.batch(good, rejected, not upcoming, reported)
+            line = pending[-1].line if pending else None
+            command = self.batch(good, rejected, not upcoming, reported, line)
             done = await self.transactions.run(handlers.import_leads, command)
+            self.last_line = line or self.last_line
             self.accepted += len(done)
             self.rejected += rejected
             self.new_leads += sum(1 for d in done if d.is_new_lead)
             self.errors += reported
             if not upcoming:
                 return
+            if self.stopping is not None and self.stopping.is_set():
+                raise WriterStopped
             pending = upcoming
 
     def result(self) -> ImportResult:
@@ -178,19 +201,18 @@ async def start_import(
     """Answer as soon as the file is received and its header read; write it in the background.
 
     The import's record exists before the answer, so `GET /v1/imports/{id}` follows it batch by
-    batch. Its task is kept on the app (a task only the loop holds may be collected).
+    batch. Its task is kept by the app's ImportWriters, which stop it when the process stops.
     """
+    writers: ImportWriters = request.app.state.import_writers
     importer = _importer(request, source, campaign)
+    importer.stopping = writers.stopping
     spool, first, rows = await _open_for(request, importer)
     try:
         status = await importer.transactions.run(_record_start, importer)
     except BaseException:
         spool.close()
         raise
-    tasks: set[asyncio.Task[None]] = request.app.state.__dict__.setdefault("import_tasks", set())
-    task = asyncio.create_task(_in_background(importer, spool, first, rows))
-    tasks.add(task)
-    task.add_done_callback(tasks.discard)
+    writers.start(_in_background(importer, spool, first, rows))
     return status
 
 
@@ -203,16 +225,31 @@ async def _record_start(uow: SqlUnitOfWork, importer: Importer) -> ImportStatus:
 async def _in_background(
     importer: Importer, spool: Spool, first: list[csvimport.Row], rows: Iterator[csvimport.Row]
 ) -> None:
-    """Write the batches; a failure ends the import as `failed`, saying why, and is logged."""
+    """Write the batches; a failure or the process stopping ends the import as `failed`, saying
+    why; a failure is logged."""
     with spool:
         try:
             await importer.write(first, rows)
+        except ImportStopped:
+            # A replica found its heartbeat too old (a batch slower than the bound) and failed it.
+            log.warning("import %s failed meanwhile: its writer stops", importer.import_id)
+        except WriterStopped:
+            failed = FailImport(importer.import_id, stopped_while_writing(importer.last_line))
+            await importer.transactions.run(handlers.fail_import, failed)
         except Exception as exc:
             # Nobody awaits this task: the import's record is where the failure surfaces.
             log.exception("import %s failed after %d rows", importer.import_id, importer.accepted)
             reason = " ".join(str(exc).split()) or type(exc).__name__
             failed = FailImport(importer.import_id, f"{type(exc).__name__}: {reason}"[:2000])
             await importer.transactions.run(handlers.fail_import, failed)
+
+
+async def follow(request: Request, import_id: str) -> ImportStatus:
+    """The import's status, failed if its writer went quiet for longer than the bound."""
+    settings: Settings = request.app.state.settings
+    bound = timedelta(seconds=settings.import_stale_after_s)
+    query = FollowImport(import_id, datetime.now(UTC), bound)
+    return await transactions_of(request).run(handlers.follow_import, query)
 
 
 def status_view(status: ImportStatus, errors_shown: int) -> ImportStatusView:
