@@ -56,7 +56,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             run_relay=settings.run_relay,
             run_consumer=settings.run_consumer,
             routers=[router, imports.router],
-            workers=[scheduler.worker] if settings.run_scheduler else [],
+            workers=[
+                *([scheduler.worker] if settings.run_scheduler else []),
+                imports.import_scores_retention(db.transactions, settings),
+            ],
             on_start=[agreement_in_force],
             exception_handlers=EXCEPTION_HANDLERS,
             state={"scheduler": scheduler, "scheduler_wake": scheduler.wake},

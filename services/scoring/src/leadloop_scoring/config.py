@@ -27,3 +27,7 @@ class Settings(CommonSettings):
     activity_history_limit: int = Field(default=500, ge=10)
     run_consumer: bool = True
     run_scheduler: bool = True
+    # An import's scored-capture counts (GET /v1/imports/{id}/scoring) are kept this long after
+    # scoring, then purged every import_scores_purge_interval_s (an old import then counts 0).
+    import_scores_retention_days: float = Field(default=30.0, gt=0)
+    import_scores_purge_interval_s: float = Field(default=3600.0, gt=0)

@@ -103,6 +103,8 @@ import_scores = sa.Table(
     metadata,
     sa.Column("import_id", sa.String(64), primary_key=True),
     sa.Column("event_id", sa.String(64), primary_key=True),
+    # When the capture was scored: counts older than LEADLOOP_IMPORT_SCORES_RETENTION_DAYS go.
+    sa.Column("scored_at", TS, nullable=False, server_default=sa.func.now(), index=True),
 )
 
 outbox = outbox_table(metadata)

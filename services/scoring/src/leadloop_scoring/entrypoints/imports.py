@@ -1,12 +1,18 @@
-"""How far scoring has come through a CSV import's captures (intake owns the import itself)."""
+"""How far scoring has come through a CSV import's captures (intake owns the import itself),
+and the worker purging those counts after their retention."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
 
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, ConfigDict
 
 from leadloop_platform.auth.guard import require_scope
-from leadloop_scoring.adapters.import_scores import scored
+from leadloop_runtime import Periodic, Transactions
+from leadloop_scoring.adapters.import_scores import PURGE_BATCH, purge_scored_before, scored
+from leadloop_scoring.adapters.uow import SqlUnitOfWork
+from leadloop_scoring.config import Settings
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 
@@ -43,3 +49,21 @@ async def get_import_scoring(
     async with request.app.state.engine.connect() as conn:
         count = await scored(conn, import_id)
     return ImportScoring(import_id=import_id, captures_scored=count)
+
+
+def import_scores_retention(
+    transactions: Transactions[SqlUnitOfWork], settings: Settings
+) -> Periodic:
+    """The worker deleting the counts of captures scored longer ago than the retention."""
+    retention = timedelta(days=settings.import_scores_retention_days)
+
+    async def purge_round() -> int:
+        before = datetime.now(UTC) - retention
+        return await transactions.run(purge_scored_before, before)
+
+    return Periodic(
+        "import-scores-retention",
+        purge_round,
+        settings.import_scores_purge_interval_s,
+        batch=PURGE_BATCH,
+    )
