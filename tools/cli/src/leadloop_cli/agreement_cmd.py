@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from leadloop_cli.service_api import add_api_key, add_url, response_refusal
 
 if TYPE_CHECKING:
     import httpx
@@ -105,7 +106,7 @@ async def follow(client: httpx.AsyncClient, name: str, text: str, *, rescore: bo
         headers={"Content-Type": "application/yaml"},
     )
     if resp.status_code not in (200, 201):
-        print(f"{name}: refused ({resp.status_code}): {_problem(resp)}", file=sys.stderr)
+        print(f"{name}: refused: {response_refusal(resp)}", file=sys.stderr)
         return 1
     body = resp.json()
     new = "published" if body["created"] else "already published"
@@ -117,7 +118,7 @@ async def follow(client: httpx.AsyncClient, name: str, text: str, *, rescore: bo
     while True:
         progress = await client.get("/v1/rescore")
         if progress.status_code != 200:
-            print(f"progress: {progress.status_code}: {_problem(progress)}", file=sys.stderr)
+            print(f"progress: {response_refusal(progress)}", file=sys.stderr)
             return 1
         state = progress.json()
         if state["pending"] == 0:
@@ -130,17 +131,6 @@ async def follow(client: httpx.AsyncClient, name: str, text: str, *, rescore: bo
         f"re-scored: {state['done']:,} leads under {state['agreement_version']} in {seconds:.1f} s"
     )
     return 0
-
-
-def _problem(resp: httpx.Response) -> str:
-    """A problem response's title (and its first error), or the body's first line."""
-    try:
-        body: Any = resp.json()
-    except ValueError:
-        return (resp.text.splitlines() or [""])[0][:200]
-    errors = body.get("errors") or [] if isinstance(body, dict) else []
-    first = f" ({errors[0].get('field')}: {errors[0].get('message')})" if errors else ""
-    return f"{body.get('title') or body.get('detail')}{first}" if isinstance(body, dict) else ""
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -160,10 +150,6 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     publish_cmd.add_argument("file", help="the agreement YAML file")
     publish_cmd.add_argument("--rescore", action="store_true", help="re-score every lead")
-    publish_cmd.add_argument(
-        "--scoring-url", default=os.environ.get("LEADLOOP_SCORING_URL", "http://127.0.0.1:8002")
-    )
-    publish_cmd.add_argument(
-        "--api-key", default=os.environ.get("LEADLOOP_API_KEY"), help="an admin key"
-    )
+    add_url(publish_cmd, "scoring")
+    add_api_key(publish_cmd, "the admin scope")
     publish_cmd.set_defaults(func=cmd_publish)

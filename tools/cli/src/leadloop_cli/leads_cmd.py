@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
+
+from leadloop_cli.service_api import add_api_key, add_url, response_refusal
 
 if TYPE_CHECKING:
     import httpx
@@ -81,13 +82,7 @@ def _mb(n: int) -> str:
 
 def _refusal(who: str, response: httpx.Response) -> ImportFailed:
     """One line out of a service's problem+json (or whatever it answered)."""
-    try:
-        body = response.json()
-        reason = body.get("detail") or body.get("title") or response.text
-    except ValueError:
-        reason = response.text
-    reason = " ".join(str(reason).split())[:300]
-    return ImportFailed(f"{who} answered {response.status_code}: {reason}")
+    return ImportFailed(f"{who} answered {response_refusal(response)}")
 
 
 async def _chunks(file: IO[bytes], progress: Progress) -> AsyncIterator[bytes]:
@@ -231,22 +226,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "in the lead's fields. Rejected rows are reported by line; the rest are imported.",
     )
     imp.add_argument("file", help="the CSV file (UTF-8, a header line first)")
-    imp.add_argument(
-        "--intake",
-        default=os.environ.get("LEADLOOP_INTAKE_URL", "http://127.0.0.1:8001"),
-        help="intake's base URL (default LEADLOOP_INTAKE_URL, else http://127.0.0.1:8001)",
-    )
-    imp.add_argument(
-        "--scoring",
-        default=os.environ.get("LEADLOOP_SCORING_URL", "http://127.0.0.1:8002"),
-        help="scoring's base URL (default LEADLOOP_SCORING_URL, else http://127.0.0.1:8002)",
-    )
-    imp.add_argument(
-        "--api-key",
-        default=os.environ.get("LEADLOOP_API_KEY") or os.environ.get("LEADLOOP_BOOTSTRAP_API_KEY"),
-        help="a key with intake:write and reports:read (default LEADLOOP_API_KEY, else "
-        "LEADLOOP_BOOTSTRAP_API_KEY)",
-    )
+    add_url(imp, "intake", "--intake")
+    add_url(imp, "scoring", "--scoring")
+    add_api_key(imp, "intake:write and reports:read")
     imp.add_argument("--source", default="import", help="for rows naming none (default import)")
     imp.add_argument("--campaign", help="for rows naming none")
     imp.add_argument(
