@@ -136,7 +136,9 @@ class FakeRepository:
     async def know_lead_identities(
         self, lead_id: str, identities: Collection[tuple[IdentityKind, str]], at: datetime
     ) -> None:
-        _know(self.lead_identities, lead_id, identities, at)
+        lead = self.leads.get(lead_id)
+        if not (lead is not None and lead.erased):
+            _know(self.lead_identities, lead_id, identities, at)
 
     async def know_rep_identities(
         self, rep_id: str, identities: Collection[tuple[IdentityKind, str]], at: datetime

@@ -33,10 +33,10 @@ async def remember_lead(
     at: datetime,
 ) -> None:
     """Index the lead under its email's hash and its CRM ids (the latest event wins a value);
-    never an erased lead's: a late event must not bring its identities back."""
+    never an erased lead's (the repository checks it in the same write): a late event must not
+    bring its identities back."""
     found = identities(email, external_ids)
-    lead = await uow.repo.lead(lead_id)
-    if found and not (lead is not None and lead.erased):
+    if found:
         await uow.repo.know_lead_identities(lead_id, found, at)
 
 

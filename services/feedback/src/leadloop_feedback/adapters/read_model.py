@@ -1,5 +1,8 @@
 """The read model's writes on Postgres: idempotent by natural keys (ON CONFLICT), so a replayed
-event changes nothing, and independent of the order topics arrive in."""
+event changes nothing, and independent of the order topics arrive in.
+
+Statements are built once (module level, bind parameters); what nothing reads back inside the
+transaction is kept until the commit and written set-based (`adapters.deferred`)."""
 
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from leadloop_contract.agreement import stored_document
 from leadloop_contract.values import Stage
+from leadloop_feedback.adapters.deferred import Deferred, unnest_rows
 from leadloop_feedback.adapters.tables import (
     agreements,
     assignments,
@@ -51,14 +55,88 @@ def append_campaign(campaign: str | None) -> Any:
     )
 
 
+def _appended(campaign: Any) -> Any:
+    """campaigns with the SQL value `campaign` added once (order kept), unless it is null or
+    empty: `append_campaign` for a value known when the statement runs."""
+    return sa.case(
+        (sa.func.coalesce(campaign, "") == "", leads.c.campaigns),
+        (campaign == sa.any_(leads.c.campaigns), leads.c.campaigns),
+        else_=sa.func.array_append(leads.c.campaigns, campaign),
+    )
+
+
+def _capture() -> Any:
+    stmt = insert(leads)
+    new = stmt.excluded
+    return stmt.on_conflict_do_update(
+        index_elements=[leads.c.lead_id],
+        set_={
+            "source": sa.func.coalesce(leads.c.source, new.source),
+            "campaign": sa.func.coalesce(leads.c.campaign, new.campaign),
+            "company": sa.func.coalesce(new.company, leads.c.company),
+            "first_seen_at": sa.func.least(leads.c.first_seen_at, new.first_seen_at),
+            "campaigns": _appended(new.campaign),
+            "updated_at": new.updated_at,
+        },
+    )
+
+
+def _add_campaign() -> Any:
+    """The lead (created with this one campaign if new) with :campaign appended once."""
+    stmt = insert(leads)
+    return stmt.on_conflict_do_update(
+        index_elements=[leads.c.lead_id],
+        set_={
+            "campaigns": _appended(stmt.excluded.campaigns[1]),
+            "updated_at": stmt.excluded.updated_at,
+        },
+    )
+
+
+def _know_reps() -> Any:
+    rows = unnest_rows(reps, ["rep_id", "name"])
+    at = sa.bindparam("at", type_=reps.c.first_seen_at.type)
+    stmt = insert(reps).from_select(
+        ["rep_id", "first_seen_at", "name"], sa.select(rows.c.rep_id, at, rows.c.name)
+    )
+    return stmt.on_conflict_do_update(
+        index_elements=[reps.c.rep_id],
+        set_={"name": sa.func.coalesce(stmt.excluded.name, reps.c.name)},
+    )
+
+
+def _by_assignment(**values: Any) -> Any:
+    key = assignments.c.assignment_id == sa.bindparam("key", type_=sa.String())
+    return assignments.update().where(key).values(**values)
+
+
+CAPTURE = _capture()
+ADD_CAMPAIGN = _add_campaign()
+KNOW_REPS = _know_reps()
+ADD_HANDOFF = insert(assignments).on_conflict_do_nothing()
+REASSIGN = _by_assignment(
+    rep_id=sa.bindparam("rep_id", type_=sa.String()),
+    sla_deadline=sa.bindparam("due", type_=assignments.c.sla_deadline.type),
+    reassignments=assignments.c.reassignments + 1,
+)
+COUNT_BREACH = _by_assignment(breaches=assignments.c.breaches + 1)
+ADD_DEAL = insert(deals).on_conflict_do_nothing()
+ADD_AGREEMENT = insert(agreements).on_conflict_do_nothing()
+SELECT_LEAD = sa.select(leads).where(leads.c.lead_id == sa.bindparam("lead_id"))
+
+
 class ReadModelWrites:
     """The projection's side of feedback's repository."""
 
     conn: AsyncConnection
+    deferred: Deferred
+    # rep_id -> the name this transaction last wrote for the rep (None: none given): a hand-off
+    # naming a rep again with no new name changes nothing, so it is not written again.
+    reps_known: dict[str, str | None]
 
     async def lead(self, lead_id: str) -> ProjectedLead | None:
         """The projected lead, None before any event named it."""
-        row = (await self.conn.execute(sa.select(leads).where(leads.c.lead_id == lead_id))).first()
+        row = (await self.conn.execute(SELECT_LEAD, {"lead_id": lead_id})).first()
         if row is None:
             return None
         r = row._mapping
@@ -88,39 +166,24 @@ class ReadModelWrites:
 
     async def capture(self, capture: Capture) -> None:
         """The lead as intake saw it; the first source, campaign and time are kept."""
-        now = datetime.now(UTC)
-        stmt = insert(leads).values(
-            lead_id=capture.lead_id,
-            source=capture.source,
-            campaign=capture.campaign,
-            campaigns=[capture.campaign] if capture.campaign else [],
-            first_seen_at=capture.first_seen_at,
-            company=capture.company,
-            updated_at=now,
-        )
         await self.conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[leads.c.lead_id],
-                set_={
-                    "source": sa.func.coalesce(leads.c.source, stmt.excluded.source),
-                    "campaign": sa.func.coalesce(leads.c.campaign, stmt.excluded.campaign),
-                    "company": sa.func.coalesce(stmt.excluded.company, leads.c.company),
-                    "first_seen_at": sa.func.least(
-                        leads.c.first_seen_at, stmt.excluded.first_seen_at
-                    ),
-                    "campaigns": append_campaign(capture.campaign),
-                    "updated_at": now,
-                },
-            )
+            CAPTURE,
+            {
+                "lead_id": capture.lead_id,
+                "source": capture.source,
+                "campaign": capture.campaign,
+                "campaigns": [capture.campaign] if capture.campaign else [],
+                "first_seen_at": capture.first_seen_at,
+                "company": capture.company,
+                "updated_at": datetime.now(UTC),
+            },
         )
 
     async def add_campaign(self, lead_id: str, campaign: str) -> None:
         """A campaign the lead came through (once, in order)."""
-        await self._ensure(lead_id)
+        now = datetime.now(UTC)
         await self.conn.execute(
-            leads.update()
-            .where(leads.c.lead_id == lead_id)
-            .values(campaigns=append_campaign(campaign))
+            ADD_CAMPAIGN, {"lead_id": lead_id, "campaigns": [campaign], "updated_at": now}
         )
 
     async def erase(self, lead_id: str) -> None:
@@ -138,100 +201,66 @@ class ReadModelWrites:
         await self.conn.execute(outbox.delete().where(outbox.c.key == lead_id))
 
     async def set_scores(self, lead_id: str, scores: Scores) -> None:
-        """The lead's latest scores."""
-        await self._ensure(
-            lead_id,
-            fit=scores.fit,
-            interest=scores.interest,
-            grade=scores.grade,
-            interest_band=scores.interest_band,
-        )
+        """The lead's latest scores (written at commit: the batch's last per lead)."""
+        self.deferred.scores[lead_id] = vars(scores)
 
     async def add_stage_entry(self, entry: StageEntry) -> None:
-        """Keep the move (once) and set the lead's stage."""
-        await self.conn.execute(
-            insert(stage_events)
-            .values(
-                event_id=entry.event_id,
-                lead_id=entry.lead_id,
-                from_stage=entry.from_stage,
-                to_stage=entry.to_stage,
-                reason=entry.reason,
-                at=entry.at,
-            )
-            .on_conflict_do_nothing()
-        )
-        await self._ensure(entry.lead_id, stage=entry.to_stage)
+        """Keep the move (once) and set the lead's stage (both written at commit)."""
+        self.deferred.inserts[stage_events.name].append(vars(entry))
+        self.deferred.stages[entry.lead_id] = {"stage": entry.to_stage}
 
     async def know_reps(
         self, rep_ids: Collection[str], at: datetime, names: Mapping[str, str] | None = None
     ) -> None:
         """Remember the reps a hand-off named (a CRM touch must come from one of them) and
         their names as routing last gave them."""
-        named = sorted(set(rep_ids))
-        if named:
-            given = names or {}
-            stmt = insert(reps).values(
-                [{"rep_id": r, "first_seen_at": at, "name": given.get(r)} for r in named]
-            )
-            await self.conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[reps.c.rep_id],
-                    set_={"name": sa.func.coalesce(stmt.excluded.name, reps.c.name)},
-                )
-            )
+        given = names or {}
+        new = [
+            r
+            for r in sorted(set(rep_ids))
+            if r not in self.reps_known or given.get(r) not in (None, self.reps_known[r])
+        ]
+        if new:
+            named = [given.get(r) for r in new]
+            await self.conn.execute(KNOW_REPS, {"rep_id": new, "name": named, "at": at})
+            for rep_id, name in zip(new, named, strict=True):
+                self.reps_known[rep_id] = name or self.reps_known.get(rep_id)
 
     async def add_handoff(self, handoff: Handoff) -> None:
         """The assignment, once."""
-        await self.conn.execute(
-            insert(assignments)
-            .values(
-                assignment_id=handoff.assignment_id,
-                lead_id=handoff.lead_id,
-                team=handoff.team,
-                rep_id=handoff.rep_id,
-                assigned_at=handoff.assigned_at,
-                sla_deadline=handoff.sla_deadline,
-            )
-            .on_conflict_do_nothing()
-        )
+        await self.conn.execute(ADD_HANDOFF, vars(handoff))
 
     async def reassign(self, reassignment: Reassignment) -> None:
         """The assignment's new rep and deadline; one more reassignment counted."""
         await self.conn.execute(
-            assignments.update()
-            .where(assignments.c.assignment_id == reassignment.assignment_id)
-            .values(
-                rep_id=reassignment.rep_id,
-                sla_deadline=reassignment.sla_deadline,
-                reassignments=assignments.c.reassignments + 1,
-            )
+            REASSIGN,
+            {
+                "key": reassignment.assignment_id,
+                "rep_id": reassignment.rep_id,
+                "due": reassignment.sla_deadline,
+            },
         )
 
     async def count_breach(self, assignment_id: str) -> None:
         """One more SLA breach on the assignment."""
-        await self.conn.execute(
-            assignments.update()
-            .where(assignments.c.assignment_id == assignment_id)
-            .values(breaches=assignments.c.breaches + 1)
-        )
+        await self.conn.execute(COUNT_BREACH, {"key": assignment_id})
 
     async def add_touch(self, touch: TouchFact) -> None:
-        """The touch, once per crm_event_id."""
-        await self._insert_once(touches, vars(touch))
+        """The touch, once per crm_event_id (written at commit)."""
+        self.deferred.inserts[touches.name].append(vars(touch))
 
     async def add_status(self, status: StatusFact) -> None:
-        """The status, once per crm_event_id."""
-        await self._insert_once(statuses, vars(status))
+        """The status, once per crm_event_id (written at commit)."""
+        self.deferred.inserts[statuses.name].append(vars(status))
 
     async def add_deal(self, deal: DealFact) -> None:
         """The deal, once per crm_event_id."""
-        await self._insert_once(deals, vars(deal))
+        await self.conn.execute(ADD_DEAL, vars(deal))
 
     async def save_agreement(self, published: PublishedAgreement) -> None:
         """The version as published, once."""
-        await self._insert_once(
-            agreements,
+        await self.conn.execute(
+            ADD_AGREEMENT,
             {
                 "version": published.version,
                 "document": stored_document(published.agreement),
@@ -240,12 +269,14 @@ class ReadModelWrites:
         )
 
     async def add_journey_line(self, line: JourneyLine) -> None:
-        """The event's line in the lead's story, once."""
-        await self._insert_once(journey, vars(line))
+        """The event's line in the lead's story, once (written at commit)."""
+        self.deferred.inserts[journey.name].append(vars(line))
 
     async def forget_journey(self, lead_id: str) -> None:
-        """An erased lead's story goes with it."""
+        """An erased lead's story goes with it (the lines written and those still pending)."""
+        self.deferred.forget_journey(lead_id)
         await self.conn.execute(journey.delete().where(journey.c.lead_id == lead_id))
 
-    async def _insert_once(self, table: sa.Table, values: dict[str, Any]) -> None:
-        await self.conn.execute(insert(table).values(values).on_conflict_do_nothing())
+    async def flush(self) -> None:
+        """Write the pending writes (before the commit)."""
+        await self.deferred.flush(self.conn)

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from leadloop_contract.agreement import Agreement, ParsedAgreements
 from leadloop_contract.values import Stage
+from leadloop_feedback.adapters.deferred import Deferred
 from leadloop_feedback.adapters.identities import IdentityIndex
 from leadloop_feedback.adapters.read_model import ReadModelWrites
 from leadloop_feedback.adapters.tables import (
@@ -43,10 +44,13 @@ async def newest_agreement(conn: AsyncConnection) -> Agreement | None:
 
 
 class SqlRepository(ReadModelWrites, IdentityIndex):
-    """Feedback's state inside one transaction."""
+    """Feedback's state inside one transaction (a consumer batch is one): made when the
+    transaction opens, so what it keeps (pending writes, reps written) lasts that long."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
+        self.deferred = Deferred()
+        self.reps_known = {}
 
     async def claim_request(self, kind: Kind, item: Item, now: datetime) -> bool:
         """Keep the call under its crm_event_id; False when one was kept before."""

@@ -1,5 +1,5 @@
-"""Feedback's unit of work on Postgres: the shared one plus feedback's repository; its metrics
-come from what it committed."""
+"""Feedback's unit of work on Postgres: the shared one plus feedback's repository (whose pending
+writes it flushes before committing); its metrics come from what it committed."""
 
 from __future__ import annotations
 
@@ -20,3 +20,9 @@ class SqlUnitOfWork(UnitOfWork):
         await super().__aenter__()
         self.repo = SqlRepository(self.conn)
         return self
+
+    async def commit(self) -> None:
+        """The repository's pending writes (a batch's journey lines, scores...), then the
+        shared commit: outbox, NOTIFY, COMMIT."""
+        await self.repo.flush()
+        await super().commit()

@@ -1,0 +1,94 @@
+"""Feedback's projection of a consumer batch on the real PostgreSQL: 200 mixed events applied in
+ONE transaction (the consumer's `apply_batch`) leave exactly the read-model rows that applying
+them one by one (a transaction each) leaves: leads, journey, stage events, assignments, reps,
+identities, touches, statuses, deals, agreements (all but the wall-clock `updated_at`)."""
+
+from __future__ import annotations
+
+import functools
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from leadloop_cli.infra import create_database, drop_database
+from leadloop_db.engine import make_engine
+from leadloop_events.intake import LeadErased
+from leadloop_feedback.adapters import tables
+from leadloop_feedback.adapters.tables import outbox, processed_events
+from leadloop_feedback.adapters.uow import SqlUnitOfWork
+from leadloop_messaging.batch import Item, SqlLedger, apply_batch
+
+from .mixed_batch import consumer_items, mixed_batch
+
+READ_MODEL = (
+    tables.leads,
+    tables.journey,
+    tables.stage_events,
+    tables.assignments,
+    tables.reps,
+    tables.lead_identities,
+    tables.rep_identities,
+    tables.touches,
+    tables.statuses,
+    tables.deals,
+    tables.agreements,
+)
+WALL_CLOCK = {"updated_at"}
+
+
+@pytest.fixture
+async def other_database_url(postgres: Any, _migrated_template: str) -> AsyncIterator[str]:
+    """A second fresh, migrated database."""
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    url = await create_database(postgres.url(), name, template=_migrated_template)
+    try:
+        yield url
+    finally:
+        await drop_database(postgres.url(), name)
+
+
+async def project(url: str, batches: list[list[Item[SqlUnitOfWork]]]) -> dict[str, list[Any]]:
+    """Apply each batch in its own transaction; every read-model table's rows, sorted."""
+    engine = make_engine(url, pool_size=2)
+    try:
+        ledger = SqlLedger(processed_events, "feedback")
+        uow = functools.partial(SqlUnitOfWork, engine, outbox, "")
+        for batch in batches:
+            applied = await apply_batch(uow, ledger, batch)
+            assert set(applied.outcomes) == {"ok"}
+        async with engine.connect() as conn:
+            return {
+                table.name: sorted(
+                    tuple(map(repr, row))
+                    for row in await conn.execute(
+                        sa.select(*[c for c in table.c if c.name not in WALL_CLOCK])
+                    )
+                )
+                for table in READ_MODEL
+            }
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("seed", [17, 4])
+async def test_a_batch_in_one_transaction_projects_what_one_by_one_does(
+    database_url: str, other_database_url: str, seed: int
+) -> None:
+    events = mixed_batch(seed=seed, size=200)
+    erased = [e for e in events if e.type == LeadErased.event_type]
+    assert len(erased) == 1
+    after = events[events.index(erased[0]) + 1 :]
+    assert any(e.subject == erased[0].subject for e in after)  # events about it come later
+    items = consumer_items(events)
+    one_by_one = await project(database_url, [[item] for item in items])
+    batched = await project(other_database_url, [items])
+    for table in READ_MODEL:
+        assert batched[table.name] == one_by_one[table.name], table.name
+    lead = repr(erased[0].subject)
+    story = {r[0] for r in batched["journey"] if r[1] == lead}
+    assert story and story <= {repr(e.id) for e in after}  # the erasure took what came before
+    assert not [r for r in batched["lead_identities"] if r[2] == lead]
+    assert all(len(batched[t.name]) > 0 for t in READ_MODEL)
