@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, time
 from typing import Any
 
@@ -40,6 +40,7 @@ class FakeRepository:
         self.queued: dict[str, Delivery] = {}
         self.emails: dict[str, Email] = {}  # by dedupe key
         self.erased: list[str] = []
+        self.calls: list[str] = []  # the teams' locks and the claims of due rows, in order
 
     async def all_reps(self, for_update: bool = False) -> list[Rep]:
         return [self.reps[k] for k in sorted(self.reps)]
@@ -86,8 +87,11 @@ class FakeRepository:
             out[rep.rep_id] = Load(today=today, total=len(mine))
         return out
 
-    async def rr_state(self, team: str) -> dict[str, int]:
-        return dict(self.rr.get(team, {}))
+    async def rr_states(self, teams: Iterable[str]) -> dict[str, dict[str, int]]:
+        return {team: dict(self.rr.get(team, {})) for team in teams}
+
+    async def lock_teams(self, teams: Iterable[str]) -> None:
+        self.calls.append("lock " + " ".join(sorted(set(teams))))
 
     async def save_rr_state(self, team: str, weights: dict[str, int]) -> None:
         self.rr[team] = dict(weights)
@@ -118,6 +122,7 @@ class FakeRepository:
         return copy.deepcopy(latest)
 
     async def due_assignments(self, now: datetime, limit: int) -> list[Assignment]:
+        self.calls.append("claim due")
         due = [
             a
             for a in self.assignments.values()

@@ -154,3 +154,13 @@ async def test_a_touch_for_a_lead_without_assignment_changes_nothing() -> None:
     )
     await routing.send(touch)
     assert not routing.repo.assignments and not routing.uow.measured
+
+
+async def test_a_round_locks_the_teams_in_sorted_order_before_it_claims_due_leads() -> None:
+    routing = Routing()
+    await routing.start(rep("rep-alice"))
+    routing.repo.calls.clear()
+    assert await escalate(routing, datetime.now(UTC)) == 0
+    # The order a consumer batch takes them in: neither can wait for the other's.
+    teams = "dach enterprise nordics north-america uk-ireland"
+    assert routing.repo.calls == [f"lock {teams}", "claim due"]

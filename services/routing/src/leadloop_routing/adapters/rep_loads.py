@@ -8,12 +8,19 @@ later local date. "Today" is then `day_count` while the rep's local date is stil
 The repository calls `enter` and `leave` in the transaction that moves an assignment in or out
 of that set (or to another rep), and `follow_zone` when it saves a rep: a rep whose time zone
 changed has their row counted again from their assignments, in the new zone.
+
+Within a transaction (a consumer batch is one) each rep's row is read once: `RepLoads` keeps it
+as last read, or as the writes' RETURNING gave it back, so the next hand-off in the batch sees
+the previous one's counts without a read. `before_write` runs before any counter is written:
+the repository takes the round-robin teams' locks there, so every writer of counters takes
+the teams first, then the rows (no two transactions wait for each other's rows and teams).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -66,7 +73,7 @@ def _enter_statement() -> sa.Insert:
                 else_=rep_loads.c.day_count,
             ),
         },
-    )
+    ).returning(*rep_loads.c)
 
 
 def _leave_statement() -> sa.Update:
@@ -82,6 +89,7 @@ def _leave_statement() -> sa.Update:
                 else_=rep_loads.c.day_count,
             ),
         )
+        .returning(*rep_loads.c)
     )
 
 
@@ -133,26 +141,34 @@ CLAIM = _claim_statement()
 class RepLoads:
     """The `rep_loads` counters inside one transaction."""
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(
+        self, conn: AsyncConnection, before_write: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         self.conn = conn
+        self.before_write = before_write
+        # Each rep's row as this transaction last read or wrote it (None: the rep has none).
+        self.rows: dict[str, sa.Row[Any] | None] = {}
 
     async def read(self, reps: Sequence[Rep], now: datetime) -> dict[str, Load]:
         """Open SQLs per rep: assigned since the start of their local day, and in total."""
         ids = [r.rep_id for r in reps]
-        rows = await self.conn.execute(READ, {"rep_ids": ids})
-        found = {
-            row.rep_id: Load(today(row.day, row.day_count, row.timezone, now), row.open_total)
-            for row in rows
-        }
-        return {rep_id: found.get(rep_id, Load()) for rep_id in ids}
+        unread = [rep_id for rep_id in ids if rep_id not in self.rows]
+        if unread:
+            found = {r.rep_id: r for r in await self.conn.execute(READ, {"rep_ids": unread})}
+            self.rows.update({rep_id: found.get(rep_id) for rep_id in unread})
+        return {rep_id: _load(self.rows[rep_id], now) for rep_id in ids}
 
     async def enter(self, rep_id: str, assigned_at: datetime) -> None:
         """An assignment made at `assigned_at` starts counting for this rep."""
-        await self.conn.execute(ENTER, {"rep": rep_id, "at": assigned_at})
+        await self._before_write()
+        result = await self.conn.execute(ENTER, {"rep": rep_id, "at": assigned_at})
+        self.rows[rep_id] = result.one()
 
     async def leave(self, rep_id: str, assigned_at: datetime) -> None:
         """An assignment made at `assigned_at` stops counting for this rep."""
-        await self.conn.execute(LEAVE, {"rep": rep_id, "at": assigned_at})
+        await self._before_write()
+        result = await self.conn.execute(LEAVE, {"rep": rep_id, "at": assigned_at})
+        self.rows[rep_id] = result.first()
 
     async def move(
         self, before: tuple[str | None, str], after: tuple[str | None, str], assigned_at: datetime
@@ -173,6 +189,18 @@ class RepLoads:
 
     async def follow_zone(self, rep_id: str, zone: str) -> None:
         """A rep was saved: create their row, or count it again if their zone changed."""
+        self.rows.pop(rep_id, None)
         counted_in = (await self.conn.execute(CLAIM, {"rep": rep_id, "zone": zone})).scalar_one()
         if counted_in != zone:
             await self.conn.execute(RECOUNT, {"rep": rep_id, "zone": zone})
+
+    async def _before_write(self) -> None:
+        if self.before_write is not None:
+            await self.before_write()
+
+
+def _load(row: sa.Row[Any] | None, now: datetime) -> Load:
+    """A rep's load at `now` from their counter row (none: nothing counted)."""
+    if row is None:
+        return Load()
+    return Load(today(row.day, row.day_count, row.timezone, now), row.open_total)

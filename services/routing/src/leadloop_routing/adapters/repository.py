@@ -1,5 +1,6 @@
 """Routing's queries: `SqlRepository` is the unit of work's view of routing's tables, taking
-and returning domain objects (`adapters.ports.Repository`)."""
+and returning domain objects (`adapters.ports.Repository`). It lives as long as its transaction;
+what a hand-off reads is read once per transaction (adapters.read_once, adapters.rep_loads)."""
 
 from __future__ import annotations
 
@@ -11,9 +12,10 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from leadloop_contract.agreement import Agreement, ParsedAgreements, stored_document
+from leadloop_contract.agreement import Agreement, stored_document
 from leadloop_platform.http.paging import PageRequest, keyset
 from leadloop_routing.adapters.deliveries import SqlDeliveries
+from leadloop_routing.adapters.read_once import Kept, ReadOnce
 from leadloop_routing.adapters.rep_loads import COUNTED, RepLoads
 from leadloop_routing.adapters.rows import (
     assignment_from_row,
@@ -28,14 +30,12 @@ from leadloop_routing.adapters.tables import (
     emails,
     outbox,
     reps,
-    round_robin,
     webhook_deliveries,
 )
 from leadloop_routing.domain.assignment import Assignment
+from leadloop_routing.domain.delivery import Subscription
 from leadloop_routing.domain.model import Account, Load, Rep
 
-# A stored version's document never changes: parse each once per process.
-PARSED = ParsedAgreements()
 # What a step of the SLA ladder, a touch or a reassignment may change on an assignment.
 MUTABLE = (
     "rep_id",
@@ -50,18 +50,14 @@ MUTABLE = (
 )
 
 
-class SqlRepository(SqlDeliveries):
+class SqlRepository(ReadOnce, SqlDeliveries):
     """Routing's state inside one transaction."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
-        self.counters = RepLoads(conn)
-
-    async def all_reps(self, for_update: bool = False) -> list[Rep]:
-        """Every rep, by id; `for_update` locks them until commit (the owner sync)."""
-        query = sa.select(reps).order_by(reps.c.rep_id)
-        rows = await self.conn.execute(query.with_for_update() if for_update else query)
-        return [rep_from_row(r) for r in rows]
+        self.kept = Kept()
+        # Every writer of counters holds the teams' locks first (adapters.rep_loads).
+        self.counters = RepLoads(conn, before_write=self.lock_teams_in_force)
 
     async def rep_by_crm_id(self, system: str, crm_id: str) -> Rep | None:
         """The rep linked to this CRM owner (`system`: hubspot or salesforce), or None; a
@@ -91,15 +87,10 @@ class SqlRepository(SqlDeliveries):
         rows = await self.conn.execute(keyset(sa.select(reps), [reps.c.rep_id], page))
         return [rep_from_row(r) for r in rows]
 
-    async def rep(self, rep_id: str, for_update: bool = False) -> Rep | None:
-        """One rep, or None; `for_update` locks it until commit (a conditional write)."""
-        query = sa.select(reps).where(reps.c.rep_id == rep_id)
-        row = (await self.conn.execute(query.with_for_update() if for_update else query)).first()
-        return None if row is None else rep_from_row(row)
-
     async def save_rep(self, rep: Rep, now: datetime) -> None:
         """Create or replace a rep (their open-load counters follow their time zone)."""
         await self._upsert(reps, reps.c.rep_id, rep_row(rep, now))
+        self.kept.reps, self.kept.rep = None, {}
         await self.counters.follow_zone(rep.rep_id, rep.calendar.timezone)
 
     async def save_account(self, account: Account, now: datetime) -> None:
@@ -111,6 +102,7 @@ class SqlRepository(SqlDeliveries):
             "updated_at": now,
         }
         await self._upsert(accounts, accounts.c.domain, values)
+        self.kept.accounts.pop(account.domain, None)
 
     async def _upsert(self, table: sa.Table, key: sa.Column[Any], values: dict[str, Any]) -> None:
         stmt = insert(table).values(values)
@@ -120,34 +112,10 @@ class SqlRepository(SqlDeliveries):
             )
         )
 
-    async def account(self, domain: str, for_update: bool = False) -> Account | None:
-        """The account of an email domain, or None; `for_update` locks it until commit."""
-        query = sa.select(accounts).where(accounts.c.domain == domain)
-        row = (await self.conn.execute(query.with_for_update() if for_update else query)).first()
-        return None if row is None else Account(row.domain, row.name, row.owner_rep_id)
-
     async def loads(self, reps: Sequence[Rep], now: datetime) -> dict[str, Load]:
         """Open SQLs per rep: assigned since the start of their local day, and in total (one
         counter row per rep, adapters.rep_loads)."""
         return await self.counters.read(reps, now)
-
-    async def rr_state(self, team: str) -> dict[str, int]:
-        """The team's round-robin weights, locked until commit (so concurrent SQLs queue)."""
-        # A transaction-level advisory lock per team: it holds even before the team's row
-        # exists, so two first decisions cannot both start from empty weights.
-        await self.conn.execute(
-            sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext("leadloop-rr:" + team)))
-        )
-        row = (
-            await self.conn.execute(
-                sa.select(round_robin.c.weights).where(round_robin.c.team == team).with_for_update()
-            )
-        ).first()
-        return dict(row.weights) if row else {}
-
-    async def save_rr_state(self, team: str, weights: dict[str, int]) -> None:
-        """Store the team's round-robin weights."""
-        await self._upsert(round_robin, round_robin.c.team, {"team": team, "weights": weights})
 
     async def save_agreement(self, version: str, agreement: Agreement, at: datetime) -> None:
         """Keep a published agreement version (once)."""
@@ -156,19 +124,11 @@ class SqlRepository(SqlDeliveries):
             .values(version=version, document=stored_document(agreement), published_at=at)
             .on_conflict_do_nothing()
         )
-
-    async def current_agreement(self) -> tuple[str, Agreement] | None:
-        """The latest published agreement and its version, or None before the first."""
-        row = (
-            await self.conn.execute(
-                sa.select(agreements).order_by(agreements.c.published_at.desc()).limit(1)
-            )
-        ).first()
-        return None if row is None else (row.version, PARSED.parse(row.version, row.document))
+        self.kept.agreement.clear()
 
     async def add_assignment(self, assignment: Assignment) -> None:
         """Store a new assignment (counted for its rep when it is theirs and open)."""
-        await self.conn.execute(assignments.insert().values(assignment_row(assignment)))
+        await self.conn.execute(assignments.insert(), assignment_row(assignment))
         if assignment.rep_id is not None and assignment.status in COUNTED:
             await self.counters.enter(assignment.rep_id, assignment.assigned_at)
 
@@ -213,6 +173,22 @@ class SqlRepository(SqlDeliveries):
             )
         ).first()
         return None if row is None else assignment_from_row(row)
+
+    async def active_subscriptions(self, event_type: str) -> list[Subscription]:
+        """The active subscriptions to `event_type` (read once per transaction)."""
+        if event_type not in self.kept.subscriptions:
+            self.kept.subscriptions[event_type] = await super().active_subscriptions(event_type)
+        return list(self.kept.subscriptions[event_type])
+
+    async def add_subscription(self, subscription: Subscription) -> None:
+        """Store a new subscription."""
+        await super().add_subscription(subscription)
+        self.kept.subscriptions.clear()
+
+    async def deactivate_subscription(self, subscription_id: str) -> bool:
+        """Mark a subscription inactive; False when there is none."""
+        self.kept.subscriptions.clear()
+        return await super().deactivate_subscription(subscription_id)
 
     async def due_assignments(self, now: datetime, limit: int) -> list[Assignment]:
         """Claim assignments whose SLA step is due; other replicas skip the locked ones."""

@@ -22,6 +22,12 @@ async def escalate_due_leads(
     uow: RoutingUnitOfWork, command: EscalateDueLeads, *, outbound: Outbound
 ) -> int:
     """Take the due SLA step of each due assignment (at most `limit`); how many were due."""
+    # The teams' round-robin locks before the due rows, as a consumer batch takes them before
+    # it touches a lead: the batch may wait here, this never waits for the batch's rows (the
+    # due ones locked elsewhere are skipped), so the two cannot deadlock.
+    current = await uow.repo.current_agreement()
+    if current is not None:
+        await uow.repo.lock_teams(team.name for team in current[1].routing.teams)
     due = await uow.repo.due_assignments(command.now, command.limit)
     if not due:
         return 0

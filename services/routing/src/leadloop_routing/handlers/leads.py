@@ -39,7 +39,10 @@ async def choose_owner(
     now: datetime,
     exclude: frozenset[str] = frozenset(),
 ) -> Decision:
-    """Run the decision chain on the current reps, loads and accounts; keep the RR state."""
+    """Run the decision chain on the current reps, loads and accounts; keep the RR state.
+
+    In a consumer batch the repository reads the reps, the accounts, the weights (locked first)
+    and the loads once; the weights and loads this decision changes are the next one's."""
     profile = intelligence.profile
     facts = LeadFacts(
         profile.email.rpartition("@")[2].lower(),
@@ -49,7 +52,7 @@ async def choose_owner(
     )
     reps = await uow.repo.all_reps()
     account = await uow.repo.account(facts.email_domain)
-    states = {t.name: await uow.repo.rr_state(t.name) for t in agreement.routing.teams}
+    states = await uow.repo.rr_states(t.name for t in agreement.routing.teams)
     decision = decide(
         routing=agreement.routing,
         lead=facts,
