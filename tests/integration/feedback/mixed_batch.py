@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import random
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -255,14 +255,23 @@ def consumer_items(
 
 def mixed_batch(seed: int = 17, size: int = 200, prefix: str = "lead") -> list[CloudEvent]:
     """`size` events: an agreement published, then leads' events interleaved, each lead's in
-    its own order."""
+    its own order; the same seed and prefix give the same events (ids and times included)."""
     rng = random.Random(seed)
     pending = [list(s.events) for s in stories(seed, size - 1, prefix)]
-    first = agreement_published()
-    out = [new_event(first, subject="agreement", time=T0)]
-    while any(pending):
-        queue = rng.choice([p for p in pending if p])
-        data = queue.pop(0)
-        lead_id = str(getattr(data, "lead_id", "agreement"))
-        out.append(new_event(data, subject=lead_id, time=T0 + timedelta(seconds=len(out))))
+    first = agreement_published().model_copy(update={"published_at": T0})
+    out: list[CloudEvent] = []
+    for data in [first, *_interleaved(rng, pending)]:
+        out.append(
+            new_event(
+                data,
+                subject=str(getattr(data, "lead_id", "agreement")),
+                event_id=str(uuid.UUID(int=rng.getrandbits(128))),
+                time=T0 + timedelta(seconds=len(out)),
+            )
+        )
     return out
+
+
+def _interleaved(rng: random.Random, pending: list[list[EventData]]) -> Iterator[EventData]:
+    while any(pending):
+        yield rng.choice([p for p in pending if p]).pop(0)
