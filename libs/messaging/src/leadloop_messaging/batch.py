@@ -1,6 +1,11 @@
 """One transaction for a partition's poll batch: one set-based claim of the processed-event ids,
 the handlers in offset order, one commit (one outbox insert and one NOTIFY).
 
+A handler that takes the batch (`TakesBatches`, declared with `Registry.batch`) is called once
+for each maximal run of consecutive claimed items whose types it takes, with the run's events in
+offset order; per-event handlers are called one item at a time as before. A run of one calls the
+batch handler with that one item, so a suspect retried alone goes through the same code.
+
 The consumer loop (`leadloop_messaging.consumer`) decides what to do when a batch fails: wait for
 the database, retry a deadlock, or split the batch to find the poison record.
 """
@@ -24,6 +29,7 @@ from leadloop_platform.logs import correlation_id
 U = TypeVar("U", bound=UnitOfWork)
 U_contra = TypeVar("U_contra", bound=UnitOfWork, contravariant=True)
 Handler = Callable[[U, CloudEvent, EventData], Awaitable[None]]
+BatchHandler = Callable[[U, Sequence[tuple[CloudEvent, EventData]]], Awaitable[None]]
 # SQLSTATEs of a server that is unreachable or refusing connections: class 08, and
 # admin_shutdown, crash_shutdown, cannot_connect_now ("shutting down", "starting up").
 AWAY_SQLSTATES = ("08", "57P01", "57P02", "57P03")
@@ -56,11 +62,26 @@ class Item(Generic[U]):
     handler: Handler[U]
 
 
-class HandlerFailed(Exception):
-    """The handler of `items[index]` raised `error` inside the batch's transaction."""
+class TakesBatches(Generic[U]):
+    """The handler of every type one batch handler takes: called per event, it hands the batch
+    handler a run of one; `apply_batch` hands it whole runs of consecutive items instead."""
 
-    def __init__(self, index: int, error: Exception) -> None:
-        super().__init__(f"the handler of item {index} failed: {error!r}")
+    def __init__(self, batch: BatchHandler[U]) -> None:
+        self.batch = batch
+        self.__name__ = getattr(batch, "__name__", type(batch).__name__)
+
+    async def __call__(self, uow: U, event: CloudEvent, data: EventData) -> None:
+        """Apply one event: the batch handler with a batch of one."""
+        await self.batch(uow, [(event, data)])
+
+
+class HandlerFailed(Exception):
+    """The handler of `items[index]` raised `error` inside the batch's transaction; `index` is
+    None when a batch handler raised for a run of several items (which one it cannot say)."""
+
+    def __init__(self, index: int | None, error: Exception) -> None:
+        which = "a run of a batch handler" if index is None else f"item {index}"
+        super().__init__(f"the handler of {which} failed: {error!r}")
         self.index = index
         self.error = error
 
@@ -135,26 +156,29 @@ class SqlLedger:
 async def apply_batch(
     uow_factory: Callable[[], U], ledger: Ledger[U], items: Sequence[Item[U]]
 ) -> Applied:
-    """Claim, run each claimed item's handler in offset order, commit: one transaction.
+    """Claim, run the claimed items' handlers in offset order, commit: one transaction.
 
-    A handler's exception comes out as HandlerFailed (which item, what error); the claim's or
-    the commit's as itself. Nothing is committed then.
+    A handler's exception comes out as HandlerFailed (which item, or None for a batch handler's
+    run of several, and what error); the claim's or the commit's as itself. Nothing is committed
+    then.
     """
     started = time.perf_counter()
-    outcomes: list[str] = []
-    spent: list[float] = []
+    outcomes = ["duplicate"] * len(items)
+    spent = [0.0] * len(items)
     async with uow_factory() as uow:
         unclaimed = await ledger.claim(
             uow, [item.record for item in items], [item.event.id for item in items]
         )
+        claimed: list[int] = []
         for index, item in enumerate(items):
-            if item.event.id not in unclaimed:
-                outcomes.append("duplicate")
-                spent.append(0.0)
-                continue
-            unclaimed.discard(item.event.id)  # the same id later in the batch: a duplicate
-            spent.append(await _run_handler(uow, item, index))
-            outcomes.append("ok")
+            if item.event.id in unclaimed:
+                unclaimed.discard(item.event.id)  # the same id later in the batch: a duplicate
+                claimed.append(index)
+                outcomes[index] = "ok"
+        for run in runs(items, claimed):
+            seconds = await _run_handler(uow, items, run)
+            for index in run:
+                spent[index] = seconds / len(run)
         await uow.commit()
     # The claim and the commit are shared: each item takes its part, so the latencies of a
     # batch add up to its transaction's time.
@@ -162,15 +186,37 @@ async def apply_batch(
     return Applied(outcomes, [own + shared for own in spent])
 
 
-async def _run_handler(uow: U, item: Item[U], index: int) -> float:
-    """Run one item's handler as its own step of the batch; the seconds it took."""
+def runs(items: Sequence[Item[U]], claimed: Sequence[int]) -> list[list[int]]:
+    """The claimed indexes in order, grouped: a maximal run of consecutive claimed items taken
+    by one batch handler together (a duplicate between them, which applies nothing, does not
+    end the run), every other item alone."""
+    grouped: list[list[int]] = []
+    for index in claimed:
+        handler = items[index].handler
+        together = isinstance(handler, TakesBatches) and bool(grouped)
+        if together and items[grouped[-1][-1]].handler is handler:
+            grouped[-1].append(index)
+        else:
+            grouped.append([index])
+    return grouped
+
+
+async def _run_handler(uow: U, items: Sequence[Item[U]], run: Sequence[int]) -> float:
+    """Run one item's handler, or a batch handler over a run, as its own step of the batch (its
+    events alone in `uow.events`); the seconds it took."""
     uow.next_step()
-    token = correlation_id.set(item.event.correlationid)
+    first = items[run[0]]
+    token = correlation_id.set(first.event.correlationid if len(run) == 1 else None)
     began = time.perf_counter()
     try:
-        await item.handler(uow, item.event, item.data)
+        handler = first.handler
+        if len(run) == 1:
+            await handler(uow, first.event, first.data)
+        else:
+            assert isinstance(handler, TakesBatches)
+            await handler.batch(uow, [(items[i].event, items[i].data) for i in run])
     except Exception as exc:
-        raise HandlerFailed(index, exc) from exc
+        raise HandlerFailed(run[0] if len(run) == 1 else None, exc) from exc
     finally:
         correlation_id.reset(token)
     return time.perf_counter() - began

@@ -32,10 +32,11 @@ Short transactions around network calls (lease, send with none open, record) are
 
 from leadloop_db.uow import Transactions
 from leadloop_runtime.periodic import Periodic
-from leadloop_runtime.registry import EventHandler, Handler, Registry
+from leadloop_runtime.registry import BatchItems, EventHandler, Handler, Registry
 from leadloop_runtime.service import Database, Service, build_app
 
 __all__ = [
+    "BatchItems",
     "Database",
     "EventHandler",
     "Handler",
