@@ -39,6 +39,7 @@ class FakeRepository:
         self.documents_read = 0  # agreement documents handed out (current_agreement, agreement)
         self.claims: list[int] = []  # leads claimed by each claim_due_leads
         self.batch_reads = self.batch_writes = 0  # activities_of_leads, save_rescored calls
+        self.run_reads = self.run_writes = 0  # leads_for_update, save_leads calls (event runs)
 
     async def lead_for_update(self, lead_id: str) -> ScoredLead | None:
         lead = self.leads.get(lead_id)
@@ -122,6 +123,19 @@ class FakeRepository:
         self.batch_writes += 1
         for lead in rescored:
             assert not (lead.added_sources or lead.added_campaigns)
+            await self.save_lead(lead, now)
+
+    async def leads_for_update(self, lead_ids: list[str]) -> dict[str, ScoredLead]:
+        self.run_reads += 1
+        found = {lead_id: await self.lead_for_update(lead_id) for lead_id in sorted(lead_ids)}
+        return {lead_id: lead for lead_id, lead in found.items() if lead is not None}
+
+    async def add_activities(self, rows: list[tuple[str, str, ActivityFact]]) -> set[str]:
+        return {a for lead_id, a, fact in rows if await self.add_activity(lead_id, a, fact)}
+
+    async def save_leads(self, saved: list[tuple[ScoredLead, datetime]]) -> None:
+        self.run_writes += 1
+        for lead, now in sorted(saved, key=lambda pair: pair[0].lead_id):
             await self.save_lead(lead, now)
 
     async def schedule_rescore_all(self, now: datetime) -> int:

@@ -2,6 +2,7 @@
 
 leadloop.lead.captured.v1           score_captured_lead  profile, sources -> re-score, MQL/SQL
 leadloop.lead.activity_recorded.v1  record_activity      activity         -> re-score, MQL/SQL
+  (both taken a run at a time by score_lead_events, batch_handlers.py: the same effect)
 leadloop.lead.erased.v1             erase_lead           forget the person
 leadloop.lead.status_changed.v1     apply_sales_move     the sales-side move feedback decided
 leadloop.deal.closed.v1             apply_deal           the same: opportunity / customer / recycled
@@ -27,7 +28,7 @@ from leadloop_events.envelope import CloudEvent, EventData, new_event
 from leadloop_events.feedback import DealClosed, LeadStatusChanged
 from leadloop_events.intake import ActivityRecorded, LeadCaptured, LeadErased
 from leadloop_events.lifecycle import LeadIntelligence
-from leadloop_runtime import Handler, Registry
+from leadloop_runtime import BatchItems, Handler, Registry
 from leadloop_scoring.adapters.agreements import CurrentAgreement
 from leadloop_scoring.adapters.batch import BatchWrites, Writes
 from leadloop_scoring.adapters.uow import ScoringUnitOfWork, SqlUnitOfWork
@@ -43,13 +44,20 @@ SOURCE = "/leadloop/scoring"
 T = TypeVar("T", bound=EventData)
 
 
+def utc_now() -> datetime:
+    """The time now, in UTC."""
+    return datetime.now(UTC)
+
+
 @dataclass(frozen=True)
 class Context:
-    """What the handlers are bound to: the agreement in force and the service's limits."""
+    """What the handlers are bound to: the agreement in force, the service's limits, and the
+    clock a lead event is scored at."""
 
     agreements: CurrentAgreement = field(default_factory=CurrentAgreement)
     timeline_limit: int = 25
     history_limit: int = 500
+    clock: Callable[[], datetime] = utc_now
 
     @classmethod
     def of(cls, settings: Settings) -> Context:
@@ -102,10 +110,17 @@ def registry(
     settings: Settings | None = None, *, context: Context | None = None
 ) -> Registry[SqlUnitOfWork]:
     """Event type -> handler: scoring's data-flow map (building it does no I/O)."""
+    from leadloop_scoring.batch_handlers import score_lead_events  # it builds on this module
+
     context = context or Context.of(settings or Settings())
     handlers: Registry[SqlUnitOfWork] = Registry()
-    handlers.on(LeadCaptured)(_bound(score_captured_lead, context))
-    handlers.on(ActivityRecorded)(_bound(record_activity, context))
+
+    @functools.wraps(score_lead_events)
+    async def score_runs(uow: SqlUnitOfWork, items: BatchItems) -> None:
+        await score_lead_events(uow, items, context)
+
+    # Captures and activities a run at a time: each run's leads loaded at once, written at once.
+    handlers.batch(LeadCaptured, ActivityRecorded)(score_runs)
     handlers.on(LeadErased)(erase_lead)
     handlers.on(LeadStatusChanged)(_bound(apply_sales_move, context))
     handlers.on(DealClosed)(_bound(apply_deal, context))
@@ -187,7 +202,7 @@ async def rescore(
     now: datetime | None = None,
 ) -> Score:
     """Score the lead under the agreement in force; publish what changed; save."""
-    now = now or datetime.now(UTC)
+    now = now or context.clock()
     in_force = await context.agreements.current(uow.repo)
     facts = await uow.repo.activities_of(lead.lead_id, context.history_limit)
     return await _score(uow, uow.repo, lead, in_force, facts, context, cause, now)

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from leadloop_events.envelope import CloudEvent, EventData
 from leadloop_events.intake import LeadCaptured
-from leadloop_runtime import Registry
+from leadloop_messaging.batch import BatchHandler
+from leadloop_runtime import BatchItems, Registry
 from leadloop_runtime.registry import EventHandler
 from leadloop_scoring.adapters.tables import import_scores
 from leadloop_scoring.adapters.uow import SqlUnitOfWork
@@ -36,9 +37,27 @@ def counted(handler: EventHandler[SqlUnitOfWork]) -> EventHandler[SqlUnitOfWork]
     return counting
 
 
+def counted_runs(handler: BatchHandler[SqlUnitOfWork]) -> BatchHandler[SqlUnitOfWork]:
+    """A batch handler, and after it each capture of an import in its run counted as scored
+    (one statement for the run; each claimed capture is in one run once)."""
+
+    @functools.wraps(handler)
+    async def counting(uow: SqlUnitOfWork, items: BatchItems) -> None:
+        await handler(uow, items)
+        rows = [
+            {"import_id": data.import_id, "event_id": event.id}
+            for event, data in items
+            if isinstance(data, LeadCaptured) and data.import_id is not None
+        ]
+        if rows:
+            await uow.conn.execute(COUNT, rows)
+
+    return counting
+
+
 def counting_imports(registry: Registry[SqlUnitOfWork]) -> Registry[SqlUnitOfWork]:
     """The registry with every capture of an import counted where it is scored."""
-    return registry.wrapped(counted)
+    return registry.wrapped(counted, counted_runs)
 
 
 async def scored(conn: AsyncConnection, import_id: str) -> int:
