@@ -19,16 +19,11 @@ from leadloop_connectors.hubspot import HubSpotClient
 from leadloop_events.handoff import LeadAssigned, LeadReassigned
 from leadloop_events.lifecycle import LeadIntelligence
 from leadloop_routing.adapters import alert_text
-from leadloop_routing.adapters.crm_alert import CrmAlertActions, missing_crm_id
+from leadloop_routing.adapters.crm_alert import CrmAlertActions, once
 from leadloop_routing.config import Settings
 from leadloop_routing.domain.connectors import ConnectorJob, ConnectorResult, JobContext
 
 SYSTEM: Final = "hubspot"
-
-
-def missing_owner_id(rep_id: str) -> str:
-    """The error of a rep HubSpot does not know, and how to fix it."""
-    return missing_crm_id(SYSTEM, "HubSpot", "owner id", rep_id)
 
 
 def contact_properties(intelligence: LeadIntelligence) -> dict[str, str]:
@@ -51,6 +46,7 @@ class HubSpotActions(CrmAlertActions):
 
     name = SYSTEM
     title = "HubSpot"
+    id_name = "owner id"
 
     def __init__(
         self,
@@ -78,21 +74,16 @@ class HubSpotActions(CrmAlertActions):
         return HubSpotClient(self.api_url, self.access_token)
 
     async def assigned(
-        self, job: ConnectorJob, alert: LeadAssigned, progress: dict[str, Any]
+        self, job: ConnectorJob, alert: LeadAssigned, owner: str, progress: dict[str, Any]
     ) -> ConnectorResult:
         """Contact, owner and statuses, then the task."""
-        if alert.owner_rep_id is None:
-            return ConnectorResult.ok({**progress, "skipped": "assigned to the team queue"})
-        owner = alert.owner_crm_ids.get(SYSTEM)
-        if owner is None:
-            return ConnectorResult.failed(missing_owner_id(alert.owner_rep_id))
         intelligence = alert.intelligence
         async with self.client() as hubspot:
             contact_id = await self.contact(hubspot, intelligence, progress)
-            if not progress.get("owner_set"):
-                properties = {"hubspot_owner_id": owner, **self.statuses(job.context)}
-                await hubspot.update_contact(contact_id, properties)
-                progress["owner_set"] = True
+            properties = {"hubspot_owner_id": owner, **self.statuses(job.context)}
+            await once(
+                progress, "owner_set", lambda: hubspot.update_contact(contact_id, properties)
+            )
             await self.task(
                 hubspot,
                 job,
@@ -106,14 +97,9 @@ class HubSpotActions(CrmAlertActions):
         return ConnectorResult.ok()
 
     async def reassigned(
-        self, job: ConnectorJob, moved: LeadReassigned, progress: dict[str, Any]
+        self, job: ConnectorJob, moved: LeadReassigned, owner: str, progress: dict[str, Any]
     ) -> ConnectorResult:
         """The new owner on the contact, and a task for them."""
-        if moved.to_rep_id is None:
-            return ConnectorResult.ok({**progress, "skipped": "moved to the team queue"})
-        owner = moved.to_crm_ids.get(SYSTEM)
-        if owner is None:
-            return ConnectorResult.failed(missing_owner_id(moved.to_rep_id))
         if moved.intelligence is None:
             return ConnectorResult.failed(
                 f"the reassignment of {moved.lead_id} carries no lead intelligence to find "
@@ -121,9 +107,10 @@ class HubSpotActions(CrmAlertActions):
             )
         async with self.client() as hubspot:
             contact_id = await self.contact(hubspot, moved.intelligence, progress)
-            if not progress.get("owner_set"):
-                await hubspot.update_contact(contact_id, {"hubspot_owner_id": owner})
-                progress["owner_set"] = True
+            owner_only = {"hubspot_owner_id": owner}
+            await once(
+                progress, "owner_set", lambda: hubspot.update_contact(contact_id, owner_only)
+            )
             note = f"Reassigned to you: {moved.reason}"
             await self.task(
                 hubspot,
@@ -169,21 +156,23 @@ class HubSpotActions(CrmAlertActions):
         note: str | None,
     ) -> None:
         """This event's one task for the owner on the contact (found by the event id)."""
-        if progress.get("task_id"):
-            return
-        progress["task_id"] = await hubspot.ensure_task(
-            alert_id=job.event_id,
-            owner_id=owner,
-            contact_id=contact_id,
-            subject=alert_text.task_subject(intelligence, reassigned=note is not None),
-            body=alert_text.task_body(
-                intelligence,
-                lead_id=job.lead_id,
-                deadline=due_at,
-                dashboard_url=self.dashboard_url,
-                note=note,
+        await once(
+            progress,
+            "task_id",
+            lambda: hubspot.ensure_task(
+                alert_id=job.event_id,
+                owner_id=owner,
+                contact_id=contact_id,
+                subject=alert_text.task_subject(intelligence, reassigned=note is not None),
+                body=alert_text.task_body(
+                    intelligence,
+                    lead_id=job.lead_id,
+                    deadline=due_at,
+                    dashboard_url=self.dashboard_url,
+                    note=note,
+                ),
+                due_at=due_at or job_time(job),
             ),
-            due_at=due_at or job_time(job),
         )
 
 

@@ -24,16 +24,11 @@ from leadloop_connectors.salesforce import (
 from leadloop_events.handoff import LeadAssigned, LeadReassigned
 from leadloop_events.lifecycle import LeadIntelligence
 from leadloop_routing.adapters import alert_text
-from leadloop_routing.adapters.crm_alert import CrmAlertActions, missing_crm_id
+from leadloop_routing.adapters.crm_alert import CrmAlertActions, once
 from leadloop_routing.config import Settings
 from leadloop_routing.domain.connectors import ConnectorJob, ConnectorResult, JobContext
 
 SYSTEM: Final = "salesforce"
-
-
-def missing_user_id(rep_id: str) -> str:
-    """The error of a rep Salesforce does not know, and how to fix it."""
-    return missing_crm_id(SYSTEM, "Salesforce", "User id", rep_id)
 
 
 def lead_fields(intelligence: LeadIntelligence, owner_id: str, status: str) -> dict[str, Any]:
@@ -71,6 +66,7 @@ class SalesforceActions(CrmAlertActions):
 
     name = SYSTEM
     title = "Salesforce"
+    id_name = "User id"
 
     def __init__(
         self,
@@ -94,25 +90,22 @@ class SalesforceActions(CrmAlertActions):
         return SalesforceClient(*self.credentials)
 
     async def assigned(
-        self, job: ConnectorJob, alert: LeadAssigned, progress: dict[str, Any]
+        self, job: ConnectorJob, alert: LeadAssigned, owner: str, progress: dict[str, Any]
     ) -> ConnectorResult:
         """The Lead (owner, status), then the Task."""
-        if alert.owner_rep_id is None:
-            return ConnectorResult.ok({**progress, "skipped": "assigned to the team queue"})
-        owner = alert.owner_crm_ids.get(SYSTEM)
-        if owner is None:
-            return ConnectorResult.failed(missing_user_id(alert.owner_rep_id))
         intelligence = alert.intelligence
         async with self.client() as salesforce:
-            record_id = progress.get("salesforce_lead_id")
-            if not record_id:
+
+            async def upsert() -> str:
                 status = self.status(job.context)
                 record_id = await self.upsert_lead(
                     salesforce, job.lead_id, intelligence, owner, status
                 )
                 if record_id != intelligence.external_ids.get(SYSTEM):
                     progress["external_ids"] = {SYSTEM: record_id}
-                progress["salesforce_lead_id"] = record_id
+                return record_id
+
+            record_id = await once(progress, "salesforce_lead_id", upsert)
             await self.task(
                 salesforce,
                 job,
@@ -126,14 +119,9 @@ class SalesforceActions(CrmAlertActions):
         return ConnectorResult.ok()
 
     async def reassigned(
-        self, job: ConnectorJob, moved: LeadReassigned, progress: dict[str, Any]
+        self, job: ConnectorJob, moved: LeadReassigned, owner: str, progress: dict[str, Any]
     ) -> ConnectorResult:
         """The Lead's new owner, and a Task for them."""
-        if moved.to_rep_id is None:
-            return ConnectorResult.ok({**progress, "skipped": "moved to the team queue"})
-        owner = moved.to_crm_ids.get(SYSTEM)
-        if owner is None:
-            return ConnectorResult.failed(missing_user_id(moved.to_rep_id))
         async with self.client() as salesforce:
             record_id = progress.get("salesforce_lead_id")
             if not record_id:
@@ -144,9 +132,7 @@ class SalesforceActions(CrmAlertActions):
                         "(its lead alert's delivery did not create one): redeliver that first"
                     )
                 progress["salesforce_lead_id"] = record_id
-            if not progress.get("owner_set"):
-                await salesforce.set_owner(str(record_id), owner)
-                progress["owner_set"] = True
+            await once(progress, "owner_set", lambda: salesforce.set_owner(str(record_id), owner))
             if moved.intelligence is not None:
                 note = f"Reassigned to you: {moved.reason}"
                 await self.task(
