@@ -18,6 +18,8 @@ migrated once per session) and its own topic prefix, so tests never see each oth
 from __future__ import annotations
 
 import os
+import signal
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -59,6 +61,31 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "both_brokers: run once on Tansu and once on Apache Kafka ([tansu], [kafka])"
     )
+    signal.signal(signal.SIGTERM, lambda signum, _frame: _say_why_then_terminate(config, signum))
+
+
+def _say_why_then_terminate(config: pytest.Config, signum: int) -> None:
+    """A service running inside the test process whose background task dies stops its process
+    (SIGTERM, leadloop_platform.tasks): that is the test run. Show which test and what it had
+    written (the CRITICAL line says why) before dying as SIGTERM would; pytest's capture would
+    otherwise swallow both."""
+    capture = config.pluginmanager.getplugin("capturemanager")
+    written = ""
+    if capture is not None:
+        capture.suspend_global_capture(in_=True)
+        out, err = capture.read_global_capture()
+        lines = [line for line in (out + err).splitlines() if "HTTP Request: " not in line]
+        critical = [line for line in lines if " CRITICAL " in line]
+        written = "\n".join([*critical, "...", *lines[-20:]])[-6000:]
+    test = os.environ.get("PYTEST_CURRENT_TEST", "no test running")
+    sys.stderr.write(
+        f"\nSIGTERM to the test process during {test}: a service running in it may have "
+        "stopped itself because a background task died. What it logged at CRITICAL, then "
+        f"its last lines:\n{written}\n"
+    )
+    sys.stderr.flush()
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signum)
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
