@@ -22,6 +22,7 @@ import signal
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -187,15 +188,28 @@ async def _migrated_template(postgres: Postgres) -> AsyncIterator[str]:
         await drop_database(postgres.url(), name)
 
 
-@pytest.fixture
-async def database_url(postgres: Postgres, _migrated_template: str) -> AsyncIterator[str]:
-    """A fresh, migrated database for this test alone: `postgresql://...`."""
+@asynccontextmanager
+async def _fresh_database(postgres: Postgres, template: str) -> AsyncIterator[str]:
     name = f"test_{uuid.uuid4().hex[:12]}"
-    url = await create_database(postgres.url(), name, template=_migrated_template)
+    url = await create_database(postgres.url(), name, template=template)
     try:
         yield url
     finally:
         await drop_database(postgres.url(), name)
+
+
+@pytest.fixture
+async def database_url(postgres: Postgres, _migrated_template: str) -> AsyncIterator[str]:
+    """A fresh, migrated database for this test alone: `postgresql://...`."""
+    async with _fresh_database(postgres, _migrated_template) as url:
+        yield url
+
+
+@pytest.fixture
+async def other_database_url(postgres: Postgres, _migrated_template: str) -> AsyncIterator[str]:
+    """A second fresh, migrated database: to compare one way of applying events with another."""
+    async with _fresh_database(postgres, _migrated_template) as url:
+        yield url
 
 
 @pytest.fixture

@@ -6,14 +6,11 @@ identities, touches, statuses, deals, agreements (all but the wall-clock `update
 from __future__ import annotations
 
 import functools
-import uuid
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
-from leadloop_cli.infra import create_database, drop_database
 from leadloop_db.engine import make_engine
 from leadloop_events.intake import LeadErased
 from leadloop_feedback.adapters import tables
@@ -37,17 +34,6 @@ READ_MODEL = (
     tables.agreements,
 )
 WALL_CLOCK = {"updated_at"}
-
-
-@pytest.fixture
-async def other_database_url(postgres: Any, _migrated_template: str) -> AsyncIterator[str]:
-    """A second fresh, migrated database."""
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    url = await create_database(postgres.url(), name, template=_migrated_template)
-    try:
-        yield url
-    finally:
-        await drop_database(postgres.url(), name)
 
 
 async def project(url: str, batches: list[list[Item[SqlUnitOfWork]]]) -> dict[str, list[Any]]:

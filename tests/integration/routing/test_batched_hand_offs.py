@@ -6,17 +6,13 @@ counters once (adapters.read_once, adapters.rep_loads)."""
 from __future__ import annotations
 
 import functools
-import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 from aiokafka import ConsumerRecord
 
-from leadloop_cli.infra import create_database, drop_database
 from leadloop_db.engine import make_engine
 from leadloop_db.uow import Transactions
 from leadloop_events.envelope import new_event
@@ -42,17 +38,6 @@ STAFF = (
     ("rep-nils", ("nordics",), 1, None, None),
 )
 AROUND_THE_CLOCK = WorkingCalendar("UTC", time(0), time(23, 59, 59), frozenset(range(7)))
-
-
-@pytest.fixture
-async def other_database_url(postgres: Any, _migrated_template: str) -> AsyncIterator[str]:
-    """A second fresh, migrated database."""
-    name = f"test_{uuid.uuid4().hex[:12]}"
-    url = await create_database(postgres.url(), name, template=_migrated_template)
-    try:
-        yield url
-    finally:
-        await drop_database(postgres.url(), name)
 
 
 def sql(
