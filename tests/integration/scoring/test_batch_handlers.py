@@ -1,8 +1,9 @@
 """Scoring's batch handler on the real PostgreSQL: a seeded random run of captures and
 activities (leads repeated, an activity id repeated, leads known before, one erased, one new)
-applied in one call of `score_lead_events` leaves exactly the rows and publishes exactly the
-events that `score_captured_lead` and `record_activity` applied one by one do (both in one
-transaction on the same database, each rolled back after it is read)."""
+applied in one call of `score_lead_events` leaves exactly the rows that `score_captured_lead`
+and `record_activity` applied one by one do, and publishes their events in their order less each
+lead's `lead.scored` but its last (#17: a lead's score announced once per run); both in one
+transaction on the same database, each rolled back after it is read."""
 
 from __future__ import annotations
 
@@ -38,6 +39,7 @@ KINDS = ("page_view", "pricing_page_view", "webinar_attended", "demo_request", "
 CAMPAIGNS = (None, "q4-dental-webinar", "trade-show-berlin")
 KNOWN, WITH_HISTORY, ERASED = "lead-ACME-DENTAL", "lead-GLOBEX", "lead-INITECH"
 LEADS = (KNOWN, WITH_HISTORY, ERASED, "lead-UMBRELLA-new", "lead-HOOLI-new")
+SCORED = "leadloop.lead.scored.v1"
 STATE = (tables.leads, tables.activities, tables.score_history, tables.stage_history)
 Events = list[tuple[CloudEvent, EventData]]
 
@@ -148,17 +150,25 @@ def _event(topic: str, event: CloudEvent) -> tuple[Any, ...]:
     return topic, event.type, event.subject, event.correlationid, event.data
 
 
+def announced_once(events: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """`events` less every lead's `lead.scored` that a later one supersedes."""
+    last = {e[2]: n for n, e in enumerate(events) if e[1] == SCORED}
+    return [e for n, e in enumerate(events) if e[1] != SCORED or last[e[2]] == n]
+
+
 @pytest.mark.parametrize("seed", [17, 2026])
-async def test_a_run_leaves_what_one_by_one_leaves_and_publishes_the_same_events(
+async def test_a_run_leaves_what_one_by_one_leaves_and_announces_each_score_once(
     engine: AsyncEngine, seed: int
 ) -> None:
     run = mixed_run(seed)
     expected = await outcome(engine, one_by_one, run)
     got = await outcome(engine, as_one_run, run)
-    for what in ("leads", "activities", "score_history", "stage_history", "events"):
+    for what in ("leads", "activities", "score_history", "stage_history"):
         assert got[what] == expected[what], what
-    # The run did something worth comparing: scores, moves, a lead skipped as erased.
+    assert got["events"] == announced_once(expected["events"])
+    # The run did something worth comparing: scores superseded, moves, a lead skipped as erased.
     types = [e[1] for e in expected["events"]]
-    assert "leadloop.lead.stage_changed.v1" in types and "leadloop.lead.scored.v1" in types
+    assert "leadloop.lead.stage_changed.v1" in types
+    assert [e[1] for e in got["events"]].count(SCORED) == len(LEADS) - 1 < types.count(SCORED)
     assert all(e[2] != ERASED for e in expected["events"])
     assert len({r["lead_id"] for r in expected["leads"]}) == len(LEADS)

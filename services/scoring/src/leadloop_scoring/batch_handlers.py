@@ -5,33 +5,75 @@ of `score_captured_lead` and `record_activity` applied one by one.
 The run's leads are loaded and locked in one statement (in lead order), their activity histories
 read in one, the run's new activities stored in one; each event then changes its lead in memory
 and is scored on the history as it stands at that event (the agreement read once); the scores,
-moves and leads are written at the end, one statement per table. The events published are the
-one-by-one path's, in the same order.
+moves and leads are written at the end, one statement per table.
+
+The events published are the one-by-one path's, in the same order, but for `lead.scored`: a lead
+scored several times in the run is announced once, by its last `lead.scored` (the score it ends
+the run with, where one by one would have said it last). Readers keep only a lead's latest score;
+every score stays in scoring's own history. `lead.stage_changed` is published as one by one does.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from leadloop_contract.bounds import MAX_ITEMS
 from leadloop_events.envelope import CloudEvent, EventData
 from leadloop_events.intake import ActivityRecorded, LeadCaptured
+from leadloop_events.lifecycle import LeadScored
 from leadloop_scoring.adapters.lead_batches import FoldedWrites
+from leadloop_scoring.adapters.repository import Repository
 from leadloop_scoring.adapters.uow import ScoringUnitOfWork
 from leadloop_scoring.domain.interest import ActivityFact
 from leadloop_scoring.domain.lead import CAMPAIGN_CHARS, Cause, ScoredLead
 from leadloop_scoring.handlers import Context, _score, record_activity, score_captured_lead
 
 LeadEvent = tuple[CloudEvent, LeadCaptured | ActivityRecorded]
+SCORED = LeadScored.event_type
+
+
+@dataclass
+class RunEvents:
+    """The run's unit of work as its handlers see it: state through the real repository, events
+    kept until the run ends; `release` then publishes them in order, less every `lead.scored`
+    of a lead that a later one in the run supersedes."""
+
+    uow: ScoringUnitOfWork
+    events: list[tuple[str, CloudEvent]] = field(default_factory=list)
+
+    @property
+    def repo(self) -> Repository:
+        """The real unit of work's repository."""
+        return self.uow.repo
+
+    def publish(self, topic: str, event: CloudEvent) -> None:
+        """Keep an event until the run ends."""
+        self.events.append((topic, event))
+
+    def release(self) -> None:
+        """Publish the kept events in order: of each lead's `lead.scored`, only the last."""
+        last = {e.subject: n for n, (_, e) in enumerate(self.events) if e.type == SCORED}
+        for n, (topic, event) in enumerate(self.events):
+            if event.type != SCORED or last[event.subject] == n:
+                self.uow.publish(topic, event)
 
 
 async def score_lead_events(
     uow: ScoringUnitOfWork, items: Sequence[tuple[CloudEvent, EventData]], context: Context
 ) -> None:
-    """Captures and activities, in order: each lead's events folded, each event scored."""
+    """Captures and activities, in order: each lead's events folded, each event scored; each
+    lead's score announced once."""
     run = [_lead_event(event, data) for event, data in items]
+    events = RunEvents(uow)
+    await _fold(events, run, context)
+    events.release()
+
+
+async def _fold(uow: ScoringUnitOfWork, run: list[LeadEvent], context: Context) -> None:
+    """The run applied: each event folded into its lead and scored, the writes made at once."""
     loaded = await uow.repo.leads_for_update(sorted({data.lead_id for _, data in run}))
     if _may_outgrow_recent(run, loaded):
         await _one_by_one(uow, run, context)

@@ -2,7 +2,8 @@
 
 leadloop.lead.captured.v1           score_captured_lead  profile, sources -> re-score, MQL/SQL
 leadloop.lead.activity_recorded.v1  record_activity      activity         -> re-score, MQL/SQL
-  (both taken a run at a time by score_lead_events, batch_handlers.py: the same effect)
+  (both taken a run at a time by score_lead_events, batch_handlers.py: the same effect, but
+   a lead scored several times in a run is announced by one lead.scored, its last)
 leadloop.lead.erased.v1             erase_lead           forget the person
 leadloop.lead.status_changed.v1     apply_sales_move     the sales-side move feedback decided
 leadloop.deal.closed.v1             apply_deal           the same: opportunity / customer / recycled
