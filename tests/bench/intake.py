@@ -1,8 +1,14 @@
-"""`make bench`: intake alone, on the embedded broker and Postgres (or the ones the environment
-names). Measures form fills accepted per second at saturation and the latency from each POST to
-its lead.captured event being readable on leads.intake. Prints a table and writes JSON.
+"""`make bench`: intake and scoring on the embedded broker and Postgres (or the ones the
+environment names). Measures form fills accepted per second at saturation, scored per second
+(until scoring holds every lead), intake's CPU per form fill beside the load generator's own,
+and (with the Python clients) the latency from each POST to its lead.captured event being
+readable on leads.intake. Prints a table and writes JSON.
 
-    python -m tests.bench.intake [--leads 3000] [--concurrency 32] [--out bench-intake.json]
+The load comes from the compiled generator (tests/bench/loadgen-go, built on first use into
+.tools/loadgen-go/) when `go` is installed, else from 32 Python clients, which eat a core.
+
+    python -m tests.bench.intake [--leads 3000] [--concurrency 32] [--loadgen go|python]
+                                 [--out bench-intake.json]
 """
 
 from __future__ import annotations
@@ -23,15 +29,22 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from leadloop_cli.infra import EmbeddedBroker, EmbeddedPostgres, create_database, free_port
 from leadloop_cli.services import migrate_all
+from leadloop_db.engine import make_engine
 from leadloop_events import topics
 from leadloop_messaging.provisioning import ensure_topics, topic_plan
 
+from . import loadgen_go
+from .procs import Monitor, delta
+
 KEY = "llk_bench_bootstrap_key_with_every_scope_00"
 POLL_S = 0.1
+WARM_UP = 50
+COUNT_SCORED = sa.text("SELECT count(*) FROM scoring.leads")
 
 
 def pct(values: list[float], q: float) -> float:
@@ -84,7 +97,7 @@ async def consume(bootstrap: str, topic: str, expect: set[str], seen: dict[str, 
         await consumer.stop()
 
 
-async def load(url: str, n: int, concurrency: int) -> dict[str, float]:
+async def load(url: str, n: int, concurrency: int, prefix: str = "bench") -> dict[str, float]:
     """POST n form fills with `concurrency` in flight; returns correlation id -> send time."""
     sent: dict[str, float] = {}
     queue: asyncio.Queue[int] = asyncio.Queue()
@@ -98,13 +111,13 @@ async def load(url: str, n: int, concurrency: int) -> dict[str, float]:
         async def worker() -> None:
             while not queue.empty():
                 i = queue.get_nowait()
-                cid = f"bench-{i}"
+                cid = f"{prefix}-{i}"
                 sent[cid] = time.perf_counter()
                 r = await client.post(
                     "/v1/form-submissions",
                     headers={"x-correlation-id": cid},
                     json={
-                        "email": f"buyer{i}@company{i % 500}.com",
+                        "email": f"{prefix}-buyer{i}@company{i % 500}.com",
                         "company": f"Company {i % 500}",
                         "company_size": 50 + i,
                         "country": "US",
@@ -118,68 +131,112 @@ async def load(url: str, n: int, concurrency: int) -> dict[str, float]:
     return sent
 
 
-async def run(args: argparse.Namespace) -> dict[str, Any]:
-    workdir = Path(tempfile.mkdtemp(prefix="leadloop-bench-"))
-    broker = postgres = None
-    bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-    if not bootstrap:
-        broker = EmbeddedBroker(log_path=workdir / "tansu.log").start()
-        bootstrap = broker.bootstrap_servers
-    server_url = os.environ.get("DATABASE_URL")
-    if not server_url:
-        postgres = EmbeddedPostgres(workdir / "pgdata").start()
-        server_url = postgres.url()
-    db_url = await create_database(server_url, f"bench_{uuid.uuid4().hex[:8]}")
-    prefix = f"bench{uuid.uuid4().hex[:6]}."
-    await ensure_topics(bootstrap, topic_plan(prefix))
-    await migrate_all(db_url, env={})
-    port = free_port()
-    log = workdir / "intake.log"
-    env = {
-        **os.environ,
-        "DATABASE_URL": db_url,
-        "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-        "LEADLOOP_TOPIC_PREFIX": prefix,
-        "LEADLOOP_BOOTSTRAP_API_KEY": KEY,
-        "LEADLOOP_LOG_LEVEL": "WARNING",
-    }
-    proc = subprocess.Popen(  # noqa: ASYNC220 - a child that outlives this call
-        [
-            sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "leadloop_intake.bootstrap:create_app",
-            "--port",
-            str(port),
-            "--no-access-log",
-            "--log-level",
-            "warning",
-        ],
-        env=env,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
+async def scored(db_url: str, at_least: int, timeout_s: float) -> int:
+    """Wait until scoring holds `at_least` leads (each form fill here is a new lead)."""
+    engine = make_engine(db_url, pool_size=1, application_name="bench")
+    deadline = time.monotonic() + timeout_s
     try:
-        await wait_ready(url, proc, log)
-        await load(url, 50, 4)  # warm-up
+        while True:
+            async with engine.connect() as conn:
+                count = int((await conn.execute(COUNT_SCORED)).scalar_one())
+            if count >= at_least or time.monotonic() > deadline:
+                return count
+            await asyncio.sleep(POLL_S)
+    finally:
+        await engine.dispose()
+
+
+def start(app: str, env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    """`uvicorn --factory app` as a child process logging to `log`."""
+    command = [sys.executable, "-m", "uvicorn", "--factory", app, "--port", str(port)]
+    command += ["--no-access-log", "--log-level", "warning"]
+    return subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
+
+
+async def measure(
+    args: argparse.Namespace, url: str, bootstrap: str, prefix: str, db_url: str
+) -> dict[str, Any]:
+    """The load, then scoring catching up: rates, the generator's figures, POST -> event."""
+    await load(url, WARM_UP, 4, prefix="warm")
+    await scored(db_url, WARM_UP, 60)
+    out: dict[str, Any] = {"loadgen": args.loadgen}
+    started = time.perf_counter()
+    if args.loadgen == "go":
+        gen = await loadgen_go.run(
+            args.exe, url, KEY, args.leads, args.concurrency, f"bench{uuid.uuid4().hex[:6]}"
+        )
+        accepted_s, accepted = time.perf_counter() - started, int(gen["accepted"])
+        out["generator"] = gen
+    else:
         seen: dict[str, float] = {}
         expect = {f"bench-{i}" for i in range(args.leads)}
         consumer = asyncio.create_task(consume(bootstrap, prefix + topics.INTAKE, expect, seen))
-        started = time.perf_counter()
         sent = await load(url, args.leads, args.concurrency)
-        accepted_s = time.perf_counter() - started
+        accepted_s, accepted = time.perf_counter() - started, args.leads
         await asyncio.wait_for(consumer, 120)
         latencies = [seen[c] - sent[c] for c in expect]
+        out["post_to_event_ms"] = {
+            "p50": round(pct(latencies, 0.50) * 1000, 1),
+            "p99": round(pct(latencies, 0.99) * 1000, 1),
+            "mean": round(statistics.fmean(latencies) * 1000, 1),
+            "max": round(max(latencies) * 1000, 1),
+        }
+    out["accepted"] = accepted
+    out["accepted_per_s"] = round(accepted / accepted_s, 1)
+    out["_accepted_s"] = accepted_s
+    count = await scored(db_url, WARM_UP + accepted, 300)
+    out["scored"] = count - WARM_UP
+    out["scored_per_s"] = round(out["scored"] / (time.perf_counter() - started), 1)
+    return out
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="leadloop-bench-"))
+    monitor = Monitor()
+    broker = postgres = None
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
+        if not bootstrap:
+            broker = EmbeddedBroker(log_path=workdir / "tansu.log").start()
+            bootstrap = broker.bootstrap_servers
+        server_url = os.environ.get("DATABASE_URL")
+        if not server_url:
+            postgres = EmbeddedPostgres(workdir / "pgdata").start()
+            server_url = postgres.url()
+        db_url = await create_database(server_url, f"bench_{uuid.uuid4().hex[:8]}")
+        prefix = f"bench{uuid.uuid4().hex[:6]}."
+        await ensure_topics(bootstrap, topic_plan(prefix))
+        await migrate_all(db_url, env={})
+        env = {
+            **os.environ,
+            "DATABASE_URL": db_url,
+            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
+            "LEADLOOP_TOPIC_PREFIX": prefix,
+            "LEADLOOP_BOOTSTRAP_API_KEY": KEY,
+            "LEADLOOP_LOG_LEVEL": "WARNING",
+        }
+        urls: list[str] = []
+        for name in ("intake", "scoring"):
+            port, log = free_port(), workdir / f"{name}.log"
+            procs.append(start(f"leadloop_{name}.bootstrap:create_app", env, port, log))
+            urls.append(f"http://127.0.0.1:{port}")
+            await wait_ready(urls[-1], procs[-1], log)
+            monitor.watch(name, procs[-1].pid)
+        before = monitor.cpu()
+        result = await measure(args, urls[0], bootstrap, prefix, db_url)
+        cpu = delta(monitor.cpu(), before)
     finally:
-        proc.terminate()
-        proc.wait(20)
+        for proc in procs:
+            proc.terminate()
+            proc.wait(20)
         if broker:
             broker.stop()
         if postgres:
             postgres.stop()
             shutil.rmtree(workdir / "pgdata", ignore_errors=True)  # the logs stay
+    accepted = max(1, result["accepted"])
+    generator_cpu = result.get("generator", {}).get("cpu_s")
     return {
         "machine": {
             "cpus": os.cpu_count(),
@@ -189,13 +246,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "broker": "embedded tansu" if broker else bootstrap,
         "leads": args.leads,
         "concurrency": args.concurrency,
-        "accepted_per_s": round(args.leads / accepted_s, 1),
-        "post_to_event_ms": {
-            "p50": round(pct(latencies, 0.50) * 1000, 1),
-            "p99": round(pct(latencies, 0.99) * 1000, 1),
-            "mean": round(statistics.fmean(latencies) * 1000, 1),
-            "max": round(max(latencies) * 1000, 1),
-        },
+        "loadgen_note": args.loadgen_note,
+        **{k: v for k, v in result.items() if not k.startswith("_")},
+        "cpu_s": cpu,
+        "intake_cpu_ms_per_form_fill": round(cpu["intake"] * 1000 / accepted, 3),
+        "scoring_cpu_ms_per_form_fill": round(cpu["scoring"] * 1000 / accepted, 3),
+        "loadgen_cpu_s": None if generator_cpu is None else round(generator_cpu, 2),
+        "loadgen_cpu_share_of_a_core": None
+        if generator_cpu is None
+        else round(generator_cpu / result["_accepted_s"], 3),
     }
 
 
@@ -203,15 +262,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--leads", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--loadgen", choices=("go", "python"), default="go")
     parser.add_argument("--out", type=Path, default=Path("bench-intake.json"))
     args = parser.parse_args()
+    args.exe, args.loadgen_note = None, "Python clients (httpx), as asked: they eat a core"
+    if args.loadgen == "go":
+        args.exe, args.loadgen_note = loadgen_go.binary()
+        if args.exe is None:
+            args.loadgen = "python"
+        print(args.loadgen_note)
     result = asyncio.run(run(args))
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    lat = result["post_to_event_ms"]
-    print(f"{'metric':<38}{'value':>12}")
-    print(f"{'form fills accepted per second':<38}{result['accepted_per_s']:>12}")
-    for key in ("p50", "p99", "mean", "max"):
-        print(f"{'POST -> event on leads.intake ' + key + ' (ms)':<38}{lat[key]:>12}")
+    print(f"{'metric':<44}{'value':>12}")
+    rows = [
+        ("form fills accepted per second", result["accepted_per_s"]),
+        ("form fills scored per second", result["scored_per_s"]),
+        ("intake CPU per form fill (ms)", result["intake_cpu_ms_per_form_fill"]),
+        ("scoring CPU per form fill (ms)", result["scoring_cpu_ms_per_form_fill"]),
+        ("load generator CPU (s)", result["loadgen_cpu_s"]),
+    ]
+    gen = result.get("generator")
+    if gen:
+        rows += [(f"HTTP latency {k} (ms)", v) for k, v in gen["latency_ms"].items()]
+    for key, value in result.get("post_to_event_ms", {}).items():
+        rows.append((f"POST -> event on leads.intake {key} (ms)", value))
+    for name, value in rows:
+        print(f"{name:<44}{value!s:>12}")
     print(f"\nJSON written to {args.out}")
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from leadloop_intake.adapters import identities
@@ -41,14 +41,48 @@ LEAD_COLUMNS = [leads.c[name] for name in Lead.__dataclass_fields__ if name != "
 SUBMISSION_COLUMNS = [submissions.c[name] for name in Submission.__dataclass_fields__]
 
 
+LEAD_FIELDS = [c.name for c in LEAD_COLUMNS]
+SUBMISSION_FIELDS = [c.name for c in SUBMISSION_COLUMNS]
+INSERTED = (sa.literal_column("xmax") == 0).label("inserted")
+# The lead's ids in other systems as the upsert found them: a person's form fill that brings
+# no id of its own reads them in the upsert's own statement, not in one more round trip.
+IDENTITIES = sa.literal_column(
+    "(SELECT coalesce(jsonb_object_agg(i.system, i.external_id), '{}'::jsonb)"
+    f" FROM {lead_identities.schema}.{lead_identities.name} i"
+    f" WHERE i.lead_id = {leads.schema}.{leads.name}.lead_id)",
+    JSONB,
+).label("identities")
+
+
+def _upsert(values: Any) -> Any:
+    """Insert the lead, or merge it into the one with its normalized email: a field the new
+    submission leaves empty keeps its known value."""
+    base = insert(leads).values(values)
+    ex = base.excluded
+    return base.on_conflict_do_update(
+        index_elements=[leads.c.email_normalized],
+        set_={
+            "email": ex.email,
+            **{f: sa.func.coalesce(getattr(ex, f), leads.c[f]) for f in PROFILE_FIELDS},
+            "updated_at": ex.updated_at,
+        },
+    )
+
+
+# One person, no external ids (a form fill): built once, with bind parameters.
+UPSERT_ONE = _upsert({c.name: sa.bindparam(c.name, type_=c.type) for c in leads.c}).returning(
+    *LEAD_COLUMNS, INSERTED, IDENTITIES
+)
+INSERT_SUBMISSIONS = submissions.insert()
+
+
 def _lead(row: sa.Row[Any]) -> Lead:
-    return Lead(**{c.name: row._mapping[c.name] for c in LEAD_COLUMNS})
+    return Lead(**{name: row._mapping[name] for name in LEAD_FIELDS})
 
 
-def _lead_row(lead: Lead) -> dict[str, Any]:
-    row = asdict(lead)
-    del row["external_ids"]
-    return row
+def _lead_row(lead: Lead, now: datetime) -> dict[str, Any]:
+    row = {name: getattr(lead, name) for name in LEAD_FIELDS}
+    return row | {"created_at": now, "updated_at": now, "erased_at": None}
 
 
 def _submission(row: sa.Row[Any]) -> Submission:
@@ -64,21 +98,13 @@ class SqlRepository:
     async def upsert_leads(self, candidates: Sequence[Lead], now: datetime) -> dict[str, Upserted]:
         """Insert or merge leads by normalized email (one per email): a field the new
         submission leaves empty keeps its known value. email_normalized -> the merged lead."""
-        values = [
-            {**_lead_row(lead), "created_at": now, "updated_at": now, "erased_at": None}
-            for lead in candidates
-        ]
+        if len(candidates) == 1 and not candidates[0].external_ids:
+            row = (await self.conn.execute(UPSERT_ONE, _lead_row(candidates[0], now))).one()
+            lead = replace(_lead(row), external_ids=row.identities)
+            return {row.email_normalized: Upserted(lead, bool(row.inserted))}
+        values = [_lead_row(lead, now) for lead in candidates]
         # A one-row VALUES compiles once and is cached; a multi-row one compiles every time.
-        base = insert(leads).values(values[0] if len(values) == 1 else values)
-        ex = base.excluded
-        stmt = base.on_conflict_do_update(
-            index_elements=[leads.c.email_normalized],
-            set_={
-                "email": ex.email,
-                **{f: sa.func.coalesce(getattr(ex, f), leads.c[f]) for f in PROFILE_FIELDS},
-                "updated_at": ex.updated_at,
-            },
-        ).returning(*LEAD_COLUMNS, (sa.literal_column("xmax") == 0).label("inserted"))
+        stmt = _upsert(values[0] if len(values) == 1 else values).returning(*LEAD_COLUMNS, INSERTED)
         rows = list(await self.conn.execute(stmt))
         by_email = {c.email_normalized: c.external_ids for c in candidates}
         await identities.link(
@@ -125,7 +151,8 @@ class SqlRepository:
     async def insert_submissions(self, kept: Sequence[Submission]) -> None:
         """Keep the raw submissions."""
         if kept:
-            await self.conn.execute(submissions.insert(), [asdict(s) for s in kept])
+            rows = [{name: getattr(s, name) for name in SUBMISSION_FIELDS} for s in kept]
+            await self.conn.execute(INSERT_SUBMISSIONS, rows)
 
     async def insert_activities(self, recorded: Sequence[RecordedActivity]) -> None:
         """Keep the activities."""

@@ -1,0 +1,3 @@
+module leadloop/bench/loadgen
+
+go 1.22
