@@ -97,3 +97,17 @@ async def test_a_changed_email_stays_the_same_lead_and_erasure_forgets_the_ids(
             sa.select(lead_identities).where(lead_identities.c.lead_id == lead_id)
         )
         assert left.all() == []
+
+
+async def test_a_form_fill_without_ids_announces_the_ids_the_lead_has(
+    client: httpx.AsyncClient, intake_settings: Settings
+) -> None:
+    lead_id = (await post_contact(client, CONTACT)).json()["lead_id"]
+    for email in ("Ingrid@Fjord-Freight.no", "ola@fjord-freight.no"):
+        r = await client.post("/v1/form-submissions", json={"email": email}, headers=AUTH)
+        assert r.status_code == 202, r.text
+
+    _, known, new = await events(intake_settings, expect=3)
+    assert (known["data"]["lead_id"], known["data"]["is_new_lead"]) == (lead_id, False)
+    assert known["data"]["external_ids"] == {"hubspot": "5101"}
+    assert (new["data"]["is_new_lead"], new["data"]["external_ids"]) == (True, {})
