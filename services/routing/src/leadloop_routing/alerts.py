@@ -13,7 +13,7 @@ from typing import Any
 
 from leadloop_events import topics
 from leadloop_events.envelope import CloudEvent, EventData, new_event
-from leadloop_routing.adapters.mailer import build_alert_email
+from leadloop_routing.adapters.mailer import alert_email_bytes
 from leadloop_routing.adapters.ports import RoutingUnitOfWork
 from leadloop_routing.domain.connectors import Connector, ConnectorDelivery, JobContext
 from leadloop_routing.domain.delivery import Delivery, Email
@@ -113,7 +113,7 @@ class Outbound:
         """Queue the alert email (once per `alert.key`); nothing when email is off."""
         if not self.email_enabled:
             return
-        message = build_alert_email(
+        message = alert_email_bytes(
             to=alert.rep.email,
             rep_name=alert.rep.name,
             lead=alert.intelligence or {},
@@ -128,7 +128,7 @@ class Outbound:
                 dedupe_key=alert.key,
                 lead_id=alert.lead_id,
                 recipient=alert.rep.email,
-                message=message.as_bytes(),
+                message=message,
                 status="pending",
                 next_attempt_at=at,
                 created_at=at,

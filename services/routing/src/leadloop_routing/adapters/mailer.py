@@ -7,11 +7,14 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email import message_from_bytes, policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from typing import Any
 
 import aiosmtplib
+
+from leadloop_routing.adapters.mime import alternative_email
 
 
 @dataclass(frozen=True)
@@ -167,7 +170,34 @@ def _html(a: _Alert) -> str:
     )
 
 
-def build_alert_email(
+@dataclass(frozen=True)
+class AlertParts:
+    """What the alert email says: its subject, its plain-text part and its HTML part."""
+
+    subject: str
+    text: str
+    html: str
+
+
+def alert_parts(
+    *,
+    rep_name: str,
+    lead: dict[str, Any],
+    deadline: datetime,
+    reason: str,
+    team: str,
+    dashboard_url: str | None = None,
+) -> AlertParts:
+    """The alert's subject and parts: every value is one line in the text part and escaped in
+    the HTML part."""
+    alert = _alert(lead, deadline, rep_name, reason, team, dashboard_url)
+    subject = (
+        f"New SQL: {alert.who}, {alert.company} (grade {alert.grade}) — first touch by {alert.due}"
+    )
+    return AlertParts(_one_line(subject), _text(alert), _html(alert))
+
+
+def alert_email_bytes(
     *,
     to: str,
     rep_name: str,
@@ -176,21 +206,30 @@ def build_alert_email(
     reason: str,
     team: str,
     dashboard_url: str | None = None,
-) -> EmailMessage:
-    """A short plain-text and HTML message: every value is one line in the text part and
-    escaped in the HTML part."""
-    alert = _alert(lead, deadline, rep_name, reason, team, dashboard_url)
-    message = EmailMessage()
-    message["To"] = to
-    # Set once here, so that every retry of the stored message is recognisably the same email.
-    message["Message-ID"] = make_msgid(domain="leadloop.invalid")
-    message["Date"] = format_datetime(datetime.now(UTC))
-    message["Subject"] = _one_line(
-        f"New SQL: {alert.who}, {alert.company} (grade {alert.grade}) — first touch by {alert.due}"
+) -> bytes:
+    """The alert email to `to`, as stored and sent: a plain-text and an HTML part."""
+    parts = alert_parts(
+        rep_name=rep_name,
+        lead=lead,
+        deadline=deadline,
+        reason=reason,
+        team=team,
+        dashboard_url=dashboard_url,
     )
-    message.set_content(_text(alert))
-    message.add_alternative(_html(alert), subtype="html")
-    return message
+    return alternative_email(
+        to=to,
+        # Set once here, so that every retry of the stored message is recognisably the same.
+        message_id=make_msgid(domain="leadloop.invalid"),
+        date=format_datetime(datetime.now(UTC)),
+        subject=parts.subject,
+        text=parts.text,
+        html=parts.html,
+    )
+
+
+def build_alert_email(**arguments: Any) -> EmailMessage:
+    """The alert email (alert_email_bytes' arguments) as the sender reads it back."""
+    return message_from_bytes(alert_email_bytes(**arguments), policy=policy.default)
 
 
 async def send_email(settings: SmtpSettings, message: EmailMessage) -> None:
