@@ -1,7 +1,8 @@
 """A partition's batch of SQLs in one transaction on the real PostgreSQL, through routing's real
 handler registry: the same owners, in the same round-robin order, with the same caps, as the
 same events handled one by one; and the batch reads the agreement, the reps, the weights and the
-counters once (adapters.read_once, adapters.rep_loads)."""
+counters once (adapters.read_once, adapters.rep_loads), and writes the weights once, at commit
+(adapters.uow)."""
 
 from __future__ import annotations
 
@@ -97,6 +98,7 @@ async def route(url: str, batches: list[list[LeadStageChanged]]) -> tuple[Any, C
             if statement.startswith("SELECT") and f"FROM routing.{table} " in statement + " ":
                 reads[table] += 1
         reads["lock"] += "pg_advisory_xact_lock" in statement
+        reads["weights saved"] += statement.startswith("INSERT INTO routing.round_robin ")
 
     try:
         uow = functools.partial(SqlUnitOfWork, engine, outbox, "")
@@ -166,8 +168,9 @@ async def test_a_batch_of_sqls_is_routed_as_one_by_one(
         *("rep-alice", "rep-bob", "rep-alice", "rep-alice", "rep-dana"),
     ]
     # Read once for the batch: the agreement, the reps, the weights (after one lock statement),
-    # the counters, the subscriptions.
+    # the counters, the subscriptions; both teams' weights written in one statement, at commit.
     assert reads == {
+        "weights saved": 1,
         "agreements": 1,
         "reps": 1,
         "lock": 1,

@@ -32,6 +32,9 @@ from leadloop_routing.domain.delivery import (
 # A due delivery's candidates are over-fetched so that one busy subscriber cannot starve
 # the others out of a claim (each subscriber gets at most one delivery per claim).
 OVERFETCH = 4
+# A hand-off's inserts, built once: each call only binds its row (the columns it names).
+QUEUE_DELIVERY = insert(webhook_deliveries).on_conflict_do_nothing()
+QUEUE_EMAIL = insert(emails).on_conflict_do_nothing()
 
 
 def _at(moment: datetime | None) -> sa.ColumnElement[Any]:
@@ -88,8 +91,7 @@ class SqlDeliveries:
 
     async def queue_delivery(self, delivery: Delivery) -> None:
         """Queue a delivery, once per subscription and event."""
-        stmt = insert(webhook_deliveries).values(delivery_row(delivery))
-        await self.conn.execute(stmt.on_conflict_do_nothing())
+        await self.conn.execute(QUEUE_DELIVERY, delivery_row(delivery))
 
     async def deliveries(
         self, status: str | None, lead_id: str | None, page: PageRequest
@@ -166,7 +168,7 @@ class SqlDeliveries:
 
     async def queue_email(self, email: Email) -> None:
         """Queue an email, once per dedupe key."""
-        await self.conn.execute(insert(emails).values(email_row(email)).on_conflict_do_nothing())
+        await self.conn.execute(QUEUE_EMAIL, email_row(email))
 
     async def lease_email(self, now: datetime, until: datetime) -> Email | None:
         """Lease the next due email until `until`; None when none is due."""
