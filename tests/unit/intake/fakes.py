@@ -82,6 +82,12 @@ class FakeRepository:
         self.leads[lead_id] = replace(lead, email=email, email_normalized=email_normalized)
         return True
 
+    async def capture(self, candidate: Lead, kept: Submission, now: datetime) -> Upserted:
+        assert not candidate.external_ids and candidate.email_normalized is not None
+        upserted = (await self.upsert_leads([candidate], now))[candidate.email_normalized]
+        self.submissions.append(replace(kept, lead_id=upserted.lead.lead_id))
+        return upserted
+
     async def insert_submissions(self, kept: Sequence[Submission]) -> None:
         self.submissions.extend(kept)
 

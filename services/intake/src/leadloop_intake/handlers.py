@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,6 +50,7 @@ from leadloop_intake.domain.lead import (
     LeadDetails,
     RecordedActivity,
     Submission,
+    Upserted,
     stopped_while_writing,
 )
 from leadloop_intake.domain.model import Activity, normalize_email
@@ -85,8 +87,15 @@ def registry(settings: Settings | None = None) -> Registry[SqlUnitOfWork]:
 
 async def capture_lead(uow: IntakeUnitOfWork, command: CaptureLead) -> Captured:
     """Upsert the person by normalized email, keep the raw submission, publish lead.captured."""
-    [done] = await _capture(uow, [command])
-    return done
+    if command.submission.external_ids:
+        [done] = await _capture(uow, [command])
+        return done
+    # A form fill that names no other system's id: the lead and its submission in one write.
+    now = datetime.now(UTC)
+    candidate = Lead.first_seen(str(uuid.uuid4()), command.submission, now)
+    kept = _submission(command, candidate.lead_id)
+    upserted = await uow.repo.capture(candidate, kept, now)
+    return _announce(uow, command, replace(kept, lead_id=upserted.lead.lead_id), upserted)
 
 
 async def import_leads(uow: IntakeUnitOfWork, command: ImportLeads) -> list[Captured]:
@@ -168,30 +177,12 @@ async def _capture(uow: IntakeUnitOfWork, commands: Sequence[CaptureLead]) -> li
     kept: list[Submission] = []
     announced_new: set[str] = set()
     for cmd in commands:
-        s = cmd.submission
-        upserted = merged[normalize_email(s.email)]
-        lead_id = upserted.lead.lead_id
-        is_new = upserted.inserted and lead_id not in announced_new
-        announced_new.add(lead_id)
-        submission = Submission(
-            submission_id=str(uuid.uuid4()),
-            lead_id=lead_id,
-            channel=cmd.channel,
-            source=s.source,
-            campaign=s.campaign,
-            form_id=s.form_id,
-            received_at=cmd.received_at,
-            submitted_at=s.submitted_at or cmd.received_at,
-            raw=cmd.raw,
-            correlation_id=cmd.correlation_id,
-        )
+        upserted = merged[normalize_email(cmd.submission.email)]
+        submission = _submission(cmd, upserted.lead.lead_id)
         kept.append(submission)
-        data = _lead_captured(cmd, submission, upserted.lead, is_new)
-        cid = cmd.correlation_id or submission.submission_id
-        uow.publish(
-            topics.INTAKE, new_event(data, source=SOURCE, subject=lead_id, correlation_id=cid)
-        )
-        results.append(Captured(lead_id, submission.submission_id, is_new))
+        first = upserted.inserted and upserted.lead.lead_id not in announced_new
+        announced_new.add(upserted.lead.lead_id)
+        results.append(_announce(uow, cmd, submission, Upserted(upserted.lead, first)))
     await uow.repo.insert_submissions(kept)
     return results
 
@@ -211,6 +202,33 @@ async def _follow_external_ids(uow: IntakeUnitOfWork, commands: Sequence[Capture
             if lead is not None and lead.email_normalized != email:
                 await uow.repo.readdress(lead.lead_id, cmd.submission.email, email)
                 break
+
+
+def _submission(cmd: CaptureLead, lead_id: str) -> Submission:
+    s = cmd.submission
+    return Submission(
+        submission_id=str(uuid.uuid4()),
+        lead_id=lead_id,
+        channel=cmd.channel,
+        source=s.source,
+        campaign=s.campaign,
+        form_id=s.form_id,
+        received_at=cmd.received_at,
+        submitted_at=s.submitted_at or cmd.received_at,
+        raw=cmd.raw,
+        correlation_id=cmd.correlation_id,
+    )
+
+
+def _announce(
+    uow: IntakeUnitOfWork, cmd: CaptureLead, submission: Submission, upserted: Upserted
+) -> Captured:
+    """Publish the submission's lead.captured (is_new_lead: `upserted.inserted`)."""
+    lead_id = upserted.lead.lead_id
+    data = _lead_captured(cmd, submission, upserted.lead, upserted.inserted)
+    cid = cmd.correlation_id or submission.submission_id
+    uow.publish(topics.INTAKE, new_event(data, source=SOURCE, subject=lead_id, correlation_id=cid))
+    return Captured(lead_id, submission.submission_id, upserted.inserted)
 
 
 def _lead_captured(

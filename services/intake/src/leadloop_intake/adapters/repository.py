@@ -76,6 +76,23 @@ UPSERT_ONE = _upsert({c.name: sa.bindparam(c.name, type_=c.type) for c in leads.
 INSERT_SUBMISSIONS = submissions.insert()
 
 
+def _capture_one() -> sa.Select[Any]:
+    """UPSERT_ONE and the submission's insert under the lead's id, one statement."""
+    up = UPSERT_ONE.cte("up")
+    fields = [name for name in SUBMISSION_FIELDS if name != "lead_id"]
+    kept = submissions.insert().from_select(
+        [*fields, "lead_id"],
+        sa.select(
+            *(sa.bindparam(f"s_{name}", type_=submissions.c[name].type) for name in fields),
+            up.c.lead_id,
+        ),
+    )
+    return sa.select(up).add_cte(kept.cte("kept"))
+
+
+CAPTURE_ONE = _capture_one()
+
+
 def _lead(row: sa.Row[Any]) -> Lead:
     return Lead(**{name: row._mapping[name] for name in LEAD_FIELDS})
 
@@ -123,6 +140,15 @@ class SqlRepository:
             )
             for r in rows
         }
+
+    async def capture(self, candidate: Lead, kept: Submission, now: datetime) -> Upserted:
+        """upsert_leads of one lead that brings no external id, and its submission kept under
+        the merged lead's id: one statement."""
+        params = _lead_row(candidate, now)
+        params |= {f"s_{name}": getattr(kept, name) for name in SUBMISSION_FIELDS}
+        row = (await self.conn.execute(CAPTURE_ONE, params)).one()
+        lead = replace(_lead(row), external_ids=row.identities)
+        return Upserted(lead, bool(row.inserted))
 
     async def find_by_external_ids(
         self, pairs: Sequence[tuple[str, str]]

@@ -40,6 +40,11 @@ class Repository(Protocol):
         wins); email_normalized -> the result, with every external id the lead has."""
         ...
 
+    async def capture(self, candidate: Lead, kept: Submission, now: datetime) -> Upserted:
+        """upsert_leads of one lead that brings no external id, and its submission kept under
+        the merged lead's id (whatever lead_id `kept` names)."""
+        ...
+
     async def find_by_external_ids(
         self, pairs: Sequence[tuple[str, str]]
     ) -> dict[tuple[str, str], Lead]:
