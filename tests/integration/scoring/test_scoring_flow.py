@@ -48,6 +48,17 @@ async def test_form_fill_to_score_and_demo_request_to_sql_with_intelligence(
         "/v1/form-submissions", json=ANA, headers={"x-correlation-id": "ana-form"}
     )
     lead_id = r.json()["lead_id"]
+
+    async def scores_recorded(count: int) -> None:
+        async def recorded() -> bool:
+            view = await loop.scoring.get(f"/v1/leads/{lead_id}/score")
+            return view.status_code == 200 and len(view.json()["score_history"]) == count
+
+        await wait_for(recorded, timeout_s=30, what=f"scoring to record score {count}")
+
+    # Each event scored before the next is sent: events read in one consumer run would be
+    # announced by one lead.scored, their last (#17), and this test counts one per event.
+    await scores_recorded(1)
     await loop.intake.post(
         "/v1/activities",
         json={
@@ -57,6 +68,7 @@ async def test_form_fill_to_score_and_demo_request_to_sql_with_intelligence(
             "url": "https://northwind.example/pricing",
         },
     )
+    await scores_recorded(2)
     await loop.intake.post(
         "/v1/activities",
         json={
