@@ -11,10 +11,9 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from leadloop_intake.adapters import identities
+from leadloop_intake.adapters import idempotency, identities
 from leadloop_intake.adapters.tables import (
     activities,
-    idempotency_keys,
     imports,
     lead_identities,
     leads,
@@ -33,9 +32,6 @@ from leadloop_intake.domain.lead import (
 )
 from leadloop_intake.domain.ports import StoredAnswer
 
-PURGE_BATCH = 100
-"""Expired idempotency keys deleted per claim: far more than keys are claimed, so the table
-shrinks to the keys of the last TTL."""
 SUBMISSIONS_SHOWN = 200
 LEAD_COLUMNS = [leads.c[name] for name in Lead.__dataclass_fields__ if name != "external_ids"]
 SUBMISSION_COLUMNS = [submissions.c[name] for name in Submission.__dataclass_fields__]
@@ -322,64 +318,8 @@ class SqlRepository:
         ttl: timedelta,
     ) -> StoredAnswer | None:
         """Reserve the caller's `key`; returns the stored answer when the caller used it within
-        `ttl` (else None: a new key, or an expired one taken over).
-
-        The insert waits on a concurrent request with the same key until it commits.
-        """
-        expired = now - ttl
-        await self._purge_expired(expired)
-        stmt = insert(idempotency_keys).values(
-            caller=caller,
-            scope=scope,
-            key=key,
-            fingerprint=fingerprint,
-            status_code=0,
-            response={},
-            lead_id=None,
-            created_at=now,
-        )
-        fresh = {c: getattr(stmt.excluded, c) for c in ("fingerprint", "response", "lead_id")}
-        claimed = await self.conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[
-                    idempotency_keys.c.caller,
-                    idempotency_keys.c.scope,
-                    idempotency_keys.c.key,
-                ],
-                set_={**fresh, "status_code": 0, "created_at": stmt.excluded.created_at},
-                where=idempotency_keys.c.created_at < expired,
-            ).returning(idempotency_keys.c.key)
-        )
-        if claimed.first() is not None:
-            return None
-        row = (
-            await self.conn.execute(
-                sa.select(idempotency_keys).where(*self._the_key(caller, scope, key))
-            )
-        ).one()
-        return StoredAnswer(row.fingerprint, row.status_code, dict(row.response))
-
-    async def _purge_expired(self, expired: datetime) -> None:
-        """Delete a bounded batch of expired keys; rows another transaction holds are left for
-        the next purge, so concurrent requests never wait on each other here."""
-        doomed = (
-            sa.select(idempotency_keys.c.caller, idempotency_keys.c.scope, idempotency_keys.c.key)
-            .where(idempotency_keys.c.created_at < expired)
-            .limit(PURGE_BATCH)
-            .with_for_update(skip_locked=True)
-        )
-        await self.conn.execute(
-            idempotency_keys.delete().where(
-                sa.tuple_(
-                    idempotency_keys.c.caller, idempotency_keys.c.scope, idempotency_keys.c.key
-                ).in_(doomed)
-            )
-        )
-
-    @staticmethod
-    def _the_key(caller: str, scope: str, key: str) -> list[sa.ColumnElement[bool]]:
-        t = idempotency_keys.c
-        return [t.caller == caller, t.scope == scope, t.key == key]
+        `ttl` (else None: a new key, or an expired one taken over)."""
+        return await idempotency.claim(self.conn, caller, scope, key, fingerprint, now, ttl)
 
     async def store_idempotent_response(
         self,
@@ -390,8 +330,4 @@ class SqlRepository:
         response: dict[str, Any],
         lead_id: str | None,
     ) -> None:
-        await self.conn.execute(
-            idempotency_keys.update()
-            .where(*self._the_key(caller, scope, key))
-            .values(status_code=status_code, response=response, lead_id=lead_id)
-        )
+        await idempotency.store(self.conn, caller, scope, key, (status_code, response, lead_id))
