@@ -60,9 +60,15 @@ schemas: $(SYNCED) ## regenerate the JSON Schemas, the AsyncAPI document (who se
 	$(PY) -m leadloop_events.generate
 	$(VENV)/bin/leadloop topology
 
-bench: $(SYNCED) ## intake alone, then the whole loop on Tansu and on Apache Kafka side by side, with the machine's baselines (BENCH_ARGS="--duration 8" quick, "--broker tansu|kafka|both")
+BENCH_HISTORY ?= 1000000
+BENCH_ROWS ?= 100000
+
+bench: $(SYNCED) ## intake alone; the whole loop on Tansu and Apache Kafka side by side with the machine's baselines (BENCH_ARGS="--duration 8" quick, "--broker tansu|kafka|both"); the loop again over 1,000,000 past assignments; a 100,000-row CSV import; re-scoring 100,000 leads
 	$(PY) -m tests.bench.intake
 	$(PY) -m tests.bench.loop $(BENCH_ARGS)
+	$(PY) -m tests.bench.loop --broker tansu --history $(BENCH_HISTORY) --profile-seconds 0 --out bench-loop-history.json $(BENCH_ARGS)
+	$(PY) -m tests.bench.csv_import --rows $(BENCH_ROWS)
+	$(PY) -m tests.bench.rescore --leads $(BENCH_ROWS)
 
 system-deps: ## Debian packages some tests drive: chromium, chromium-driver, prometheus, docker-compose
 	@missing=""; \
