@@ -30,7 +30,7 @@ from leadloop_cli.services import migrate_all
 from leadloop_contract.agreement import EXAMPLE_FILE
 from leadloop_db.engine import make_engine
 from leadloop_runtime import Transactions
-from leadloop_scoring import handlers
+from leadloop_scoring import agreement_handlers, handlers
 from leadloop_scoring.adapters.tables import outbox
 from leadloop_scoring.adapters.uow import SqlUnitOfWork
 from leadloop_scoring.config import Settings
@@ -60,8 +60,8 @@ async def publish(db_url: str, version: str, rescore: bool) -> int:
     text = EXAMPLE_FILE.read_text().replace(f'version: "{OLD}"', f'version: "{version}"')
     engine, runner = transactions(db_url)
     try:
-        command = handlers.PublishAgreement(text, "bench", rescore=rescore)
-        published = await runner.run(handlers.publish_agreement, command)
+        command = agreement_handlers.PublishAgreement(text, "bench", rescore=rescore)
+        published = await runner.run(agreement_handlers.publish_agreement, command)
     finally:
         await engine.dispose()
     return published.leads_to_rescore

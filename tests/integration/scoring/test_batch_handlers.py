@@ -23,12 +23,11 @@ from leadloop_events.intake import ActivityRecorded, LeadCaptured, LeadErased
 from leadloop_scoring.adapters import tables
 from leadloop_scoring.adapters.tables import outbox
 from leadloop_scoring.adapters.uow import SqlUnitOfWork
+from leadloop_scoring.agreement_handlers import PublishAgreement, publish_agreement
 from leadloop_scoring.batch_handlers import score_lead_events
 from leadloop_scoring.handlers import (
     Context,
-    PublishAgreement,
     erase_lead,
-    publish_agreement,
     record_activity,
     score_captured_lead,
 )

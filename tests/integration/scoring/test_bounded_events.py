@@ -17,10 +17,9 @@ from leadloop_events.intake import ActivityRecorded, LeadCaptured, LeadProfile
 from leadloop_platform.settings import CommonSettings
 from leadloop_scoring.adapters.tables import leads, outbox
 from leadloop_scoring.adapters.uow import SqlUnitOfWork
+from leadloop_scoring.agreement_handlers import PublishAgreement, publish_agreement
 from leadloop_scoring.handlers import (
     Context,
-    PublishAgreement,
-    publish_agreement,
     record_activity,
     score_captured_lead,
 )

@@ -10,8 +10,9 @@ from leadloop_events.envelope import EventData, new_event
 from leadloop_events.intake import ActivityRecorded, LeadCaptured
 from leadloop_runtime import Transactions
 from leadloop_scoring import handlers
+from leadloop_scoring.agreement_handlers import PublishAgreement, publish_agreement
 from leadloop_scoring.config import Settings
-from leadloop_scoring.handlers import Context, PublishAgreement
+from leadloop_scoring.handlers import Context
 
 from .factories import person
 from .fakes import FakeUnitOfWork
@@ -39,7 +40,7 @@ class Scoring:
 async def published(yaml_text: str, uow: FakeUnitOfWork | None = None) -> FakeUnitOfWork:
     uow = uow or FakeUnitOfWork()
     await Transactions(lambda: uow).run(
-        handlers.publish_agreement,
+        publish_agreement,
         PublishAgreement(yaml_text, "test", at=datetime.now(UTC) + timedelta(seconds=1)),
     )
     return uow

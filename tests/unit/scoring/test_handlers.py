@@ -17,8 +17,14 @@ from leadloop_events.feedback import DealClosed, LeadStatusChanged
 from leadloop_events.intake import ActivityRecorded, LeadCaptured, LeadErased
 from leadloop_runtime import Transactions
 from leadloop_scoring import handlers
+from leadloop_scoring.agreement_handlers import (
+    PublishAgreement,
+    publish_agreement,
+    publish_agreement_at_start,
+)
 from leadloop_scoring.config import Settings
-from leadloop_scoring.handlers import Context, PublishAgreement, RescoreDueLeads
+from leadloop_scoring.domain.agreements import VersionConflict
+from leadloop_scoring.handlers import Context, RescoreDueLeads
 
 from .factories import person
 from .fakes import FakeUnitOfWork
@@ -44,7 +50,7 @@ def run(uow: FakeUnitOfWork) -> Transactions[Any]:
 
 async def with_agreement() -> FakeUnitOfWork:
     uow = FakeUnitOfWork()
-    await run(uow).run(handlers.publish_agreement, PublishAgreement(EXAMPLE, "test"))
+    await run(uow).run(publish_agreement, PublishAgreement(EXAMPLE, "test"))
     return uow
 
 
@@ -248,16 +254,16 @@ async def test_a_recycled_lead_stays_in_nurture_during_its_cool_off() -> None:
 async def test_publishing_an_agreement_announces_it_once_and_refuses_a_changed_version() -> None:
     uow = FakeUnitOfWork()
     transactions = run(uow)
-    first = await transactions.run(handlers.publish_agreement, PublishAgreement(EXAMPLE, "admin"))
-    again = await transactions.run(handlers.publish_agreement, PublishAgreement(EXAMPLE, "admin"))
+    first = await transactions.run(publish_agreement, PublishAgreement(EXAMPLE, "admin"))
+    again = await transactions.run(publish_agreement, PublishAgreement(EXAMPLE, "admin"))
     assert (first.created, again.created) == (True, False)
     assert again.agreement.checksum == first.agreement.checksum
     [announced] = uow.events("leadloop.agreement.published.v1")
     assert announced.subject == "agreement:2026-11"
     assert announced.data["document"]["version"] == "2026-11"
     changed = EXAMPLE.replace("demo_request: 40", "demo_request: 45")
-    with pytest.raises(handlers.VersionConflict):
-        await transactions.run(handlers.publish_agreement, PublishAgreement(changed, "admin"))
+    with pytest.raises(VersionConflict):
+        await transactions.run(publish_agreement, PublishAgreement(changed, "admin"))
     assert uow.commits == 2, "a refused version commits nothing"
 
 
@@ -265,7 +271,7 @@ async def test_publishing_with_rescore_makes_every_live_lead_due() -> None:
     uow = await an_sql()
     newer = EXAMPLE.replace('version: "2026-11"', 'version: "2026-12"')
     command = PublishAgreement(newer, "admin", rescore=True)
-    published = await run(uow).run(handlers.publish_agreement, command)
+    published = await run(uow).run(publish_agreement, command)
     assert published.created and published.leads_to_rescore == 1
     assert uow.repo.leads[ANA].next_rescore_at == command.at
     await run(uow).run(handlers.rescore_due_leads, RescoreDueLeads(command.at, 10), CONTEXT)
@@ -274,8 +280,8 @@ async def test_publishing_with_rescore_makes_every_live_lead_due() -> None:
 
 async def test_at_start_the_file_is_published_once_then_the_version_in_force_announced() -> None:
     uow = FakeUnitOfWork()
-    first = await run(uow).run(handlers.publish_agreement_at_start, EXAMPLE_FILE)
-    second = await run(uow).run(handlers.publish_agreement_at_start, EXAMPLE_FILE)
+    first = await run(uow).run(publish_agreement_at_start, EXAMPLE_FILE)
+    second = await run(uow).run(publish_agreement_at_start, EXAMPLE_FILE)
     assert first == second == "2026-11"
     assert [by for _, by in uow.repo.agreements] == ["startup"]
     assert len(uow.events("leadloop.agreement.published.v1")) == 2
@@ -296,7 +302,7 @@ async def test_due_leads_are_rescored_as_one_batch_with_one_read_and_one_write()
     uow.repo.leads[other] = replace(uow.repo.leads[ANA], lead_id=other)
     newer = EXAMPLE.replace('version: "2026-11"', 'version: "2026-12"')
     command = PublishAgreement(newer, "admin", rescore=True)
-    await run(uow).run(handlers.publish_agreement, command)
+    await run(uow).run(publish_agreement, command)
     uow.repo.batch_reads = 0  # the events' runs before read histories a run at a time too
     done = await run(uow).run(handlers.rescore_due_leads, RescoreDueLeads(command.at, 10), CONTEXT)
     assert done == 2 and uow.repo.claims[-1] == 2

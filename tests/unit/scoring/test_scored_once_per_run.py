@@ -12,8 +12,9 @@ from leadloop_events.intake import ActivityRecorded, LeadCaptured
 from leadloop_messaging.batch import TakesBatches
 from leadloop_runtime import Transactions
 from leadloop_scoring import handlers
+from leadloop_scoring.agreement_handlers import PublishAgreement, publish_agreement
 from leadloop_scoring.config import Settings
-from leadloop_scoring.handlers import Context, PublishAgreement
+from leadloop_scoring.handlers import Context
 
 from .factories import person
 from .fakes import FakeUnitOfWork
@@ -56,7 +57,7 @@ async def scored_lead(items: Items, *, as_one_run: bool) -> tuple[FakeUnitOfWork
     how many events were committed before `items`."""
     uow = FakeUnitOfWork()
     publish = PublishAgreement(EXAMPLE_FILE.read_text(), "test")
-    await Transactions(lambda: uow).run(handlers.publish_agreement, publish)
+    await Transactions(lambda: uow).run(publish_agreement, publish)
     handler = REGISTRY.handlers()[ActivityRecorded.event_type]
     assert isinstance(handler, TakesBatches)
     await handler.batch(uow, [captured(ANA)])

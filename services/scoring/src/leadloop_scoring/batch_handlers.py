@@ -29,7 +29,7 @@ from leadloop_scoring.adapters.repository import Repository
 from leadloop_scoring.adapters.uow import ScoringUnitOfWork
 from leadloop_scoring.domain.interest import ActivityFact
 from leadloop_scoring.domain.lead import CAMPAIGN_CHARS, Cause, ScoredLead
-from leadloop_scoring.handlers import Context, _score, record_activity, score_captured_lead
+from leadloop_scoring.handlers import Context, record_activity, score_captured_lead, score_lead
 
 LeadEvent = tuple[CloudEvent, LeadCaptured | ActivityRecorded]
 SCORED = LeadScored.event_type
@@ -99,7 +99,7 @@ async def _fold(uow: ScoringUnitOfWork, run: list[LeadEvent], context: Context) 
                 history[data.lead_id] = facts[: context.history_limit]
             lead.came_through(campaign=data.campaign)
         facts, cause, now = history[data.lead_id], Cause.of(event), context.clock()
-        await _score(uow, writes, lead, in_force, facts, context, cause, now)
+        await score_lead(uow, writes, lead, in_force, facts, context, cause, now)
         lead.is_new = False  # saved: the next event finds it stored, as a reload would
     await writes.flush(uow.repo)
 

@@ -10,16 +10,12 @@ from leadloop_runtime import Database, Service, build_app
 from leadloop_scoring.adapters.import_scores import counting_imports
 from leadloop_scoring.adapters.tables import outbox, processed_events
 from leadloop_scoring.adapters.uow import SqlUnitOfWork
+from leadloop_scoring.agreement_handlers import agreement_file_drift, publish_agreement_at_start
 from leadloop_scoring.config import Settings
 from leadloop_scoring.entrypoints import imports
 from leadloop_scoring.entrypoints.http import EXCEPTION_HANDLERS, router
 from leadloop_scoring.entrypoints.scheduler import DecayScheduler
-from leadloop_scoring.handlers import (
-    Context,
-    agreement_file_drift,
-    publish_agreement_at_start,
-    registry,
-)
+from leadloop_scoring.handlers import Context, registry
 
 log = logging.getLogger(__name__)
 

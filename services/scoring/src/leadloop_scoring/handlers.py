@@ -7,24 +7,22 @@ leadloop.lead.activity_recorded.v1  record_activity      activity         -> re-
 leadloop.lead.erased.v1             erase_lead           forget the person
 leadloop.lead.status_changed.v1     apply_sales_move     the sales-side move feedback decided
 leadloop.deal.closed.v1             apply_deal           the same: opportunity / customer / recycled
-PublishAgreement (HTTP, start-up)   publish_agreement    a new version -> agreement.published
 RescoreDueLeads (decay scheduler)   rescore_due_leads    decay crossed a threshold -> re-score
+
+Publishing an agreement (HTTP, start-up) is agreement_handlers.py.
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TypeVar
 
-from leadloop_contract.agreement import Agreement, checksum, load_agreement, stored_document
+from leadloop_contract.agreement import Agreement
 from leadloop_contract.lifecycle import Transition, apply_decided
 from leadloop_contract.values import Stage
-from leadloop_events.agreement import AgreementPublished
 from leadloop_events.envelope import CloudEvent, EventData, new_event
 from leadloop_events.feedback import DealClosed, LeadStatusChanged
 from leadloop_events.intake import ActivityRecorded, LeadCaptured, LeadErased
@@ -34,7 +32,6 @@ from leadloop_scoring.adapters.agreements import CurrentAgreement
 from leadloop_scoring.adapters.batch import BatchWrites, Writes
 from leadloop_scoring.adapters.uow import ScoringUnitOfWork, SqlUnitOfWork
 from leadloop_scoring.config import Settings
-from leadloop_scoring.domain.agreements import StoredAgreement, VersionConflict
 from leadloop_scoring.domain.intelligence import lead_intelligence
 from leadloop_scoring.domain.interest import ActivityFact, next_rescore_at
 from leadloop_scoring.domain.lead import CAMPAIGN_CHARS, Cause, ScoredLead, StageMove
@@ -75,23 +72,6 @@ class RescoreDueLeads:
 
     now: datetime
     batch: int
-
-
-@dataclass(frozen=True)
-class PublishAgreement:
-    """Publish an agreement version; `rescore` makes every live lead due under it."""
-
-    yaml_text: str
-    published_by: str | None
-    rescore: bool = False
-    at: datetime = field(default_factory=lambda: datetime.now(UTC))
-
-
-@dataclass(frozen=True)
-class Published:
-    agreement: StoredAgreement
-    created: bool
-    leads_to_rescore: int = 0
 
 
 ContextHandler = Callable[[ScoringUnitOfWork, CloudEvent, T, Context], Awaitable[None]]
@@ -190,7 +170,9 @@ async def rescore_due_leads(
     writes = BatchWrites()
     for lead in due:
         facts = history.get(lead.lead_id, [])
-        await _score(uow, writes, lead, (version, agreement), facts, context, DECAY, command.now)
+        await score_lead(
+            uow, writes, lead, (version, agreement), facts, context, DECAY, command.now
+        )
     await writes.flush(uow.repo)
     return len(due)
 
@@ -206,10 +188,10 @@ async def rescore(
     now = now or context.clock()
     in_force = await context.agreements.current(uow.repo)
     facts = await uow.repo.activities_of(lead.lead_id, context.history_limit)
-    return await _score(uow, uow.repo, lead, in_force, facts, context, cause, now)
+    return await score_lead(uow, uow.repo, lead, in_force, facts, context, cause, now)
 
 
-async def _score(
+async def score_lead(
     uow: ScoringUnitOfWork,
     writes: Writes,
     lead: ScoredLead,
@@ -224,7 +206,7 @@ async def _score(
     result = score(agreement, lead.profile, facts, now, since=lead.interest_since)
     if lead.rescored(result, version):
         await writes.record_score(lead, cause.name, now)
-        _publish(uow, lead.scored(version, now), lead.lead_id, cause)
+        publish_event(uow, lead.scored(version, now), lead.lead_id, cause)
     move = marketing_transition(
         agreement, lead.stage, result, recycled_at=lead.recycled_at, now=now
     )
@@ -246,80 +228,6 @@ async def _score(
     lead.decay_due(next_rescore_at(agreement, facts, now, since=lead.interest_since), now)
     await writes.save_lead(lead, now)
     return result
-
-
-async def publish_agreement(uow: ScoringUnitOfWork, command: PublishAgreement) -> Published:
-    """Validate, store and announce a version; the same document again is no new version.
-
-    Raises AgreementInvalid (every error, with its path) or VersionConflict.
-    """
-    # Parsing up to a body's worth of YAML is CPU work: off the event loop, so the consumer
-    # and the other requests keep going meanwhile.
-    agreement = await asyncio.to_thread(load_agreement, command.yaml_text)
-    stored = StoredAgreement(
-        agreement.version,
-        checksum(agreement),
-        stored_document(agreement),
-        command.yaml_text,
-        command.at,
-    )
-    existing = await uow.repo.agreement(stored.version)
-    if existing is not None and existing.checksum != stored.checksum:
-        raise VersionConflict(
-            f"version {stored.version!r} was already published with other content; "
-            "give the new agreement a new version"
-        )
-    if existing is None:
-        await uow.repo.save_agreement(stored, command.published_by)
-        _announce(uow, stored)
-    scheduled = await uow.repo.schedule_rescore_all(command.at) if command.rescore else 0
-    return Published(existing or stored, existing is None, scheduled)
-
-
-class AgreementFileUnusable(ValueError):
-    """LEADLOOP_AGREEMENT_FILE cannot be read, or is not a valid agreement."""
-
-
-def read_agreement_file(path: Path) -> tuple[str, Agreement]:
-    """The file's text and agreement; AgreementFileUnusable names the file and the error."""
-    try:
-        text = path.read_text()
-        return text, load_agreement(text)
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise AgreementFileUnusable(f"LEADLOOP_AGREEMENT_FILE {path}: {reason}") from None
-
-
-async def publish_agreement_at_start(uow: ScoringUnitOfWork, agreement_file: Path) -> str:
-    """Publish the configured file when no version exists yet; otherwise announce the version
-    in force again, so services reading a new or emptied topic learn it (they store versions
-    idempotently). Returns the version in force; AgreementFileUnusable when there is none and
-    the file cannot be published."""
-    current = await uow.repo.current_agreement()
-    if current is None:
-        text, _ = await asyncio.to_thread(read_agreement_file, agreement_file)
-        command = PublishAgreement(text, published_by="startup")
-        return (await publish_agreement(uow, command)).agreement.version
-    _announce(uow, current)
-    return current.version
-
-
-async def agreement_file_drift(uow: ScoringUnitOfWork, agreement_file: Path) -> str | None:
-    """What to warn about at start: the file is unusable, or differs from the version in force."""
-    current = await uow.repo.current_agreement()
-    if current is None:
-        return None
-    try:
-        _, agreement = await asyncio.to_thread(read_agreement_file, agreement_file)
-    except AgreementFileUnusable as exc:
-        return f"{exc}; the published agreement {current.version} stays in force"
-    if checksum(agreement) == current.checksum:
-        return None
-    return (
-        f"the agreement in force (version {current.version}) differs from "
-        f"LEADLOOP_AGREEMENT_FILE {agreement_file} (version {agreement.version}); "
-        "the published one stays in force until the file is published through the API"
-    )
 
 
 async def _lead(uow: ScoringUnitOfWork, lead_id: str, at: datetime) -> ScoredLead:
@@ -355,22 +263,11 @@ async def _move(
     *,
     writes: Writes | None = None,
 ) -> None:
-    _publish(uow, lead.move(transition, version, at, intelligence), lead.lead_id, cause)
+    publish_event(uow, lead.move(transition, version, at, intelligence), lead.lead_id, cause)
     move = StageMove(lead.lead_id, transition, version, cause.name, at)
     await (writes or uow.repo).record_stage(move)
 
 
-def _publish(uow: ScoringUnitOfWork, data: EventData, subject: str, cause: Cause) -> None:
+def publish_event(uow: ScoringUnitOfWork, data: EventData, subject: str, cause: Cause) -> None:
     event = new_event(data, source=SOURCE, subject=subject, correlation_id=cause.correlation_id)
     uow.publish(data.topic, event)
-
-
-def _announce(uow: ScoringUnitOfWork, stored: StoredAgreement) -> None:
-    """Publish `leadloop.agreement.published.v1` for a stored version."""
-    published = AgreementPublished(
-        version=stored.version,
-        published_at=stored.published_at,
-        checksum=stored.checksum,
-        document=Agreement.model_validate(stored.document),
-    )
-    _publish(uow, published, f"agreement:{stored.version}", Cause("startup"))

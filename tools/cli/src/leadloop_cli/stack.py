@@ -59,7 +59,7 @@ class StackFailed(RuntimeError):
 def check_agreement_file(env: Mapping[str, str]) -> None:
     """Refuse to start on an agreement file scoring cannot use: one line naming file and error."""
     from leadloop_contract.agreement import EXAMPLE_FILE
-    from leadloop_scoring.handlers import AgreementFileUnusable, read_agreement_file
+    from leadloop_scoring.agreement_handlers import AgreementFileUnusable, read_agreement_file
 
     try:
         read_agreement_file(Path(env.get("LEADLOOP_AGREEMENT_FILE") or EXAMPLE_FILE))

@@ -22,14 +22,14 @@ from leadloop_platform.http.problems import (
     require_media_type,
 )
 from leadloop_runtime import Transactions
-from leadloop_scoring import handlers
+from leadloop_scoring import agreement_handlers
 from leadloop_scoring.adapters.repository import SqlRepository
 from leadloop_scoring.adapters.uow import SqlUnitOfWork
 from leadloop_scoring.adapters.views import score_view
+from leadloop_scoring.agreement_handlers import PublishAgreement
 from leadloop_scoring.domain.agreements import StoredAgreement, VersionConflict
 from leadloop_scoring.entrypoints import rescore_http
 from leadloop_scoring.entrypoints.examples import AGREEMENT_EXAMPLE, AGREEMENT_YAML, SCORE_EXAMPLE
-from leadloop_scoring.handlers import PublishAgreement
 
 router = APIRouter(prefix="/v1", tags=["scoring"])
 router.include_router(rescore_http.router)  # GET /v1/rescore: re-scoring's progress
@@ -177,7 +177,7 @@ async def publish_agreement(
     body = (await request.body()).decode("utf-8", "replace")
     command = PublishAgreement(body, published_by=principal.key_id, rescore=rescore)
     transactions: Transactions[SqlUnitOfWork] = request.app.state.transactions
-    published = await transactions.run(handlers.publish_agreement, command)
+    published = await transactions.run(agreement_handlers.publish_agreement, command)
     if published.leads_to_rescore:
         request.app.state.scheduler_wake()
     return JSONResponse(
