@@ -21,7 +21,13 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from leadloop_cli.infra import free_port
 from leadloop_platform.outbound import AllowList, OutboundPolicy
-from leadloop_routing.adapters.mailer import SmtpSettings, build_alert_email, send_email
+from leadloop_routing.adapters.mailer import (
+    SmtpSettings,
+    alert_email_bytes,
+    build_alert_email,
+    send_email,
+    send_stored_email,
+)
 from leadloop_routing.adapters.webhook_sender import deliver, new_secret
 
 BODY = b'{"type":"leadloop.lead.assigned.v1","data":{"lead_id":"lead-ACME-DENTAL"}}'
@@ -132,9 +138,13 @@ class Inbox:
     def __init__(self) -> None:
         self.messages: list[EmailMessage] = []
         self.recipients: list[list[str]] = []
+        self.received: list[tuple[str, list[str], list[str], bytes]] = []
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         self.recipients.append(list(envelope.rcpt_tos))
+        self.received.append(
+            (envelope.mail_from, envelope.rcpt_tos, envelope.mail_options, envelope.content)
+        )
         self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
         return "250 OK"
 
@@ -190,3 +200,36 @@ async def test_an_unreachable_smtp_server_raises_for_the_caller_to_retry() -> No
         settings = SmtpSettings(host="127.0.0.1", port=port, starttls=False, timeout_s=5)
         with pytest.raises(aiosmtplib.SMTPConnectError):
             await send_email(settings, message)
+
+
+@pytest.mark.parametrize(
+    "to",
+    [
+        "rep-alice@northwind.example",
+        "Zoë Ünal <zoe@northwind.example>",
+        "x" * 70 + "@n.example",  # a To line over 78 characters: the parsed message is sent
+    ],
+)
+async def test_a_stored_email_arrives_as_the_parsed_message_did(to: str) -> None:
+    stored = alert_email_bytes(
+        to=to,
+        rep_name="Zoë",
+        lead={"profile": {"first_name": "José", "company": "Müller & Söhne GmbH"}, "grade": "A"},
+        deadline=datetime(2026, 11, 22, 14, 30, tzinfo=UTC),
+        reason="hand-raise: demo_request",
+        team="dach",
+    )
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        settings = SmtpSettings(host="127.0.0.1", port=port, starttls=False, timeout_s=5)
+        await send_stored_email(settings, stored)
+        await send_email(settings, message_from_bytes(stored, policy=policy.default))  # type: ignore[arg-type]
+    finally:
+        controller.stop()
+    # The same envelope, MAIL options and DATA, byte for byte (Message-ID included).
+    stored_way, parsed_way = inbox.received
+    assert stored_way == parsed_way
+    assert stored_way[0] == "leads@leadloop.invalid" and "BODY=8BITMIME" in stored_way[2]

@@ -15,6 +15,7 @@ from typing import Any
 import aiosmtplib
 
 from leadloop_routing.adapters.mime import alternative_email
+from leadloop_routing.adapters.smtp_wire import helo, wire
 
 
 @dataclass(frozen=True)
@@ -232,12 +233,8 @@ def build_alert_email(**arguments: Any) -> EmailMessage:
     return message_from_bytes(alert_email_bytes(**arguments), policy=policy.default)
 
 
-async def send_email(settings: SmtpSettings, message: EmailMessage) -> None:
-    """Send over SMTP; raises on failure (the caller retries)."""
-    if "From" not in message:
-        message["From"] = settings.sender
-    await aiosmtplib.send(
-        message,
+def _client(settings: SmtpSettings) -> aiosmtplib.SMTP:
+    return aiosmtplib.SMTP(
         hostname=settings.host,
         port=settings.port,
         start_tls=settings.starttls,
@@ -246,3 +243,30 @@ async def send_email(settings: SmtpSettings, message: EmailMessage) -> None:
         password=settings.password,
         timeout=settings.timeout_s,
     )
+
+
+def _with_sender(message: EmailMessage, settings: SmtpSettings) -> EmailMessage:
+    if "From" not in message:
+        message["From"] = settings.sender
+    return message
+
+
+async def send_email(settings: SmtpSettings, message: EmailMessage) -> None:
+    """Send over SMTP; raises on failure (the caller retries)."""
+    async with _client(settings) as client:
+        await client.send_message(_with_sender(message, settings))
+
+
+async def send_stored_email(settings: SmtpSettings, stored: bytes) -> None:
+    """Send a stored email as stored, with From added (what `send_email` of the parsed
+    message sends, without writing it again); raises on failure (the caller retries)."""
+    ready = wire(stored, settings.sender)
+    async with _client(settings) as client:
+        await helo(client)
+        eight_bit = client.supports_extension("8BITMIME")
+        if ready is None or not (eight_bit or stored.isascii()):
+            parsed = message_from_bytes(stored, policy=policy.default)
+            await client.send_message(_with_sender(parsed, settings))
+            return
+        options = ["BODY=8BITMIME"] if eight_bit else []
+        await client.sendmail(ready.sender, ready.recipients, ready.data, mail_options=options)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes, policy
 
 import aiosmtplib
 import httpx
@@ -22,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from leadloop_db.uow import Transactions
 from leadloop_platform.outbound import OutboundPolicy
 from leadloop_routing import metrics
-from leadloop_routing.adapters.mailer import SmtpSettings, send_email
+from leadloop_routing.adapters.mailer import SmtpSettings, send_stored_email
 from leadloop_routing.adapters.uow import SqlUnitOfWork
 from leadloop_routing.adapters.webhook_sender import deliver
 from leadloop_routing.alerts import Outbound
@@ -141,11 +140,10 @@ class AlertEmails:
         email = await self.transactions.run(lease_email, LeaseEmail(now, lease))
         if email is None:
             return False
-        message = message_from_bytes(email.message, policy=policy.default)
         error: str | None = None
         try:
             async with asyncio.timeout(deadline_s):
-                await send_email(smtp, message)
+                await send_stored_email(smtp, email.message)
         except (aiosmtplib.SMTPException, OSError, TimeoutError, ValueError) as exc:
             error = str(exc)[:1000] or type(exc).__name__
         metrics.EMAILS.labels("error" if error else "sent").inc()
