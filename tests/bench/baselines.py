@@ -19,7 +19,7 @@ import asyncpg
 import psutil
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from leadloop_cli.stack import Child, spawn, stop_children
+from leadloop_cli.supervisor import Child, spawn, stop_children
 from leadloop_messaging.provisioning import ensure_topics
 
 from .stats import summarize_ms

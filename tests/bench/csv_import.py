@@ -10,25 +10,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import random
-import shutil
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 from leadloop_cli import leads_cmd
-from leadloop_cli.infra import EmbeddedBroker, EmbeddedPostgres, create_database, free_port
-from leadloop_cli.services import migrate_all
-from leadloop_messaging.provisioning import ensure_topics, topic_plan
 
-from .intake import KEY, wait_ready
 from .procs import Monitor, delta
+from .stack import KEY, bench_stack, save
 
 INDUSTRIES = ("Healthcare", "Software", "Retail", "Logistics", "Manufacturing")
 COUNTRIES = ("DE", "GB", "US", "FR", "NO", "ES")
@@ -45,13 +38,6 @@ def write_list(path: Path, rows: int, seed: int = 17) -> None:
                 f"{email},Guest,No{i},Expo Co {i % 9000},Buyer,{rng.randint(5, 5000)},"
                 f"{rng.choice(INDUSTRIES)},{rng.choice(COUNTRIES)},B-{i}\n"
             )
-
-
-def start(app: str, env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    """`uvicorn --factory app` as a child process logging to `log`."""
-    command = [sys.executable, "-m", "uvicorn", "--factory", app, "--port", str(port)]
-    command += ["--no-access-log", "--log-level", "warning"]
-    return subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
 
 
 class Clock:
@@ -112,62 +98,18 @@ async def measure(args: argparse.Namespace, urls: tuple[str, str], csv: Path) ->
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="leadloop-bench-import-"))
     monitor = Monitor()
-    broker = postgres = None
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-        if not bootstrap:
-            broker = EmbeddedBroker(log_path=workdir / "tansu.log").start()
-            bootstrap = broker.bootstrap_servers
-            assert broker.pid is not None
-            monitor.watch("broker", broker.pid)
-        server_url = os.environ.get("DATABASE_URL")
-        if not server_url:
-            postgres = EmbeddedPostgres(workdir / "pgdata").start()
-            server_url = postgres.url()
-            pid = int((workdir / "pgdata" / "postmaster.pid").read_text().split()[0])
-            monitor.watch("postgres", pid, tree=True)
-        db_url = await create_database(server_url, f"bench_{uuid.uuid4().hex[:8]}")
-        prefix = f"bench{uuid.uuid4().hex[:6]}."
-        await ensure_topics(bootstrap, topic_plan(prefix))
-        await migrate_all(db_url, env={})
-        env = {
-            **os.environ,
-            "DATABASE_URL": db_url,
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "LEADLOOP_TOPIC_PREFIX": prefix,
-            "LEADLOOP_BOOTSTRAP_API_KEY": KEY,
-            "LEADLOOP_LOG_LEVEL": "WARNING",
-        }
-        urls: list[str] = []
-        for name in ("intake", "scoring"):
-            port = free_port()
-            log = workdir / f"{name}.log"
-            proc = start(f"leadloop_{name}.bootstrap:create_app", env, port, log)
-            procs.append(proc)
-            urls.append(f"http://127.0.0.1:{port}")
-            await wait_ready(urls[-1], proc, log)
-            monitor.watch(name, proc.pid)
+    async with bench_stack(workdir, monitor, services=("intake", "scoring")) as stack:
         csv = workdir / "expo.csv"
         await asyncio.to_thread(write_list, csv, args.rows)
         sampling = asyncio.create_task(monitor.run())
         before = monitor.cpu()
-        result = await measure(args, (urls[0], urls[1]), csv)
+        result = await measure(args, (stack.urls["intake"], stack.urls["scoring"]), csv)
         cpu = delta(monitor.cpu(), before)
         sampling.cancel()
-    finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(20)
-        if broker:
-            broker.stop()
-        if postgres:
-            postgres.stop()
-            shutil.rmtree(workdir / "pgdata", ignore_errors=True)  # the logs stay
     return {
         "scenario": "csv import, every lead scored",
         "machine": {"cpus": os.cpu_count()},
-        "broker": "embedded tansu" if broker else bootstrap,
+        "broker": stack.broker_label,
         **result,
         "cpu_s": cpu,
         "logs": str(workdir),
@@ -181,8 +123,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=Path("bench-import.json"))
     args = parser.parse_args()
     result = asyncio.run(run(args))
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    save(result, args.out)
     print(f"\nJSON written to {args.out}")
 
 

@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import functools
 import json
-import os
 import tempfile
 import time
 import uuid
@@ -26,8 +25,6 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from leadloop_cli.infra import EmbeddedPostgres, create_database
-from leadloop_cli.services import migrate_all
 from leadloop_db.engine import make_engine
 from leadloop_events.envelope import CloudEvent, EventData
 from leadloop_feedback.adapters.tables import outbox, processed_events
@@ -35,6 +32,7 @@ from leadloop_feedback.adapters.uow import SqlUnitOfWork
 from leadloop_messaging.batch import Item, SqlLedger, apply_batch
 
 from ..integration.feedback.mixed_batch import Handler, consumer_items, mixed_batch
+from .stack import bench_stack
 
 
 class Tally:
@@ -131,18 +129,9 @@ async def main() -> None:
     parser.add_argument("--batches", type=int, default=5)
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    server = None
-    url = os.environ.get("DATABASE_URL")
-    if url is None:
-        server = EmbeddedPostgres(Path(tempfile.mkdtemp(prefix="fb-bench-")) / "pg").start()
-        url = server.url()
-    try:
-        db_url = await create_database(url, f"bench_feedback_{uuid.uuid4().hex[:8]}")
-        await migrate_all(db_url, env={})
-        result = await measure(db_url, args.events, args.batches)
-    finally:
-        if server is not None:
-            server.stop()
+    workdir = Path(tempfile.mkdtemp(prefix="fb-bench-"))
+    async with bench_stack(workdir, None, broker_kind=None) as stack:
+        result = await measure(stack.db_url, args.events, args.batches)
     text = json.dumps(result, indent=2)
     print(text)
     if args.out:

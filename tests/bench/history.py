@@ -10,11 +10,10 @@ again from it (the writes the services make keep them; this one bypasses the ser
 
 from __future__ import annotations
 
-import time
-
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from leadloop_db.engine import make_engine
+from .seeding import in_chunks
 
 CHUNK = 100_000
 SEED = sa.text(
@@ -63,22 +62,17 @@ RECOUNT = sa.text(
 
 async def seed(db_url: str, count: int) -> float:
     """Write `count` historical assignments for the reps routing has; seconds it took."""
-    started = time.perf_counter()
-    engine = make_engine(db_url, pool_size=1)
-    try:
-        for first in range(1, count + 1, CHUNK):
-            last = min(count, first + CHUNK - 1)
-            async with engine.begin() as conn:
-                await conn.execute(SEED, {"first": first, "last": last, "total": count})
-            print(f"history: {last:,} of {count:,} assignments", flush=True)
-        async with engine.begin() as conn:
-            # Locks out the services' writers while counting, so no count is lost between.
-            await conn.execute(sa.text("LOCK TABLE routing.assignments IN SHARE MODE"))
-            if await conn.scalar(sa.text("SELECT to_regclass('routing.rep_loads') IS NOT NULL")):
-                await conn.execute(RECOUNT)
-        async with engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(sa.text("ANALYZE routing.assignments"))
-    finally:
-        await engine.dispose()
-    return round(time.perf_counter() - started, 1)
+
+    async def write(conn: AsyncConnection, first: int, last: int) -> None:
+        await conn.execute(SEED, {"first": first, "last": last, "total": count})
+
+    async def recount(conn: AsyncConnection) -> None:
+        # Locks out the services' writers while counting, so no count is lost between.
+        await conn.execute(sa.text("LOCK TABLE routing.assignments IN SHARE MODE"))
+        if await conn.scalar(sa.text("SELECT to_regclass('routing.rep_loads') IS NOT NULL")):
+            await conn.execute(RECOUNT)
+
+    progress = "history: {last:,} of {count:,} assignments"
+    return await in_chunks(
+        db_url, count, CHUNK, write, progress, then=recount, analyze=["routing.assignments"]
+    )

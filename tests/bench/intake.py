@@ -18,10 +18,7 @@ import asyncio
 import json
 import os
 import platform
-import shutil
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -32,16 +29,13 @@ import httpx
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from leadloop_cli.infra import EmbeddedBroker, EmbeddedPostgres, create_database, free_port
-from leadloop_cli.services import migrate_all
 from leadloop_db.engine import make_engine
 from leadloop_events import topics
-from leadloop_messaging.provisioning import ensure_topics, topic_plan
 
 from . import loadgen_go
 from .procs import Monitor, delta
+from .stack import KEY, Stack, bench_stack, save
 
-KEY = "llk_bench_bootstrap_key_with_every_scope_00"
 POLL_S = 0.1
 WARM_UP = 50
 COUNT_SCORED = sa.text("SELECT count(*) FROM scoring.leads")
@@ -50,21 +44,6 @@ COUNT_SCORED = sa.text("SELECT count(*) FROM scoring.leads")
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
-
-
-async def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 60
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise SystemExit(f"intake exited:\n{log.read_text()[-3000:]}")  # noqa: ASYNC240 - failing anyway
-            try:
-                if (await client.get(url + "/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(POLL_S)
-    raise SystemExit("intake did not become ready")
 
 
 async def consume(bootstrap: str, topic: str, expect: set[str], seen: dict[str, float]) -> None:
@@ -146,17 +125,9 @@ async def scored(db_url: str, at_least: int, timeout_s: float) -> int:
         await engine.dispose()
 
 
-def start(app: str, env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
-    """`uvicorn --factory app` as a child process logging to `log`."""
-    command = [sys.executable, "-m", "uvicorn", "--factory", app, "--port", str(port)]
-    command += ["--no-access-log", "--log-level", "warning"]
-    return subprocess.Popen(command, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-
-
-async def measure(
-    args: argparse.Namespace, url: str, bootstrap: str, prefix: str, db_url: str
-) -> dict[str, Any]:
+async def measure(args: argparse.Namespace, stack: Stack) -> dict[str, Any]:
     """The load, then scoring catching up: rates, the generator's figures, POST -> event."""
+    url, db_url = stack.urls["intake"], stack.db_url
     await load(url, WARM_UP, 4, prefix="warm")
     await scored(db_url, WARM_UP, 60)
     out: dict[str, Any] = {"loadgen": args.loadgen}
@@ -170,7 +141,9 @@ async def measure(
     else:
         seen: dict[str, float] = {}
         expect = {f"bench-{i}" for i in range(args.leads)}
-        consumer = asyncio.create_task(consume(bootstrap, prefix + topics.INTAKE, expect, seen))
+        consumer = asyncio.create_task(
+            consume(stack.bootstrap, stack.prefix + topics.INTAKE, expect, seen)
+        )
         cpu = time.process_time()
         sent = await load(url, args.leads, args.concurrency)
         accepted_s, accepted = time.perf_counter() - started, args.leads
@@ -196,48 +169,11 @@ async def measure(
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix="leadloop-bench-"))
     monitor = Monitor()
-    broker = postgres = None
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
-        if not bootstrap:
-            broker = EmbeddedBroker(log_path=workdir / "tansu.log").start()
-            bootstrap = broker.bootstrap_servers
-        server_url = os.environ.get("DATABASE_URL")
-        if not server_url:
-            postgres = EmbeddedPostgres(workdir / "pgdata").start()
-            server_url = postgres.url()
-        db_url = await create_database(server_url, f"bench_{uuid.uuid4().hex[:8]}")
-        prefix = f"bench{uuid.uuid4().hex[:6]}."
-        await ensure_topics(bootstrap, topic_plan(prefix))
-        await migrate_all(db_url, env={})
-        env = {
-            **os.environ,
-            "DATABASE_URL": db_url,
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "LEADLOOP_TOPIC_PREFIX": prefix,
-            "LEADLOOP_BOOTSTRAP_API_KEY": KEY,
-            "LEADLOOP_LOG_LEVEL": "WARNING",
-        }
-        urls: list[str] = []
-        for name in ("intake", "scoring"):
-            port, log = free_port(), workdir / f"{name}.log"
-            procs.append(start(f"leadloop_{name}.bootstrap:create_app", env, port, log))
-            urls.append(f"http://127.0.0.1:{port}")
-            await wait_ready(urls[-1], procs[-1], log)
-            monitor.watch(name, procs[-1].pid)
+    services = ("intake", "scoring")
+    async with bench_stack(workdir, monitor, services=services, watch_infra=False) as stack:
         before = monitor.cpu()
-        result = await measure(args, urls[0], bootstrap, prefix, db_url)
+        result = await measure(args, stack)
         cpu = delta(monitor.cpu(), before)
-    finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(20)
-        if broker:
-            broker.stop()
-        if postgres:
-            postgres.stop()
-            shutil.rmtree(workdir / "pgdata", ignore_errors=True)  # the logs stay
     accepted = max(1, result["accepted"])
     generator_cpu = result.get("generator", {}).get("cpu_s", result.get("_python_cpu_s"))
     return {
@@ -246,7 +182,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
-        "broker": "embedded tansu" if broker else bootstrap,
+        "broker": stack.broker_label,
         "leads": args.leads,
         "concurrency": args.concurrency,
         "loadgen_note": args.loadgen_note,
@@ -275,7 +211,7 @@ def main() -> None:
             args.loadgen = "python"
         print(args.loadgen_note)
     result = asyncio.run(run(args))
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    save(result, args.out, echo=False)
     print(f"{'metric':<44}{'value':>12}")
     rows = [
         ("form fills accepted per second", result["accepted_per_s"]),

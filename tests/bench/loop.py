@@ -28,8 +28,6 @@ import contextlib
 import json
 import math
 import os
-import shutil
-import sys
 import tempfile
 import time
 import uuid
@@ -39,33 +37,33 @@ from typing import Any
 import httpx
 
 from leadloop_cli.demo_sales import set_up
-from leadloop_cli.infra import EmbeddedPostgres, create_database, free_port
-from leadloop_cli.services import SERVICES, migrate_all
-from leadloop_cli.stack import Child, spawn, stop_children
-from leadloop_messaging.provisioning import DEFAULT_PARTITIONS, ensure_topics, topic_plan
+from leadloop_cli.services import SERVICES
+from leadloop_messaging.provisioning import DEFAULT_PARTITIONS
 
 from . import baselines, brokers, compare, history, report
 from .driver import Loop
 from .loadgen import Lead, Marketing, Reader, Sales
 from .procs import Monitor, delta, py_spy
+from .stack import KEY, Stack, bench_stack
 
-KEY = "llk_bench_bootstrap_key_with_every_scope_00"
 
-
-async def wait_ready(child: Child, url: str) -> None:
-    """Poll /readyz until 200; fail with the log's tail if the process exits or hangs."""
-    deadline = time.monotonic() + 90
-    async with httpx.AsyncClient(timeout=2) as client:
-        while time.monotonic() < deadline:
-            if child.proc.poll() is not None:
-                break
-            try:
-                if (await client.get(url + "/readyz")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass  # not listening yet
-            await asyncio.sleep(0.1)
-    raise SystemExit(f"{child.name} did not start:\n{child.log_path.read_text()[-3000:]}")
+async def baseline(args: argparse.Namespace, stack: Stack, idempotent: bool) -> tuple[Any, Any]:
+    """The machine's baselines on this run's broker and PostgreSQL: the bare chain, commits."""
+    print("baselines: bare Kafka chain, Postgres commits", flush=True)
+    base_s = min(5.0, max(2.0, args.duration / 4))
+    chain = await baselines.kafka_chain(
+        stack.bootstrap,
+        stack.prefix,
+        partitions=DEFAULT_PARTITIONS,
+        fetch_wait_ms=int(os.environ.get("LEADLOOP_KAFKA_FETCH_MAX_WAIT_MS", "10")),
+        latency_rate=100.0,
+        latency_s=base_s,
+        throughput_messages=int(4000 * base_s),
+        logs=stack.workdir,
+        idempotent=idempotent,
+    )
+    commits = await baselines.postgres_commits(stack.db_url, connections=4, seconds=base_s)
+    return chain, commits
 
 
 async def run(args: argparse.Namespace, kind: str) -> dict[str, Any]:
@@ -73,105 +71,61 @@ async def run(args: argparse.Namespace, kind: str) -> dict[str, Any]:
     workdir = Path(tempfile.mkdtemp(prefix=f"leadloop-bench-loop-{kind}-"))
     monitor = Monitor()
     monitor.watch("loadgen", os.getpid())
-    broker = postgres = None
-    children: list[Child] = []
     tasks: list[asyncio.Task[Any]] = []
     load0 = os.getloadavg()
     seeded_s = 0.0
-    try:
-        bootstrap = os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "")
-        if kind != brokers.EXTERNAL:
-            broker = brokers.start(kind, workdir)
-            bootstrap = broker.bootstrap_servers
-            assert broker.pid is not None
-            monitor.watch("broker", broker.pid)
-        server_url = os.environ.get("DATABASE_URL")
-        if not server_url:
-            postgres = EmbeddedPostgres(workdir / "pgdata").start()
-            server_url = postgres.url()
-            pid = int((workdir / "pgdata" / "postmaster.pid").read_text().split()[0])
-            monitor.watch("postgres", pid, tree=True)
-        db_url = await create_database(server_url, f"bench_{uuid.uuid4().hex[:8]}")
-        prefix = f"bench{uuid.uuid4().hex[:6]}."
-        await ensure_topics(bootstrap, topic_plan(prefix))
-        await migrate_all(db_url, env={})
-        idempotent = await brokers.idempotent(bootstrap)
-        print("baselines: bare Kafka chain, Postgres commits", flush=True)
-        base_s = min(5.0, max(2.0, args.duration / 4))
-        chain = await baselines.kafka_chain(
-            bootstrap,
-            prefix,
-            partitions=DEFAULT_PARTITIONS,
-            fetch_wait_ms=int(os.environ.get("LEADLOOP_KAFKA_FETCH_MAX_WAIT_MS", "10")),
-            latency_rate=100.0,
-            latency_s=base_s,
-            throughput_messages=int(4000 * base_s),
-            logs=workdir,
-            idempotent=idempotent,
-        )
-        commits = await baselines.postgres_commits(db_url, connections=4, seconds=base_s)
-        env = {
-            **os.environ,
-            "DATABASE_URL": db_url,
-            "KAFKA_BOOTSTRAP_SERVERS": bootstrap,
-            "LEADLOOP_TOPIC_PREFIX": prefix,
-            "LEADLOOP_BOOTSTRAP_API_KEY": KEY,
-            "LEADLOOP_ENV": "test",
-            "LEADLOOP_LOG_LEVEL": "WARNING",
-            "LEADLOOP_KAFKA_SESSION_TIMEOUT_MS": str(brokers.SESSION_TIMEOUT_MS[kind]),
-            "LEADLOOP_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
-        }
-        urls: dict[str, str] = {}
-        for service in SERVICES:
-            port = free_port()
-            argv = [sys.executable, "-m", "uvicorn", "--factory", service.app, "--port", str(port)]
-            argv += ["--no-access-log", "--log-level", "warning"]
-            child = spawn(service.name, argv, env, workdir / f"{service.name}.log")
-            children.append(child)
-            urls[service.name] = f"http://127.0.0.1:{port}"
-            monitor.watch(service.name, child.proc.pid)
-        for child in children:
-            await wait_ready(child, urls[child.name])
-        tasks.append(asyncio.create_task(monitor.run()))
-        headers = {"authorization": f"Bearer {KEY}"}
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
-
-        def client(name: str) -> httpx.AsyncClient:
-            return httpx.AsyncClient(
-                base_url=urls[name], headers=headers, timeout=60, limits=limits
-            )
-
-        async with (
-            client("intake") as intake,
-            client("routing") as routing,
-            client("feedback") as feedback,
-        ):
-            await set_up(routing, feedback)  # reps always at work, in every team
-            if args.history:
-                print(f"history: seeding {args.history:,} past assignments", flush=True)
-                seeded_s = await history.seed(db_url, args.history)
-            reader = Reader(bootstrap, prefix)
-            sales = Sales(feedback, reader.alerts)
-            tasks.append(asyncio.create_task(reader.run()))
-            tasks += [asyncio.create_task(sales.work()) for _ in range(4)]
-            marketing = Marketing(intake, uuid.uuid4().hex[:6])
-            loop = Loop(marketing, reader, sales, monitor, db_url)
-            result = await phases(args, loop, workdir, kind)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        stop_children(children)
-        usage = monitor.report({})
-        if broker:
-            broker.stop()
-        if postgres:
-            postgres.stop()
-            shutil.rmtree(workdir / "pgdata", ignore_errors=True)  # the logs stay
+    async with bench_stack(workdir, monitor, broker_kind=kind) as stack:
+        try:
+            idempotent = await brokers.idempotent(stack.bootstrap)
+            chain, commits = await baseline(args, stack, idempotent)
+            env = {
+                "LEADLOOP_ENV": "test",
+                "LEADLOOP_KAFKA_SESSION_TIMEOUT_MS": str(brokers.SESSION_TIMEOUT_MS[kind]),
+                "LEADLOOP_KAFKA_HEARTBEAT_INTERVAL_MS": "500",
+            }
+            await stack.serve([service.name for service in SERVICES], env)
+            tasks.append(asyncio.create_task(monitor.run()))
+            result, seeded_s = await drive(args, stack, monitor, tasks, kind)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            usage = monitor.report({})
     load1 = os.getloadavg()
     setup = {"broker": brokers.LABELS[kind], "idempotent_producer": idempotent}
     setup |= {"historical_assignments": args.history, "history_seeded_s": seeded_s}
     return report.assemble(args, result, chain, commits, usage, load0, load1, setup)
+
+
+async def drive(
+    args: argparse.Namespace, stack: Stack, monitor: Monitor, tasks: list[Any], kind: str
+) -> tuple[dict[str, Any], float]:
+    """The reps set up, the history seeded, the readers and sales at work; then the phases."""
+    headers = {"authorization": f"Bearer {KEY}"}
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+
+    def client(name: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=stack.urls[name], headers=headers, timeout=60, limits=limits
+        )
+
+    seeded_s = 0.0
+    async with (
+        client("intake") as intake,
+        client("routing") as routing,
+        client("feedback") as feedback,
+    ):
+        await set_up(routing, feedback)  # reps always at work, in every team
+        if args.history:
+            print(f"history: seeding {args.history:,} past assignments", flush=True)
+            seeded_s = await history.seed(stack.db_url, args.history)
+        reader = Reader(stack.bootstrap, stack.prefix)
+        sales = Sales(feedback, reader.alerts)
+        tasks.append(asyncio.create_task(reader.run()))
+        tasks += [asyncio.create_task(sales.work()) for _ in range(4)]
+        marketing = Marketing(intake, uuid.uuid4().hex[:6])
+        loop = Loop(marketing, reader, sales, monitor, stack.db_url)
+        return await phases(args, loop, stack.workdir, kind), seeded_s
 
 
 async def phases(args: argparse.Namespace, loop: Loop, workdir: Path, kind: str) -> dict[str, Any]:

@@ -12,21 +12,16 @@ from __future__ import annotations
 import argparse
 import asyncio
 import functools
-import json
 import os
 import platform
-import shutil
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-from leadloop_cli.infra import EmbeddedPostgres, create_database
-from leadloop_cli.services import migrate_all
 from leadloop_contract.agreement import EXAMPLE_FILE
 from leadloop_db.engine import make_engine
 from leadloop_runtime import Transactions
@@ -37,6 +32,7 @@ from leadloop_scoring.config import Settings
 
 from .procs import Monitor, delta
 from .rescore_seed import seed
+from .stack import bench_stack, save
 
 OLD, NEW = "2026-11", "2026-12-bench"
 POLL_S = 1.0
@@ -139,24 +135,11 @@ async def rescore_all(args: argparse.Namespace, db_url: str, monitor: Monitor) -
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Start PostgreSQL (unless DATABASE_URL names one), seed, re-score all; the figures."""
     workdir = Path(tempfile.mkdtemp(prefix="leadloop-bench-rescore-"))
-    server_url, postgres = os.environ.get("DATABASE_URL"), None
-    if not server_url:
-        postgres = EmbeddedPostgres(workdir / "pgdata").start()
-        server_url = postgres.url()
-    try:
-        db_url = await create_database(server_url, f"bench_{uuid.uuid4().hex[:8]}")
-        await migrate_all(db_url, env={})
-        await publish(db_url, OLD, rescore=False)
-        seed_s = await seed(db_url, args.leads, OLD)
-        monitor = Monitor()
-        if postgres is not None:
-            pid = int((workdir / "pgdata" / "postmaster.pid").read_text().split()[0])
-            monitor.watch("postgres", pid, tree=True)
-        result = await rescore_all(args, db_url, monitor)
-    finally:
-        if postgres is not None:
-            postgres.stop()
-            shutil.rmtree(workdir / "pgdata", ignore_errors=True)
+    monitor = Monitor()
+    async with bench_stack(workdir, monitor, broker_kind=None) as stack:
+        await publish(stack.db_url, OLD, rescore=False)
+        seed_s = await seed(stack.db_url, args.leads, OLD)
+        result = await rescore_all(args, stack.db_url, monitor)
     machine = {"cpus": os.cpu_count(), "python": platform.python_version()}
     settings = {"replicas": args.replicas, "batch": args.batch, "seed_s": seed_s}
     return {"machine": machine | {"load": os.getloadavg()}, "settings": settings} | result
@@ -175,8 +158,7 @@ def main() -> None:
         asyncio.run(replica(args.replica, args.batch))
         return
     result = asyncio.run(run(args))
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(json.dumps(result, indent=2))
+    save(result, args.out)
     print(f"\nJSON written to {args.out}")
 
 

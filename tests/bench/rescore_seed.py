@@ -8,11 +8,10 @@ decay re-score. Written by generate_series in chunks, then analysed.
 
 from __future__ import annotations
 
-import time
-
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from leadloop_db.engine import make_engine
+from .seeding import in_chunks
 
 CHUNK = 50_000
 LEADS = sa.text(
@@ -65,20 +64,12 @@ ACTIVITIES = sa.text(
 
 async def seed(db_url: str, count: int, version: str) -> float:
     """Write `count` leads scored under `version` and their activities; seconds it took."""
-    started = time.perf_counter()
-    engine = make_engine(db_url, pool_size=1)
-    try:
-        for first in range(1, count + 1, CHUNK):
-            last = min(count, first + CHUNK - 1)
-            async with engine.begin() as conn:
-                bounds = {"first": first, "last": last}
-                await conn.execute(LEADS, bounds | {"version": version})
-                await conn.execute(ACTIVITIES, bounds)
-            print(f"seeded {last:,} of {count:,} leads", flush=True)
-        async with engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            await conn.execute(sa.text("ANALYZE scoring.leads"))
-            await conn.execute(sa.text("ANALYZE scoring.activities"))
-    finally:
-        await engine.dispose()
-    return round(time.perf_counter() - started, 1)
+
+    async def write(conn: AsyncConnection, first: int, last: int) -> None:
+        bounds = {"first": first, "last": last}
+        await conn.execute(LEADS, bounds | {"version": version})
+        await conn.execute(ACTIVITIES, bounds)
+
+    progress = "seeded {last:,} of {count:,} leads"
+    tables = ["scoring.leads", "scoring.activities"]
+    return await in_chunks(db_url, count, CHUNK, write, progress, analyze=tables)
