@@ -18,12 +18,7 @@ from starlette.types import Receive, Scope, Send
 from leadloop_platform.auth.cache import AuthCache
 from leadloop_platform.auth.revocation import listen_for_revocations
 from leadloop_platform.http.docs import install_docs
-from leadloop_platform.http.middleware import (
-    BodyLimitMiddleware,
-    ContentSecurityMiddleware,
-    HeaderLimitMiddleware,
-    ObservabilityMiddleware,
-)
+from leadloop_platform.http.middleware import EdgeMiddleware
 from leadloop_platform.http.openapi import Health, Readiness, document_edge
 from leadloop_platform.http.problems import install_problem_handlers, problem_response
 from leadloop_platform.settings import CommonSettings
@@ -128,13 +123,13 @@ def _edge_lifespan(
 def _install_middleware(
     app: FastAPI, settings: CommonSettings, body_limits: Mapping[str, int]
 ) -> None:
-    """Body and header limits, security headers, logs and metrics (the last added runs first)."""
+    """Correlation id, metrics, header and body limits, security headers: one middleware."""
     app.add_middleware(
-        BodyLimitMiddleware, default_limit=settings.max_body_bytes, limits=body_limits
+        EdgeMiddleware,
+        service=settings.service_name,
+        default_limit=settings.max_body_bytes,
+        limits=body_limits,
     )
-    app.add_middleware(ContentSecurityMiddleware)
-    app.add_middleware(HeaderLimitMiddleware)
-    app.add_middleware(ObservabilityMiddleware, service=settings.service_name)
 
 
 def _add_operations_routes(
