@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from leadloop_contract.agreement import Agreement
 from leadloop_contract.values import Stage
-from leadloop_feedback.domain.crm import Campaign, Earlier, Handoffs, Item, Kind
+from leadloop_feedback.domain.crm import Campaign, CrmContext, Earlier, Handoffs, Item, Kind
 from leadloop_feedback.domain.identity import IdentityKind
 from leadloop_feedback.domain.read_model import (
     Capture,
@@ -159,11 +159,11 @@ class FakeRepository:
         found = self.rep_identities.get((kind, value))
         return None if found is None else found[0]
 
-    async def claim_request(self, kind: Kind, item: Item, now: datetime) -> bool:
+    async def claim_request(self, kind: Kind, item: Item, now: datetime, event_id: str) -> bool:
         if (kind, item.crm_event_id) in self.requests:
             return False
         self.requests[(kind, item.crm_event_id)] = {
-            "event_id": "pending",
+            "event_id": event_id,
             "lead_id": item.lead,
             "body": item.facts(json=True),
         }
@@ -173,8 +173,11 @@ class FakeRepository:
         request = self.requests[(kind, crm_event_id)]
         return Earlier(request["event_id"], request["body"])
 
-    async def settle_request(self, kind: Kind, crm_event_id: str, event_id: str) -> None:
-        self.requests[(kind, crm_event_id)]["event_id"] = event_id
+    async def crm_context(
+        self, lead_ids: Collection[str], touched: Collection[str], rep_ids: Collection[str]
+    ) -> CrmContext:
+        handoffs = await self.handoffs(touched, rep_ids)
+        return CrmContext(await self.stages(lead_ids), handoffs, await self.current_agreement())
 
     async def stages(self, lead_ids: Collection[str]) -> dict[str, Stage]:
         return {

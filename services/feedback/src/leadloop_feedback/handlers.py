@@ -16,6 +16,7 @@ CRM commands (HTTP) decide the sales side and publish on leads.feedback:
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime
 from typing import TypeVar
@@ -284,28 +285,32 @@ async def _record(
     item is refused. A crm_event_id seen before answers its first event id."""
     repo, outcome = uow.repo, Outcome()
     named = await identities.resolve_items(uow, items, outcome.errors)
-    stages = await repo.stages({i.lead for _, i in named})
-    agreement = await repo.current_agreement()
-    reasons = list(agreement.rejection_reasons) if agreement else rejection_reasons(None)
     touches = [i for _, i in named if isinstance(i, Touch)]
-    handoffs = await repo.handoffs({t.lead for t in touches}, {t.rep_id or "" for t in touches})
+    context = await repo.crm_context(
+        {i.lead for _, i in named}, {t.lead for t in touches}, {t.rep_id or "" for t in touches}
+    )
+    agreement, stages = context.agreement, context.stages
+    reasons = list(agreement.rejection_reasons) if agreement else rejection_reasons(None)
     for index, item in named:
-        if not await repo.claim_request(kind, item, now):
+        # The event's id is kept with the claim: a refused call keeps nothing (rolled back).
+        event_id = str(uuid.uuid4())
+        if not await repo.claim_request(kind, item, now, event_id):
             earlier = await repo.earlier_request(kind, item.crm_event_id)
             if not sales.same(item, earlier.body):
                 outcome.errors.append(sales.reused(item).error(index))
             else:
                 outcome.accepted.append(_answer(item, earlier.event_id, duplicate=True))
             continue
-        decision = sales.decide(item, stages, reasons, handoffs)
+        decision = sales.decide(item, stages, reasons, context.handoffs)
         if isinstance(decision, sales.Problem):
             outcome.errors.append(decision.error(index))
             continue
-        event = new_event(decision.event(), source=SOURCE, subject=item.lead, time=now)
+        event = new_event(
+            decision.event(), source=SOURCE, subject=item.lead, time=now, event_id=event_id
+        )
         uow.publish(topics.FEEDBACK, event)
         if decision.move is not None:
             await repo.decide_stage(item.lead, decision.move.to_stage, now)
-        await repo.settle_request(kind, item.crm_event_id, event.id)
         outcome.accepted.append(_answer(item, event.id, duplicate=False))
     if outcome.errors:
         raise CrmRefused(outcome.errors)

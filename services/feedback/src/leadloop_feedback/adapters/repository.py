@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from leadloop_contract.agreement import Agreement, ParsedAgreements
@@ -25,10 +25,46 @@ from leadloop_feedback.adapters.tables import (
     leads,
     reps,
 )
-from leadloop_feedback.domain.crm import Campaign, Earlier, Handoffs, Item, Kind
+from leadloop_feedback.domain.crm import Campaign, CrmContext, Earlier, Handoffs, Item, Kind
 
 PARSED = ParsedAgreements()
 """Stored agreement documents, parsed once per version and process."""
+AGREEMENTS: dict[str, Agreement] = {}
+"""The versions `crm_context` has parsed (their documents are not read again)."""
+
+CLAIM = (
+    insert(crm_requests)
+    .values({c.name: sa.bindparam(c.name, type_=c.type) for c in crm_requests.c})
+    .on_conflict_do_nothing()
+    .returning(crm_requests.c.crm_event_id)
+)
+EARLIER = sa.select(crm_requests.c.event_id, crm_requests.c.body).where(
+    crm_requests.c.kind == sa.bindparam("kind"),
+    crm_requests.c.crm_event_id == sa.bindparam("crm_event_id"),
+)
+CRM_CONTEXT = sa.text(
+    f"""
+    SELECT
+      (SELECT coalesce(jsonb_object_agg(l.lead_id, l.stage), '{{}}'::jsonb) FROM {leads.fullname} l
+        WHERE l.lead_id = ANY(:leads) AND NOT l.erased) AS stages,
+      (SELECT coalesce(array_agg(DISTINCT a.lead_id), '{{}}') FROM {assignments.fullname} a
+        WHERE a.lead_id = ANY(:touched)) AS handed,
+      (SELECT coalesce(array_agg(r.rep_id), '{{}}') FROM {reps.fullname} r
+        WHERE r.rep_id = ANY(:reps)) AS reps,
+      newest.version,
+      CASE WHEN newest.version = ANY(:known) THEN NULL ELSE newest.document END AS document
+    FROM (SELECT 1) AS one LEFT JOIN LATERAL (
+      SELECT version, document FROM {agreements.fullname} ORDER BY published_at DESC LIMIT 1
+    ) AS newest ON true
+    """
+).columns(
+    sa.column("stages", JSONB),
+    sa.column("handed", ARRAY(sa.String)),
+    sa.column("reps", ARRAY(sa.String)),
+    sa.column("version", sa.String),
+    sa.column("document", JSONB),
+)
+"""Built once: what `crm_context` reads, in one statement."""
 
 
 async def newest_agreement(conn: AsyncConnection) -> Agreement | None:
@@ -52,66 +88,48 @@ class SqlRepository(ReadModelWrites, IdentityIndex):
         self.deferred = Deferred()
         self.reps_known = {}
 
-    async def claim_request(self, kind: Kind, item: Item, now: datetime) -> bool:
-        """Keep the call under its crm_event_id; False when one was kept before."""
+    async def claim_request(self, kind: Kind, item: Item, now: datetime, event_id: str) -> bool:
+        """Keep the call under its crm_event_id, with the id of the event it publishes; False
+        when one was kept before."""
         claimed = await self.conn.execute(
-            insert(crm_requests)
-            .values(
-                kind=kind,
-                crm_event_id=item.crm_event_id,
-                event_id="pending",
-                lead_id=item.lead,
-                received_at=now,
-                body=item.facts(json=True),
-            )
-            .on_conflict_do_nothing()
-            .returning(crm_requests.c.crm_event_id)
+            CLAIM,
+            {
+                "kind": kind,
+                "crm_event_id": item.crm_event_id,
+                "event_id": event_id,
+                "lead_id": item.lead,
+                "received_at": now,
+                "body": item.facts(json=True),
+            },
         )
         return claimed.first() is not None
 
     async def earlier_request(self, kind: Kind, crm_event_id: str) -> Earlier:
         """The call kept under this crm_event_id."""
-        row = (
-            await self.conn.execute(
-                sa.select(crm_requests.c.event_id, crm_requests.c.body).where(
-                    crm_requests.c.kind == kind, crm_requests.c.crm_event_id == crm_event_id
-                )
-            )
-        ).one()
+        params = {"kind": kind, "crm_event_id": crm_event_id}
+        row = (await self.conn.execute(EARLIER, params)).one()
         return Earlier(row.event_id, dict(row.body))
 
-    async def settle_request(self, kind: Kind, crm_event_id: str, event_id: str) -> None:
-        """The event published for the call, for the answer to its repeats."""
-        await self.conn.execute(
-            crm_requests.update()
-            .where(crm_requests.c.kind == kind, crm_requests.c.crm_event_id == crm_event_id)
-            .values(event_id=event_id)
-        )
-
-    async def stages(self, lead_ids: Collection[str]) -> dict[str, Stage]:
-        """The stage of each live lead named (erased and unknown ones are absent)."""
-        rows = await self.conn.execute(
-            sa.select(leads.c.lead_id, leads.c.stage).where(
-                leads.c.lead_id.in_(set(lead_ids)), leads.c.erased.is_(False)
-            )
-        )
-        return {r.lead_id: cast(Stage, r.stage) for r in rows}
-
-    async def handoffs(self, lead_ids: Collection[str], rep_ids: Collection[str]) -> Handoffs:
-        """Which of these leads were handed to sales, and which of these reps a hand-off named."""
-        if not lead_ids and not rep_ids:
-            return Handoffs(set(), set())
-        handed = await self.conn.execute(
-            sa.select(assignments.c.lead_id).where(assignments.c.lead_id.in_(set(lead_ids)))
-        )
-        known = await self.conn.execute(
-            sa.select(reps.c.rep_id).where(reps.c.rep_id.in_(set(rep_ids)))
-        )
-        return Handoffs({r.lead_id for r in handed}, {r.rep_id for r in known})
-
-    async def current_agreement(self) -> Agreement | None:
-        """The newest agreement feedback has seen."""
-        return await newest_agreement(self.conn)
+    async def crm_context(
+        self, lead_ids: Collection[str], touched: Collection[str], rep_ids: Collection[str]
+    ) -> CrmContext:
+        """The stages of the named live leads, which touched leads were handed to sales and
+        which reps a hand-off named, and the newest agreement: one round trip (the agreement's
+        document only when this process has not parsed its version yet)."""
+        params = {
+            "leads": list(lead_ids),
+            "touched": list(touched),
+            "reps": list(rep_ids),
+            "known": list(AGREEMENTS),
+        }
+        row = (await self.conn.execute(CRM_CONTEXT, params)).one()
+        agreement = None
+        if row.version is not None:
+            agreement = AGREEMENTS.get(row.version)
+            if agreement is None:
+                agreement = AGREEMENTS[row.version] = PARSED.parse(row.version, row.document)
+        stages = cast(dict[str, Stage], row.stages)
+        return CrmContext(stages, Handoffs(set(row.handed), set(row.reps)), agreement)
 
     async def decide_stage(self, lead_id: str, stage: Stage, now: datetime) -> None:
         """Keep the stage feedback decided, so the next CRM call is checked from there

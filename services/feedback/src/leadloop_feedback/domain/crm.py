@@ -12,7 +12,8 @@ from typing import Annotated, Any, Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from leadloop_contract.values import CrmStatus, DealStage, TouchChannel, TouchOutcome
+from leadloop_contract.agreement import Agreement
+from leadloop_contract.values import CrmStatus, DealStage, Stage, TouchChannel, TouchOutcome
 from leadloop_events.instant import PastInstant
 from leadloop_events.money import CurrencyCode
 from leadloop_feedback.domain.identity import EmailAddress, ExternalRef, Ref
@@ -242,6 +243,16 @@ class Handoffs:
 
     leads: set[str]
     reps: set[str]
+
+
+@dataclass(frozen=True)
+class CrmContext:
+    """What a CRM call is decided against, read in one round trip: the named live leads'
+    stages, the hand-offs of the touched leads and of the touching reps, the newest agreement."""
+
+    stages: dict[str, Stage]
+    handoffs: Handoffs
+    agreement: Agreement | None
 
 
 @dataclass

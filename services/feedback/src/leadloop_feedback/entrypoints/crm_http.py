@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
@@ -129,10 +130,20 @@ def body_schema(model: type[Item]) -> dict[str, Any]:
     }
 
 
+JSON: TypeAdapter[Any] = TypeAdapter(Any)
+
+
+@functools.cache
+def items_of(model: type[Item]) -> TypeAdapter[list[Item]]:
+    """The validator of a list of `model` items, built once per model (building one costs
+    more than validating a call's items)."""
+    return TypeAdapter(list[model])  # type: ignore[valid-type]
+
+
 def parse(model: type[ItemT], body: bytes, limit: int) -> list[ItemT]:
     """One object, a JSON list, or {"items": [...]}; every invalid field is named."""
     try:
-        raw: Any = TypeAdapter(Any).validate_json(body)
+        raw: Any = JSON.validate_json(body)
     except ValidationError as exc:
         raise Problem(400, "the body is not valid JSON", kind="malformed-json") from exc
     items = raw.get("items") if isinstance(raw, dict) and "items" in raw else raw
@@ -140,7 +151,7 @@ def parse(model: type[ItemT], body: bytes, limit: int) -> list[ItemT]:
     if not 1 <= len(items) <= limit:
         raise Problem(422, f"send between 1 and {limit} items", kind="validation-error")
     try:
-        return TypeAdapter(list[model]).validate_python(items)  # type: ignore[valid-type]
+        return cast(list[ItemT], items_of(model).validate_python(items))
     except ValidationError as exc:
         errors = [
             {**e, "pointer": "/items" + e["pointer"], "field": "items." + e["field"]}
