@@ -47,13 +47,14 @@ class Clock:
         self.started = time.monotonic()
         self.marks: dict[str, float] = {}
         self.last = ""
+        self.show = leads_cmd.Line(sys.stderr)  # as the CLI shows it: in place, or every 2 s
 
     def __call__(self, line: str) -> None:
         now = time.monotonic() - self.started
         if not line.startswith("uploading"):
             self.marks.setdefault("upload_answered_s", now)
         self.last = line
-        print(f"\r{line}", end="", file=sys.stderr, flush=True)
+        self.show(line)
 
 
 async def measure(args: argparse.Namespace, urls: tuple[str, str], csv: Path) -> dict[str, Any]:
@@ -82,7 +83,7 @@ async def measure(args: argparse.Namespace, urls: tuple[str, str], csv: Path) ->
     finally:
         leads_cmd.Progress.line = original  # type: ignore[method-assign]
     total = time.monotonic() - clock.started
-    print(file=sys.stderr)
+    clock.show.end()
     status = progress.status or {}
     return {
         "rows": status.get("rows_read"),
