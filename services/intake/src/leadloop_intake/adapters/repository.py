@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from leadloop_intake.adapters import idempotency, identities
@@ -53,7 +53,11 @@ IDENTITIES = sa.literal_column(
 def _upsert(values: Any) -> Any:
     """Insert the lead, or merge it into the one with its normalized email: a field the new
     submission leaves empty keeps its known value."""
-    base = insert(leads).values(values)
+    return _merging(insert(leads).values(values))
+
+
+def _merging(base: Any) -> Any:
+    """`base` (an insert into leads) merging into the lead with the same normalized email."""
     ex = base.excluded
     return base.on_conflict_do_update(
         index_elements=[leads.c.email_normalized],
@@ -70,6 +74,19 @@ UPSERT_ONE = _upsert({c.name: sa.bindparam(c.name, type_=c.type) for c in leads.
     *LEAD_COLUMNS, INSERTED, IDENTITIES
 )
 INSERT_SUBMISSIONS = submissions.insert()
+
+
+def _upsert_many() -> Any:
+    """Many people (one row each), no matter how many: one array per column, `unnest`ed. Built
+    once: a multi-row VALUES compiles anew for every batch (a third of an import's CPU)."""
+    arrays = [sa.bindparam(c.name, type_=ARRAY(c.type)) for c in leads.c]
+    columns = (sa.column(c.name, c.type) for c in leads.c)
+    rows = sa.func.unnest(*arrays).table_valued(*columns).render_derived("r")
+    base = insert(leads).from_select([c.name for c in leads.c], sa.select(*rows.c))
+    return _merging(base).returning(*LEAD_COLUMNS, INSERTED)
+
+
+UPSERT_MANY = _upsert_many()
 
 
 def _capture_one() -> sa.Select[Any]:
@@ -116,9 +133,13 @@ class SqlRepository:
             lead = replace(_lead(row), external_ids=row.identities)
             return {row.email_normalized: Upserted(lead, bool(row.inserted))}
         values = [_lead_row(lead, now) for lead in candidates]
-        # A one-row VALUES compiles once and is cached; a multi-row one compiles every time.
-        stmt = _upsert(values[0] if len(values) == 1 else values).returning(*LEAD_COLUMNS, INSERTED)
-        rows = list(await self.conn.execute(stmt))
+        if len(values) == 1:
+            stmt = _upsert(values[0]).returning(*LEAD_COLUMNS, INSERTED)
+            rows = list(await self.conn.execute(stmt))
+        else:
+            # An import's batch (each person once): one array per column, one statement.
+            columns = {c.name: [v[c.name] for v in values] for c in leads.c}
+            rows = list(await self.conn.execute(UPSERT_MANY, columns))
         by_email = {c.email_normalized: c.external_ids for c in candidates}
         await identities.link(
             self.conn,
