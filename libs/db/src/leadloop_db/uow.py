@@ -112,9 +112,15 @@ class UnitOfWork:
         """A measurement that counts only if this transaction commits."""
         self.observations.append((histogram, labels, value))
 
+    async def flush(self) -> None:
+        """Write what a service's unit keeps until commit (a batch's deferred writes); called by
+        `commit` first, inside the transaction. Nothing here; services override it."""
+
     async def commit(self) -> None:
-        """Write the outbox rows (one statement), wake the relay (one NOTIFY), and commit in one
-        transaction: once per consumer batch, whatever the number of its events."""
+        """Write what the service deferred (`flush`), the outbox rows (one statement), wake the
+        relay (one NOTIFY), and commit in one transaction: once per consumer batch, whatever the
+        number of its events."""
+        await self.flush()
         conn = self.conn
         pending = self.pending()
         if pending:

@@ -21,8 +21,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.repo = SqlRepository(self.conn)
         return self
 
-    async def commit(self) -> None:
-        """The repository's pending writes (a batch's journey lines, scores...), then the
-        shared commit: outbox, NOTIFY, COMMIT."""
+    async def flush(self) -> None:
+        """The repository's pending writes (a batch's journey lines, scores...), written at
+        commit before the outbox."""
         await self.repo.flush()
-        await super().commit()

@@ -53,7 +53,6 @@ class SqlUnitOfWork(UnitOfWork):
         self.connectors = SqlConnectorDeliveries(self.conn)
         return self
 
-    async def commit(self) -> None:
-        """Write the round-robin weights the transaction saved, then commit as every unit does."""
+    async def flush(self) -> None:
+        """The round-robin weights the transaction saved, written at its commit."""
         await self.repo.save_weights()
-        await super().commit()
