@@ -52,6 +52,7 @@ from .brokers import (
     topics_served,
 )
 from .receivers import SmtpReceiver, WebhookReceiver, serve_webhooks
+from .tools import cannot_run_here
 
 TESTS = Path(__file__).parent
 TEST_API_KEY = "llk_test_bootstrap_key_with_every_scope_0001"
@@ -174,6 +175,18 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def embedded_postgres(postgres: Postgres) -> Iterator[EmbeddedPostgres]:
+    """The session's embedded PostgreSQL, for stop()/start(); running again after the test."""
+    if not isinstance(postgres, EmbeddedPostgres):
+        cannot_run_here("restarting PostgreSQL needs the embedded one (DATABASE_URL is set)")
+    try:
+        yield postgres
+    finally:
+        if not postgres.is_running():
+            postgres.start()  # the session's other tests need it back
 
 
 @pytest.fixture(scope="session")

@@ -20,11 +20,11 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from leadloop_cli.infra import EmbeddedBroker, EmbeddedPostgres
+from leadloop_cli.infra import EmbeddedBroker
 from leadloop_cli.kafka import ApacheKafka
 
 from ..brokers import service_security_env
-from ..conftest import Broker, Postgres
+from ..conftest import Broker
 from ..factories import ALWAYS
 from ..processes import Services
 from ..receivers import SmtpReceiver, WebhookReceiver
@@ -100,18 +100,6 @@ def own_broker(broker: Broker) -> Iterator[EmbeddedBroker | ApacheKafka]:
         yield broker
     finally:
         broker.resume()  # SIGCONT; harmless when it is running
-
-
-@pytest.fixture
-def embedded_postgres(postgres: Postgres) -> Iterator[EmbeddedPostgres]:
-    """The session's embedded PostgreSQL, for stop()/start(); running again after the test."""
-    if not isinstance(postgres, EmbeddedPostgres):
-        cannot_run_here("restarting PostgreSQL needs the embedded one (DATABASE_URL is set)")
-    try:
-        yield postgres
-    finally:
-        if not postgres.is_running():
-            postgres.start()  # the session's other tests need it back
 
 
 @dataclass

@@ -31,8 +31,6 @@ from leadloop_intake.adapters.tables import outbox, processed_events
 from leadloop_messaging.consumer import ConsumerLoop, Handler
 from leadloop_platform.settings import CommonSettings
 
-from ...conftest import Postgres
-from ...tools import cannot_run_here
 from .support import create_effects, effect_count, erased, produce, read_all, record_effect
 
 pytestmark = pytest.mark.both_brokers
@@ -212,18 +210,6 @@ async def test_duplicates_in_a_batch_and_a_redelivered_batch_take_effect_once(
     labels = {"service": loop.service, "topic": records[0].topic, "type": LeadErased.event_type}
     assert count_of("leadloop_events_consumed_total", **labels, outcome="ok") == 2
     assert count_of("leadloop_events_consumed_total", **labels, outcome="duplicate") == 6
-
-
-@pytest.fixture
-def embedded_postgres(postgres: Postgres) -> Iterator[EmbeddedPostgres]:
-    """The session's embedded PostgreSQL, for stop()/start(); running again after the test."""
-    if not isinstance(postgres, EmbeddedPostgres):
-        cannot_run_here("restarting PostgreSQL needs the embedded one (DATABASE_URL is set)")
-    try:
-        yield postgres
-    finally:
-        if not postgres.is_running():
-            postgres.start()
 
 
 @pytest.mark.timeout(180)

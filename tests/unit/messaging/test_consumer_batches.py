@@ -182,7 +182,7 @@ class PollingConsumer:
         taken, self.records = self.records[:max_records], self.records[max_records:]
         if not self.records:
             self.loop.stop()  # type: ignore[attr-defined]
-        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # a poll yields to the event loop, as aiokafka's does
         return {TopicPartition(TOPIC, 0): taken} if taken else {}
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:

@@ -9,6 +9,7 @@ process shutting down) ends `failed`, naming the last line written, instead of `
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import logging
 import tempfile
@@ -207,11 +208,10 @@ async def start_import(
     importer = _importer(request, source, campaign)
     importer.stopping = writers.stopping
     spool, first, rows = await _open_for(request, importer)
-    try:
+    with contextlib.ExitStack() as unless_started:
+        unless_started.callback(spool.close)  # the spool is the writer's once it starts
         status = await importer.transactions.run(_record_start, importer)
-    except BaseException:
-        spool.close()
-        raise
+        unless_started.pop_all()
     writers.start(_in_background(importer, spool, first, rows))
     return status
 
