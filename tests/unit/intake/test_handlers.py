@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from leadloop_events import topics
-from leadloop_intake import handlers
+from leadloop_intake import handlers, import_handlers
 from leadloop_intake.config import Settings
 from leadloop_intake.domain.commands import Captured
 from leadloop_intake.domain.errors import IdempotencyKeyReused, LeadNotFound, UnknownLeads
@@ -34,7 +34,7 @@ def run(uow: FakeUnitOfWork) -> Transactions[Any]:
 
 
 def batch(*rows: handlers.CaptureLead, rejected: int = 0, last: bool = True) -> Any:
-    return handlers.ImportLeads(
+    return import_handlers.ImportLeads(
         import_id="import-expo",
         rows=rows,
         rejected=rejected,
@@ -79,7 +79,7 @@ async def test_one_person_one_lead_and_fields_never_blanked() -> None:
 async def test_a_batch_with_the_same_person_twice_announces_one_new_lead() -> None:
     uow = FakeUnitOfWork()
     done = await run(uow).run(
-        handlers.import_leads,
+        import_handlers.import_leads,
         batch(capture("bo@globex.io"), capture("BO@globex.io", company="Globex"), rejected=1),
     )
     assert done[0].lead_id == done[1].lead_id
@@ -91,16 +91,16 @@ async def test_a_batch_with_the_same_person_twice_announces_one_new_lead() -> No
 
 async def test_an_import_is_recorded_batch_by_batch_and_finished_by_its_last() -> None:
     uow = FakeUnitOfWork()
-    await run(uow).run(handlers.import_leads, batch(capture("ana@acme.com"), last=False))
+    await run(uow).run(import_handlers.import_leads, batch(capture("ana@acme.com"), last=False))
     record = uow.repo.imports["import-expo"]
     assert (record.rows_accepted, record.rows_rejected, record.finished_at) == (1, 0, None)
-    await run(uow).run(handlers.import_leads, batch(capture("bo@globex.io"), rejected=2))
+    await run(uow).run(import_handlers.import_leads, batch(capture("bo@globex.io"), rejected=2))
     record = uow.repo.imports["import-expo"]
     assert (record.rows_accepted, record.rows_rejected) == (2, 2)
     assert record.finished_at is not None
     # A file with no good row at all is still recorded, as one finished batch.
     empty = FakeUnitOfWork()
-    assert await run(empty).run(handlers.import_leads, batch(rejected=3)) == []
+    assert await run(empty).run(import_handlers.import_leads, batch(rejected=3)) == []
     assert empty.repo.imports["import-expo"].rows_rejected == 3 and empty.types() == []
 
 

@@ -1,10 +1,6 @@
 """Intake's handlers: one async function per command; the runtime commits (Transactions.run).
 
 CaptureLead        -> lead, submission            -> leadloop.lead.captured.v1
-ImportLeads        -> leads, submissions, import  -> leadloop.lead.captured.v1 per good row
-FailImport         -> the import's failure
-FollowImport       -> the import's state (a writer gone quiet: failed, with the line it reached)
-(read_import)      -> the import's counts, first rejected rows and state
 RecordActivities   -> activities                  -> leadloop.lead.activity_recorded.v1
 EraseLead          -> anonymized lead             -> leadloop.lead.erased.v1
 (read_lead)        -> the lead and its submissions
@@ -12,6 +8,7 @@ EraseLead          -> anonymized lead             -> leadloop.lead.erased.v1
 
 Intake consumes no event: its registry is empty, and HTTP routes hand these commands to the
 runtime. Metrics come from the committed events (`leadloop_intake.metrics.observe`).
+The CSV import's commands (ImportLeads, FailImport, FollowImport) are import_handlers.py.
 """
 
 from __future__ import annotations
@@ -28,31 +25,9 @@ from leadloop_events.envelope import new_event
 from leadloop_events.intake import ActivityRecorded, LeadCaptured, LeadErased
 from leadloop_intake.adapters.uow import SqlUnitOfWork
 from leadloop_intake.config import Settings
-from leadloop_intake.domain.commands import (
-    Captured,
-    CaptureLead,
-    EraseLead,
-    FailImport,
-    FollowImport,
-    ImportLeads,
-    RecordActivities,
-)
-from leadloop_intake.domain.errors import (
-    ImportNotFound,
-    ImportStopped,
-    LeadNotFound,
-    UnknownLeads,
-)
-from leadloop_intake.domain.lead import (
-    ImportProgress,
-    ImportStatus,
-    Lead,
-    LeadDetails,
-    RecordedActivity,
-    Submission,
-    Upserted,
-    stopped_while_writing,
-)
+from leadloop_intake.domain.commands import Captured, CaptureLead, EraseLead, RecordActivities
+from leadloop_intake.domain.errors import LeadNotFound, UnknownLeads
+from leadloop_intake.domain.lead import Lead, LeadDetails, RecordedActivity, Submission, Upserted
 from leadloop_intake.domain.model import Activity, normalize_email
 from leadloop_intake.domain.ports import IntakeUnitOfWork
 from leadloop_runtime import Registry
@@ -61,17 +36,11 @@ __all__ = [
     "CaptureLead",
     "Captured",
     "EraseLead",
-    "FailImport",
-    "FollowImport",
-    "ImportLeads",
     "RecordActivities",
     "capture_lead",
+    "capture_leads",
     "erase_lead",
-    "fail_import",
     "find_lead",
-    "follow_import",
-    "import_leads",
-    "read_import",
     "read_lead",
     "record_activities",
     "registry",
@@ -88,7 +57,7 @@ def registry(settings: Settings | None = None) -> Registry[SqlUnitOfWork]:
 async def capture_lead(uow: IntakeUnitOfWork, command: CaptureLead) -> Captured:
     """Upsert the person by normalized email, keep the raw submission, publish lead.captured."""
     if command.submission.external_ids:
-        [done] = await _capture(uow, [command])
+        [done] = await capture_leads(uow, [command])
         return done
     # A form fill that names no other system's id: the lead and its submission in one write.
     now = datetime.now(UTC)
@@ -98,67 +67,9 @@ async def capture_lead(uow: IntakeUnitOfWork, command: CaptureLead) -> Captured:
     return _announce(uow, command, replace(kept, lead_id=upserted.lead.lead_id), upserted)
 
 
-async def import_leads(uow: IntakeUnitOfWork, command: ImportLeads) -> list[Captured]:
-    """Capture a batch of an import's good rows and add the batch to the import's record
-    (ImportStopped, nothing written, when the import already failed)."""
-    done = await _capture(uow, command.rows)
-    now = datetime.now(UTC)
-    progress = ImportProgress(
-        import_id=command.import_id,
-        source=command.source,
-        campaign=command.campaign,
-        received_at=command.received_at,
-        rows_accepted=len(done),
-        rows_rejected=command.rejected,
-        finished_at=now if command.last else None,
-        new_leads=sum(1 for d in done if d.is_new_lead),
-        errors=list(command.errors),
-        updated_at=now,
-        last_line=command.last_line,
-    )
-    if not await uow.repo.record_import(progress):
-        raise ImportStopped(command.import_id)
-    return done
-
-
-async def fail_import(uow: IntakeUnitOfWork, command: FailImport) -> None:
-    """A background import stopped: its record keeps what it wrote and says why it stopped."""
-    status = await uow.repo.import_status(command.import_id)
-    if status is None:
-        raise ImportNotFound(command.import_id)
-    failed = ImportProgress(
-        import_id=command.import_id,
-        source=status.source,
-        campaign=status.campaign,
-        received_at=status.received_at,
-        rows_accepted=0,
-        rows_rejected=0,
-        finished_at=None,
-        failure=command.failure,
-    )
-    await uow.repo.record_import(failed)
-
-
-async def follow_import(uow: IntakeUnitOfWork, query: FollowImport) -> ImportStatus:
-    """The import's state; `running` with no batch written for `stale_after` means its writer
-    stopped (a process killed, on any replica): it ends failed, naming the line it reached."""
-    status = await read_import(uow, query.import_id)
-    if not status.writer_gone(query.now, query.stale_after):
-        return status
-    await uow.repo.fail_stale_import(status, stopped_while_writing(status.last_line))
-    return await read_import(uow, query.import_id)
-
-
-async def read_import(uow: IntakeUnitOfWork, import_id: str) -> ImportStatus:
-    """The import's counts so far, its first rejected rows and its state (ImportNotFound)."""
-    status = await uow.repo.import_status(import_id)
-    if status is None:
-        raise ImportNotFound(import_id)
-    return status
-
-
-async def _capture(uow: IntakeUnitOfWork, commands: Sequence[CaptureLead]) -> list[Captured]:
-    """Each person once per batch (later submissions win), every submission kept and published."""
+async def capture_leads(uow: IntakeUnitOfWork, commands: Sequence[CaptureLead]) -> list[Captured]:
+    """Each person once per batch (later submissions win), every submission kept and published:
+    a form fill naming another system's id, and each batch of an import (import_handlers.py)."""
     if not commands:
         return []
     now = datetime.now(UTC)

@@ -12,18 +12,10 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from leadloop_intake.adapters import idempotency, identities
-from leadloop_intake.adapters.tables import (
-    activities,
-    imports,
-    lead_identities,
-    leads,
-    outbox,
-    submissions,
-)
+from leadloop_intake.adapters.import_records import ImportRecords
+from leadloop_intake.adapters.tables import activities, lead_identities, leads, outbox, submissions
 from leadloop_intake.domain.lead import (
     PROFILE_FIELDS,
-    ImportProgress,
-    ImportStatus,
     Lead,
     LeadDetails,
     RecordedActivity,
@@ -119,8 +111,8 @@ def _submission(row: sa.Row[Any]) -> Submission:
     return Submission(**{c.name: row._mapping[c.name] for c in SUBMISSION_COLUMNS})
 
 
-class SqlRepository:
-    """Intake's state inside one transaction."""
+class SqlRepository(ImportRecords):
+    """Intake's state inside one transaction (an import's record: ImportRecords)."""
 
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
@@ -282,52 +274,6 @@ class SqlRepository:
         ids = await identities.of(self.conn, [lead_id])
         lead = replace(_lead(row), external_ids=ids.get(lead_id, {}))
         return LeadDetails(lead, [_submission(r) for r in rows])
-
-    async def record_import(self, progress: ImportProgress) -> bool:
-        """Add a batch's counts to its import's record (created by the first batch); False,
-        and nothing changed, when the import already failed."""
-        stmt = insert(imports).values(asdict(progress))
-        t, new = imports.c, stmt.excluded
-        done = await self.conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=[t.import_id],
-                set_={
-                    "rows_accepted": t.rows_accepted + new.rows_accepted,
-                    "rows_rejected": t.rows_rejected + new.rows_rejected,
-                    "new_leads": t.new_leads + new.new_leads,
-                    "errors": t.errors.op("||")(new.errors),
-                    "finished_at": new.finished_at,
-                    "failure": new.failure,
-                    "updated_at": sa.func.coalesce(new.updated_at, t.updated_at),
-                    "last_line": sa.func.coalesce(new.last_line, t.last_line),
-                },
-                where=t.failure.is_(None),
-            ).returning(t.import_id)
-        )
-        return done.first() is not None
-
-    async def fail_stale_import(self, seen: ImportStatus, failure: str) -> bool:
-        """Fail the import as `seen`, unless a batch was written since (its writer lives)."""
-        t = imports.c
-        done = await self.conn.execute(
-            imports.update()
-            .where(
-                t.import_id == seen.import_id,
-                t.failure.is_(None),
-                t.finished_at.is_(None),
-                t.updated_at.is_not_distinct_from(seen.updated_at),
-                t.last_line.is_not_distinct_from(seen.last_line),
-            )
-            .values(failure=failure)
-        )
-        return bool(done.rowcount)
-
-    async def import_status(self, import_id: str) -> ImportStatus | None:
-        """The import's record as it stands."""
-        row = (
-            await self.conn.execute(sa.select(imports).where(imports.c.import_id == import_id))
-        ).first()
-        return None if row is None else ImportStatus(**row._mapping)
 
     async def claim_idempotency_key(
         self,

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 from fastapi import Request
 
-from leadloop_intake import handlers
+from leadloop_intake import import_handlers
 from leadloop_intake.adapters.uow import SqlUnitOfWork
 from leadloop_intake.config import Settings
 from leadloop_intake.domain import csvimport
@@ -144,7 +144,7 @@ class Importer:
             rejected = len(pending) - len(good)
             line = pending[-1].line if pending else None
             command = self.batch(good, rejected, not upcoming, reported, line)
-            done = await self.transactions.run(handlers.import_leads, command)
+            done = await self.transactions.run(import_handlers.import_leads, command)
             self.last_line = line or self.last_line
             self.accepted += len(done)
             self.rejected += rejected
@@ -218,8 +218,8 @@ async def start_import(
 
 async def _record_start(uow: SqlUnitOfWork, importer: Importer) -> ImportStatus:
     """The import's record with nothing written yet, as `GET /v1/imports/{id}` answers it."""
-    await handlers.import_leads(uow, importer.batch([], 0, False, []))
-    return await handlers.read_import(uow, importer.import_id)
+    await import_handlers.import_leads(uow, importer.batch([], 0, False, []))
+    return await import_handlers.read_import(uow, importer.import_id)
 
 
 async def _in_background(
@@ -235,13 +235,13 @@ async def _in_background(
             log.warning("import %s failed meanwhile: its writer stops", importer.import_id)
         except WriterStopped:
             failed = FailImport(importer.import_id, stopped_while_writing(importer.last_line))
-            await importer.transactions.run(handlers.fail_import, failed)
+            await importer.transactions.run(import_handlers.fail_import, failed)
         except Exception as exc:
             # Nobody awaits this task: the import's record is where the failure surfaces.
             log.exception("import %s failed after %d rows", importer.import_id, importer.accepted)
             reason = " ".join(str(exc).split()) or type(exc).__name__
             failed = FailImport(importer.import_id, f"{type(exc).__name__}: {reason}"[:2000])
-            await importer.transactions.run(handlers.fail_import, failed)
+            await importer.transactions.run(import_handlers.fail_import, failed)
 
 
 async def follow(request: Request, import_id: str) -> ImportStatus:
@@ -249,7 +249,7 @@ async def follow(request: Request, import_id: str) -> ImportStatus:
     settings: Settings = request.app.state.settings
     bound = timedelta(seconds=settings.import_stale_after_s)
     query = FollowImport(import_id, datetime.now(UTC), bound)
-    return await transactions_of(request).run(handlers.follow_import, query)
+    return await transactions_of(request).run(import_handlers.follow_import, query)
 
 
 def status_view(status: ImportStatus, errors_shown: int) -> ImportStatusView:
