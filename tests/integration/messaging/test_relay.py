@@ -77,6 +77,24 @@ async def test_relay_publishes_in_order_per_lead_and_marks_rows_sent(
     assert all(r.key == json.loads(r.value)["subject"].encode() for r in records)
 
 
+async def test_one_commit_writes_its_events_in_the_order_they_were_published(
+    engine: AsyncEngine, settings: CommonSettings
+) -> None:
+    # The commit writes a batch's rows in one unnested statement: the ids must follow the
+    # order of publication, as the relay publishes by id (per-lead order on the topic).
+    async with UnitOfWork(engine, outbox, settings.topic_prefix) as uow:
+        published = [erased(LEADS[n % len(LEADS)], n) for n in range(300)]
+        for event in reversed(published[150:]):
+            uow.publish(topics.INTAKE, event)
+        uow.next_step()
+        uow.publish_all([(topics.INTAKE, e) for e in published[:150]])
+        await uow.commit()
+    expected = [e.id for e in reversed(published[150:])] + [e.id for e in published[:150]]
+    async with engine.connect() as conn:
+        written = (await conn.scalars(sa.select(outbox.c.event_id).order_by(outbox.c.id))).all()
+    assert list(written) == expected
+
+
 async def test_relay_killed_between_publish_and_mark_loses_nothing(
     engine: AsyncEngine,
     settings: CommonSettings,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, ClassVar, Concatenate, Generic, ParamSpec, Self, TypeVar
 
 import sqlalchemy as sa
 from prometheus_client import Histogram
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from leadloop_db.tables import notify_channel
@@ -31,6 +33,24 @@ class EventTooLarge(Problem, ValueError):
 
 
 CommittedObserver = Callable[[Sequence[CloudEvent]], None]
+
+
+OUTBOX_COLUMNS = ("event_id", "topic", "key", "event_type", "payload")
+
+
+@functools.cache
+def write_outbox(outbox: sa.Table) -> sa.Select[Any]:
+    """The pending events' outbox rows and the NOTIFY that wakes the relay, as one statement
+    built once per table: one array per column, unnested in the events' order (ids follow it,
+    hence per-lead order), and `pg_notify`, delivered at commit like NOTIFY."""
+    arrays = [sa.bindparam(name, type_=ARRAY(outbox.c[name].type)) for name in OUTBOX_COLUMNS]
+    columns = [sa.column(name, outbox.c[name].type) for name in OUTBOX_COLUMNS]
+    rows = sa.func.unnest(*arrays).table_valued(*columns, with_ordinality="n").render_derived("r")
+    written = outbox.insert().from_select(
+        list(OUTBOX_COLUMNS), sa.select(*(rows.c[n] for n in OUTBOX_COLUMNS)).order_by(rows.c.n)
+    )
+    wake = sa.func.pg_notify(notify_channel(outbox.schema or "public"), "")
+    return sa.select(wake).add_cte(written.cte("written"))
 
 
 class UnitOfWork:
@@ -117,31 +137,24 @@ class UnitOfWork:
         `commit` first, inside the transaction. Nothing here; services override it."""
 
     async def commit(self) -> None:
-        """Write what the service deferred (`flush`), the outbox rows (one statement), wake the
-        relay (one NOTIFY), and commit in one transaction: once per consumer batch, whatever the
-        number of its events."""
+        """Write what the service deferred (`flush`), then the outbox rows and the relay's
+        wake-up (one statement), and commit in one transaction: once per consumer batch,
+        whatever the number of its events."""
         await self.flush()
         conn = self.conn
         pending = self.pending()
         if pending:
-            rows = []
+            columns: dict[str, list[Any]] = {name: [] for name in OUTBOX_COLUMNS}
             for topic, event in pending:
                 payload = event.to_bytes()
                 if len(payload) > MAX_EVENT_BYTES:
                     raise EventTooLarge(event, len(payload))
-                rows.append(
-                    {
-                        "event_id": event.id,
-                        "topic": self.topic_prefix + topic,
-                        "key": event.subject or event.id,
-                        "event_type": event.type,
-                        "payload": payload,
-                        "headers": {},
-                    }
-                )
-            await conn.execute(self.outbox.insert(), rows)
-            schema = self.outbox.schema or "public"
-            await conn.execute(sa.text(f"NOTIFY {notify_channel(schema)}"))
+                columns["event_id"].append(event.id)
+                columns["topic"].append(self.topic_prefix + topic)
+                columns["key"].append(event.subject or event.id)
+                columns["event_type"].append(event.type)
+                columns["payload"].append(payload)
+            await conn.execute(write_outbox(self.outbox), columns)
         await conn.commit()
         self.committed = True
         events = [event for _, event in pending]
