@@ -45,6 +45,11 @@ COMMITS = ("baselines", "postgres_commits")
 ROWS: tuple[tuple[str, Callable[[Result], Figure], bool], ...] = (
     ("idempotent producer (detected)", lambda r: at(r, "settings", "idempotent_producer"), False),
     ("heavy leads/s at saturation", lambda r: at(r, "phases", "saturation", "alerts_per_s"), True),
+    (
+        "  leads in flight (best sweep step)",
+        lambda r: at(r, "phases", "saturation", "in_flight"),
+        False,
+    ),
     ("steady rate, leads/s offered", lambda r: at(r, "phases", "rate", "rate_per_s"), True),
     ("hand-off ms p50, steady (hand-raise POST)", _latency("rate", RAISE, "p50"), True),
     ("hand-off ms p99, steady (hand-raise POST)", _latency("rate", RAISE, "p99"), True),

@@ -5,19 +5,22 @@ then on Apache Kafka where java and its jars are here (tests/bench/brokers.py), 
 measured in the same run on the same broker. Prints a table per broker, then both side by side,
 and writes JSON (and a py-spy profile per broker).
 
-    python -m tests.bench.loop [--broker tansu|kafka|both] [--rate R] [--concurrency 24]
-                               [--duration 30] [--leads N] [--profile-seconds 10]
+    python -m tests.bench.loop [--broker tansu|kafka|both] [--rate R] [--duration 30]
+                               [--sweep-start 24] [--sweep-cap 192] [--step-seconds S]
+                               [--concurrency N] [--leads N] [--profile-seconds 10]
                                [--history N] [--out bench-loop.json]
 
 Hand-off latency is measured per lead from the form fill's POST and from the hand-raise's
 POST (the demo request that makes the lead an SQL) to its lead.assigned event being readable
-on leads.handoff. Phases: warm-up; saturation (closed loop: --concurrency leads in flight
-through the whole loop, each worker starting its next lead when the previous one's alert is
-readable); more saturation while py-spy profiles the service that used most CPU (not counted
-in the figures); a steady rate (open loop: --rate leads/s, by default half the saturation
-throughput, so the latency is that of a loaded but not overloaded loop). `--history N` first
-writes N past (touched) assignments of the reps into routing's table (tests/bench/history.py):
-the hand-off with a history behind it.
+on leads.handoff. Phases: warm-up; saturation, found by a sweep (tests/bench/sweep.py): closed
+loops of 24, 48, 96, 192 leads in flight (each worker starting its next lead when the previous
+one's alert is readable), each for half of --duration, until leads/s rises by 5% or less, the
+hand-off explodes or the cap is reached; the best step is saturation (`--concurrency N`: exactly
+N in flight for --duration, no sweep); the best step's load again while py-spy profiles the
+service that used most CPU in it (not counted in the figures); a steady rate (open loop: --rate
+leads/s, by default half the saturation throughput, so the latency is that of a loaded but not
+overloaded loop). `--history N` first writes N past (touched) assignments of the reps into
+routing's table (tests/bench/history.py): the hand-off with a history behind it.
 """
 
 from __future__ import annotations
@@ -26,7 +29,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import math
 import os
 import tempfile
 import time
@@ -40,10 +42,10 @@ from leadloop_cli.demo_sales import set_up
 from leadloop_cli.services import SERVICES
 from leadloop_messaging.provisioning import DEFAULT_PARTITIONS
 
-from . import baselines, brokers, compare, history, report
+from . import baselines, brokers, compare, history, report, sweep
 from .driver import Loop
 from .loadgen import Lead, Marketing, Reader, Sales
-from .procs import Monitor, delta, py_spy
+from .procs import Monitor, py_spy
 from .stack import KEY, Stack, bench_stack
 
 
@@ -102,7 +104,8 @@ async def drive(
 ) -> tuple[dict[str, Any], float]:
     """The reps set up, the history seeded, the readers and sales at work; then the phases."""
     headers = {"authorization": f"Bearer {KEY}"}
-    limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
+    pool = max(200, *sweep.plan_of(args).schedule)  # a connection per lead in flight
+    limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
 
     def client(name: str) -> httpx.AsyncClient:
         return httpx.AsyncClient(
@@ -128,45 +131,44 @@ async def drive(
         return await phases(args, loop, stack.workdir, kind), seeded_s
 
 
+async def profile_at(
+    args: argparse.Namespace, loop: Loop, saturation: dict[str, Any], kind: str
+) -> dict[str, Any]:
+    """py-spy on the service that used most CPU in the best step, under that step's load again
+    (its leads are not counted in any figure)."""
+    used, in_flight = saturation["cpu_s"], saturation["in_flight"]
+    busiest = max((x.name for x in SERVICES), key=lambda n: used.get(n, 0.0))
+    pid = loop.monitor.watched[busiest].root.pid
+    # bench-*.json is git-ignored; speedscope.app (or `speedscope`) opens the file.
+    out = args.out.with_name(f"{args.out.stem}-{kind}-profile-{busiest}.speedscope.json")
+    running, loaded, starts = [True], asyncio.Event(), [0]
+
+    def label() -> str | None:
+        # A worker asks again once its lead's alert is readable: after the first `in_flight`
+        # starts, as many more mean the loop has turned over once, loaded as in the step.
+        starts[0] += 1
+        if starts[0] > 2 * in_flight:
+            loaded.set()
+        return "profile" if running[0] else None
+
+    workers = asyncio.create_task(loop.closed_loop(in_flight, label))
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(loaded.wait(), 30)
+    print(f"profiling {busiest} (pid {pid}) for {args.profile_seconds} s", flush=True)
+    profile = await py_spy(pid, args.profile_seconds, out)
+    running[0] = False
+    await loop.drain(await workers)
+    return {"service": busiest, "in_flight": in_flight, **profile}
+
+
 async def phases(args: argparse.Namespace, loop: Loop, workdir: Path, kind: str) -> dict[str, Any]:
-    """Warm-up, saturation (then the profile), a steady rate; then count what arrived."""
+    """Warm-up, the saturation sweep (then the profile), a steady rate; then count what arrived."""
     cap = args.leads or 10**9
     print("warm-up: 20 leads (consumer groups join, caches fill)", flush=True)
     warm = await loop.closed_loop(4, lambda: "warm-up" if loop.next_index < 20 else None)
     await loop.drain(warm)
-    print(f"saturation: {args.concurrency} leads in flight for {args.duration} s", flush=True)
-    profile: dict[str, Any] = {}
-
-    async def saturate() -> tuple[list[Lead], float, dict[str, float]]:
-        switched = asyncio.Event()  # saturation is over: by time, or by --leads
-        first, profile_end = loop.next_index, [math.inf]
-
-        def label() -> str | None:
-            if loop.next_index - first >= cap:
-                switched.set()
-            if not switched.is_set():
-                return "saturation"
-            return "profile" if time.perf_counter() < profile_end[0] else None
-
-        cpu0 = loop.monitor.cpu()
-        workers = asyncio.create_task(loop.closed_loop(args.concurrency, label))
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(switched.wait(), args.duration)  # the phase's length
-        switched.set()
-        end = time.perf_counter()
-        cpu1 = loop.monitor.cpu()
-        used = delta(cpu1, cpu0)
-        busiest = max((x.name for x in SERVICES), key=lambda n: used[n])
-        pid = loop.monitor.watched[busiest].root.pid
-        # bench-*.json is git-ignored; speedscope.app (or `speedscope`) opens the file.
-        out = args.out.with_name(f"{args.out.stem}-{kind}-profile-{busiest}.speedscope.json")
-        if args.profile_seconds > 0:
-            print(f"profiling {busiest} (pid {pid}) for {args.profile_seconds} s", flush=True)
-            profile.update(service=busiest, **await py_spy(pid, args.profile_seconds, out))
-        profile_end[0] = time.perf_counter()  # the load runs on until the profile is taken
-        return await workers, end, cpu1
-
-    saturation = await loop.measure("saturation", saturate)
+    saturation, curve = await sweep.saturate(loop, sweep.plan_of(args))
+    profile = await profile_at(args, loop, saturation, kind) if args.profile_seconds > 0 else {}
     # Unless told, the steady rate is half the saturation throughput: loaded, not overloaded.
     rate_per_s = args.rate or max(0.5, round(saturation["alerts_per_s"] / 2, 1))
     rate_count = min(cap, max(1, int(rate_per_s * args.duration)))
@@ -183,6 +185,7 @@ async def phases(args: argparse.Namespace, loop: Loop, workdir: Path, kind: str)
     alerts, sales = loop.reader.alerts_per_lead, loop.sales
     return {
         "phases": {"rate": rate, "saturation": saturation},
+        "sweep": curve,
         "profile": profile,
         "integrity": {
             "form_fills_accepted": len(everything),
@@ -212,9 +215,11 @@ def main() -> None:
         default=0.0,
         help="leads/s in the steady phase (default: half of saturation)",
     )
-    parser.add_argument("--concurrency", type=int, default=24, help="leads in flight, saturation")
     parser.add_argument("--duration", type=float, default=30.0, help="seconds per phase")
-    parser.add_argument("--leads", type=int, default=0, help="at most this many leads per phase")
+    sweep.add_arguments(parser)
+    parser.add_argument(
+        "--leads", type=int, default=0, help="at most N leads per phase and sweep step"
+    )
     parser.add_argument("--profile-seconds", type=float, default=10.0)
     parser.add_argument(
         "--history",
@@ -224,6 +229,10 @@ def main() -> None:
     )
     parser.add_argument("--out", type=Path, default=Path("bench-loop.json"))
     args = parser.parse_args()
+    try:
+        sweep.plan_of(args)
+    except ValueError as refused:
+        parser.error(str(refused))
     external = os.environ.get("KAFKA_BOOTSTRAP_SERVERS")
     kinds, skipped = brokers.plan(args.broker, brokers.kafka_unavailable(), external)
     for name, reason in skipped.items():

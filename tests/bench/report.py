@@ -11,6 +11,7 @@ from typing import Any
 import psutil
 
 from .stats import ratio
+from .sweep import format_curve, services_cpu_ms
 
 
 def cpu_model() -> str:
@@ -41,7 +42,7 @@ def assemble(
     form = rate["latency_ms"]["form_post_to_alert"]
     records_per_s = sat["alerts_per_s"] * sum(sat["per_lead"]["records"].values())
     # What the services, broker and Postgres need per lead (not the load generator).
-    cpu_ms = sum(ms for name, ms in sat["per_lead"]["cpu_ms"].items() if name != "loadgen")
+    cpu_ms = services_cpu_ms(sat["per_lead"]["cpu_ms"])
     cpu_bound = 1000 * (os.cpu_count() or 1) / cpu_ms if cpu_ms else None
     return {
         "machine": {
@@ -55,7 +56,8 @@ def assemble(
         },
         "settings": {
             "rate_per_s": result["phases"]["rate"]["rate_per_s"],
-            "concurrency": args.concurrency,
+            "concurrency": args.concurrency or None,  # None: swept (see "sweep")
+            "in_flight_at_saturation": sat["in_flight"],
             "duration_s": args.duration,
             "leads_cap": args.leads or None,
             "profile_seconds": args.profile_seconds,
@@ -103,7 +105,7 @@ def print_table(r: dict[str, Any]) -> None:
     print(f"broker: {r['settings']['broker']}; idempotent producer {idempotent}")
     w, c = 40, 28
     print(f"\n{'leadloop, whole loop':<{w}}{'steady rate':>{c}}{'saturation':>{c}}")
-    setting = f"{r['settings']['concurrency']} in flight"
+    setting = f"{sat['in_flight']} in flight"
     print(f"{'  setting':<{w}}{str(r['settings']['rate_per_s']) + '/s':>{c}}{setting:>{c}}")
     for label, key in (("leads", "leads"), ("alerts per second (steady window)", "alerts_per_s")):
         print(f"{'  ' + label:<{w}}{rate[key]:>{c}}{sat[key]:>{c}}")
@@ -116,6 +118,7 @@ def print_table(r: dict[str, Any]) -> None:
     for key in ("write_transactions", "wal_kib"):
         label = "  " + key.replace("_", " ") + " per lead"
         print(f"{label:<{w}}{rate['per_lead'][key]:>{c}}{sat['per_lead'][key]:>{c}}")
+    print("\n" + format_curve(r["sweep"]))
     print("\nbaselines, same machine, same run")
     print(f"  bare aiokafka chain, {chain['hops']} hops, {chain['payload_bytes']} B messages:")
     print(f"    latency ms at {chain['latency_rate_per_s']:.0f}/s  {_lat(chain['latency_ms'])}")

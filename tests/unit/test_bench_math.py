@@ -218,6 +218,7 @@ def loop_result(
         "phases": {
             "saturation": {
                 "alerts_per_s": leads_per_s,
+                "in_flight": 96 if idempotent else 48,
                 "latency_ms": {"hand_raise_post_to_alert": {"count": 0}},  # none measured
                 "per_lead": {"cpu_ms": {"broker": 15.2}, "write_transactions": 30.9},
             },
@@ -253,6 +254,8 @@ def test_side_by_side_puts_each_figure_of_each_broker_on_one_row() -> None:
     assert row(table, "hand-off ms p99, steady (hand-raise POST)")["kafka_to_tansu"] == 0.5
     assert row(table, "baseline: bare chain msg/s at saturation")["kafka"] == 50580.0
     assert row(table, "  of which the broker")["tansu"] == 15.2
+    in_flight = row(table, "  leads in flight (best sweep step)")
+    assert (in_flight["tansu"], in_flight["kafka"], in_flight["kafka_to_tansu"]) == (48, 96, None)
     producer = row(table, "idempotent producer (detected)")
     assert (producer["tansu"], producer["kafka"], producer["kafka_to_tansu"]) == (False, True, None)
     missing = row(table, "hand-off ms p50, saturation (hand-raise)")
