@@ -11,12 +11,10 @@ import pytest
 
 from leadloop_events import topics
 from leadloop_events.handoff import LeadReassigned
-from leadloop_events.intake import LeadCaptured
 from leadloop_platform.settings import CommonSettings
 
 from ...waiting import wait_for
-from .support import PROFILE, T0, send
-from .test_feedback_flow import handed, stage
+from .support import T0, captured, handed, send, stage
 
 LEAD = "lead-ACME-DENTAL"
 
@@ -27,24 +25,8 @@ async def handed_to_alice(feedback: httpx.AsyncClient, settings: CommonSettings)
     await send(
         settings,
         topics.INTAKE,
-        LeadCaptured(
-            lead_id=LEAD,
-            submission_id="s-acme",
-            is_new_lead=True,
-            channel="form",
-            profile=PROFILE,
-            source="webinar",
-            submitted_at=T0,
-        ),
-        LeadCaptured(
-            lead_id="lead-GLOBEX",
-            submission_id="s-globex",
-            is_new_lead=True,
-            channel="form",
-            profile=PROFILE,
-            source="webinar",
-            submitted_at=T0,
-        ),
+        captured(LEAD, "s-acme"),
+        captured("lead-GLOBEX", "s-globex"),
     )
     await send(
         settings, topics.LIFECYCLE, stage(LEAD, "sql", 0.2), stage("lead-GLOBEX", "sql", 0.2)

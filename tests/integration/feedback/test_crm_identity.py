@@ -14,15 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from leadloop_events import topics
 from leadloop_events.envelope import CloudEvent
 from leadloop_events.handoff import LeadLinked
-from leadloop_events.intake import LeadCaptured, LeadErased, LeadProfile
+from leadloop_events.intake import LeadErased, LeadProfile
 from leadloop_events.lifecycle import LeadIntelligence
 from leadloop_feedback.domain.identity import email_key
 from leadloop_platform.settings import CommonSettings
 
 from ...waiting import wait_for
 from ..messaging.support import read_all
-from .support import T0, send
-from .test_feedback_flow import handed, stage
+from .support import T0, captured, handed, send, stage
 
 LEAD = "lead-ACME-DENTAL"
 ANA = "Ana.Lopez@acme-dental.example"
@@ -41,15 +40,8 @@ async def known_to_hubspot(
     """ACME Dental captured with Ana's address and HubSpot contact 5101, an SQL handed to
     rep-alice, whom routing knows by her address and HubSpot owner 8101."""
     profile = LeadProfile(email=ANA, company="ACME Dental")
-    captured = LeadCaptured(
-        lead_id=LEAD,
-        submission_id="s-acme",
-        is_new_lead=True,
-        channel="hubspot",
-        profile=profile,
-        source="webinar",
-        submitted_at=T0,
-        external_ids={"hubspot": "5101"},
+    first = captured(
+        LEAD, "s-acme", channel="hubspot", profile=profile, external_ids={"hubspot": "5101"}
     )
     intel = LeadIntelligence(
         profile=profile, fit=80, interest=40, grade="A", external_ids={"hubspot": "5101"}
@@ -58,7 +50,7 @@ async def known_to_hubspot(
     alert = handed(LEAD, "rep-alice").model_copy(
         update={"intelligence": intel, "owner_email": ALICE, "owner_crm_ids": {"hubspot": "8101"}}
     )
-    await send(settings, topics.INTAKE, captured)
+    await send(settings, topics.INTAKE, first)
     await send(settings, topics.LIFECYCLE, sql)
     await send(settings, topics.HANDOFF, alert)
 

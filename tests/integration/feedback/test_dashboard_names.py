@@ -10,14 +10,11 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from leadloop_events import topics
-from leadloop_events.handoff import LeadAssigned
-from leadloop_events.intake import LeadCaptured
-from leadloop_events.lifecycle import LeadIntelligence
 from leadloop_platform.auth.guard import SESSION_COOKIE
 from leadloop_platform.settings import CommonSettings
 
 from ...waiting import wait_for
-from .support import KEY, PROFILE, send
+from .support import KEY, captured, handed, send
 
 NOW = datetime.now(UTC)
 LEAD = "lead-names-1"
@@ -27,29 +24,16 @@ async def test_hand_offs_show_the_reps_name_the_company_and_a_journey_link(
     feedback: httpx.AsyncClient, settings: CommonSettings
 ) -> None:
     t = NOW - timedelta(hours=2)
-    captured = LeadCaptured(
-        lead_id=LEAD,
-        submission_id="s-names-1",
-        is_new_lead=True,
-        channel="form",
-        profile=PROFILE,
-        source="webinar",
-        campaign="q4-webinar",
-        submitted_at=t,
-    )
-    assigned = LeadAssigned(
-        lead_id=LEAD,
+    first = captured(LEAD, "s-names-1", campaign="q4-webinar", submitted_at=t)
+    assigned = handed(
+        LEAD,
+        "rep-bruno",
         assignment_id="a-names-1",
-        owner_rep_id="rep-bruno",
         owner_name="Bruno Berger",
-        team="dach",
-        business="new",
         sla_deadline=NOW + timedelta(hours=1),
-        agreement_version="2026-11",
-        intelligence=LeadIntelligence(profile=PROFILE, fit=80, interest=40, grade="A"),
         assigned_at=t,
     )
-    await send(settings, topics.INTAKE, captured)
+    await send(settings, topics.INTAKE, first)
     await send(settings, topics.HANDOFF, assigned)
 
     async def shown() -> bool:

@@ -12,72 +12,20 @@ import httpx
 
 from leadloop_events import topics
 from leadloop_events.feedback import DealClosed, LeadTouched
-from leadloop_events.handoff import LeadAssigned
-from leadloop_events.intake import LeadCaptured
-from leadloop_events.lifecycle import LeadIntelligence, LeadStageChanged
 from leadloop_platform.settings import CommonSettings
 from leadloop_platform.webhooks import sign
 
 from ...waiting import wait_for
 from ..messaging.support import read_all
-from .support import CRM_SECRET, PROFILE, T0, send
-
-
-def stage(lead_id: str, to: str, days: float, frm: str = "lead") -> LeadStageChanged:
-    intel = (
-        LeadIntelligence(profile=PROFILE, fit=80, interest=40, grade="A") if to == "sql" else None
-    )
-    return LeadStageChanged(
-        lead_id=lead_id,
-        from_stage=frm,
-        to_stage=to,
-        reason="test",  # type: ignore[arg-type]
-        agreement_version="2026-11",
-        changed_at=T0 + timedelta(days=days),
-        intelligence=intel,
-    )
-
-
-def handed(lead_id: str, rep_id: str) -> LeadAssigned:
-    """The hand-off of `lead_id` to `rep_id`, a day after T0."""
-    return LeadAssigned(
-        lead_id=lead_id,
-        assignment_id=f"a-{lead_id}",
-        owner_rep_id=rep_id,
-        team="dach",
-        business="new",
-        sla_deadline=T0 + timedelta(days=1, minutes=30),
-        agreement_version="2026-11",
-        intelligence=LeadIntelligence(profile=PROFILE, fit=80, interest=40, grade="A"),
-        assigned_at=T0 + timedelta(days=1),
-    )
+from .support import CRM_SECRET, T0, captured, handed, send, stage
 
 
 async def test_reports_survive_duplicates_and_out_of_order_topics(
     feedback: httpx.AsyncClient, settings: CommonSettings
 ) -> None:
     lead = "lead-ACME-DENTAL"
-    captured = LeadCaptured(
-        lead_id=lead,
-        submission_id="s1",
-        is_new_lead=True,
-        channel="form",
-        profile=PROFILE,
-        source="webinar",
-        campaign="q4-webinar",
-        submitted_at=T0,
-    )
-    assigned = LeadAssigned(
-        lead_id=lead,
-        assignment_id="a1",
-        owner_rep_id="rep-alice",
-        team="dach",
-        business="new",
-        sla_deadline=T0 + timedelta(days=1, minutes=30),
-        agreement_version="2026-11",
-        intelligence=LeadIntelligence(profile=PROFILE, fit=80, interest=40, grade="A"),
-        assigned_at=T0 + timedelta(days=1),
-    )
+    first = captured(lead, campaign="q4-webinar")
+    assigned = handed(lead, "rep-alice", assignment_id="a1")
     touch = LeadTouched(
         lead_id=lead,
         crm_event_id="t-1",
@@ -105,7 +53,7 @@ async def test_reports_survive_duplicates_and_out_of_order_topics(
         stage(lead, "sql", 0.5, "mql"),
         twice=True,
     )
-    await send(settings, topics.INTAKE, captured, twice=True)
+    await send(settings, topics.INTAKE, first, twice=True)
 
     async def settled() -> bool:
         funnel = (await feedback.get("/v1/reports/funnel")).json()
@@ -126,19 +74,7 @@ async def test_crm_updates_are_checked_published_and_idempotent(
     feedback: httpx.AsyncClient, settings: CommonSettings
 ) -> None:
     lead = "lead-GLOBEX"
-    await send(
-        settings,
-        topics.INTAKE,
-        LeadCaptured(
-            lead_id=lead,
-            submission_id="s2",
-            is_new_lead=True,
-            channel="form",
-            profile=PROFILE,
-            source="paid_search",
-            submitted_at=T0,
-        ),
-    )
+    await send(settings, topics.INTAKE, captured(lead, "s2", source="paid_search"))
     await send(settings, topics.LIFECYCLE, stage(lead, "sql", 0.2))
     await send(settings, topics.HANDOFF, handed(lead, "rep-bob"))
     early = {
@@ -176,19 +112,7 @@ async def test_crm_updates_are_checked_published_and_idempotent(
     )
     assert rejected.status_code == 409 and rejected.json()["errors"][0]["code"] == "reason_code"
     # A lead that is not an SQL yet cannot have an opportunity.
-    await send(
-        settings,
-        topics.INTAKE,
-        LeadCaptured(
-            lead_id="lead-INITECH",
-            submission_id="s3",
-            is_new_lead=True,
-            channel="form",
-            profile=PROFILE,
-            source="event",
-            submitted_at=T0,
-        ),
-    )
+    await send(settings, topics.INTAKE, captured("lead-INITECH", "s3", source="event"))
     deal = {
         "items": [
             {

@@ -16,9 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadloop_events import topics
 from leadloop_events.envelope import new_event
-from leadloop_events.handoff import LeadAssigned
-from leadloop_events.intake import CrmNotificationReceived, LeadCaptured
-from leadloop_events.lifecycle import LeadIntelligence, LeadStageChanged
+from leadloop_events.intake import CrmNotificationReceived
 from leadloop_feedback.adapters.tables import crm_inbox, outbox, processed_events
 from leadloop_feedback.bootstrap import create_app
 from leadloop_feedback.config import Settings
@@ -27,7 +25,7 @@ from tests.vendors.hubspot import FakeHubSpot, serve_hubspot
 
 from ...waiting import wait_for
 from ..messaging.support import produce
-from .support import KEY, PROFILE, T0, send
+from .support import KEY, an_sql
 
 LEAD = "lead-ACME-DENTAL"
 CONTACT = "5101"
@@ -71,51 +69,11 @@ async def feedback(
         yield client
 
 
-async def an_sql(feedback: httpx.AsyncClient, settings: CommonSettings) -> None:
+async def an_sql_in_hubspot(feedback: httpx.AsyncClient, settings: CommonSettings) -> None:
     """LEAD (HubSpot contact CONTACT) from the q4-webinar campaign, handed to rep-alice (HubSpot
     owner ALICE_OWNER)."""
-    captured = LeadCaptured(
-        lead_id=LEAD,
-        submission_id="s1",
-        is_new_lead=True,
-        channel="form",
-        profile=PROFILE,
-        source="webinar",
-        campaign="q4-webinar",
-        submitted_at=T0,
-        external_ids={"hubspot": CONTACT},
-    )
-    await send(settings, topics.INTAKE, captured)
-    intel = LeadIntelligence(profile=PROFILE, fit=80, interest=40, grade="A")
-    sql = LeadStageChanged(
-        lead_id=LEAD,
-        from_stage="lead",
-        to_stage="sql",
-        reason="test",
-        agreement_version="2026-11",
-        changed_at=T0 + timedelta(hours=1),
-        intelligence=intel,
-    )
-    await send(settings, topics.LIFECYCLE, sql)
-    assigned = LeadAssigned(
-        lead_id=LEAD,
-        assignment_id="a1",
-        owner_rep_id="rep-alice",
-        team="dach",
-        business="new",
-        sla_deadline=T0 + timedelta(days=1, minutes=30),
-        agreement_version="2026-11",
-        intelligence=intel,
-        assigned_at=T0 + timedelta(days=1),
-        owner_crm_ids={"hubspot": ALICE_OWNER},
-    )
-    await send(settings, topics.HANDOFF, assigned)
-
-    async def is_sql() -> bool:
-        funnel = (await feedback.get("/v1/reports/funnel")).json()
-        return bool(funnel["groups"]) and funnel["groups"][0]["counts"]["sql"] == 1
-
-    await wait_for(is_sql, timeout_s=30, what="feedback to know the SQL")
+    lead_ids, owner_ids = {"hubspot": CONTACT}, {"hubspot": ALICE_OWNER}
+    await an_sql(feedback, settings, LEAD, external_ids=lead_ids, owner_crm_ids=owner_ids)
 
 
 def notification(object_type: str, object_id: str, **fields: Any) -> CrmNotificationReceived:
@@ -184,7 +142,7 @@ async def wait_done(engine: AsyncEngine, count: int = 1) -> list[sa.Row[Any]]:
 async def test_a_closed_won_deal_shows_in_revenue(
     feedback: httpx.AsyncClient, settings: CommonSettings, hubspot: FakeHubSpot
 ) -> None:
-    await an_sql(feedback, settings)
+    await an_sql_in_hubspot(feedback, settings)
     deal = won_deal(hubspot, CONTACT)
     before = counted("deal", "recorded")
     await relay(settings, notification("deal", deal))
@@ -200,7 +158,7 @@ async def test_a_closed_won_deal_shows_in_revenue(
 async def test_a_logged_call_is_a_touch(
     feedback: httpx.AsyncClient, settings: CommonSettings, hubspot: FakeHubSpot, engine: AsyncEngine
 ) -> None:
-    await an_sql(feedback, settings)
+    await an_sql_in_hubspot(feedback, settings)
     at = (datetime.now(UTC) - timedelta(minutes=2)).isoformat()
     call = hubspot.seed("calls", {"hubspot_owner_id": ALICE_OWNER, "hs_timestamp": at})
     hubspot.associate("calls", call, "contacts", CONTACT, 194)
@@ -213,7 +171,7 @@ async def test_a_logged_call_is_a_touch(
 async def test_the_same_notification_twice_is_kept_and_recorded_once(
     feedback: httpx.AsyncClient, settings: CommonSettings, hubspot: FakeHubSpot, engine: AsyncEngine
 ) -> None:
-    await an_sql(feedback, settings)
+    await an_sql_in_hubspot(feedback, settings)
     same = notification("deal", won_deal(hubspot, CONTACT))
     event_ids = await relay(settings, same, same)  # intake relayed it twice: two events
 
@@ -233,7 +191,7 @@ async def test_the_same_notification_twice_is_kept_and_recorded_once(
 async def test_a_rate_limited_read_is_retried_after_retry_after(
     feedback: httpx.AsyncClient, settings: CommonSettings, hubspot: FakeHubSpot, engine: AsyncEngine
 ) -> None:
-    await an_sql(feedback, settings)
+    await an_sql_in_hubspot(feedback, settings)
     deal = won_deal(hubspot, CONTACT)
     limited = counted("deal", "rate_limited")
     hubspot.rate_limit_next(retry_after="1")

@@ -13,7 +13,7 @@ from ...waiting import wait_for
 from .test_hubspot_inbox import (  # noqa: F401 (fixtures)
     CONTACT,
     LEAD,
-    an_sql,
+    an_sql_in_hubspot,
     feedback,
     hubspot,
     inbox_rows,
@@ -34,7 +34,7 @@ async def test_a_failed_notification_is_listed_and_retried(
     hubspot: FakeHubSpot,  # noqa: F811
     engine: AsyncEngine,
 ) -> None:
-    await an_sql(feedback, settings)
+    await an_sql_in_hubspot(feedback, settings)
     deal = notification("deal", won_deal(hubspot, CONTACT))
     hubspot.fail_next(status=400)  # a request HubSpot refuses: never retried by itself
 

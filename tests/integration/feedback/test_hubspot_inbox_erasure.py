@@ -18,7 +18,7 @@ from .support import T0, send
 from .test_hubspot_inbox import (  # noqa: F401 (fixtures)
     CONTACT,
     LEAD,
-    an_sql,
+    an_sql_in_hubspot,
     feedback,
     hubspot,
     inbox_rows,
@@ -50,7 +50,7 @@ async def test_erasure_deletes_the_rows_about_the_lead(
     # a deal read before leadloop knew the contact, and one of a contact it never knows
     await relay(settings, notification("deal", early), notification("deal", stranger))
     await wait_done(engine, 2)
-    await an_sql(feedback, settings)
+    await an_sql_in_hubspot(feedback, settings)
     resolved = won_deal(hubspot, CONTACT)
     await relay(settings, notification("deal", resolved), contact_change(CONTACT, "firstname", "A"))
     rows = {r.event_key: (r.outcome, r.lead_id, r.contact_ids) for r in await wait_done(engine, 4)}

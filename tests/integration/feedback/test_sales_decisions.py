@@ -11,13 +11,11 @@ from typing import Any
 import httpx
 
 from leadloop_events import topics
-from leadloop_events.intake import LeadCaptured
 from leadloop_platform.settings import CommonSettings
 
 from ...waiting import wait_for
 from ..messaging.support import read_all
-from .support import PROFILE, T0, send
-from .test_feedback_flow import stage
+from .support import captured, send, stage
 
 LEAD = "lead-UMBRELLA-DENTAL"
 
@@ -34,16 +32,7 @@ def status(crm_event_id: str, value: str) -> dict[str, Any]:
 async def test_each_accepted_move_is_published_as_decided(
     feedback: httpx.AsyncClient, settings: CommonSettings
 ) -> None:
-    captured = LeadCaptured(
-        lead_id=LEAD,
-        submission_id="s-umbrella",
-        is_new_lead=True,
-        channel="form",
-        profile=PROFILE,
-        source="webinar",
-        submitted_at=T0,
-    )
-    await send(settings, topics.INTAKE, captured)
+    await send(settings, topics.INTAKE, captured(LEAD, "s-umbrella"))
     await send(settings, topics.LIFECYCLE, stage(LEAD, "sql", 0.2))
 
     async def accepted() -> bool:

@@ -15,10 +15,6 @@ from prometheus_client import REGISTRY
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadloop_connectors.salesforce import ACK_BODY
-from leadloop_events import topics
-from leadloop_events.handoff import LeadAssigned
-from leadloop_events.intake import LeadCaptured
-from leadloop_events.lifecycle import LeadIntelligence, LeadStageChanged
 from leadloop_feedback.adapters.tables import outbox
 from leadloop_feedback.bootstrap import create_app
 from leadloop_feedback.config import Settings
@@ -26,7 +22,7 @@ from leadloop_platform.settings import CommonSettings
 from tests.vendors.salesforce import ORG_ID, outbound_message, with_checksum
 
 from ...waiting import wait_for
-from .support import KEY, PROFILE, T0, send
+from .support import KEY, T0, an_sql
 
 URL = "/v1/integrations/salesforce/outbound-messages"
 XML = {"content-type": "text/xml; charset=utf-8"}
@@ -61,68 +57,6 @@ async def feedback(settings: CommonSettings) -> AsyncIterator[httpx.AsyncClient]
         ) as client,
     ):
         yield client
-
-
-async def an_sql(
-    feedback: httpx.AsyncClient,
-    settings: CommonSettings,
-    *,
-    salesforce_lead: str | None = None,
-    owner_user: str | None = None,
-) -> None:
-    """LEAD captured from the q4-webinar campaign, an SQL handed to rep-alice (with their
-    Salesforce Lead and User ids when given)."""
-    await send(
-        settings,
-        topics.INTAKE,
-        LeadCaptured(
-            lead_id=LEAD,
-            submission_id="s1",
-            is_new_lead=True,
-            channel="form",
-            profile=PROFILE,
-            source="webinar",
-            campaign="q4-webinar",
-            submitted_at=T0,
-            external_ids={"salesforce": salesforce_lead} if salesforce_lead else {},
-        ),
-    )
-    intel = LeadIntelligence(profile=PROFILE, fit=80, interest=40, grade="A")
-    await send(
-        settings,
-        topics.LIFECYCLE,
-        LeadStageChanged(
-            lead_id=LEAD,
-            from_stage="lead",
-            to_stage="sql",
-            reason="test",
-            agreement_version="2026-11",
-            changed_at=T0 + timedelta(hours=1),
-            intelligence=intel,
-        ),
-    )
-    await send(
-        settings,
-        topics.HANDOFF,
-        LeadAssigned(
-            lead_id=LEAD,
-            assignment_id="a1",
-            owner_rep_id="rep-alice",
-            team="dach",
-            business="new",
-            sla_deadline=T0 + timedelta(days=1, minutes=30),
-            agreement_version="2026-11",
-            intelligence=intel,
-            assigned_at=T0 + timedelta(days=1),
-            owner_crm_ids={"salesforce": owner_user} if owner_user else {},
-        ),
-    )
-
-    async def is_sql() -> bool:
-        funnel = (await feedback.get("/v1/reports/funnel")).json()
-        return bool(funnel["groups"]) and funnel["groups"][0]["counts"]["sql"] == 1
-
-    await wait_for(is_sql, timeout_s=30, what="feedback to know the SQL")
 
 
 def counted(sobject: str, outcome: str) -> float:
@@ -162,7 +96,7 @@ def won_opportunity() -> bytes:
 async def test_a_closed_won_opportunity_shows_in_revenue_once(
     feedback: httpx.AsyncClient, settings: CommonSettings, engine: AsyncEngine
 ) -> None:
-    await an_sql(feedback, settings)
+    await an_sql(feedback, settings, LEAD)
     body = won_opportunity()
     recorded, repeated = counted("Opportunity", "recorded"), counted("Opportunity", "duplicate")
     first = await feedback.post(URL, content=body, headers=XML)
@@ -184,7 +118,7 @@ async def test_a_closed_won_opportunity_shows_in_revenue_once(
 async def test_a_lead_status_change_becomes_a_status(
     feedback: httpx.AsyncClient, settings: CommonSettings, engine: AsyncEngine
 ) -> None:
-    await an_sql(feedback, settings)
+    await an_sql(feedback, settings, LEAD)
     fields = {
         "Id": "00Q5e00000AcMeDEAL",
         "Status": "Working - Contacted",
@@ -248,7 +182,8 @@ async def test_without_an_org_id_messages_are_not_accepted(settings: CommonSetti
 async def test_a_completed_task_is_a_touch_that_stops_the_sla_clock(
     feedback: httpx.AsyncClient, settings: CommonSettings, engine: AsyncEngine
 ) -> None:
-    await an_sql(feedback, settings, salesforce_lead=SF_LEAD, owner_user=ALICE_USER)
+    lead_ids, owner_ids = {"salesforce": SF_LEAD}, {"salesforce": ALICE_USER}
+    await an_sql(feedback, settings, LEAD, external_ids=lead_ids, owner_crm_ids=owner_ids)
     touched = datetime.now(UTC) - timedelta(minutes=2)
     fields = {
         "Id": "00T5e00000TaSkAAAA",

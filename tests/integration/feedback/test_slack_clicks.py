@@ -17,7 +17,6 @@ import pytest
 
 from leadloop_connectors.slack import ACCEPT_ACTION, REJECT_ACTION, lead_alert_blocks
 from leadloop_events import topics
-from leadloop_events.intake import LeadCaptured
 from leadloop_feedback.bootstrap import create_app
 from leadloop_feedback.config import Settings
 from leadloop_platform.settings import CommonSettings
@@ -27,8 +26,7 @@ from ...vendors.slack import SIGNING_SECRET, FakeSlack, serve_slack
 from ...vendors.slack_clicks import block_actions, signed
 from ...waiting import wait_for
 from ..messaging.support import read_all
-from .support import KEY, PROFILE, T0, send
-from .test_feedback_flow import handed, stage
+from .support import KEY, captured, handed, send, stage
 
 URL = "/v1/integrations/slack/interactions"
 REASONS = ["bad_fit", "no_budget", "not_agreed"]  # the last is no reason of the agreement
@@ -82,16 +80,7 @@ async def sql_handed_to_alice(
     settings: CommonSettings, client: httpx.AsyncClient, lead: str, email: str | None = None
 ) -> None:
     """The lead captured, made an SQL and handed to rep-alice, as feedback has seen it."""
-    captured = LeadCaptured(
-        lead_id=lead,
-        submission_id=f"s-{lead}",
-        is_new_lead=True,
-        channel="form",
-        profile=PROFILE,
-        source="webinar",
-        submitted_at=T0,
-    )
-    await send(settings, topics.INTAKE, captured)
+    await send(settings, topics.INTAKE, captured(lead, f"s-{lead}"))
     await send(settings, topics.LIFECYCLE, stage(lead, "sql", 0.2))
     hand_off = handed(lead, "rep-alice").model_copy(update={"owner_email": email})
     await send(settings, topics.HANDOFF, hand_off)
