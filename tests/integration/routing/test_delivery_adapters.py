@@ -24,6 +24,7 @@ from leadloop_platform.outbound import AllowList, OutboundPolicy
 from leadloop_routing.adapters.mailer import (
     SmtpSettings,
     alert_email_bytes,
+    alert_parts,
     build_alert_email,
     send_email,
     send_stored_email,
@@ -211,14 +212,14 @@ async def test_an_unreachable_smtp_server_raises_for_the_caller_to_retry() -> No
     ],
 )
 async def test_a_stored_email_arrives_as_the_parsed_message_did(to: str) -> None:
-    stored = alert_email_bytes(
-        to=to,
+    parts = alert_parts(
         rep_name="Zoë",
         lead={"profile": {"first_name": "José", "company": "Müller & Söhne GmbH"}, "grade": "A"},
         deadline=datetime(2026, 11, 22, 14, 30, tzinfo=UTC),
         reason="hand-raise: demo_request",
         team="dach",
     )
+    stored = alert_email_bytes(to, parts)
     inbox = Inbox()
     port = free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port)

@@ -66,6 +66,18 @@ def lead(rng: random.Random) -> dict[str, Any]:
     }
 
 
+def alert(rng: random.Random) -> dict[str, Any]:
+    """alert_parts' arguments for a random alert (its lead: `lead`)."""
+    return {
+        "rep_name": rng.choice(NAMES) or "Alice",
+        "lead": lead(rng),
+        "deadline": DEADLINE,
+        "reason": rng.choice(["hand-raise: demo_request", "score crossed 70 — grade A"]),
+        "team": "dach",
+        "dashboard_url": rng.choice([None, "http://localhost:8004/dash"]),
+    }
+
+
 def compared(to: str, **arguments: Any) -> tuple[bytes, bytes]:
     """The alert written straight to bytes, and as EmailMessage writes it (same boundary)."""
     parts = alert_parts(**arguments)
@@ -84,15 +96,7 @@ def test_the_bytes_are_those_email_message_writes(seed: int) -> None:
     rng = random.Random(seed)
     encodings: set[str] = set()
     for _ in range(60):
-        sent, built = compared(
-            to=rng.choice(TO),
-            rep_name=rng.choice(NAMES) or "Alice",
-            lead=lead(rng),
-            deadline=DEADLINE,
-            reason=rng.choice(["hand-raise: demo_request", "score crossed 70 — grade A"]),
-            team="dach",
-            dashboard_url=rng.choice([None, "http://localhost:8004/dash"]),
-        )
+        sent, built = compared(to=rng.choice(TO), **alert(rng))
         assert sent == built
         parsed = message_from_bytes(sent, policy=policy.default)
         encodings |= {str(part["Content-Transfer-Encoding"]) for part in parsed.walk()}

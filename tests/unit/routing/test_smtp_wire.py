@@ -10,9 +10,9 @@ import pytest
 from aiosmtplib.email import extract_recipients, extract_sender, flatten_message
 from aiosmtplib.protocol import normalize_message_line_endings
 
-from leadloop_routing.adapters.mailer import alert_email_bytes
+from leadloop_routing.adapters.mailer import alert_email_bytes, alert_parts
 from leadloop_routing.adapters.smtp_wire import wire
-from tests.unit.routing.test_alert_email_bytes import DEADLINE, NAMES, TO, lead
+from tests.unit.routing.test_alert_email_bytes import TO, alert
 
 SENDERS = ["leadloop <leads@leadloop.invalid>", "Léa from leadloop <lea@leadloop.invalid>"]
 
@@ -28,18 +28,7 @@ def parsed_with_sender(stored: bytes, sender: str) -> EmailMessage:
 def alerts(seed: int, count: int) -> list[bytes]:
     """Stored alerts whose values reach every encoding and long, non-ASCII headers."""
     rng = random.Random(seed)
-    return [
-        alert_email_bytes(
-            to=rng.choice(TO),
-            rep_name=rng.choice(NAMES) or "Alice",
-            lead=lead(rng),
-            deadline=DEADLINE,
-            reason=rng.choice(["hand-raise: demo_request", "score crossed 70 — grade A"]),
-            team="dach",
-            dashboard_url=rng.choice([None, "http://localhost:8004/dash"]),
-        )
-        for _ in range(count)
-    ]
+    return [alert_email_bytes(rng.choice(TO), alert_parts(**alert(rng))) for _ in range(count)]
 
 
 @pytest.mark.parametrize("seed", range(4))

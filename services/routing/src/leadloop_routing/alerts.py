@@ -13,7 +13,7 @@ from typing import Any
 
 from leadloop_events import topics
 from leadloop_events.envelope import CloudEvent, EventData, new_event
-from leadloop_routing.adapters.mailer import alert_email_bytes
+from leadloop_routing.adapters.mailer import alert_email_bytes, alert_parts
 from leadloop_routing.adapters.ports import RoutingUnitOfWork
 from leadloop_routing.domain.connectors import Connector, ConnectorDelivery, JobContext
 from leadloop_routing.domain.delivery import Delivery, Email
@@ -113,8 +113,7 @@ class Outbound:
         """Queue the alert email (once per `alert.key`); nothing when email is off."""
         if not self.email_enabled:
             return
-        message = alert_email_bytes(
-            to=alert.rep.email,
+        parts = alert_parts(
             rep_name=alert.rep.name,
             lead=alert.intelligence or {},
             deadline=alert.deadline,
@@ -122,6 +121,7 @@ class Outbound:
             team=alert.team,
             dashboard_url=self.dashboard_url,
         )
+        message = alert_email_bytes(alert.rep.email, parts)
         await uow.repo.queue_email(
             Email(
                 email_id=str(uuid.uuid4()),

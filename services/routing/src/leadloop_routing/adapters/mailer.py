@@ -198,25 +198,8 @@ def alert_parts(
     return AlertParts(_one_line(subject), _text(alert), _html(alert))
 
 
-def alert_email_bytes(
-    *,
-    to: str,
-    rep_name: str,
-    lead: dict[str, Any],
-    deadline: datetime,
-    reason: str,
-    team: str,
-    dashboard_url: str | None = None,
-) -> bytes:
-    """The alert email to `to`, as stored and sent: a plain-text and an HTML part."""
-    parts = alert_parts(
-        rep_name=rep_name,
-        lead=lead,
-        deadline=deadline,
-        reason=reason,
-        team=team,
-        dashboard_url=dashboard_url,
-    )
+def alert_email_bytes(to: str, parts: AlertParts) -> bytes:
+    """The alert email to `to`, as stored and sent: `parts`' subject, plain-text and HTML parts."""
     return alternative_email(
         to=to,
         # Set once here, so that every retry of the stored message is recognisably the same.
@@ -228,9 +211,9 @@ def alert_email_bytes(
     )
 
 
-def build_alert_email(**arguments: Any) -> EmailMessage:
-    """The alert email (alert_email_bytes' arguments) as the sender reads it back."""
-    return message_from_bytes(alert_email_bytes(**arguments), policy=policy.default)
+def build_alert_email(*, to: str, **alert: Any) -> EmailMessage:
+    """The alert email to `to` (the alert as alert_parts takes it) as the sender reads it back."""
+    return message_from_bytes(alert_email_bytes(to, alert_parts(**alert)), policy=policy.default)
 
 
 def _client(settings: SmtpSettings) -> aiosmtplib.SMTP:
