@@ -28,8 +28,13 @@ event. In a route:
 `Transactions.run(handler, *args, **kwargs)` is typed from the handler's own signature
 (`Callable[Concatenate[U, P], Awaitable[R]]`), so mypy checks the arguments and the result.
 Short transactions around network calls (lease, send with none open, record) are two `run`s.
+
+`GroupCommit(transactions, max_calls=..., concurrency=...)` runs the same handlers, but
+concurrent calls (an HTTP edge's requests) share one transaction and one commit, each caller with
+its own result or error (`leadloop_db.grouped`; intake's form fills and activities use it).
 """
 
+from leadloop_db.grouped import GroupCommit
 from leadloop_db.uow import Transactions
 from leadloop_runtime.periodic import Periodic
 from leadloop_runtime.registry import BatchItems, EventHandler, Handler, Registry
@@ -39,6 +44,7 @@ __all__ = [
     "BatchItems",
     "Database",
     "EventHandler",
+    "GroupCommit",
     "Handler",
     "Periodic",
     "Registry",

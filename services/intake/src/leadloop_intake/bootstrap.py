@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 
-from leadloop_intake import handlers
+from leadloop_intake import handlers, metrics
 from leadloop_intake.adapters.tables import outbox
 from leadloop_intake.adapters.uow import SqlUnitOfWork
 from leadloop_intake.config import Settings
@@ -14,7 +14,7 @@ from leadloop_intake.entrypoints import hubspot_events
 from leadloop_intake.entrypoints.http import router
 from leadloop_intake.entrypoints.import_writers import ImportWriters
 from leadloop_platform.http.problems import problem_response
-from leadloop_runtime import Database, Service, build_app
+from leadloop_runtime import Database, GroupCommit, Service, build_app
 
 DOMAIN_ERRORS: dict[type[errors.IntakeError], tuple[int, str]] = {
     errors.LeadNotFound: (404, "lead-not-found"),
@@ -40,13 +40,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """uvicorn --factory leadloop_intake.bootstrap:create_app"""
     settings = settings or Settings()
     writers = ImportWriters()
+    database = Database("intake", settings, SqlUnitOfWork, outbox)
+    group = GroupCommit(
+        database.transactions,
+        max_calls=settings.commit_group_max,
+        concurrency=settings.commit_group_concurrency,
+        observe=metrics.COMMIT_GROUP_CALLS.observe,
+    )
     return build_app(
         Service(
             title="leadloop intake",
             description="Form fills, HubSpot webhooks, activities and CSV imports in; "
             "lead events out on leads.intake.",
             settings=settings,
-            database=Database("intake", settings, SqlUnitOfWork, outbox),
+            database=database,
             registry=handlers.registry(settings),
             run_relay=settings.run_relay,
             routers=[router, hubspot_events.router],
@@ -56,6 +63,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             },
             exception_handlers={errors.IntakeError: _domain_error},
             workers=[writers],
-            state={"import_writers": writers},
+            state={"import_writers": writers, "commit_group": group},
         )
     )

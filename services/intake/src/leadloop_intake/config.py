@@ -32,3 +32,8 @@ class Settings(CommonSettings):
     # event, so the batch's size never reaches the broker.
     max_activities_bytes: int = Field(default=2 * 1024 * 1024, ge=1024)
     idempotency_ttl_hours: int = Field(default=72, ge=1, le=24 * 365)
+    # Group commit of form fills, HubSpot webhook calls and activities: concurrent requests
+    # share one transaction, at most this many in one; 1 = each request alone, as before.
+    commit_group_max: int = Field(default=64, ge=1, le=1000)
+    # Groups committing at once (each holds one of the pool's connections while it runs).
+    commit_group_concurrency: int = Field(default=4, ge=1, le=10)

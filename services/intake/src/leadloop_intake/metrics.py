@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 
 from leadloop_events.envelope import CloudEvent
 from leadloop_events.intake import ACTIVITY_TYPES, ActivityRecorded, LeadCaptured
@@ -19,6 +19,11 @@ ACTIVITIES_RECORDED = Counter(
     "leadloop_activities_recorded_total",
     "Behaviour signals accepted, by activity type.",
     ["activity_type"],
+)
+COMMIT_GROUP_CALLS = Histogram(
+    "leadloop_commit_group_calls",
+    "Requests (form fills, webhook calls, activity batches) committed by one transaction.",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 1000),
 )
 # Every activity type starts at 0, so a dashboard shows 0, not "no data", before the first one.
 for _activity_type in ACTIVITY_TYPES:

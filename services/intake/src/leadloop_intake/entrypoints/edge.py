@@ -32,7 +32,7 @@ from leadloop_platform.http.problems import (
     require_media_type,
     validation_errors,
 )
-from leadloop_runtime import Transactions
+from leadloop_runtime import GroupCommit, Transactions
 
 C = TypeVar("C")
 R = TypeVar("R")
@@ -56,6 +56,12 @@ def transactions_of(request: Request) -> Transactions[SqlUnitOfWork]:
     return transactions
 
 
+def commit_group_of(request: Request) -> GroupCommit[SqlUnitOfWork]:
+    """The runner of the commands concurrent requests commit together (group commit)."""
+    group: GroupCommit[SqlUnitOfWork] = request.app.state.commit_group
+    return group
+
+
 def fingerprint(body: bytes) -> str:
     """What tells a retry (the same body) from a reused key."""
     return hashlib.sha256(body).hexdigest()
@@ -74,13 +80,18 @@ class Once:
 
     async def run(
         self,
-        transactions: Transactions[SqlUnitOfWork],
+        group: GroupCommit[SqlUnitOfWork],
         handler: Callable[[IntakeUnitOfWork, C], Awaitable[R]],
         command: C,
         answer: Callable[[R], Answer],
     ) -> JSONResponse:
-        """The handler's answer, or the first one given under the key (`Idempotent-Replayed`)."""
-        status, body, replayed = await transactions.run(self.within, handler, command, answer)
+        """The handler's answer, or the first one given under the key (`Idempotent-Replayed`).
+        Requests with the same key are never in one group: the second waits for the first's
+        commit, as it would alone."""
+        distinct = None if self.key is None else (self.caller, self.scope, self.key)
+        status, body, replayed = await group.run(
+            self.within, handler, command, answer, distinct=distinct
+        )
         headers = {"Idempotent-Replayed": "true"} if replayed else {}
         return JSONResponse(body, status_code=status, headers=headers)
 

@@ -1,5 +1,7 @@
 """Intake's HTTP routes. They only translate: request -> command -> the runtime's
-`transactions.run(handler, command)` -> response; edge concerns are dependencies (edge.py)."""
+`transactions.run(handler, command)` -> response; edge concerns are dependencies (edge.py).
+Form fills, HubSpot webhook calls and activities go through the group commit instead
+(`commit_group_of`): concurrent requests share a transaction, each with its own answer."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ from leadloop_intake.entrypoints.edge import (
     Answer,
     NamedFieldsRoute,
     Once,
+    commit_group_of,
     hubspot_contact,
     hubspot_once,
     once_per_key,
@@ -64,7 +67,7 @@ async def _capture(
 ) -> JSONResponse:
     raw = (await request.body()).decode("utf-8", "replace")
     command = CaptureLead(submission, channel, raw, correlation_id=correlation_id.get())
-    return await once.run(transactions_of(request), handlers.capture_lead, command, _accepted)
+    return await once.run(commit_group_of(request), handlers.capture_lead, command, _accepted)
 
 
 @router.post(
@@ -134,7 +137,7 @@ async def record_activities_batch(
     def answer(ids: list[str]) -> Answer:
         return 202, ActivitiesAccepted(activity_ids=ids).model_dump(), None
 
-    return await once.run(transactions_of(request), handlers.record_activities, command, answer)
+    return await once.run(commit_group_of(request), handlers.record_activities, command, answer)
 
 
 # Its 422 says what is wrong in words (`occurred_at: field required`), one field after another.
