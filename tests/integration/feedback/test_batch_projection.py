@@ -5,6 +5,7 @@ identities, touches, statuses, deals, agreements (all but the wall-clock `update
 
 from __future__ import annotations
 
+import asyncio
 import functools
 from typing import Any
 
@@ -12,13 +13,16 @@ import pytest
 import sqlalchemy as sa
 
 from leadloop_db.engine import make_engine
+from leadloop_events.envelope import new_event
 from leadloop_events.intake import LeadErased
+from leadloop_feedback import handlers
 from leadloop_feedback.adapters import tables
 from leadloop_feedback.adapters.tables import outbox, processed_events
 from leadloop_feedback.adapters.uow import SqlUnitOfWork
 from leadloop_messaging.batch import Item, SqlLedger, apply_batch
 
 from .mixed_batch import consumer_items, mixed_batch
+from .support import INTEL, handed
 
 READ_MODEL = (
     tables.leads,
@@ -78,3 +82,40 @@ async def test_a_batch_in_one_transaction_projects_what_one_by_one_does(
     assert story and story <= {repr(e.id) for e in after}  # the erasure took what came before
     assert not [r for r in batched["lead_identities"] if r[2] == lead]
     assert all(len(batched[t.name]) > 0 for t in READ_MODEL)
+
+
+async def test_batches_naming_the_same_reps_in_opposite_orders_never_wait_on_each_other(
+    database_url: str,
+) -> None:
+    # Two partitions' batches hand leads to the same reps in opposite orders. Written as each
+    # event came, the second batch waited on the first's rep row while holding the other one:
+    # a deadlock (a 1 s stall, then a retry). Written at commit in rep order, neither waits.
+    engine = make_engine(database_url, pool_size=2)
+
+    async def hand(uow: SqlUnitOfWork, lead_id: str, rep_id: str) -> None:
+        email = f"{rep_id}@northwind.example"
+        profile = INTEL.profile.model_copy(update={"email": f"{lead_id}@acme.example"})
+        intel = INTEL.model_copy(update={"profile": profile})
+        data = handed(
+            lead_id, rep_id, owner_name=rep_id.title(), owner_email=email, intelligence=intel
+        )
+        event = new_event(data, subject=lead_id)
+        await asyncio.wait_for(handlers.project_assignment(uow, event, data), timeout=10)
+
+    try:
+        async with (
+            SqlUnitOfWork(engine, outbox, "") as first,
+            SqlUnitOfWork(engine, outbox, "") as second,
+        ):
+            await hand(first, "lead-1", "rep-ana")
+            await hand(second, "lead-2", "rep-ben")
+            await hand(first, "lead-3", "rep-ben")
+            await hand(second, "lead-4", "rep-ana")
+            await asyncio.gather(first.commit(), second.commit())
+        async with engine.connect() as conn:
+            reps = (await conn.execute(sa.select(tables.reps.c.rep_id, tables.reps.c.name))).all()
+            owners = await conn.scalars(sa.select(tables.rep_identities.c.rep_id))
+            assert sorted(map(tuple, reps)) == [("rep-ana", "Rep-Ana"), ("rep-ben", "Rep-Ben")]
+            assert sorted(owners) == ["rep-ana", "rep-ben"]
+    finally:
+        await engine.dispose()

@@ -11,70 +11,62 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql.dml import Insert
 
-from leadloop_feedback.adapters.deferred import unnest_rows
+from leadloop_feedback.adapters.deferred import Deferred, unnest_rows
 from leadloop_feedback.adapters.tables import lead_identities, leads, rep_identities
 from leadloop_feedback.domain.identity import IdentityKind
 
 
-def know_statement(table: sa.Table, owner: str, *, live_lead: bool) -> Insert:
+def _know_lead() -> Insert:
     """Index :owner under each (kind, value) of the arrays at :seen_at, unless a later event
-    named another (latest wins, whatever order the topics arrive in); with `live_lead`, nothing
-    for an erased lead (checked in the same statement). Built once."""
+    named another (latest wins, whatever order the topics arrive in); nothing for an erased
+    lead (checked in the same statement). Built once. (A rep's identities are written at
+    commit: adapters/deferred.py.)"""
+    table = lead_identities
     rows = unnest_rows(table, ["kind", "value"])
-    owner_id = sa.bindparam("owner", type_=table.c[owner].type)
+    owner_id = sa.bindparam("owner", type_=table.c.lead_id.type)
     seen_at = sa.bindparam("seen_at", type_=table.c.seen_at.type)
-    chosen = sa.select(rows.c.kind, rows.c.value, owner_id, seen_at)
-    if live_lead:
-        erased = sa.exists().where(leads.c.lead_id == owner_id, leads.c.erased.is_(True))
-        chosen = chosen.where(~erased)
-    stmt = insert(table).from_select(["kind", "value", owner, "seen_at"], chosen)
+    erased = sa.exists().where(leads.c.lead_id == owner_id, leads.c.erased.is_(True))
+    chosen = sa.select(rows.c.kind, rows.c.value, owner_id, seen_at).where(~erased)
+    stmt = insert(table).from_select(["kind", "value", "lead_id", "seen_at"], chosen)
     return stmt.on_conflict_do_update(
         index_elements=[table.c.kind, table.c.value],
-        set_={owner: stmt.excluded[owner], "seen_at": stmt.excluded.seen_at},
+        set_={"lead_id": stmt.excluded.lead_id, "seen_at": stmt.excluded.seen_at},
         where=table.c.seen_at <= stmt.excluded.seen_at,
     )
 
 
-KNOW_LEAD = know_statement(lead_identities, "lead_id", live_lead=True)
-KNOW_REP = know_statement(rep_identities, "rep_id", live_lead=False)
+KNOW_LEAD = _know_lead()
 
 
 class IdentityIndex:
     """The identity side of feedback's repository."""
 
     conn: AsyncConnection
-
-    async def _know(
-        self,
-        statement: Insert,
-        owner_id: str,
-        identities: Collection[tuple[IdentityKind, str]],
-        at: datetime,
-    ) -> None:
-        pairs = sorted(set(identities))
-        if pairs:
-            await self.conn.execute(
-                statement,
-                {
-                    "kind": [kind for kind, _ in pairs],
-                    "value": [value for _, value in pairs],
-                    "owner": owner_id,
-                    "seen_at": at,
-                },
-            )
+    deferred: Deferred
 
     async def know_lead_identities(
         self, lead_id: str, identities: Collection[tuple[IdentityKind, str]], at: datetime
     ) -> None:
         """Index the lead under these identities; never an erased lead (a late event must not
         bring its identities back)."""
-        await self._know(KNOW_LEAD, lead_id, identities, at)
+        pairs = sorted(set(identities))
+        if pairs:
+            await self.conn.execute(
+                KNOW_LEAD,
+                {
+                    "kind": [kind for kind, _ in pairs],
+                    "value": [value for _, value in pairs],
+                    "owner": lead_id,
+                    "seen_at": at,
+                },
+            )
 
     async def know_rep_identities(
         self, rep_id: str, identities: Collection[tuple[IdentityKind, str]], at: datetime
     ) -> None:
-        """Index the rep under these identities."""
-        await self._know(KNOW_REP, rep_id, identities, at)
+        """Index the rep under these identities (written at commit, in identity order)."""
+        for kind, value in identities:
+            self.deferred.know_rep_identity(kind, value, rep_id, at)
 
     async def forget_lead_identities(self, lead_id: str) -> None:
         """An erased lead can no longer be found by its email or CRM ids."""

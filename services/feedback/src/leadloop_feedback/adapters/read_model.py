@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from leadloop_contract.agreement import stored_document
 from leadloop_contract.values import Stage
-from leadloop_feedback.adapters.deferred import Deferred, unnest_rows
+from leadloop_feedback.adapters.deferred import Deferred
 from leadloop_feedback.adapters.tables import (
     agreements,
     assignments,
@@ -25,7 +25,6 @@ from leadloop_feedback.adapters.tables import (
     journey,
     leads,
     outbox,
-    reps,
     stage_events,
     statuses,
     touches,
@@ -93,18 +92,6 @@ def _add_campaign() -> Any:
     )
 
 
-def _know_reps() -> Any:
-    rows = unnest_rows(reps, ["rep_id", "name"])
-    at = sa.bindparam("at", type_=reps.c.first_seen_at.type)
-    stmt = insert(reps).from_select(
-        ["rep_id", "first_seen_at", "name"], sa.select(rows.c.rep_id, at, rows.c.name)
-    )
-    return stmt.on_conflict_do_update(
-        index_elements=[reps.c.rep_id],
-        set_={"name": sa.func.coalesce(stmt.excluded.name, reps.c.name)},
-    )
-
-
 def _by_assignment(**values: Any) -> Any:
     key = assignments.c.assignment_id == sa.bindparam("key", type_=sa.String())
     return assignments.update().where(key).values(**values)
@@ -112,7 +99,6 @@ def _by_assignment(**values: Any) -> Any:
 
 CAPTURE = _capture()
 ADD_CAMPAIGN = _add_campaign()
-KNOW_REPS = _know_reps()
 ADD_HANDOFF = insert(assignments).on_conflict_do_nothing()
 REASSIGN = _by_assignment(
     rep_id=sa.bindparam("rep_id", type_=sa.String()),
@@ -130,9 +116,6 @@ class ReadModelWrites:
 
     conn: AsyncConnection
     deferred: Deferred
-    # rep_id -> the name this transaction last wrote for the rep (None: none given): a hand-off
-    # naming a rep again with no new name changes nothing, so it is not written again.
-    reps_known: dict[str, str | None]
 
     async def lead(self, lead_id: str) -> ProjectedLead | None:
         """The projected lead, None before any event named it."""
@@ -213,18 +196,10 @@ class ReadModelWrites:
         self, rep_ids: Collection[str], at: datetime, names: Mapping[str, str] | None = None
     ) -> None:
         """Remember the reps a hand-off named (a CRM touch must come from one of them) and
-        their names as routing last gave them."""
+        their names as routing last gave them (written at commit, in rep order)."""
         given = names or {}
-        new = [
-            r
-            for r in sorted(set(rep_ids))
-            if r not in self.reps_known or given.get(r) not in (None, self.reps_known[r])
-        ]
-        if new:
-            named = [given.get(r) for r in new]
-            await self.conn.execute(KNOW_REPS, {"rep_id": new, "name": named, "at": at})
-            for rep_id, name in zip(new, named, strict=True):
-                self.reps_known[rep_id] = name or self.reps_known.get(rep_id)
+        for rep_id in rep_ids:
+            self.deferred.know_rep(rep_id, at, given.get(rep_id))
 
     async def add_handoff(self, handoff: Handoff) -> None:
         """The assignment, once."""

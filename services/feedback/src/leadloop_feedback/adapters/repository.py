@@ -86,7 +86,6 @@ class SqlRepository(ReadModelWrites, IdentityIndex):
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
         self.deferred = Deferred()
-        self.reps_known = {}
 
     async def claim_request(self, kind: Kind, item: Item, now: datetime, event_id: str) -> bool:
         """Keep the call under its crm_event_id, with the id of the event it publishes; False
