@@ -11,18 +11,20 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from leadloop_db.engine import make_engine
-from leadloop_events.envelope import new_event
-from leadloop_events.intake import LeadErased
+from leadloop_events.envelope import CloudEvent, new_event
+from leadloop_events.intake import ActivityRecorded, LeadCaptured, LeadErased
 from leadloop_feedback import handlers
 from leadloop_feedback.adapters import tables
 from leadloop_feedback.adapters.tables import outbox, processed_events
 from leadloop_feedback.adapters.uow import SqlUnitOfWork
 from leadloop_messaging.batch import Item, SqlLedger, apply_batch
 
+from ...waiting import wait_for
 from .mixed_batch import consumer_items, mixed_batch
-from .support import INTEL, handed
+from .support import INTEL, T0, captured, handed
 
 READ_MODEL = (
     tables.leads,
@@ -119,3 +121,79 @@ async def test_batches_naming_the_same_reps_in_opposite_orders_never_wait_on_eac
             assert sorted(owners) == ["rep-ana", "rep-ben"]
     finally:
         await engine.dispose()
+
+
+async def test_batches_about_the_same_leads_in_opposite_orders_never_deadlock(
+    database_url: str,
+) -> None:
+    # Two batches (another topic's, say) credit the same two leads in opposite orders. Written
+    # in event order, each held one lead's row and waited for the other's: a deadlock. Locked
+    # first, in lead order (`prepare`), the second batch waits for the first, then goes on.
+    engine = make_engine(database_url, pool_size=2)
+    leads = ["lead-1", "lead-2"]
+
+    def credit(lead_id: str, n: int) -> tuple[CloudEvent, ActivityRecorded]:
+        data = ActivityRecorded(
+            lead_id=lead_id,
+            activity_id=f"act-{lead_id}-{n}",
+            activity_type="webinar_attended",
+            occurred_at=T0,
+            campaign=f"campaign-{n}",
+        )
+        return new_event(data, subject=lead_id), data
+
+    async def apply(uow: SqlUnitOfWork, items: list[tuple[CloudEvent, ActivityRecorded]]) -> None:
+        for event, data in items:
+            await handlers.project_activity(uow, event, data)
+
+    try:
+        async with SqlUnitOfWork(engine, outbox, "") as setup:
+            for lead_id in leads:
+                await handlers.project_capture(setup, *captured_event(lead_id))
+            await setup.commit()
+        first_items = [credit("lead-1", 1), credit("lead-2", 1)]
+        second_items = [credit("lead-2", 2), credit("lead-1", 2)]
+        async with SqlUnitOfWork(engine, outbox, "") as first:
+            await first.prepare([event for event, _ in first_items])
+            await apply(first, first_items[:1])
+
+            async def second_batch() -> None:
+                async with SqlUnitOfWork(engine, outbox, "") as second:
+                    await second.prepare([event for event, _ in second_items])
+                    await apply(second, second_items)
+                    await second.commit()
+
+            second = asyncio.create_task(second_batch())
+            await wait_for(
+                functools.partial(waiting_on_a_lock, engine, second),
+                what="the second batch to wait for a lead the first holds",
+            )
+            await apply(first, first_items[1:])
+            await first.commit()
+        await asyncio.wait_for(second, timeout=10)
+        async with engine.connect() as conn:
+            rows = await conn.execute(sa.select(tables.leads.c.lead_id, tables.leads.c.campaigns))
+            credited = {lead_id: sorted(c[1:]) for lead_id, c in rows}
+        assert credited == {lead: ["campaign-1", "campaign-2"] for lead in leads}
+    finally:
+        await engine.dispose()
+
+
+async def waiting_on_a_lock(engine: AsyncEngine, task: asyncio.Task[None]) -> bool:
+    """Whether a transaction of this database waits for a row lock (or `task` ended: its
+    failure then shows)."""
+    if task.done():
+        return True
+    async with engine.connect() as conn:
+        waiting = await conn.scalar(
+            sa.text(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    return bool(waiting)
+
+
+def captured_event(lead_id: str) -> tuple[CloudEvent, LeadCaptured]:
+    data = captured(lead_id, campaign="webinar-q4")
+    return new_event(data, subject=lead_id), data

@@ -132,6 +132,12 @@ class UnitOfWork:
         """A measurement that counts only if this transaction commits."""
         self.observations.append((histogram, labels, value))
 
+    async def prepare(self, events: Sequence[CloudEvent]) -> None:
+        """Called once per consumer batch, after its claim and before its handlers, with the
+        events it will apply. A service whose batches share rows with other batches running at
+        the same time (another topic's batch about the same leads) locks them here, all in one
+        order, so that two batches never wait on each other crosswise. Nothing here."""
+
     async def flush(self) -> None:
         """Write what a service's unit keeps until commit (a batch's deferred writes); called by
         `commit` first, inside the transaction. Nothing here; services override it."""

@@ -1,5 +1,6 @@
 """One transaction for a partition's poll batch: one set-based claim of the processed-event ids,
-the handlers in offset order, one commit (one outbox insert and one NOTIFY).
+the unit of work's `prepare` (a service's locks, in one order), the handlers in offset order, one
+commit (one outbox statement that also wakes the relay).
 
 A handler that takes the batch (`TakesBatches`, declared with `Registry.batch`) is called once
 for each maximal run of consecutive claimed items whose types it takes, with the run's events in
@@ -175,6 +176,7 @@ async def apply_batch(
                 unclaimed.discard(item.event.id)  # the same id later in the batch: a duplicate
                 claimed.append(index)
                 outcomes[index] = "ok"
+        await uow.prepare([items[index].event for index in claimed])
         for run in runs(items, claimed):
             seconds = await _run_handler(uow, items, run)
             for index in run:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from leadloop_contract.agreement import stored_document
@@ -109,6 +109,12 @@ COUNT_BREACH = _by_assignment(breaches=assignments.c.breaches + 1)
 ADD_DEAL = insert(deals).on_conflict_do_nothing()
 ADD_AGREEMENT = insert(agreements).on_conflict_do_nothing()
 SELECT_LEAD = sa.select(leads).where(leads.c.lead_id == sa.bindparam("lead_id"))
+LOCK_LEADS = (
+    sa.select(leads.c.lead_id)
+    .where(leads.c.lead_id == sa.any_(sa.bindparam("ids", type_=ARRAY(leads.c.lead_id.type))))
+    .order_by(leads.c.lead_id)
+    .with_for_update()
+)
 
 
 class ReadModelWrites:
@@ -116,6 +122,11 @@ class ReadModelWrites:
 
     conn: AsyncConnection
     deferred: Deferred
+
+    async def lock_leads(self, lead_ids: Collection[str]) -> None:
+        """Lock the known leads' rows, in lead order (a consumer batch's first statement)."""
+        if lead_ids:
+            await self.conn.execute(LOCK_LEADS, {"ids": sorted(lead_ids)})
 
     async def lead(self, lead_id: str) -> ProjectedLead | None:
         """The projected lead, None before any event named it."""
