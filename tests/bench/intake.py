@@ -82,7 +82,7 @@ async def load(url: str, n: int, concurrency: int, prefix: str = "bench") -> dic
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(n):
         queue.put_nowait(i)
-    limits = httpx.Limits(max_connections=concurrency)
+    limits = httpx.Limits(max_connections=concurrency, keepalive_expiry=2.0)  # < uvicorn's 5 s
     async with httpx.AsyncClient(
         base_url=url, limits=limits, timeout=30, headers={"authorization": f"Bearer {KEY}"}
     ) as client:

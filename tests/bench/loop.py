@@ -105,7 +105,12 @@ async def drive(
     """The reps set up, the history seeded, the readers and sales at work; then the phases."""
     headers = {"authorization": f"Bearer {KEY}"}
     pool = max(200, *sweep.plan_of(args).schedule)  # a connection per lead in flight
-    limits = httpx.Limits(max_connections=pool, max_keepalive_connections=pool)
+    # Idle connections dropped before uvicorn's 5 s keep-alive closes them: at equal timeouts a
+    # request sent on a connection the server is closing fails (httpx.ReadError), as it did
+    # once after a pause between the sweep's steps.
+    limits = httpx.Limits(
+        max_connections=pool, max_keepalive_connections=pool, keepalive_expiry=2.0
+    )
 
     def client(name: str) -> httpx.AsyncClient:
         return httpx.AsyncClient(
