@@ -217,3 +217,51 @@ def test_each_step_of_a_batch_sees_its_own_events_and_the_commit_writes_them_all
     uow.publish_all([("leads.intake", second), ("leads.intake", third)])
     assert [e for _, e in uow.events] == [second, third]
     assert [e for _, e in uow.pending()] == [first, second, third]
+
+
+class ManyPartitions:
+    """One poll over six partitions, a record each; stops the loop after it."""
+
+    def __init__(self, events: list[CloudEvent]) -> None:
+        self.polled = {
+            TopicPartition(TOPIC, n): records_of([e.to_bytes()], partition=n)
+            for n, e in enumerate(events)
+        }
+        self.loop: object = None
+
+    async def getmany(self, *, timeout_ms: int, max_records: int) -> dict[object, list[object]]:
+        self.loop.stop()  # type: ignore[attr-defined]
+        await asyncio.sleep(0)  # a poll yields to the event loop, as aiokafka's does
+        polled, self.polled = self.polled, {}
+        return polled  # type: ignore[return-value]
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        return None
+
+    def assignment(self) -> set[TopicPartition]:
+        return set()
+
+
+@pytest.mark.parametrize("concurrency", [1, 2, 4])
+async def test_at_most_concurrency_partition_batches_are_handled_at_once(
+    concurrency: int,
+) -> None:
+    store = Store()
+    events = [erased(f"lead-WAYNE-{n}") for n in range(6)]
+    running: list[int] = [0]
+    peak: list[int] = [0]
+
+    async def handler(uow: MemoryUnitOfWork, event: CloudEvent, data: EventData) -> None:
+        running[0] += 1
+        peak[0] = max(peak[0], running[0])
+        for _ in range(5):  # the transaction's round trips: other batches may start meanwhile
+            await asyncio.sleep(0)
+        running[0] -= 1
+        await record_effect(uow, event, data)
+
+    consumer = ManyPartitions(events)
+    loop = memory_loop(store, handler, consumer=consumer, concurrency=concurrency)
+    consumer.loop = loop
+    await asyncio.wait_for(loop.run(), 10)
+    assert sorted(store.effects) == sorted(e.id for e in events)
+    assert peak[0] == concurrency

@@ -55,6 +55,7 @@ class ConsumerLoop(Generic[U]):
         max_retries: int = 3,
         retry_backoff_s: float = 0.2,
         batch_size: int = 200,
+        concurrency: int = 4,
         ledger: Ledger[U] | None = None,
     ) -> None:
         self.service = service
@@ -76,6 +77,11 @@ class ConsumerLoop(Generic[U]):
         self.max_retries = max_retries
         self.retry_backoff_s = retry_backoff_s
         self.batch_size = batch_size
+        # At most this many partition batches (transactions) at once: a poll over four topics
+        # of six partitions each brought 24 at once, and the connections beyond the engine's
+        # pool were each opened (a backend started, asyncpg's type introspection) and closed
+        # for one batch, the costliest thing feedback did at saturation.
+        self._lanes = asyncio.Semaphore(concurrency)
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -93,7 +99,8 @@ class ConsumerLoop(Generic[U]):
     async def _partition(
         self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]
     ) -> None:
-        await self.handle_batch(records)
+        async with self._lanes:
+            await self.handle_batch(records)
         try:
             await self.consumer.commit({tp: records[-1].offset + 1})
         except (CommitFailedError, KafkaError) as exc:
