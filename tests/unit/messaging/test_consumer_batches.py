@@ -220,13 +220,16 @@ def test_each_step_of_a_batch_sees_its_own_events_and_the_commit_writes_them_all
 
 
 class ManyPartitions:
-    """One poll over six partitions, a record each; stops the loop after it."""
+    """One poll over six partitions, two records each; stops the loop after it."""
 
     def __init__(self, events: list[CloudEvent]) -> None:
         self.polled = {
-            TopicPartition(TOPIC, n): records_of([e.to_bytes()], partition=n)
-            for n, e in enumerate(events)
+            TopicPartition(TOPIC, n): records_of(
+                [e.to_bytes() for e in events[2 * n : 2 * n + 2]], partition=n
+            )
+            for n in range(len(events) // 2)
         }
+        self.commits: list[dict[TopicPartition, int]] = []
         self.loop: object = None
 
     async def getmany(self, *, timeout_ms: int, max_records: int) -> dict[object, list[object]]:
@@ -236,32 +239,64 @@ class ManyPartitions:
         return polled  # type: ignore[return-value]
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
-        return None
+        self.commits.append(offsets)
 
     def assignment(self) -> set[TopicPartition]:
         return set()
 
 
-@pytest.mark.parametrize("concurrency", [1, 2, 4])
-async def test_at_most_concurrency_partition_batches_are_handled_at_once(
-    concurrency: int,
-) -> None:
+async def test_a_poll_over_many_partitions_is_one_transaction_then_every_offset() -> None:
     store = Store()
-    events = [erased(f"lead-WAYNE-{n}") for n in range(6)]
-    running: list[int] = [0]
-    peak: list[int] = [0]
-
-    async def handler(uow: MemoryUnitOfWork, event: CloudEvent, data: EventData) -> None:
-        running[0] += 1
-        peak[0] = max(peak[0], running[0])
-        for _ in range(5):  # the transaction's round trips: other batches may start meanwhile
-            await asyncio.sleep(0)
-        running[0] -= 1
-        await record_effect(uow, event, data)
-
+    events = [erased(f"lead-WAYNE-{n}") for n in range(12)]
     consumer = ManyPartitions(events)
-    loop = memory_loop(store, handler, consumer=consumer, concurrency=concurrency)
+    loop = memory_loop(store, consumer=consumer)
     consumer.loop = loop
     await asyncio.wait_for(loop.run(), 10)
-    assert sorted(store.effects) == sorted(e.id for e in events)
-    assert peak[0] == concurrency
+    # Each partition's records in offset order, all six partitions in one transaction.
+    assert store.commits == [tuple(e.id for e in events)] and store.claims == 1
+    assert consumer.commits == [{TopicPartition(TOPIC, n): 2 for n in range(6)}]
+
+
+async def test_a_poison_record_in_one_partition_leaves_the_other_partitions_applied() -> None:
+    store = Store()
+    events = [erased(f"lead-STARK-{n}") for n in range(12)]
+    poison = events[7]
+    consumer = ManyPartitions(events)
+    loop = memory_loop(store, failing_on({poison.id}, []), consumer=consumer, max_retries=0)
+    consumer.loop = loop
+    await asyncio.wait_for(loop.run(), 10)
+    assert store.dead_letters == [poison.id]
+    assert store.effects == [e.id for e in events if e is not poison]
+    assert consumer.commits == [{TopicPartition(TOPIC, n): 2 for n in range(6)}]
+
+
+class TwoPartitions(ManyPartitions):
+    """One poll: partition 0 holds `first`, partition 1 holds `second`."""
+
+    def __init__(self, first: list[CloudEvent], second: list[CloudEvent]) -> None:
+        self.polled = {
+            TopicPartition(TOPIC, n): records_of([e.to_bytes() for e in events], partition=n)
+            for n, events in enumerate([first, second])
+        }
+        self.commits = []
+        self.loop = None
+
+
+async def test_a_failing_record_is_retried_after_the_other_partitions_records() -> None:
+    # A lead's event that needs what another partition brings in the same poll (an agreement,
+    # say) fails in the poll's transaction; the other partition's records are applied before
+    # its retry, and its own partition's next record only after it (offset order).
+    store = Store()
+    needs, after, brings = erased("lead-A-0"), erased("lead-A-1"), erased("agreement")
+
+    async def handler(uow: MemoryUnitOfWork, event: CloudEvent, data: EventData) -> None:
+        if event.id == needs.id and brings.id not in store.effects:
+            raise ValueError("no agreement yet")
+        await record_effect(uow, event, data)
+
+    consumer = TwoPartitions([needs, after], [brings])
+    loop = memory_loop(store, handler, consumer=consumer, max_retries=1)
+    consumer.loop = loop
+    await asyncio.wait_for(loop.run(), 10)
+    assert store.dead_letters == []
+    assert store.effects == [brings.id, needs.id, after.id]

@@ -1,6 +1,6 @@
-"""One transaction for a partition's poll batch: one set-based claim of the processed-event ids,
-the unit of work's `prepare` (a service's locks, in one order), the handlers in offset order, one
-commit (one outbox statement that also wakes the relay).
+"""One transaction for a poll's records (every partition's, each in offset order): one set-based
+claim of the processed-event ids, the unit of work's `prepare` (a service's locks, in one order),
+the handlers in offset order, one commit (one outbox statement that also wakes the relay).
 
 A handler that takes the batch (`TakesBatches`, declared with `Registry.batch`) is called once
 for each maximal run of consecutive claimed items whose types it takes, with the run's events in

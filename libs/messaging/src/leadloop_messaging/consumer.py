@@ -1,4 +1,4 @@
-"""The consumer loop: a partition's poll batch in one transaction (dedupe by constraint, set-based),
+"""The consumer loop: a poll's records in one transaction (dedupe by constraint, set-based),
 offsets committed only after it; a failing batch is split so that only its poison record is
 retried with backoff, then dead-lettered, and the stream moves on."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
@@ -55,7 +55,6 @@ class ConsumerLoop(Generic[U]):
         max_retries: int = 3,
         retry_backoff_s: float = 0.2,
         batch_size: int = 200,
-        concurrency: int = 4,
         ledger: Ledger[U] | None = None,
     ) -> None:
         self.service = service
@@ -77,11 +76,6 @@ class ConsumerLoop(Generic[U]):
         self.max_retries = max_retries
         self.retry_backoff_s = retry_backoff_s
         self.batch_size = batch_size
-        # At most this many partition batches (transactions) at once: a poll over four topics
-        # of six partitions each brought 24 at once, and the connections beyond the engine's
-        # pool were each opened (a backend started, asyncpg's type introspection) and closed
-        # for one batch, the costliest thing feedback did at saturation.
-        self._lanes = asyncio.Semaphore(concurrency)
         self._stopping = asyncio.Event()
 
     def stop(self) -> None:
@@ -89,23 +83,28 @@ class ConsumerLoop(Generic[U]):
         self._stopping.set()
 
     async def run(self) -> None:
-        """Fetch, handle per partition in order, commit; until stopped."""
+        """Fetch, handle the poll in one transaction, commit its offsets; until stopped."""
         while not self._stopping.is_set():
             batches = await self.consumer.getmany(timeout_ms=200, max_records=self.batch_size)
             if batches:
-                await asyncio.gather(*(self._partition(tp, recs) for tp, recs in batches.items()))
+                await self._poll(batches)
             await self._record_lag()
 
-    async def _partition(
-        self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]]
+    async def _poll(
+        self, batches: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]
     ) -> None:
-        async with self._lanes:
-            await self.handle_batch(records)
+        """Every partition's records of the poll, each partition in offset order, handled in one
+        transaction (a transaction per partition made a poll over four topics of six
+        partitions up to 24 small transactions, each with its claim, locks and commit); then
+        each partition's offset."""
+        await self.handle_batch([record for records in batches.values() for record in records])
         try:
-            await self.consumer.commit({tp: records[-1].offset + 1})
+            await self.consumer.commit(
+                {tp: records[-1].offset + 1 for tp, records in batches.items()}
+            )
         except (CommitFailedError, KafkaError) as exc:
-            # The partition moved to another member; it re-reads and dedupes these records.
-            log.warning("commit on %s failed: %r", tp, exc)
+            # A partition moved to another member; it re-reads and dedupes these records.
+            log.warning("commit of %d partitions' offsets failed: %r", len(batches), exc)
 
     async def handle_record(self, record: ConsumerRecord[bytes, bytes]) -> None:
         """Handle one record exactly once in effect, or dead-letter it: a batch of one."""
@@ -166,7 +165,12 @@ class ConsumerLoop(Generic[U]):
     async def _apply(self, items: Sequence[Item[U]]) -> None:
         """Apply `items` in one transaction; when it fails, find the poison record: the one
         whose handler raised (else, a failed commit, by halves) goes alone through its retries
-        and the dead-letter topic, and the records around it are applied without it."""
+        and the dead-letter topic, and the records around it are applied without it.
+
+        The other partitions' records after the suspect are applied before its retries: one may
+        be what it waits for (an agreement published on another partition than the lead's
+        event), as when each partition had a transaction of its own. Its own partition's wait
+        for it, in offset order."""
         if not items:
             return
         failure = await self._attempt(items)
@@ -176,9 +180,12 @@ class ConsumerLoop(Generic[U]):
         if len(items) == 1:
             await self._retry_alone(items[0], error)
         elif index is not None:
+            suspect = items[index]
+            rest = items[index + 1 :]
             await self._apply(items[:index])
-            await self._retry_alone(items[index], error)
-            await self._apply(items[index + 1 :])
+            await self._apply([item for item in rest if not _same_partition(item, suspect)])
+            await self._retry_alone(suspect, error)
+            await self._apply([item for item in rest if _same_partition(item, suspect)])
         else:
             middle = len(items) // 2
             await self._apply(items[:middle])
@@ -273,3 +280,9 @@ def _which(items: Sequence[Item[U]]) -> str:
         return items[0].event.id
     first = items[0].record
     return f"a batch of {len(items)} from {first.topic}/{first.partition}@{first.offset}"
+
+
+def _same_partition(item: Item[Any], other: Item[Any]) -> bool:
+    """Whether two records come from the same partition (whose order must hold)."""
+    a, b = item.record, other.record
+    return (a.topic, a.partition) == (b.topic, b.partition)

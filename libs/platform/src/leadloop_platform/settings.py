@@ -163,9 +163,6 @@ class CommonSettings(BaseSettings):
     consumer_max_retries: int = Field(default=3, ge=0)
     consumer_retry_backoff_s: float = Field(default=0.2, ge=0)
     consumer_batch_size: int = Field(default=200, ge=1)
-    # Partition batches a consumer handles at once (each is a transaction on its own pooled
-    # connection): beyond the pool, every extra one opened and closed a new connection.
-    consumer_concurrency: int = Field(default=4, ge=1)
     # After a background task died: long enough for one Prometheus scrape to see the failure.
     task_failure_stop_delay_s: float = Field(default=20.0, ge=0)
     # Off for a replica that only serves HTTP while another one relays its schema's outbox.

@@ -132,7 +132,6 @@ def parts_of(service: Service[U], producer: AIOKafkaProducer, app: FastAPI) -> P
             max_retries=settings.consumer_max_retries,
             retry_backoff_s=settings.consumer_retry_backoff_s,
             batch_size=settings.consumer_batch_size,
-            concurrency=settings.consumer_concurrency,
         )
     return parts
 
