@@ -148,11 +148,11 @@ class GroupCommit(Generic[U]):
             while calls:
                 try:
                     await self._group(calls)
-                except BaseException:
+                finally:
+                    # A lane cancelled (the service stopping) leaves no caller waiting; an
+                    # answered call's future is done, and cancelling it does nothing.
                     for call in calls:
                         call.answer.cancel()
-                    raise
-                finally:
                     self._held.difference_update(c.distinct for c in calls)
                 calls = self._take()
         finally:
